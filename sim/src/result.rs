@@ -1,0 +1,194 @@
+//! The result of a run: the stable, documented JSON shape (see README "JSON output").
+//!
+//! Every figure here is derived from exact integer summaries at the very end, so the same seed
+//! gives the same result whatever the thread count. Dollar figures are `f64` for display only.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Everything a run reports.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SimResult {
+    /// Scenario name (from the file, or its file stem).
+    pub scenario: String,
+    /// SHA-256 of the validated scenario, so a result can be tied to its input.
+    pub scenario_hash: String,
+    pub seed: u64,
+    pub replicas: u32,
+    pub days: u32,
+    pub tasks: TaskCounts,
+    pub calls: CallCounts,
+    pub cost_usd: CostSummary,
+    pub budget: BudgetSummary,
+    pub cache: CacheSummary,
+    /// Present when the scenario routes between tiers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub routing: Option<RoutingSummary>,
+    pub latency_s: LatencySummary,
+    pub capacity: CapacitySummary,
+    /// Every simulated day's variable cost in USD (replica-major, day-minor), for histograms and
+    /// CDFs. Bounded by replicas x days, not by tasks.
+    pub daily_costs_usd: Vec<f64>,
+    /// Cumulative spend over the first simulated day of replica 0, one point per minute with
+    /// spend: (hour of day, cumulative USD).
+    pub sample_day: Vec<(f64, f64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TaskCounts {
+    /// Tasks that arrived (over all replicas and days).
+    pub total: u64,
+    /// Finished with a complete result.
+    pub succeeded: u64,
+    /// Gave up: retries exhausted, breaker open, outage.
+    pub failed: u64,
+    /// Stopped by a token or dollar budget and returned a partial result.
+    pub partial: u64,
+    /// Handled by rule-based pre-filtering without any LLM call.
+    pub prefiltered: u64,
+    /// Refused because the daily spend cap was reached.
+    pub rejected_by_daily_cap: u64,
+    /// Failed tasks handed to a human (breaker open or retries exhausted).
+    pub escalated_to_human: u64,
+    /// Tasks that cost more than `alert_multiple` x the expected task cost.
+    pub cost_alerts: u64,
+    /// Tasks stuck in a loop (cut off by a budget or the engine's hard ceiling).
+    pub runaway: u64,
+    /// Tasks still in flight when the horizon ended (not counted in the other outcomes).
+    pub unfinished: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CallCounts {
+    /// Every API call attempt, including failed ones.
+    pub total: u64,
+    /// Attempts that repeated an earlier failed attempt.
+    pub retries: u64,
+    pub retries_per_task: f64,
+    /// Failed attempts by kind: malformed, tool_error, rate_limit, server_error, timeout,
+    /// outage, breaker_open.
+    pub failures_by_kind: BTreeMap<String, u64>,
+    /// 429s caused by the simulated RPM/TPM buckets (waited out before the call ran).
+    pub rate_limit_waits: u64,
+    /// Calls sent through the batch API.
+    pub batch_calls: u64,
+}
+
+/// Quantiles of a distribution in USD.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Quantiles {
+    pub mean: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+    /// Conditional value at risk: mean of the worst 5%.
+    pub cvar95: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MonthSummary {
+    pub mean: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    /// Fixed monthly costs included in the figures above.
+    pub fixed: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct KindBreakdown {
+    pub input: f64,
+    pub cache_write: f64,
+    pub cache_read: f64,
+    pub output: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CostSummary {
+    /// Cost of one task (all its calls), over every finished task.
+    pub per_task: Quantiles,
+    /// Variable cost of one simulated day.
+    pub per_day: Quantiles,
+    /// Cost of a 30-day month per replica (days scaled to 30) plus fixed costs.
+    pub per_month: MonthSummary,
+    /// Mean USD per day by step name.
+    pub by_step: BTreeMap<String, f64>,
+    /// Mean USD per day by model id.
+    pub by_model: BTreeMap<String, f64>,
+    /// Mean USD per day by token kind.
+    pub by_kind: KindBreakdown,
+    /// Mean USD per day spent through the batch API (included in the figures above).
+    pub batch_per_day: f64,
+    /// Mean USD per day spent on attempts that failed (waste) and on the retries after them.
+    pub retry_overhead_per_day: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct BudgetSummary {
+    /// The scenario's daily budget, if it has one.
+    pub daily_usd: Option<f64>,
+    /// Share of simulated days whose cost exceeded the daily budget.
+    pub breach_probability: f64,
+    /// breach_probability x 30.
+    pub expected_breach_days_per_month: f64,
+    /// Daily budget / p95 daily cost: how many times traffic can grow before p95 breaches
+    /// (cost is close to linear in traffic).
+    pub headroom_multiple: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CacheSummary {
+    /// Cache reads / cache lookups, over calls whose prefix was cacheable.
+    pub hit_rate: f64,
+    /// Hit rate by step name (steps with caching on and a cacheable prefix).
+    pub by_step: BTreeMap<String, f64>,
+    /// Mean USD per day saved against paying full input price for every cached token
+    /// (write premiums counted against the saving).
+    pub savings_per_day: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct RoutingSummary {
+    /// Share of routed tasks resolved on the cheap tier.
+    pub cheap_tier_share: f64,
+    /// Share of routed tasks escalated to the strong tier after a cheap attempt.
+    pub escalation_rate: f64,
+    /// Share of routed tasks the classifier sent to the wrong tier.
+    pub misroute_rate: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LatencyQuantiles {
+    pub mean: f64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LatencySummary {
+    /// Arrival to final answer, seconds (batch steps included).
+    pub task: LatencyQuantiles,
+    /// Histogram of task latency: (upper bound in seconds, count), log-spaced buckets.
+    pub task_histogram: Vec<(f64, u64)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ModelCapacity {
+    /// Highest requests started in any one simulated minute.
+    pub peak_rpm: u64,
+    /// Highest input+output tokens in any one simulated minute.
+    pub peak_tpm: u64,
+    pub limit_rpm: Option<u64>,
+    pub limit_tpm: Option<u64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct CapacitySummary {
+    pub by_model: BTreeMap<String, ModelCapacity>,
+    /// Largest tasks/day whose peak minute stays under every model's RPM and TPM limits,
+    /// extrapolated linearly from the simulated peak.
+    pub max_sustainable_tasks_per_day: Option<f64>,
+}
