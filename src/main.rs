@@ -1,1 +1,68 @@
-fn main() {}
+//! `burnrate`: one thin binary over the library crates. Each subcommand lives in `cmd/`; this
+//! file parses arguments and maps errors to exit codes:
+//! 0 success, 1 a check that did not hold, 2 bad input (arguments, scenario, config), 3 anything
+//! else (IO, network, internal).
+
+mod cmd;
+
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// What will this AI agent really cost? A Monte Carlo simulator of agent traffic and a mock
+/// OpenAI/Anthropic provider.
+#[derive(Debug, Parser)]
+#[command(name = "burnrate", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Simulate a scenario and report cost, budget, cache, routing and latency distributions.
+    Simulate(cmd::simulate::Args),
+    /// List the built-in price catalog (or a scenario's, with its overrides).
+    Catalog(cmd::catalog::Args),
+    /// Run the mock OpenAI- and Anthropic-compatible provider.
+    Mock(cmd::mock::Args),
+}
+
+/// An error with the exit code it maps to.
+#[derive(Debug)]
+pub enum CliError {
+    /// Bad arguments, scenario or config: exit 2.
+    BadInput(anyhow::Error),
+    /// A gate that did not hold (e.g. `check`): exit 1. The verdict was already printed.
+    CheckFailed,
+    /// IO, network or internal failure: exit 3.
+    Other(anyhow::Error),
+}
+
+impl From<anyhow::Error> for CliError {
+    fn from(err: anyhow::Error) -> Self {
+        CliError::Other(err)
+    }
+}
+
+pub type CliResult = Result<(), CliError>;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Simulate(args) => cmd::simulate::run(args),
+        Command::Catalog(args) => cmd::catalog::run(args),
+        Command::Mock(args) => cmd::mock::run(args),
+    };
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(CliError::CheckFailed) => ExitCode::from(1),
+        Err(CliError::BadInput(err)) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(2)
+        }
+        Err(CliError::Other(err)) => {
+            eprintln!("error: {err:#}");
+            ExitCode::from(3)
+        }
+    }
+}
