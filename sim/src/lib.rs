@@ -2,12 +2,25 @@
 //! statistics. Pure: no IO, no clock, no global state. Randomness comes only from the seed.
 
 mod catalog;
+mod dist;
+mod engine;
+mod model;
 mod money;
 mod result;
+mod run;
+mod scenario;
+mod summary;
 
 pub use catalog::{
     CacheTtl, Catalog, CostBreakdown, Latency, ModelKind, ModelSpec, Provider, RateLimits,
     TokenCounts,
+};
+pub use dist::{Dist, Shape};
+pub use engine::EngineError;
+pub use model::{
+    Arrivals, Batching, Breaker, Caching, ContextMode, FailureRates, GrowthShape, Horizon,
+    Incident, IncidentKind, Limits, ModelIdx, Routing, Scenario, Step, StepModel, Stuck,
+    Summarize, TaskKind, Traffic, ceilings,
 };
 pub use money::{
     PUSD_PER_USD, pusd_per_token_from_usd_per_mtok, pusd_to_usd, usd_per_mtok, usd_to_pusd,
@@ -17,3 +30,6 @@ pub use result::{
     LatencyQuantiles, LatencySummary, ModelCapacity, MonthSummary, Quantiles, RoutingSummary,
     SimResult, TaskCounts,
 };
+pub use run::{RunOptions, SimError, scenario_hash, simulate};
+pub use scenario::ScenarioError;
+pub use summary::FAILURE_KINDS;

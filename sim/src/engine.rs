@@ -1,0 +1,1227 @@
+//! The discrete-event engine: one simulated clock per replica, a priority queue of timed events
+//! (arrival, call start after a backoff or a rate-limit wait, call done, combine-window flush),
+//! tasks and calls in slabs whose size is bounded by what is in flight.
+//!
+//! Money is charged when a call completes, in exact pUSD, to the day the task arrived (so a
+//! day's cost is the cost of that day's tasks, like the article's tables).
+
+use crate::catalog::{ModelSpec, TokenCounts};
+use crate::model::{
+    Arrivals, ContextMode, GrowthShape, IncidentKind, ModelIdx, Scenario, StepModel, ceilings,
+};
+use crate::summary::{
+    F_BREAKER, F_MALFORMED, F_OUTAGE, F_RATE_LIMIT, F_SERVER_ERROR, F_TIMEOUT, F_TOOL_ERROR,
+    Summary,
+};
+use rand::Rng;
+use rand_pcg::Pcg64Mcg;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+const US_PER_S: f64 = 1_000_000.0;
+const DAY_S: f64 = 86_400.0;
+const DAY_US: u64 = 86_400_000_000;
+const MAX_BATCH_DELAY_S: f64 = 86_400.0;
+
+/// Engine errors: a hard ceiling was hit (the scenario asks for more than the engine allows).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum EngineError {
+    #[error("replica {replica}: more than {limit} tasks in flight at once; lower the traffic or add budgets")]
+    TooManyTasksInFlight { replica: u32, limit: usize },
+    #[error("replica {replica}: more than {limit} events; shorten the horizon")]
+    TooManyEvents { replica: u32, limit: u64 },
+}
+
+/// Seeds replica `index` of a run with `seed`: SplitMix64 of both, so neighbouring replicas get
+/// unrelated streams and the stream depends on nothing else (not the thread that runs it).
+pub(crate) fn replica_rng(seed: u64, index: u32) -> Pcg64Mcg {
+    fn splitmix(mut z: u64) -> u64 {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+    let hi = splitmix(seed ^ 0x6275_726E_7261_7465); // "burnrate"
+    let lo = splitmix(hi ^ u64::from(index));
+    Pcg64Mcg::new((u128::from(hi) << 64) | u128::from(lo) | 1)
+}
+
+/// Per-run facts derived once from the scenario.
+pub(crate) struct Prepared {
+    /// Step lines for attribution: steps, then "router", then "summarize".
+    pub router_line: usize,
+    pub summarize_line: usize,
+    /// Expected cost of a task of each kind without failures or cache, pUSD (for alerts).
+    pub expected_task_pusd: Vec<f64>,
+    /// Upper bound of the arrival rate, tasks per second (for thinning).
+    pub max_rate_per_s: f64,
+    /// Horizon in microseconds.
+    pub horizon_us: u64,
+    /// Cumulative kind shares.
+    pub kind_cumulative: Vec<f64>,
+    /// Per model: latency noise factor (lognormal, mean 1), `None` when its cv is 0.
+    pub latency_noise: Vec<Option<crate::dist::Dist>>,
+}
+
+impl Prepared {
+    pub fn new(sc: &Scenario) -> Prepared {
+        let n = sc.steps.len();
+        let max_profile = sc.traffic.daily_profile.map_or(1.0, |p| p.iter().copied().fold(0.0, f64::max));
+        let max_week = sc.traffic.weekly_profile.map_or(1.0, |p| p.iter().copied().fold(0.0, f64::max));
+        let max_tpd = sc.traffic.tasks_per_day.max(sc.traffic.growth_to_tasks_per_day.unwrap_or(0.0));
+        let max_surge = sc
+            .incidents
+            .iter()
+            .filter_map(|i| match i.kind {
+                IncidentKind::Surge { multiplier } => Some(multiplier),
+                _ => None,
+            })
+            .fold(1.0, f64::max);
+        let mut acc = 0.0;
+        let kind_cumulative = sc
+            .traffic
+            .kinds
+            .iter()
+            .map(|k| {
+                acc += k.share;
+                acc
+            })
+            .collect();
+        let expected_task_pusd = sc
+            .traffic
+            .kinds
+            .iter()
+            .map(|kind| {
+                kind.steps
+                    .iter()
+                    .map(|&s| {
+                        let step = &sc.steps[s];
+                        let model = match step.model {
+                            StepModel::Fixed(m) => m,
+                            StepModel::Routed => sc.routing.as_ref().map_or(0, |r| r.cheap_model),
+                        };
+                        let spec = &sc.models[model];
+                        let input = (step.prefix_tokens.mean() + step.input_tokens.mean())
+                            * kind.token_scale;
+                        let mut output = step.output_tokens.mean() * kind.token_scale;
+                        if let Some(cap) = step.max_tokens {
+                            output = output.min(cap as f64);
+                        }
+                        step.repeat.mean()
+                            * (input * spec.input_pusd as f64 + output * spec.output_pusd as f64)
+                    })
+                    .sum()
+            })
+            .collect();
+        Prepared {
+            router_line: n,
+            summarize_line: n + 1,
+            expected_task_pusd,
+            max_rate_per_s: max_tpd / DAY_S * max_profile * max_week * max_surge,
+            horizon_us: u64::from(sc.horizon.days) * DAY_US,
+            kind_cumulative,
+            latency_noise: sc
+                .models
+                .iter()
+                .map(|m| if m.latency.cv > 0.0 { crate::dist::Dist::lognormal(1.0, m.latency.cv) } else { None })
+                .collect(),
+        }
+    }
+
+    pub fn step_lines(&self) -> usize {
+        self.summarize_line + 1
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Ev {
+    Arrival,
+    CallStart(u32),
+    CallDone(u32),
+    Flush(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+struct Entry {
+    time_us: u64,
+    seq: u64,
+    ev: Ev,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tier {
+    None,
+    Cheap,
+    Strong,
+}
+
+#[derive(Debug, Clone)]
+struct Task {
+    kind: u32,
+    arrival_us: u64,
+    day: u32,
+    /// Position in the kind's step list.
+    cursor: u32,
+    reps_left: u64,
+    tier: Tier,
+    easy: bool,
+    escalated: bool,
+    stuck_calls_left: u64,
+    stuck: bool,
+    context_tokens: u64,
+    tokens_used: u64,
+    calls: u32,
+    retries: u32,
+    cost_pusd: u128,
+    /// Position of the first routed step in the kind's list (to re-run on escalation).
+    first_routed: Option<u32>,
+    /// Input this task brings to a combined call it waits for.
+    pending_body: u64,
+    live: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CallKind {
+    Step(u32),
+    Router,
+    Summarize(u32),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Outcome {
+    Ok,
+    Content(usize),
+    Transport(usize),
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Call {
+    kind: CallKind,
+    model: ModelIdx,
+    /// The task, or the group (index into `groups`) when several items share the call.
+    task: u32,
+    group: Option<u32>,
+    cache_key: usize,
+    prefix_tokens: u64,
+    body_tokens: u64,
+    /// Context growth added by content retries (billed as retry overhead).
+    growth_tokens: u64,
+    attempt: u32,
+    content_retries: u32,
+    batch: bool,
+    // The attempt in flight:
+    tokens: TokenCounts,
+    outcome: Outcome,
+    live: bool,
+}
+
+struct Bucket {
+    rpm: Option<f64>,
+    tpm: Option<f64>,
+    requests: f64,
+    tokens: f64,
+    last_us: u64,
+}
+
+impl Bucket {
+    fn new(spec: &ModelSpec) -> Bucket {
+        let l = &spec.rate_limits;
+        let tpm = l.tokens_per_minute.or(l.input_tokens_per_minute).map(|x| x as f64);
+        let rpm = l.requests_per_minute.map(|x| x as f64);
+        Bucket { rpm, tpm, requests: rpm.unwrap_or(0.0), tokens: tpm.unwrap_or(0.0), last_us: 0 }
+    }
+
+    /// Takes one request of `tokens` now, or returns how long to wait for the bucket to refill.
+    /// A request larger than the bucket is admitted once the bucket is full (debt).
+    fn acquire(&mut self, now_us: u64, tokens: u64) -> Option<u64> {
+        let dt_min = (now_us.saturating_sub(self.last_us)) as f64 / (60.0 * US_PER_S);
+        self.last_us = now_us;
+        let mut wait_s: f64 = 0.0;
+        if let Some(rpm) = self.rpm {
+            self.requests = (self.requests + dt_min * rpm).min(rpm);
+            if self.requests < 1.0 {
+                wait_s = wait_s.max((1.0 - self.requests) / rpm * 60.0);
+            }
+        }
+        if let Some(tpm) = self.tpm {
+            self.tokens = (self.tokens + dt_min * tpm).min(tpm);
+            let need = (tokens as f64).min(tpm);
+            if self.tokens < need {
+                wait_s = wait_s.max((need - self.tokens) / tpm * 60.0);
+            }
+        }
+        if wait_s > 0.0 {
+            return Some(((wait_s * US_PER_S).ceil() as u64).max(1));
+        }
+        if self.rpm.is_some() {
+            self.requests -= 1.0;
+        }
+        if self.tpm.is_some() {
+            self.tokens -= tokens as f64;
+        }
+        None
+    }
+}
+
+#[derive(Default, Clone, Copy)]
+struct BreakerState {
+    consecutive: u32,
+    open_until_us: u64,
+}
+
+#[derive(Default, Clone, Copy)]
+struct MinuteCounter {
+    minute: u64,
+    requests: u64,
+    tokens: u64,
+}
+
+/// Simulates one replica.
+pub(crate) struct Replica<'a> {
+    sc: &'a Scenario,
+    prep: &'a Prepared,
+    index: u32,
+    rng: Pcg64Mcg,
+    now_us: u64,
+    seq: u64,
+    queue: BinaryHeap<Reverse<Entry>>,
+    tasks: Vec<Task>,
+    free_tasks: Vec<u32>,
+    calls: Vec<Call>,
+    free_calls: Vec<u32>,
+    groups: Vec<Vec<u32>>,
+    free_groups: Vec<u32>,
+    /// Per step: tasks waiting for a combined call.
+    combine_buffers: Vec<Vec<u32>>,
+    /// Per step: whether a flush is scheduled.
+    flush_pending: Vec<bool>,
+    cache_expiry_us: Vec<u64>,
+    buckets: Vec<Bucket>,
+    breakers: Vec<BreakerState>,
+    minutes: Vec<MinuteCounter>,
+    day_spend: Vec<u128>,
+    /// Uniform arrivals: (day, index in day, count that day).
+    uniform_state: (u32, u64, u64),
+    in_flight: usize,
+    events: u64,
+    pub summary: Summary,
+}
+
+impl<'a> Replica<'a> {
+    pub fn new(sc: &'a Scenario, prep: &'a Prepared, index: u32) -> Replica<'a> {
+        let models = sc.models.len();
+        let lines = prep.step_lines();
+        Replica {
+            sc,
+            prep,
+            index,
+            rng: replica_rng(sc.horizon.seed, index),
+            now_us: 0,
+            seq: 0,
+            queue: BinaryHeap::with_capacity(1024),
+            tasks: Vec::new(),
+            free_tasks: Vec::new(),
+            calls: Vec::new(),
+            free_calls: Vec::new(),
+            groups: Vec::new(),
+            free_groups: Vec::new(),
+            combine_buffers: vec![Vec::new(); sc.steps.len()],
+            flush_pending: vec![false; sc.steps.len()],
+            cache_expiry_us: vec![0; lines * models],
+            buckets: sc.models.iter().map(Bucket::new).collect(),
+            breakers: vec![BreakerState::default(); models],
+            minutes: vec![MinuteCounter::default(); models],
+            day_spend: vec![0; sc.horizon.days as usize],
+            uniform_state: (0, 0, 0),
+            in_flight: 0,
+            events: 0,
+            summary: Summary::new(lines, models),
+        }
+    }
+
+    fn push(&mut self, time_us: u64, ev: Ev) {
+        self.seq += 1;
+        self.queue.push(Reverse(Entry { time_us, seq: self.seq, ev }));
+    }
+
+    /// Runs to the end of the horizon and until every task in flight has finished.
+    pub fn run(mut self) -> Result<Summary, EngineError> {
+        if let Some(t) = self.next_arrival(0) {
+            self.push(t, Ev::Arrival);
+        }
+        while let Some(Reverse(entry)) = self.queue.pop() {
+            self.events += 1;
+            if self.events > ceilings::MAX_EVENTS_PER_REPLICA {
+                return Err(EngineError::TooManyEvents {
+                    replica: self.index,
+                    limit: ceilings::MAX_EVENTS_PER_REPLICA,
+                });
+            }
+            self.now_us = entry.time_us;
+            match entry.ev {
+                Ev::Arrival => {
+                    self.arrive()?;
+                    if let Some(t) = self.next_arrival(self.now_us) {
+                        self.push(t, Ev::Arrival);
+                    }
+                }
+                Ev::CallStart(c) => self.start_attempt(c),
+                Ev::CallDone(c) => self.finish_attempt(c),
+                Ev::Flush(step) => {
+                    self.flush_pending[step as usize] = false;
+                    self.flush_combined(step as usize);
+                }
+            }
+        }
+        for (m, counter) in self.minutes.iter().enumerate() {
+            let peak = &mut self.summary.peaks[m];
+            peak.0 = peak.0.max(counter.requests);
+            peak.1 = peak.1.max(counter.tokens);
+        }
+        self.summary.unfinished += self.tasks.iter().filter(|t| t.live).count() as u64;
+        let total: u128 = self.day_spend.iter().sum();
+        self.summary.day_costs = std::mem::take(&mut self.day_spend);
+        self.summary.replica_costs = vec![total];
+        Ok(self.summary)
+    }
+
+    // ----- traffic -----
+
+    /// Tasks per second at time `t_s`.
+    fn rate_per_s(&self, t_s: f64) -> f64 {
+        let tr = &self.sc.traffic;
+        let horizon_s = f64::from(self.sc.horizon.days) * DAY_S;
+        let frac = (t_s / horizon_s).clamp(0.0, 1.0);
+        let tpd = match tr.growth_to_tasks_per_day {
+            None => tr.tasks_per_day,
+            Some(end) => match tr.growth_shape {
+                GrowthShape::Linear => tr.tasks_per_day + (end - tr.tasks_per_day) * frac,
+                GrowthShape::Exponential => tr.tasks_per_day * (end / tr.tasks_per_day).powf(frac),
+            },
+        };
+        let hour = ((t_s % DAY_S) / 3600.0) as usize;
+        let day = (t_s / DAY_S) as usize;
+        let mut rate = tpd / DAY_S;
+        if let Some(p) = &tr.daily_profile {
+            rate *= p[hour.min(23)];
+        }
+        if let Some(w) = &tr.weekly_profile {
+            rate *= w[day % 7];
+        }
+        for inc in &self.sc.incidents {
+            if let IncidentKind::Surge { multiplier } = inc.kind {
+                if inc.active(t_s) {
+                    rate *= multiplier;
+                }
+            }
+        }
+        rate
+    }
+
+    /// Time of the next arrival after `after_us`, or `None` past the horizon.
+    fn next_arrival(&mut self, after_us: u64) -> Option<u64> {
+        match self.sc.traffic.arrivals {
+            Arrivals::Poisson => {
+                let max_rate = self.prep.max_rate_per_s;
+                if max_rate <= 0.0 {
+                    return None;
+                }
+                // Thinning (Lewis & Shedler): candidates at the peak rate, kept with probability
+                // rate(t)/peak. Bounded by the horizon: every candidate moves time forward.
+                let mut t_s = after_us as f64 / US_PER_S;
+                let horizon_s = self.prep.horizon_us as f64 / US_PER_S;
+                loop {
+                    let u: f64 = self.rng.random();
+                    t_s += -(1.0 - u).ln() / max_rate;
+                    if t_s >= horizon_s {
+                        return None;
+                    }
+                    let keep: f64 = self.rng.random();
+                    if keep * max_rate < self.rate_per_s(t_s) {
+                        return Some(((t_s * US_PER_S) as u64).max(after_us + 1));
+                    }
+                }
+            }
+            Arrivals::Uniform => {
+                let days = self.sc.horizon.days;
+                loop {
+                    let (day, i, n) = self.uniform_state;
+                    if day >= days {
+                        return None;
+                    }
+                    if i == 0 && n == 0 {
+                        // Expected count of the day, from the rate at each hour.
+                        let base = f64::from(day) * DAY_S;
+                        let count: f64 =
+                            (0..24).map(|h| self.rate_per_s(base + f64::from(h) * 3600.0 + 1800.0) * 3600.0).sum();
+                        let n = count.round() as u64;
+                        if n == 0 {
+                            self.uniform_state = (day + 1, 0, 0);
+                            continue;
+                        }
+                        self.uniform_state = (day, 0, n);
+                        continue;
+                    }
+                    if i >= n {
+                        self.uniform_state = (day + 1, 0, 0);
+                        continue;
+                    }
+                    self.uniform_state = (day, i + 1, n);
+                    let t_s = f64::from(day) * DAY_S + (i as f64 + 0.5) * DAY_S / n as f64;
+                    return Some((t_s * US_PER_S) as u64);
+                }
+            }
+        }
+    }
+
+    fn arrive(&mut self) -> Result<(), EngineError> {
+        self.summary.tasks_total += 1;
+        let day = ((self.now_us / DAY_US) as u32).min(self.sc.horizon.days - 1);
+        let sc = self.sc;
+        if sc.batching.prefilter_share > 0.0 && self.rng.random::<f64>() < sc.batching.prefilter_share {
+            self.summary.prefiltered += 1;
+            return Ok(());
+        }
+        if let Some(cap) = sc.limits.daily_cap_pusd {
+            if self.day_spend[day as usize] >= u128::from(cap) {
+                self.summary.rejected_by_cap += 1;
+                return Ok(());
+            }
+        }
+        if self.in_flight >= ceilings::MAX_TASKS_IN_FLIGHT {
+            return Err(EngineError::TooManyTasksInFlight {
+                replica: self.index,
+                limit: ceilings::MAX_TASKS_IN_FLIGHT,
+            });
+        }
+        let kind = if self.prep.kind_cumulative.len() == 1 {
+            0
+        } else {
+            let u: f64 = self.rng.random();
+            self.prep.kind_cumulative.partition_point(|c| *c < u).min(self.prep.kind_cumulative.len() - 1)
+        };
+        let (stuck, stuck_calls_left) = match &sc.stuck {
+            Some(s) if self.rng.random::<f64>() < s.probability => {
+                (true, s.extra_calls.sample_count(&mut self.rng))
+            }
+            _ => (false, 0),
+        };
+        let steps = &sc.traffic.kinds[kind].steps;
+        let first_routed = steps
+            .iter()
+            .position(|&s| sc.steps[s].model == StepModel::Routed)
+            .map(|p| p as u32);
+        let task = Task {
+            kind: kind as u32,
+            arrival_us: self.now_us,
+            day,
+            cursor: 0,
+            reps_left: 0,
+            tier: Tier::None,
+            easy: false,
+            escalated: false,
+            stuck_calls_left,
+            stuck,
+            context_tokens: 0,
+            tokens_used: 0,
+            calls: 0,
+            retries: 0,
+            cost_pusd: 0,
+            first_routed,
+            pending_body: 0,
+            live: true,
+        };
+        let id = match self.free_tasks.pop() {
+            Some(id) => {
+                self.tasks[id as usize] = task;
+                id
+            }
+            None => {
+                self.tasks.push(task);
+                (self.tasks.len() - 1) as u32
+            }
+        };
+        self.in_flight += 1;
+        if first_routed.is_some() {
+            if let Some(r) = &sc.routing {
+                self.summary.routed_tasks += 1;
+                let prefix = r.classifier_prefix_tokens.sample_count(&mut self.rng);
+                let body = r.classifier_input_tokens.sample_count(&mut self.rng);
+                let model = r.classifier_model;
+                let line = self.prep.router_line;
+                self.new_call(CallKind::Router, model, id, None, line, prefix, body, false);
+                return Ok(());
+            }
+        }
+        self.begin_step(id);
+        Ok(())
+    }
+
+    // ----- task progress -----
+
+    /// Starts the step at the task's cursor (drawing its repeat count) or finishes the task.
+    fn begin_step(&mut self, task_id: u32) {
+        let sc = self.sc;
+        let t = &self.tasks[task_id as usize];
+        let steps = &sc.traffic.kinds[t.kind as usize].steps;
+        if (t.cursor as usize) < steps.len() {
+            let step = &sc.steps[steps[t.cursor as usize]];
+            let reps = step.repeat.sample_count(&mut self.rng).min(ceilings::MAX_REPEAT);
+            self.tasks[task_id as usize].reps_left = reps;
+            self.next_call(task_id);
+        } else {
+            self.end_of_steps(task_id);
+        }
+    }
+
+    /// Issues the next call of the current step, or moves to the next step.
+    fn next_call(&mut self, task_id: u32) {
+        let sc = self.sc;
+        let t = &mut self.tasks[task_id as usize];
+        if t.reps_left == 0 {
+            t.cursor += 1;
+            self.begin_step(task_id);
+            return;
+        }
+        t.reps_left -= 1;
+        let kind = &sc.traffic.kinds[t.kind as usize];
+        let step_idx = kind.steps[t.cursor as usize];
+        self.issue_step_call(task_id, step_idx, false);
+    }
+
+
+    fn issue_step_call(&mut self, task_id: u32, step_idx: usize, looping: bool) {
+        let sc = self.sc;
+        let step = &sc.steps[step_idx];
+        let t = &self.tasks[task_id as usize];
+        let scale = sc.traffic.kinds[t.kind as usize].token_scale;
+        let model = self.model_for(t.tier, step_idx);
+        let context =
+            if looping || step.context == ContextMode::Accumulate { t.context_tokens } else { 0 };
+        let fresh = (step.input_tokens.sample(&mut self.rng) * scale).round() as u64;
+        let body = (fresh + context).min(ceilings::MAX_CONTEXT_TOKENS);
+        if step.items_per_call > 1 && !looping {
+            // Wait for a combined call: it fills up or its window closes.
+            self.tasks[task_id as usize].pending_body = body;
+            self.combine_buffers[step_idx].push(task_id);
+            if self.combine_buffers[step_idx].len() as u32 >= step.items_per_call {
+                self.flush_combined(step_idx);
+            } else if !self.flush_pending[step_idx] {
+                self.flush_pending[step_idx] = true;
+                let at = self.now_us + (step.combine_window_s * US_PER_S) as u64;
+                self.push(at, Ev::Flush(step_idx as u32));
+            }
+            return;
+        }
+        let prefix = (step.prefix_tokens.sample(&mut self.rng) * scale).round() as u64;
+        let kind = CallKind::Step(step_idx as u32);
+        self.new_call(kind, model, task_id, None, step_idx, prefix, body, step.batch);
+    }
+
+    fn model_for(&self, tier: Tier, step_idx: usize) -> ModelIdx {
+        match self.sc.steps[step_idx].model {
+            StepModel::Fixed(m) => m,
+            StepModel::Routed => {
+                let r = self.sc.routing.as_ref().expect("validated: routed steps need [routing]");
+                if tier == Tier::Strong { r.strong_model } else { r.cheap_model }
+            }
+        }
+    }
+
+    fn flush_combined(&mut self, step_idx: usize) {
+        if self.combine_buffers[step_idx].is_empty() {
+            return;
+        }
+        let members = std::mem::take(&mut self.combine_buffers[step_idx]);
+        let step = &self.sc.steps[step_idx];
+        // Validation keeps routed steps out of combining, so every item uses one model.
+        let model = self.model_for(Tier::Cheap, step_idx);
+        let body = members
+            .iter()
+            .map(|&t| self.tasks[t as usize].pending_body)
+            .sum::<u64>()
+            .min(ceilings::MAX_CONTEXT_TOKENS);
+        let prefix = step.prefix_tokens.sample(&mut self.rng).round() as u64;
+        let first = members[0];
+        let group = match self.free_groups.pop() {
+            Some(g) => {
+                self.groups[g as usize] = members;
+                g
+            }
+            None => {
+                self.groups.push(members);
+                (self.groups.len() - 1) as u32
+            }
+        };
+        let kind = CallKind::Step(step_idx as u32);
+        self.new_call(kind, model, first, Some(group), step_idx, prefix, body, step.batch);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn new_call(
+        &mut self,
+        kind: CallKind,
+        model: ModelIdx,
+        task: u32,
+        group: Option<u32>,
+        line: usize,
+        prefix_tokens: u64,
+        body_tokens: u64,
+        batch: bool,
+    ) {
+        let call = Call {
+            kind,
+            model,
+            task,
+            group,
+            cache_key: line * self.sc.models.len() + model,
+            prefix_tokens,
+            body_tokens,
+            growth_tokens: 0,
+            attempt: 0,
+            content_retries: 0,
+            batch,
+            tokens: TokenCounts::default(),
+            outcome: Outcome::Ok,
+            live: true,
+        };
+        let id = match self.free_calls.pop() {
+            Some(id) => {
+                self.calls[id as usize] = call;
+                id
+            }
+            None => {
+                self.calls.push(call);
+                (self.calls.len() - 1) as u32
+            }
+        };
+        self.start_attempt(id);
+    }
+
+    fn release_call(&mut self, c: u32) {
+        let call = &mut self.calls[c as usize];
+        call.live = false;
+        if let Some(g) = call.group.take() {
+            self.groups[g as usize].clear();
+            self.free_groups.push(g);
+        }
+        self.free_calls.push(c);
+    }
+
+    /// Members of a call: the task, or every task of its group.
+    fn members(&self, call: &Call) -> MemberIter {
+        match call.group {
+            None => MemberIter::One(Some(call.task)),
+            Some(g) => MemberIter::Group(g, 0),
+        }
+    }
+
+    fn next_member(&self, it: &mut MemberIter) -> Option<u32> {
+        match it {
+            MemberIter::One(t) => t.take(),
+            MemberIter::Group(g, i) => {
+                let m = self.groups[*g as usize].get(*i).copied();
+                *i += 1;
+                m
+            }
+        }
+    }
+
+    fn member_count(&self, call: &Call) -> u64 {
+        call.group.map_or(1, |g| self.groups[g as usize].len() as u64)
+    }
+
+    /// Whether a task must stop before its next call: a budget, the daily cap or the hard
+    /// ceiling on calls. Checked before every call, so a cap is exceeded by at most one call.
+    fn must_stop(&self, task_id: u32) -> bool {
+        let t = &self.tasks[task_id as usize];
+        let l = &self.sc.limits;
+        l.max_tokens_per_task.is_some_and(|max| t.tokens_used >= max)
+            || l.max_pusd_per_task.is_some_and(|max| t.cost_pusd >= u128::from(max))
+            || l.daily_cap_pusd.is_some_and(|cap| self.day_spend[t.day as usize] >= u128::from(cap))
+            || t.calls >= ceilings::MAX_CALLS_PER_TASK
+    }
+
+    fn start_attempt(&mut self, c: u32) {
+        let sc = self.sc;
+        let now = self.now_us;
+        let call = self.calls[c as usize].clone();
+        if call.group.is_none() && self.must_stop(call.task) {
+            self.release_call(c);
+            self.finish_task(call.task, End::Partial);
+            return;
+        }
+        if self.breakers[call.model].open_until_us > now {
+            // Fail fast: no call is made while the breaker is open.
+            self.summary.failures[F_BREAKER] += 1;
+            self.give_up(c, true);
+            return;
+        }
+        let n_items = self.member_count(&call);
+        let (mut output, rates, cacheable_step) = match call.kind {
+            CallKind::Step(s) => {
+                let step = &sc.steps[s as usize];
+                let scale = if call.group.is_some() {
+                    1.0
+                } else {
+                    sc.traffic.kinds[self.tasks[call.task as usize].kind as usize].token_scale
+                };
+                let mut out = 0;
+                for _ in 0..n_items {
+                    let mut o = (step.output_tokens.sample(&mut self.rng) * scale).round() as u64;
+                    if let Some(cap) = step.max_tokens {
+                        o = o.min(cap);
+                    }
+                    out += o;
+                }
+                (out, step.failures, step.cache)
+            }
+            CallKind::Router => {
+                let r = sc.routing.as_ref().expect("router calls exist only with routing");
+                (r.classifier_output_tokens.sample_count(&mut self.rng), NO_FAILURES, true)
+            }
+            CallKind::Summarize(s) => {
+                let sm = sc.steps[s as usize].summarize.as_ref().expect("summarize calls need it");
+                (sm.output_tokens.sample_count(&mut self.rng), NO_FAILURES, false)
+            }
+        };
+        let input_total = call.prefix_tokens + call.body_tokens;
+        if let Some(wait_us) = self.buckets[call.model].acquire(now, input_total + output) {
+            self.summary.rate_limit_waits += 1;
+            self.push(now + wait_us, Ev::CallStart(c));
+            return;
+        }
+        self.count_minute(call.model, input_total + output);
+        self.summary.calls += 1;
+        if call.attempt > 0 {
+            self.summary.retries += 1;
+        }
+        let mut it = self.members(&call);
+        while let Some(t) = self.next_member(&mut it) {
+            let task = &mut self.tasks[t as usize];
+            task.calls += 1;
+            if call.attempt > 0 {
+                task.retries += 1;
+            }
+        }
+        if call.batch {
+            self.summary.batch_calls += 1;
+        }
+
+        // Incidents active now for this model.
+        let t_s = now as f64 / US_PER_S;
+        let mut outage = false;
+        let mut extra_server = 0.0;
+        let mut latency_mult = 1.0;
+        for inc in &sc.incidents {
+            if inc.active(t_s) && inc.applies_to(call.model) {
+                match inc.kind {
+                    IncidentKind::Outage { .. } => outage = true,
+                    IncidentKind::FailureSpike { extra_server_error, .. } => {
+                        extra_server += extra_server_error
+                    }
+                    IncidentKind::LatencySpike { multiplier, .. } => latency_mult *= multiplier,
+                    IncidentKind::Surge { .. } => {}
+                }
+            }
+        }
+        let outcome = if outage {
+            Outcome::Transport(F_OUTAGE)
+        } else {
+            let u: f64 = self.rng.random();
+            let mut acc = rates.malformed;
+            if u < acc {
+                Outcome::Content(F_MALFORMED)
+            } else if u < {
+                acc += rates.tool_error;
+                acc
+            } {
+                Outcome::Content(F_TOOL_ERROR)
+            } else if u < {
+                acc += rates.rate_limit;
+                acc
+            } {
+                Outcome::Transport(F_RATE_LIMIT)
+            } else if u < {
+                acc += rates.server_error + extra_server;
+                acc
+            } {
+                Outcome::Transport(F_SERVER_ERROR)
+            } else if u < acc + rates.timeout {
+                Outcome::Transport(F_TIMEOUT)
+            } else {
+                Outcome::Ok
+            }
+        };
+        let billed_input = !matches!(
+            outcome,
+            Outcome::Transport(F_RATE_LIMIT | F_SERVER_ERROR | F_OUTAGE)
+        );
+        if outcome == Outcome::Transport(F_TIMEOUT) || !billed_input {
+            output = 0;
+        }
+        let spec = &sc.models[call.model];
+        let mut tokens = TokenCounts::default();
+        if billed_input {
+            let cached = if sc.caching.enabled && cacheable_step {
+                spec.cacheable_tokens(call.prefix_tokens)
+            } else {
+                0
+            };
+            tokens.input = input_total - cached;
+            tokens.output = output;
+            if cached > 0 {
+                let line = call.cache_key / sc.models.len();
+                let expiry = &mut self.cache_expiry_us[call.cache_key];
+                self.summary.cache_by_step[line].0 += 1;
+                if *expiry > now {
+                    tokens.cache_read = cached;
+                    self.summary.cache_by_step[line].1 += 1;
+                } else {
+                    tokens.cache_write = cached;
+                }
+                // A hit refreshes the lifetime; a write starts it.
+                *expiry = now + (sc.caching.ttl.seconds() * US_PER_S) as u64;
+            }
+        }
+        let noise = match &self.prep.latency_noise[call.model] {
+            Some(d) => d.sample(&mut self.rng),
+            None => 1.0,
+        };
+        let lat = &spec.latency;
+        let duration_s = match outcome {
+            Outcome::Transport(F_TIMEOUT) => rates.timeout_s,
+            Outcome::Transport(_) => lat.time_to_first_token_s * noise * latency_mult,
+            _ if call.batch => sc.batching.batch_delay_s.sample(&mut self.rng).min(MAX_BATCH_DELAY_S),
+            _ => {
+                (lat.time_to_first_token_s + output as f64 * lat.time_per_output_token_s)
+                    * noise
+                    * latency_mult
+            }
+        };
+        let call = &mut self.calls[c as usize];
+        call.tokens = tokens;
+        call.outcome = outcome;
+        let done = now + ((duration_s * US_PER_S) as u64).max(1);
+        self.push(done, Ev::CallDone(c));
+    }
+
+    fn count_minute(&mut self, model: ModelIdx, tokens: u64) {
+        let minute = self.now_us / 60_000_000;
+        let counter = &mut self.minutes[model];
+        if counter.minute != minute {
+            let peak = &mut self.summary.peaks[model];
+            peak.0 = peak.0.max(counter.requests);
+            peak.1 = peak.1.max(counter.tokens);
+            *counter = MinuteCounter { minute, requests: 0, tokens: 0 };
+        }
+        counter.requests += 1;
+        counter.tokens += tokens;
+    }
+
+    fn finish_attempt(&mut self, c: u32) {
+        let sc = self.sc;
+        let call = self.calls[c as usize].clone();
+        let spec = &sc.models[call.model];
+        let cost = spec.cost_pusd(&call.tokens, sc.caching.ttl, call.batch);
+        let total = u128::from(cost.total());
+        if total > 0 {
+            let line = call.cache_key / sc.models.len();
+            self.charge(&call, &cost, line);
+        }
+        let failed = call.outcome != Outcome::Ok;
+        if let Some(b) = &sc.limits.breaker {
+            let state = &mut self.breakers[call.model];
+            if failed {
+                state.consecutive += 1;
+                if state.consecutive >= b.consecutive_failures {
+                    state.consecutive = 0;
+                    state.open_until_us = self.now_us + (b.cooldown_s * US_PER_S) as u64;
+                }
+            } else {
+                state.consecutive = 0;
+            }
+        }
+        let max_retries = sc.limits.max_retries.min(ceilings::MAX_RETRIES_PER_CALL);
+        match call.outcome {
+            Outcome::Ok => {
+                if call.growth_tokens > 0 {
+                    let growth = TokenCounts { input: call.growth_tokens, ..TokenCounts::default() };
+                    let g = spec.cost_pusd(&growth, sc.caching.ttl, call.batch).total();
+                    self.summary.cost_retry_overhead += u128::from(g);
+                }
+                let n = self.member_count(&call);
+                let members = match call.group {
+                    Some(g) => self.groups[g as usize].clone(),
+                    None => Vec::new(),
+                };
+                self.release_call(c);
+                match call.kind {
+                    CallKind::Router => self.route(call.task),
+                    CallKind::Summarize(_) => {
+                        let t = &mut self.tasks[call.task as usize];
+                        t.context_tokens += call.tokens.output;
+                        self.continue_task(call.task);
+                    }
+                    CallKind::Step(s) => {
+                        let per_item = call.tokens.output / n;
+                        if members.is_empty() {
+                            self.after_step_call(call.task, s as usize, per_item);
+                        } else {
+                            for t in members {
+                                self.after_step_call(t, s as usize, per_item);
+                            }
+                        }
+                    }
+                }
+            }
+            Outcome::Content(kind) => {
+                self.summary.failures[kind] += 1;
+                self.summary.cost_retry_overhead += total;
+                if call.attempt < max_retries {
+                    // The agent retries with its failed attempt and the error appended.
+                    let mut growth = 0;
+                    if let CallKind::Step(s) = call.kind {
+                        let step = &sc.steps[s as usize];
+                        growth = match &step.retry_growth_tokens {
+                            Some(list) => list[(call.content_retries as usize).min(list.len() - 1)],
+                            None => call.tokens.output + step.error_tokens.sample_count(&mut self.rng),
+                        };
+                    }
+                    let call = &mut self.calls[c as usize];
+                    call.attempt += 1;
+                    call.content_retries += 1;
+                    call.body_tokens = (call.body_tokens + growth).min(ceilings::MAX_CONTEXT_TOKENS);
+                    call.growth_tokens += growth;
+                    self.start_attempt(c);
+                } else {
+                    self.give_up(c, false);
+                }
+            }
+            Outcome::Transport(kind) => {
+                self.summary.failures[kind] += 1;
+                self.summary.cost_retry_overhead += total;
+                if call.attempt < max_retries {
+                    // The same request again after exponential backoff with jitter.
+                    let l = &sc.limits;
+                    let exp = l.backoff_base_s * 2f64.powi(call.attempt.min(30) as i32);
+                    let jitter: f64 = self.rng.random();
+                    let wait_s = exp.min(l.backoff_max_s) * (1.0 - l.jitter * jitter);
+                    self.calls[c as usize].attempt += 1;
+                    let at = self.now_us + ((wait_s * US_PER_S) as u64).max(1);
+                    self.push(at, Ev::CallStart(c));
+                } else {
+                    self.give_up(c, false);
+                }
+            }
+        }
+    }
+
+    /// Books the cost of an attempt: exact pUSD split between the call's tasks.
+    fn charge(&mut self, call: &Call, cost: &crate::catalog::CostBreakdown, line: usize) {
+        let total = u128::from(cost.total());
+        let s = &mut self.summary;
+        s.cost_by_step[line] += total;
+        s.cost_by_model[call.model] += total;
+        s.cost_by_kind[0] += u128::from(cost.input);
+        s.cost_by_kind[1] += u128::from(cost.cache_write);
+        s.cost_by_kind[2] += u128::from(cost.cache_read);
+        s.cost_by_kind[3] += u128::from(cost.output);
+        if call.batch {
+            s.cost_batch += total;
+        }
+        if call.tokens.cache_read + call.tokens.cache_write > 0 {
+            let spec = &self.sc.models[call.model];
+            let uncached = TokenCounts {
+                input: call.tokens.total_input(),
+                cache_write: 0,
+                cache_read: 0,
+                output: call.tokens.output,
+            };
+            let full = spec.cost_pusd(&uncached, self.sc.caching.ttl, call.batch).total();
+            s.cache_savings += i128::from(full) - i128::from(cost.total());
+        }
+        let n = self.member_count(call) as u128;
+        let share = total / n;
+        let mut remainder = total % n;
+        let tokens = call.tokens.total_input() + call.tokens.output;
+        let tokens_share = tokens / n as u64;
+        let mut it = self.members(call);
+        while let Some(t) = self.next_member(&mut it) {
+            let amount = share + remainder;
+            remainder = 0;
+            let task = &mut self.tasks[t as usize];
+            task.cost_pusd += amount;
+            task.tokens_used += tokens_share;
+            let day = task.day as usize;
+            self.day_spend[day] += amount;
+            if self.index == 0 && day == 0 {
+                let minute = ((self.now_us / 60_000_000) as u32).min(24 * 60 - 1);
+                let cumulative = self.day_spend[0];
+                match self.summary.sample_day.last_mut() {
+                    Some(last) if last.0 == minute => last.1 = cumulative,
+                    _ => self.summary.sample_day.push((minute, cumulative)),
+                }
+            }
+        }
+    }
+
+    /// A call exhausted its retries (or hit an open breaker): escalate or fail its tasks.
+    fn give_up(&mut self, c: u32, breaker: bool) {
+        let call = self.calls[c as usize].clone();
+        let members = match call.group {
+            Some(g) => self.groups[g as usize].clone(),
+            None => vec![call.task],
+        };
+        self.release_call(c);
+        let routed_step = matches!(call.kind, CallKind::Step(s) if self.sc.steps[s as usize].model == StepModel::Routed);
+        for t in members {
+            let task = &self.tasks[t as usize];
+            let can_escalate = !breaker
+                && routed_step
+                && task.tier == Tier::Cheap
+                && self.sc.routing.as_ref().is_some_and(|r| r.escalate_on_failure);
+            if can_escalate {
+                self.escalate(t);
+            } else {
+                self.finish_task(t, End::Failed);
+            }
+        }
+    }
+
+    fn route(&mut self, task_id: u32) {
+        let r = self.sc.routing.as_ref().expect("router calls exist only with routing");
+        let easy = self.rng.random::<f64>() < r.easy_share;
+        let misrouted = self.rng.random::<f64>() < r.misroute_rate;
+        if misrouted {
+            self.summary.misrouted += 1;
+        }
+        let t = &mut self.tasks[task_id as usize];
+        t.easy = easy;
+        t.tier = if easy != misrouted { Tier::Cheap } else { Tier::Strong };
+        self.begin_step(task_id);
+    }
+
+    fn escalate(&mut self, task_id: u32) {
+        self.summary.escalated += 1;
+        let t = &mut self.tasks[task_id as usize];
+        t.tier = Tier::Strong;
+        t.escalated = true;
+        t.cursor = t.first_routed.unwrap_or(0);
+        self.begin_step(task_id);
+    }
+
+    fn after_step_call(&mut self, task_id: u32, step_idx: usize, output: u64) {
+        let sc = self.sc;
+        let step = &sc.steps[step_idx];
+        let t = &mut self.tasks[task_id as usize];
+        t.context_tokens = (t.context_tokens + output).min(ceilings::MAX_CONTEXT_TOKENS);
+        if let Some(tool) = &step.tool_result_tokens {
+            let scale = sc.traffic.kinds[t.kind as usize].token_scale;
+            let tool_tokens = (tool.sample(&mut self.rng) * scale).round() as u64;
+            if let Some(sm) = &step.summarize {
+                let line = self.prep.summarize_line;
+                let kind = CallKind::Summarize(step_idx as u32);
+                self.new_call(kind, sm.model, task_id, None, line, 0, tool_tokens, false);
+                return;
+            }
+            let t = &mut self.tasks[task_id as usize];
+            t.context_tokens = (t.context_tokens + tool_tokens).min(ceilings::MAX_CONTEXT_TOKENS);
+        }
+        self.continue_task(task_id);
+    }
+
+    fn continue_task(&mut self, task_id: u32) {
+        let t = &self.tasks[task_id as usize];
+        if t.cursor as usize >= self.sc.traffic.kinds[t.kind as usize].steps.len() {
+            self.end_of_steps(task_id);
+        } else {
+            self.next_call(task_id);
+        }
+    }
+
+    fn end_of_steps(&mut self, task_id: u32) {
+        let sc = self.sc;
+        let t = &self.tasks[task_id as usize];
+        if let (Some(r), Some(_)) = (&sc.routing, t.first_routed) {
+            if t.tier == Tier::Cheap && !t.escalated {
+                let pass_rate = if t.easy { r.cheap_resolution_rate } else { r.hard_on_cheap_pass_rate };
+                let passed = self.rng.random::<f64>() < pass_rate;
+                let just_in_case = passed && self.rng.random::<f64>() < r.fallback_rate;
+                if !passed || just_in_case {
+                    self.escalate(task_id);
+                    return;
+                }
+            }
+        }
+        let t = &mut self.tasks[task_id as usize];
+        if t.stuck_calls_left > 0 {
+            // A stuck agent repeats its last step with everything so far in its context.
+            t.stuck_calls_left -= 1;
+            let steps = &sc.traffic.kinds[t.kind as usize].steps;
+            if let Some(&last) = steps.last() {
+                self.issue_step_call(task_id, last, true);
+                return;
+            }
+        }
+        self.finish_task(task_id, End::Succeeded);
+    }
+
+    fn finish_task(&mut self, task_id: u32, end: End) {
+        let t = &mut self.tasks[task_id as usize];
+        if !t.live {
+            return;
+        }
+        t.live = false;
+        self.in_flight -= 1;
+        self.free_tasks.push(task_id);
+        let s = &mut self.summary;
+        match end {
+            End::Succeeded => s.succeeded += 1,
+            End::Partial => s.partial += 1,
+            End::Failed => {
+                s.failed += 1;
+                s.escalated_to_human += 1;
+            }
+        }
+        if t.stuck {
+            s.runaway += 1;
+        }
+        if t.first_routed.is_some() && t.tier == Tier::Cheap && end == End::Succeeded {
+            s.resolved_cheap += 1;
+        }
+        s.task_cost_sum += t.cost_pusd;
+        s.task_cost_min = s.task_cost_min.min(t.cost_pusd);
+        s.task_cost_max = s.task_cost_max.max(t.cost_pusd);
+        let nusd = (t.cost_pusd / 1000).min(s.task_cost_nusd.high() as u128) as u64;
+        s.task_cost_nusd.saturating_record(nusd);
+        let ms = (self.now_us - t.arrival_us) / 1000;
+        s.task_latency_ms.saturating_record(ms.max(1));
+        if let Some(k) = self.sc.limits.alert_multiple {
+            if t.cost_pusd as f64 > k * self.prep.expected_task_pusd[t.kind as usize] {
+                s.cost_alerts += 1;
+            }
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    Succeeded,
+    Partial,
+    Failed,
+}
+
+enum MemberIter {
+    One(Option<u32>),
+    Group(u32, usize),
+}
+
+const NO_FAILURES: crate::model::FailureRates = crate::model::FailureRates {
+    malformed: 0.0,
+    tool_error: 0.0,
+    rate_limit: 0.0,
+    server_error: 0.0,
+    timeout: 0.0,
+    timeout_s: 60.0,
+};

@@ -1,0 +1,279 @@
+//! The validated scenario: domain types the engine runs. Built only by
+//! [`crate::Scenario::from_toml`] (or programmatically by the lever and sweep helpers), so every
+//! value here is already checked: probabilities in [0, 1], models resolved, counts bounded.
+
+use crate::catalog::{CacheTtl, ModelSpec};
+use crate::dist::Dist;
+use serde::Serialize;
+
+/// Index into [`Scenario::models`].
+pub type ModelIdx = usize;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Scenario {
+    pub name: String,
+    pub description: Option<String>,
+    pub horizon: Horizon,
+    /// The models the scenario uses, resolved from the catalog with overrides applied.
+    pub models: Vec<ModelSpec>,
+    pub traffic: Traffic,
+    pub steps: Vec<Step>,
+    pub stuck: Option<Stuck>,
+    pub incidents: Vec<Incident>,
+    pub routing: Option<Routing>,
+    pub caching: Caching,
+    pub limits: Limits,
+    pub batching: Batching,
+    /// Fixed monthly costs in pUSD: (name, amount).
+    pub fixed_costs: Vec<(String, u64)>,
+    /// Daily budget the breach probability is measured against, pUSD.
+    pub daily_budget_pusd: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Horizon {
+    pub days: u32,
+    pub replicas: u32,
+    pub seed: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Arrivals {
+    /// A Poisson process (non-homogeneous when profiles, growth or surges apply).
+    Poisson,
+    /// Exactly the expected count each day, evenly spaced: for exact arithmetic.
+    Uniform,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GrowthShape {
+    Linear,
+    Exponential,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Traffic {
+    pub tasks_per_day: f64,
+    pub arrivals: Arrivals,
+    /// 24 hourly weights normalised to mean 1.
+    pub daily_profile: Option<[f64; 24]>,
+    /// 7 daily weights (day 0 of the horizon is the first) normalised to mean 1.
+    pub weekly_profile: Option<[f64; 7]>,
+    /// Tasks per day at the end of the horizon, reached by `growth_shape`.
+    pub growth_to_tasks_per_day: Option<f64>,
+    pub growth_shape: GrowthShape,
+    pub kinds: Vec<TaskKind>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TaskKind {
+    pub name: String,
+    /// Normalised share of arrivals.
+    pub share: f64,
+    /// Indices into [`Scenario::steps`], in order.
+    pub steps: Vec<usize>,
+    /// Multiplies every token draw of this kind's calls.
+    pub token_scale: f64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ContextMode {
+    /// The call sees its own prefix and fresh input only.
+    Fresh,
+    /// The call also carries every earlier output and tool result of the task.
+    Accumulate,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase", tag = "kind", content = "model")]
+pub enum StepModel {
+    Fixed(ModelIdx),
+    /// The tier the router picked (see [`Routing`]).
+    Routed,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Summarize {
+    pub model: ModelIdx,
+    pub output_tokens: Dist,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Step {
+    pub name: String,
+    pub model: StepModel,
+    /// Static, cacheable prefix (system prompt, tool definitions).
+    pub prefix_tokens: Dist,
+    /// Fresh input of each call.
+    pub input_tokens: Dist,
+    pub output_tokens: Dist,
+    /// Output cap: a longer draw is truncated (finish_reason "length").
+    pub max_tokens: Option<u64>,
+    /// Calls per task (drawn per task).
+    pub repeat: Dist,
+    /// Tool result tokens entering the context after each call.
+    pub tool_result_tokens: Option<Dist>,
+    /// Summarize tool results with a cheap model before they enter the context.
+    pub summarize: Option<Summarize>,
+    pub context: ContextMode,
+    /// Whether the prefix is marked cacheable (also needs `[caching]` on).
+    pub cache: bool,
+    /// Sent through the batch API: discounted, completes after a delay.
+    pub batch: bool,
+    /// Items combined into one call (sharing one prefix); 1 = no combining.
+    pub items_per_call: u32,
+    /// Longest wait to fill a combined call, seconds.
+    pub combine_window_s: f64,
+    pub failures: FailureRates,
+    /// Error message tokens appended to the context after a malformed output or tool error.
+    pub error_tokens: Dist,
+    /// Explicit context growth per content retry (retry 1, 2, ...; the last repeats), replacing
+    /// "failed output + error message" when set.
+    pub retry_growth_tokens: Option<Vec<u64>>,
+}
+
+/// Per-call failure probabilities by kind. Their sum is at most 1.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Default)]
+pub struct FailureRates {
+    /// Unparseable or invalid output: billed in full, retried with the error appended.
+    pub malformed: f64,
+    /// The tool the call asked for failed: billed in full, retried with the error appended.
+    pub tool_error: f64,
+    /// 429 from the provider (beyond the simulated buckets): not billed, retried after backoff.
+    pub rate_limit: f64,
+    /// 500/502/503/529: not billed, retried after backoff.
+    pub server_error: f64,
+    /// No answer within `timeout_s`: input billed, retried after backoff.
+    pub timeout: f64,
+    pub timeout_s: f64,
+}
+
+impl FailureRates {
+    pub fn total(&self) -> f64 {
+        self.malformed + self.tool_error + self.rate_limit + self.server_error + self.timeout
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stuck {
+    /// Share of tasks whose agent loops on its last step.
+    pub probability: f64,
+    /// Extra calls a stuck task makes before giving up on its own (budgets may cut it first).
+    pub extra_calls: Dist,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum IncidentKind {
+    /// Every call to the model (or all models) fails like a 5xx.
+    Outage { model: Option<ModelIdx> },
+    /// Adds to the server-error probability.
+    FailureSpike { model: Option<ModelIdx>, extra_server_error: f64 },
+    /// Multiplies latency.
+    LatencySpike { model: Option<ModelIdx>, multiplier: f64 },
+    /// Multiplies the arrival rate.
+    Surge { multiplier: f64 },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Incident {
+    pub kind: IncidentKind,
+    pub start_s: f64,
+    pub end_s: f64,
+}
+
+impl Incident {
+    pub fn active(&self, t_s: f64) -> bool {
+        t_s >= self.start_s && t_s < self.end_s
+    }
+    pub fn applies_to(&self, model: ModelIdx) -> bool {
+        match self.kind {
+            IncidentKind::Outage { model: m }
+            | IncidentKind::FailureSpike { model: m, .. }
+            | IncidentKind::LatencySpike { model: m, .. } => m.is_none_or(|m| m == model),
+            IncidentKind::Surge { .. } => false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Routing {
+    pub classifier_model: ModelIdx,
+    pub classifier_prefix_tokens: Dist,
+    pub classifier_input_tokens: Dist,
+    pub classifier_output_tokens: Dist,
+    pub cheap_model: ModelIdx,
+    pub strong_model: ModelIdx,
+    /// Share of tasks that are truly easy enough for the cheap tier.
+    pub easy_share: f64,
+    /// Probability the classifier picks the wrong tier.
+    pub misroute_rate: f64,
+    /// Probability the cheap tier's answer to an easy task passes the quality check.
+    pub cheap_resolution_rate: f64,
+    /// Probability the cheap tier's answer to a hard (misrouted) task passes anyway.
+    pub hard_on_cheap_pass_rate: f64,
+    /// "Just in case": share of passing cheap answers re-done on the strong tier anyway.
+    pub fallback_rate: f64,
+    /// Escalate to the strong tier when the cheap tier exhausts its retries.
+    pub escalate_on_failure: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Caching {
+    pub enabled: bool,
+    pub ttl: CacheTtl,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Breaker {
+    /// Consecutive failed calls to a model that open its breaker.
+    pub consecutive_failures: u32,
+    pub cooldown_s: f64,
+}
+
+/// Lever 3: budgets, retry limits, breakers, caps.
+#[derive(Debug, Clone, Serialize)]
+pub struct Limits {
+    pub max_tokens_per_task: Option<u64>,
+    pub max_pusd_per_task: Option<u64>,
+    /// Retries per call after the first attempt.
+    pub max_retries: u32,
+    pub backoff_base_s: f64,
+    pub backoff_max_s: f64,
+    /// Fraction of the backoff removed at random (0.25 like the official SDKs).
+    pub jitter: f64,
+    pub breaker: Option<Breaker>,
+    pub daily_cap_pusd: Option<u64>,
+    /// Alert when a task costs more than this multiple of its expected cost.
+    pub alert_multiple: Option<f64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Batching {
+    /// Share of tasks handled by rules before any LLM call.
+    pub prefilter_share: f64,
+    /// Batch API completion delay, seconds (capped at 24 h).
+    pub batch_delay_s: Dist,
+}
+
+/// Hard ceilings that hold even when a scenario sets no budget.
+pub mod ceilings {
+    /// Calls one task may make, retries included.
+    pub const MAX_CALLS_PER_TASK: u32 = 1_000;
+    /// Retries one call may make, whatever `max_retries` says.
+    pub const MAX_RETRIES_PER_CALL: u32 = 50;
+    /// Repeats of one step in one task.
+    pub const MAX_REPEAT: u64 = 1_000;
+    /// Tasks in flight at once in one replica.
+    pub const MAX_TASKS_IN_FLIGHT: usize = 5_000_000;
+    /// Events one replica may process.
+    pub const MAX_EVENTS_PER_REPLICA: u64 = 20_000_000_000;
+    /// Tokens in one call's input.
+    pub const MAX_CONTEXT_TOKENS: u64 = 10_000_000;
+    pub const MAX_DAYS: u32 = 3_660;
+    pub const MAX_REPLICAS: u32 = 1_000_000;
+    pub const MAX_TASKS_PER_DAY: f64 = 100_000_000.0;
+}

@@ -1,0 +1,368 @@
+//! Runs replicas in parallel and turns the merged summary into a [`SimResult`].
+
+use crate::engine::{EngineError, Prepared, Replica};
+use crate::model::Scenario;
+use crate::money::pusd_to_usd;
+use crate::result::*;
+use crate::summary::{FAILURE_KINDS, Summary};
+use hdrhistogram::Histogram;
+use rayon::prelude::*;
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+
+/// Overrides of the scenario's horizon for one run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    pub replicas: Option<u32>,
+    pub days: Option<u32>,
+    pub seed: Option<u64>,
+    /// Worker threads; `None` uses one per core. The result does not depend on it.
+    pub threads: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SimError {
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    #[error("could not start {threads} worker threads: {message}")]
+    ThreadPool { threads: usize, message: String },
+    #[error("{0}")]
+    InvalidOption(String),
+}
+
+/// Simulates `scenario` and summarises every replica. `on_replica_done` is called once per
+/// finished replica (from worker threads), for progress bars.
+pub fn simulate(
+    scenario: &Scenario,
+    options: &RunOptions,
+    on_replica_done: &(dyn Fn() + Sync),
+) -> Result<SimResult, SimError> {
+    let mut sc = scenario.clone();
+    if let Some(r) = options.replicas {
+        if r == 0 || r > crate::model::ceilings::MAX_REPLICAS {
+            return Err(SimError::InvalidOption(format!(
+                "--replicas must be between 1 and {}, got {r}",
+                crate::model::ceilings::MAX_REPLICAS
+            )));
+        }
+        sc.horizon.replicas = r;
+    }
+    if let Some(d) = options.days {
+        if d == 0 || d > crate::model::ceilings::MAX_DAYS {
+            return Err(SimError::InvalidOption(format!(
+                "--days must be between 1 and {}, got {d}",
+                crate::model::ceilings::MAX_DAYS
+            )));
+        }
+        sc.horizon.days = d;
+        for inc in &mut sc.incidents {
+            let horizon_s = f64::from(d) * 86_400.0;
+            inc.start_s = inc.start_s.min(horizon_s);
+            inc.end_s = inc.end_s.min(horizon_s);
+        }
+    }
+    if let Some(s) = options.seed {
+        sc.horizon.seed = s;
+    }
+    let summary = run_summary(&sc, options.threads, on_replica_done)?;
+    Ok(build_result(&sc, &summary))
+}
+
+/// Runs every replica and merges their summaries in replica order.
+pub(crate) fn run_summary(
+    sc: &Scenario,
+    threads: Option<usize>,
+    on_replica_done: &(dyn Fn() + Sync),
+) -> Result<Summary, SimError> {
+    let prep = Prepared::new(sc);
+    let work = || {
+        (0..sc.horizon.replicas)
+            .into_par_iter()
+            .map(|i| {
+                let s = Replica::new(sc, &prep, i).run();
+                on_replica_done();
+                s
+            })
+            // Indexed reduce keeps left-to-right order, so per-day lists stay in replica order;
+            // every other field is an integer sum, max or histogram add, exact in any grouping.
+            .try_reduce_with(|mut a, b| {
+                a.merge(&b);
+                Ok(a)
+            })
+            .expect("at least one replica")
+    };
+    let summary = match threads {
+        None => work(),
+        Some(n) => rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build()
+            .map_err(|e| SimError::ThreadPool { threads: n, message: e.to_string() })?
+            .install(work),
+    }?;
+    Ok(summary)
+}
+
+/// SHA-256 of the validated scenario (hex), so any result replays from its input.
+pub fn scenario_hash(sc: &Scenario) -> String {
+    let json = serde_json::to_vec(sc).expect("scenarios serialize");
+    let digest = Sha256::digest(&json);
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+fn usd(pusd: u128) -> f64 {
+    pusd_to_usd(pusd)
+}
+
+/// Nearest-rank quantile of sorted values.
+fn quantile_sorted(sorted: &[u128], q: f64) -> u128 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    sorted[rank - 1]
+}
+
+fn exact_quantiles(values: &[u128]) -> Quantiles {
+    let mut sorted = values.to_vec();
+    sorted.sort_unstable();
+    let n = sorted.len().max(1) as u128;
+    let sum: u128 = sorted.iter().sum();
+    let tail_start = sorted.len() - sorted.len().div_ceil(20).min(sorted.len());
+    let tail = &sorted[tail_start..];
+    let cvar = if tail.is_empty() { 0 } else { tail.iter().sum::<u128>() / tail.len() as u128 };
+    Quantiles {
+        mean: usd(sum / n) + usd(sum % n) / n as f64,
+        p50: usd(quantile_sorted(&sorted, 0.50)),
+        p95: usd(quantile_sorted(&sorted, 0.95)),
+        p99: usd(quantile_sorted(&sorted, 0.99)),
+        max: usd(sorted.last().copied().unwrap_or(0)),
+        cvar95: usd(cvar),
+    }
+}
+
+fn hist_cvar95(h: &Histogram<u64>) -> f64 {
+    let p95 = h.value_at_quantile(0.95);
+    let (mut sum, mut count) = (0f64, 0u64);
+    for v in h.iter_recorded() {
+        if v.value_iterated_to() >= p95 {
+            sum += h.median_equivalent(v.value_iterated_to()) as f64 * v.count_at_value() as f64;
+            count += v.count_at_value();
+        }
+    }
+    if count == 0 { 0.0 } else { sum / count as f64 }
+}
+
+pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
+    let days_total = (u64::from(sc.horizon.days) * u64::from(sc.horizon.replicas)).max(1) as f64;
+    let per_day_mean = |pusd: u128| usd(pusd) / days_total;
+    let finished = s.finished_tasks();
+
+    let h = &s.task_cost_nusd;
+    let (lo, hi) = if finished == 0 {
+        (0.0, 0.0)
+    } else {
+        (usd(s.task_cost_min), usd(s.task_cost_max))
+    };
+    // Histogram quantiles are exact to 3 significant digits; the exact extremes bound them.
+    let q = |p: f64| (h.median_equivalent(h.value_at_quantile(p)) as f64 / 1e9).clamp(lo, hi);
+    let per_task = Quantiles {
+        mean: if finished == 0 { 0.0 } else { usd(s.task_cost_sum) / finished as f64 },
+        p50: q(0.50),
+        p95: q(0.95),
+        p99: q(0.99),
+        max: hi,
+        cvar95: (hist_cvar95(h) / 1e9).clamp(lo, hi),
+    };
+    let per_day = exact_quantiles(&s.day_costs);
+
+    let fixed_pusd: u128 = sc.fixed_costs.iter().map(|(_, c)| u128::from(*c)).sum();
+    let month_scale = 30.0 / f64::from(sc.horizon.days);
+    let mut months: Vec<f64> = s
+        .replica_costs
+        .iter()
+        .map(|c| usd(*c) * month_scale + usd(fixed_pusd))
+        .collect();
+    months.sort_by(f64::total_cmp);
+    let mq = |q: f64| {
+        if months.is_empty() {
+            return 0.0;
+        }
+        let rank = ((q * months.len() as f64).ceil() as usize).clamp(1, months.len());
+        months[rank - 1]
+    };
+    let per_month = MonthSummary {
+        mean: months.iter().sum::<f64>() / months.len().max(1) as f64,
+        p50: mq(0.5),
+        p95: mq(0.95),
+        p99: mq(0.99),
+        fixed: usd(fixed_pusd),
+    };
+
+    let line_name = |i: usize| -> String {
+        if i < sc.steps.len() {
+            sc.steps[i].name.clone()
+        } else if i == sc.steps.len() {
+            "router".to_string()
+        } else {
+            "summarize".to_string()
+        }
+    };
+    let mut by_step = BTreeMap::new();
+    for (i, c) in s.cost_by_step.iter().enumerate() {
+        if i < sc.steps.len() || *c > 0 {
+            by_step.insert(line_name(i), per_day_mean(*c));
+        }
+    }
+    let mut by_model = BTreeMap::new();
+    for (i, c) in s.cost_by_model.iter().enumerate() {
+        if *c > 0 {
+            by_model.insert(sc.models[i].id.clone(), per_day_mean(*c));
+        }
+    }
+    let by_kind = KindBreakdown {
+        input: per_day_mean(s.cost_by_kind[0]),
+        cache_write: per_day_mean(s.cost_by_kind[1]),
+        cache_read: per_day_mean(s.cost_by_kind[2]),
+        output: per_day_mean(s.cost_by_kind[3]),
+    };
+
+    let breaches = match sc.daily_budget_pusd {
+        Some(b) => s.day_costs.iter().filter(|c| **c > u128::from(b)).count(),
+        None => 0,
+    };
+    let breach_probability = breaches as f64 / s.day_costs.len().max(1) as f64;
+    let daily_usd = sc.daily_budget_pusd.map(|b| usd(u128::from(b)));
+    let budget = BudgetSummary {
+        daily_usd,
+        breach_probability,
+        expected_breach_days_per_month: breach_probability * 30.0,
+        headroom_multiple: daily_usd.filter(|_| per_day.p95 > 0.0).map(|b| b / per_day.p95),
+    };
+
+    let (lookups, hits) = s.cache_by_step.iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let mut cache_by_step = BTreeMap::new();
+    for (i, (l, h)) in s.cache_by_step.iter().enumerate() {
+        if *l > 0 {
+            cache_by_step.insert(line_name(i), *h as f64 / *l as f64);
+        }
+    }
+    let savings = if s.cache_savings >= 0 {
+        usd(s.cache_savings as u128)
+    } else {
+        -usd(s.cache_savings.unsigned_abs())
+    };
+    let cache = CacheSummary {
+        hit_rate: if lookups == 0 { 0.0 } else { hits as f64 / lookups as f64 },
+        by_step: cache_by_step,
+        savings_per_day: savings / days_total,
+    };
+
+    let routing = sc.routing.as_ref().map(|_| {
+        let n = s.routed_tasks.max(1) as f64;
+        RoutingSummary {
+            cheap_tier_share: s.resolved_cheap as f64 / n,
+            escalation_rate: s.escalated as f64 / n,
+            misroute_rate: s.misrouted as f64 / n,
+        }
+    });
+
+    let lh = &s.task_latency_ms;
+    let ms = |v: u64| v as f64 / 1000.0;
+    let task_latency = if lh.is_empty() {
+        LatencyQuantiles::default()
+    } else {
+        LatencyQuantiles {
+            mean: lh.mean() / 1000.0,
+            p50: ms(lh.value_at_quantile(0.50)),
+            p95: ms(lh.value_at_quantile(0.95)),
+            p99: ms(lh.value_at_quantile(0.99)),
+            max: ms(lh.max()),
+        }
+    };
+    let task_histogram = if lh.is_empty() {
+        Vec::new()
+    } else {
+        lh.iter_log(100, 2.0)
+            .map(|v| (ms(v.value_iterated_to()), v.count_since_last_iteration()))
+            .collect()
+    };
+
+    let mut cap_by_model = BTreeMap::new();
+    let mut sustainable: Option<f64> = None;
+    let horizon_tpd =
+        sc.traffic.tasks_per_day.max(sc.traffic.growth_to_tasks_per_day.unwrap_or(0.0));
+    for (i, (rpm, tpm)) in s.peaks.iter().enumerate() {
+        if *rpm == 0 {
+            continue;
+        }
+        let spec = &sc.models[i];
+        let limit_rpm = spec.rate_limits.requests_per_minute;
+        let limit_tpm =
+            spec.rate_limits.tokens_per_minute.or(spec.rate_limits.input_tokens_per_minute);
+        for (limit, peak) in [(limit_rpm, *rpm), (limit_tpm, *tpm)] {
+            if let Some(limit) = limit {
+                let m = horizon_tpd * limit as f64 / peak.max(1) as f64;
+                sustainable = Some(sustainable.map_or(m, |x: f64| x.min(m)));
+            }
+        }
+        cap_by_model.insert(
+            spec.id.clone(),
+            ModelCapacity { peak_rpm: *rpm, peak_tpm: *tpm, limit_rpm, limit_tpm },
+        );
+    }
+
+    let failures_by_kind =
+        FAILURE_KINDS.iter().zip(s.failures).map(|(k, v)| (k.to_string(), v)).collect();
+
+    SimResult {
+        scenario: sc.name.clone(),
+        scenario_hash: scenario_hash(sc),
+        seed: sc.horizon.seed,
+        replicas: sc.horizon.replicas,
+        days: sc.horizon.days,
+        tasks: TaskCounts {
+            total: s.tasks_total,
+            succeeded: s.succeeded,
+            failed: s.failed,
+            partial: s.partial,
+            prefiltered: s.prefiltered,
+            rejected_by_daily_cap: s.rejected_by_cap,
+            escalated_to_human: s.escalated_to_human,
+            cost_alerts: s.cost_alerts,
+            runaway: s.runaway,
+            unfinished: s.unfinished,
+        },
+        calls: CallCounts {
+            total: s.calls,
+            retries: s.retries,
+            retries_per_task: if finished == 0 { 0.0 } else { s.retries as f64 / finished as f64 },
+            failures_by_kind,
+            rate_limit_waits: s.rate_limit_waits,
+            batch_calls: s.batch_calls,
+        },
+        cost_usd: CostSummary {
+            per_task,
+            per_day,
+            per_month,
+            by_step,
+            by_model,
+            by_kind,
+            batch_per_day: per_day_mean(s.cost_batch),
+            retry_overhead_per_day: per_day_mean(s.cost_retry_overhead),
+        },
+        budget,
+        cache,
+        routing,
+        latency_s: LatencySummary { task: task_latency, task_histogram },
+        capacity: CapacitySummary {
+            by_model: cap_by_model,
+            max_sustainable_tasks_per_day: sustainable,
+        },
+        daily_costs_usd: s.day_costs.iter().map(|c| usd(*c)).collect(),
+        sample_day: s
+            .sample_day
+            .iter()
+            .map(|(minute, c)| (f64::from(*minute) / 60.0, usd(*c)))
+            .collect(),
+    }
+}

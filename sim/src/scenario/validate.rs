@@ -1,0 +1,735 @@
+//! Raw scenario → validated [`Scenario`]. Each check returns the field path and what is allowed;
+//! `mod.rs` turns the path into a line and column.
+
+use super::Seg;
+use super::raw::*;
+use crate::catalog::{CacheTtl, Catalog, Latency, ModelSpec, Provider, RateLimits};
+use crate::dist::Dist;
+use crate::model::*;
+use crate::money::{pusd_per_token_from_usd_per_mtok, usd_to_pusd};
+
+pub(crate) type Error = (Vec<Seg>, String);
+type VResult<T> = Result<T, Error>;
+
+fn k(s: &str) -> Seg {
+    Seg::Key(s.to_string())
+}
+
+fn at(base: &[Seg], more: &[Seg]) -> Vec<Seg> {
+    let mut v = base.to_vec();
+    v.extend_from_slice(more);
+    v
+}
+
+fn fail<T>(path: Vec<Seg>, message: impl Into<String>) -> VResult<T> {
+    Err((path, message.into()))
+}
+
+fn prob(v: f64, path: Vec<Seg>) -> VResult<f64> {
+    if v.is_finite() && (0.0..=1.0).contains(&v) {
+        Ok(v)
+    } else {
+        fail(path, format!("must be a probability between 0 and 1, got {v}"))
+    }
+}
+
+fn non_negative(v: f64, path: Vec<Seg>) -> VResult<f64> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(v)
+    } else {
+        fail(path, format!("must be a non-negative number, got {v}"))
+    }
+}
+
+fn positive(v: f64, path: Vec<Seg>) -> VResult<f64> {
+    if v.is_finite() && v > 0.0 {
+        Ok(v)
+    } else {
+        fail(path, format!("must be a positive number, got {v}"))
+    }
+}
+
+fn count(v: i64, min: i64, max: i64, path: Vec<Seg>) -> VResult<u64> {
+    if (min..=max).contains(&v) {
+        Ok(v as u64)
+    } else {
+        fail(path, format!("must be a whole number from {min} to {max}, got {v}"))
+    }
+}
+
+fn price(v: f64, path: Vec<Seg>) -> VResult<u64> {
+    match pusd_per_token_from_usd_per_mtok(v) {
+        Some(p) => Ok(p),
+        None => fail(path, format!("must be a non-negative price in USD per million tokens, got {v}")),
+    }
+}
+
+fn dollars(v: f64, path: Vec<Seg>) -> VResult<u64> {
+    match usd_to_pusd(v) {
+        Some(p) => Ok(p),
+        None => fail(path, format!("must be a non-negative amount in USD, got {v}")),
+    }
+}
+
+fn one_of<'a>(v: &str, allowed: &[&'a str], path: Vec<Seg>) -> VResult<&'a str> {
+    allowed.iter().find(|a| **a == v).copied().ok_or_else(|| {
+        (path, format!("`{v}` is not allowed; use one of: {}", allowed.join(", ")))
+    })
+}
+
+/// Largest token count any distribution may produce.
+const MAX_TOKENS: f64 = 10_000_000.0;
+
+/// A distribution of non-negative values, clamped to `[min, max]` (defaults 0 and `cap`).
+fn dist(raw: &RawDist, path: Vec<Seg>, cap: f64) -> VResult<Dist> {
+    let t = match raw {
+        RawDist::Number(v) => {
+            let v = non_negative(*v, path.clone())?;
+            if v > cap {
+                return fail(path, format!("must be at most {cap}, got {v}"));
+            }
+            return Ok(Dist::constant(v).clamped(0.0, cap));
+        }
+        RawDist::Table(t) => t,
+    };
+    let need = |field: &str, v: Option<f64>| -> VResult<f64> {
+        match v {
+            Some(v) if v.is_finite() => Ok(v),
+            Some(v) => fail(at(&path, &[k(field)]), format!("must be a finite number, got {v}")),
+            None => fail(
+                path.clone(),
+                format!("a `{}` distribution needs `{field}`", t.dist),
+            ),
+        }
+    };
+    let d = match t.dist.as_str() {
+        "constant" => Dist::constant(non_negative(need("value", t.value)?, at(&path, &[k("value")]))?),
+        "uniform" => {
+            let low = non_negative(need("low", t.low)?, at(&path, &[k("low")]))?;
+            let high = non_negative(need("high", t.high)?, at(&path, &[k("high")]))?;
+            if high < low {
+                return fail(at(&path, &[k("high")]), format!("must be >= low ({low}), got {high}"));
+            }
+            Dist::uniform(low, high)
+        }
+        "normal" => {
+            let mean = need("mean", t.mean)?;
+            let sd = non_negative(need("sd", t.sd)?, at(&path, &[k("sd")]))?;
+            Dist::normal(mean, sd).ok_or((at(&path, &[k("sd")]), "invalid normal".to_string()))?
+        }
+        "lognormal" => {
+            let mean = positive(need("mean", t.mean)?, at(&path, &[k("mean")]))?;
+            let cv = non_negative(need("cv", t.cv)?, at(&path, &[k("cv")]))?;
+            Dist::lognormal(mean, cv).ok_or((at(&path, &[k("cv")]), "invalid lognormal".to_string()))?
+        }
+        "empirical" => {
+            let values = t.values.clone().ok_or((path.clone(), "an `empirical` distribution needs `values`".to_string()))?;
+            for (i, v) in values.iter().enumerate() {
+                non_negative(*v, at(&path, &[k("values"), Seg::Index(i)]))?;
+            }
+            let weights = t.weights.clone().unwrap_or_default();
+            Dist::empirical(values, &weights).ok_or((
+                at(&path, &[k("weights")]),
+                "`values` must be non-empty and `weights` (if given) the same length, non-negative, with a positive sum".to_string(),
+            ))?
+        }
+        other => {
+            return fail(
+                at(&path, &[k("dist")]),
+                format!("unknown distribution `{other}`; use one of: constant, uniform, normal, lognormal, empirical"),
+            );
+        }
+    };
+    let min = match t.min {
+        Some(v) => non_negative(v, at(&path, &[k("min")]))?,
+        None => 0.0,
+    };
+    let max = match t.max {
+        Some(v) => non_negative(v, at(&path, &[k("max")]))?.min(cap),
+        None => cap,
+    };
+    if max < min {
+        return fail(at(&path, &[k("max")]), format!("must be >= min ({min}), got {max}"));
+    }
+    Ok(d.clamped(min, max))
+}
+
+fn opt_dist(raw: Option<&RawDist>, path: Vec<Seg>, default: f64, cap: f64) -> VResult<Dist> {
+    match raw {
+        Some(r) => dist(r, path, cap),
+        None => Ok(Dist::constant(default).clamped(0.0, cap)),
+    }
+}
+
+/// Resolves model names against the catalog (plus the scenario's `[models]`), collecting the
+/// models the scenario uses.
+struct Models {
+    catalog: Catalog,
+    used: Vec<ModelSpec>,
+}
+
+impl Models {
+    fn resolve(&mut self, name: &str, path: Vec<Seg>) -> VResult<ModelIdx> {
+        let Some(spec) = self.catalog.get(name) else {
+            let best = self
+                .catalog
+                .names()
+                .map(|n| (strsim::jaro_winkler(name, n), n))
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            let hint = match best {
+                Some((score, n)) if score > 0.75 => format!("; did you mean `{n}`?"),
+                _ => String::new(),
+            };
+            return fail(
+                path,
+                format!("unknown model `{name}`{hint} (`burnrate catalog` lists the models; add one under [models.NAME])"),
+            );
+        };
+        if let Some(i) = self.used.iter().position(|m| m.id == spec.id) {
+            return Ok(i);
+        }
+        self.used.push(spec.clone());
+        Ok(self.used.len() - 1)
+    }
+}
+
+fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> VResult<ModelSpec> {
+    let path = vec![k("models"), k(name)];
+    let f = |field: &str| at(&path, &[k(field)]);
+    let base_name = raw.based_on.as_deref().unwrap_or(name);
+    let mut spec = match catalog.get(base_name) {
+        Some(spec) => spec.clone(),
+        None if raw.based_on.is_some() => {
+            return fail(f("based_on"), format!("unknown model `{base_name}` (see `burnrate catalog`)"));
+        }
+        None => {
+            let provider = raw.provider.as_deref().ok_or((
+                path.clone(),
+                "a new model needs `provider` (openai, anthropic or google) and its prices".to_string(),
+            ))?;
+            let provider = Provider::parse(provider).ok_or((
+                f("provider"),
+                format!("`{provider}` is not allowed; use one of: openai, anthropic, google"),
+            ))?;
+            let input = raw.input_usd_per_mtok.ok_or((path.clone(), "a new model needs `input_usd_per_mtok`".to_string()))?;
+            let output = raw.output_usd_per_mtok.ok_or((path.clone(), "a new model needs `output_usd_per_mtok`".to_string()))?;
+            let input_p = price(input, f("input_usd_per_mtok"))?;
+            let (w5, w1, read) = if provider.cache_is_prompt_subset() {
+                (input_p, input_p, input_p / 2)
+            } else {
+                (input_p * 5 / 4, input_p * 2, input_p / 10)
+            };
+            ModelSpec {
+                id: name.to_string(),
+                aliases: Vec::new(),
+                provider,
+                kind: crate::catalog::ModelKind::Chat,
+                input_pusd: input_p,
+                output_pusd: price(output, f("output_usd_per_mtok"))?,
+                cache_read_pusd: read,
+                cache_write_5m_pusd: w5,
+                cache_write_1h_pusd: w1,
+                min_cacheable_tokens: 1024,
+                cache_granularity_tokens: if provider == Provider::OpenAi { 128 } else { 1 },
+                batch_discount_percent: 50,
+                rate_limits: RateLimits::default(),
+                latency: Latency { time_to_first_token_s: 0.8, time_per_output_token_s: 1.0 / 70.0, cv: 0.3 },
+                as_of: "scenario".to_string(),
+                source: "scenario file".to_string(),
+            }
+        }
+    };
+    spec.id = name.to_string();
+    if base_name != name {
+        spec.aliases.clear();
+    }
+    if let Some(p) = &raw.provider {
+        spec.provider = Provider::parse(p).ok_or((
+            f("provider"),
+            format!("`{p}` is not allowed; use one of: openai, anthropic, google"),
+        ))?;
+    }
+    if let Some(v) = raw.input_usd_per_mtok {
+        spec.input_pusd = price(v, f("input_usd_per_mtok"))?;
+        if spec.provider.cache_is_prompt_subset() {
+            spec.cache_write_5m_pusd = spec.input_pusd;
+            spec.cache_write_1h_pusd = spec.input_pusd;
+        }
+    }
+    if let Some(v) = raw.output_usd_per_mtok {
+        spec.output_pusd = price(v, f("output_usd_per_mtok"))?;
+    }
+    if let Some(v) = raw.cache_read_usd_per_mtok {
+        spec.cache_read_pusd = price(v, f("cache_read_usd_per_mtok"))?;
+    }
+    if let Some(v) = raw.cache_write_5m_usd_per_mtok {
+        spec.cache_write_5m_pusd = price(v, f("cache_write_5m_usd_per_mtok"))?;
+    }
+    if let Some(v) = raw.cache_write_1h_usd_per_mtok {
+        spec.cache_write_1h_pusd = price(v, f("cache_write_1h_usd_per_mtok"))?;
+    }
+    if let Some(v) = raw.min_cacheable_tokens {
+        spec.min_cacheable_tokens = count(v, 0, u32::MAX as i64, f("min_cacheable_tokens"))? as u32;
+    }
+    if let Some(v) = raw.batch_discount_percent {
+        spec.batch_discount_percent = count(v, 0, 100, f("batch_discount_percent"))? as u32;
+    }
+    let limit = |v: Option<i64>, field: &str| -> VResult<Option<Option<u64>>> {
+        match v {
+            // 0 means "no limit".
+            Some(0) => Ok(Some(None)),
+            Some(v) => Ok(Some(Some(count(v, 1, i64::MAX / 2, f(field))?))),
+            None => Ok(None),
+        }
+    };
+    if let Some(v) = limit(raw.requests_per_minute, "requests_per_minute")? {
+        spec.rate_limits.requests_per_minute = v;
+    }
+    if let Some(v) = limit(raw.tokens_per_minute, "tokens_per_minute")? {
+        spec.rate_limits.tokens_per_minute = v;
+    }
+    if let Some(v) = limit(raw.input_tokens_per_minute, "input_tokens_per_minute")? {
+        spec.rate_limits.input_tokens_per_minute = v;
+    }
+    if let Some(v) = limit(raw.output_tokens_per_minute, "output_tokens_per_minute")? {
+        spec.rate_limits.output_tokens_per_minute = v;
+    }
+    if let Some(v) = raw.time_to_first_token_s {
+        spec.latency.time_to_first_token_s = non_negative(v, f("time_to_first_token_s"))?;
+    }
+    if let Some(v) = raw.output_tokens_per_s {
+        spec.latency.time_per_output_token_s = 1.0 / positive(v, f("output_tokens_per_s"))?;
+    }
+    if let Some(v) = raw.latency_cv {
+        spec.latency.cv = non_negative(v, f("latency_cv"))?;
+    }
+    if let Some(v) = &raw.as_of {
+        spec.as_of = v.clone();
+    }
+    if let Some(v) = &raw.source {
+        spec.source = v.clone();
+    }
+    Ok(spec)
+}
+
+fn failures(raw: &RawFailures, base: &FailureRates, path: &[Seg]) -> VResult<FailureRates> {
+    let p = |v: Option<f64>, d: f64, field: &str| match v {
+        Some(v) => prob(v, at(path, &[k(field)])),
+        None => Ok(d),
+    };
+    let rates = FailureRates {
+        malformed: p(raw.malformed, base.malformed, "malformed")?,
+        tool_error: p(raw.tool_error, base.tool_error, "tool_error")?,
+        rate_limit: p(raw.rate_limit, base.rate_limit, "rate_limit")?,
+        server_error: p(raw.server_error, base.server_error, "server_error")?,
+        timeout: p(raw.timeout, base.timeout, "timeout")?,
+        timeout_s: match raw.timeout_s {
+            Some(v) => positive(v, at(path, &[k("timeout_s")]))?,
+            None => base.timeout_s,
+        },
+    };
+    if rates.total() > 1.0 + 1e-12 {
+        return fail(path.to_vec(), format!("failure probabilities add up to {}, more than 1", rates.total()));
+    }
+    Ok(rates)
+}
+
+fn profile<const N: usize>(raw: &[f64], path: Vec<Seg>) -> VResult<[f64; N]> {
+    if raw.len() != N {
+        return fail(path, format!("must list exactly {N} weights, got {}", raw.len()));
+    }
+    let mut out = [0.0; N];
+    for (i, v) in raw.iter().enumerate() {
+        out[i] = non_negative(*v, at(&path, &[Seg::Index(i)]))?;
+    }
+    let mean = out.iter().sum::<f64>() / N as f64;
+    if mean <= 0.0 {
+        return fail(path, "weights must not all be zero");
+    }
+    for v in &mut out {
+        *v /= mean;
+    }
+    Ok(out)
+}
+
+pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario> {
+    // Horizon.
+    let h = &raw.horizon;
+    let horizon = Horizon {
+        days: count(h.days.unwrap_or(30), 1, i64::from(ceilings::MAX_DAYS), vec![k("horizon"), k("days")])? as u32,
+        replicas: count(h.replicas.unwrap_or(100), 1, i64::from(ceilings::MAX_REPLICAS), vec![k("horizon"), k("replicas")])? as u32,
+        seed: h.seed.unwrap_or(1),
+    };
+    let horizon_s = f64::from(horizon.days) * 86_400.0;
+
+    // Models: the catalog with the scenario's overrides and additions.
+    let mut catalog = Catalog::builtin();
+    for (name, m) in &raw.models {
+        let spec = model_override(name, m, &catalog)?;
+        catalog.insert(spec);
+    }
+    let mut models = Models { catalog, used: Vec::new() };
+
+    // Steps.
+    if raw.steps.is_empty() {
+        return fail(vec![k("steps")], "a scenario needs at least one [[steps]] table with `name` and `model`");
+    }
+    let default_failures = failures(&raw.failures, &FailureRates { timeout_s: 60.0, ..FailureRates::default() }, &[k("failures")])?;
+    let mut steps = Vec::with_capacity(raw.steps.len());
+    for (i, s) in raw.steps.iter().enumerate() {
+        let sp = vec![k("steps"), Seg::Index(i)];
+        let f = |field: &str| at(&sp, &[k(field)]);
+        if s.name.trim().is_empty() {
+            return fail(f("name"), "must not be empty");
+        }
+        if matches!(s.name.as_str(), "router" | "summarize") {
+            return fail(f("name"), format!("`{}` is reserved for burnrate's own lines; pick another name", s.name));
+        }
+        if raw.steps[..i].iter().any(|o| o.name == s.name) {
+            return fail(f("name"), format!("step name `{}` is used twice; names must be unique", s.name));
+        }
+        let model = if s.model == "routed" {
+            if raw.routing.is_none() {
+                return fail(f("model"), "`routed` needs a [routing] table naming the cheap and strong models");
+            }
+            StepModel::Routed
+        } else {
+            StepModel::Fixed(models.resolve(&s.model, f("model"))?)
+        };
+        let summarize = match &s.summarize_with {
+            Some(m) => {
+                if s.tool_result_tokens.is_none() {
+                    return fail(f("summarize_with"), "summarizing needs `tool_result_tokens` to summarize");
+                }
+                Some(Summarize {
+                    model: models.resolve(m, f("summarize_with"))?,
+                    output_tokens: opt_dist(s.summary_tokens.as_ref(), f("summary_tokens"), 300.0, MAX_TOKENS)?,
+                })
+            }
+            None => {
+                if s.summary_tokens.is_some() {
+                    return fail(f("summary_tokens"), "only meaningful with `summarize_with`");
+                }
+                None
+            }
+        };
+        let context = match s.context.as_deref() {
+            None => ContextMode::Fresh,
+            Some(c) => match one_of(c, &["fresh", "accumulate"], f("context"))? {
+                "fresh" => ContextMode::Fresh,
+                _ => ContextMode::Accumulate,
+            },
+        };
+        let items_per_call = match s.items_per_call {
+            Some(v) => count(v, 1, 10_000, f("items_per_call"))? as u32,
+            None => 1,
+        };
+        if items_per_call > 1 && model == StepModel::Routed {
+            return fail(f("items_per_call"), "a routed step cannot combine items (each task may be on a different tier)");
+        }
+        let retry_growth_tokens = match &s.retry_growth_tokens {
+            Some(list) if list.is_empty() => return fail(f("retry_growth_tokens"), "must list at least one token count"),
+            Some(list) => Some(
+                list.iter()
+                    .enumerate()
+                    .map(|(j, v)| count(*v, 0, MAX_TOKENS as i64, at(&sp, &[k("retry_growth_tokens"), Seg::Index(j)])))
+                    .collect::<VResult<Vec<u64>>>()?,
+            ),
+            None => None,
+        };
+        steps.push(Step {
+            name: s.name.clone(),
+            model,
+            prefix_tokens: opt_dist(s.prefix_tokens.as_ref(), f("prefix_tokens"), 0.0, MAX_TOKENS)?,
+            input_tokens: opt_dist(s.input_tokens.as_ref(), f("input_tokens"), 0.0, MAX_TOKENS)?,
+            output_tokens: dist(&s.output_tokens, f("output_tokens"), MAX_TOKENS)?,
+            max_tokens: match s.max_tokens {
+                Some(v) => Some(count(v, 1, MAX_TOKENS as i64, f("max_tokens"))?),
+                None => None,
+            },
+            repeat: opt_dist(s.repeat.as_ref(), f("repeat"), 1.0, ceilings::MAX_REPEAT as f64)?,
+            tool_result_tokens: match &s.tool_result_tokens {
+                Some(d) => Some(dist(d, f("tool_result_tokens"), MAX_TOKENS)?),
+                None => None,
+            },
+            summarize,
+            context,
+            cache: s.cache.unwrap_or(true),
+            batch: s.batch.unwrap_or(false),
+            items_per_call,
+            combine_window_s: match s.combine_window_s {
+                Some(v) => positive(v, f("combine_window_s"))?.min(86_400.0),
+                None => 60.0,
+            },
+            failures: match &s.failures {
+                Some(r) => failures(r, &default_failures, &f("failures"))?,
+                None => default_failures,
+            },
+            error_tokens: opt_dist(s.error_tokens.as_ref(), f("error_tokens"), 100.0, MAX_TOKENS)?,
+            retry_growth_tokens,
+        });
+    }
+
+    // Traffic.
+    let t = &raw.traffic;
+    let tp = vec![k("traffic")];
+    let ft = |field: &str| at(&tp, &[k(field)]);
+    let tasks_per_day = non_negative(t.tasks_per_day, ft("tasks_per_day"))?;
+    if tasks_per_day > ceilings::MAX_TASKS_PER_DAY {
+        return fail(ft("tasks_per_day"), format!("must be at most {}, got {tasks_per_day}", ceilings::MAX_TASKS_PER_DAY));
+    }
+    let arrivals = match t.arrivals.as_deref() {
+        None => Arrivals::Poisson,
+        Some(a) => match one_of(a, &["poisson", "uniform"], ft("arrivals"))? {
+            "poisson" => Arrivals::Poisson,
+            _ => Arrivals::Uniform,
+        },
+    };
+    let (growth_to, growth_shape) = match &t.growth {
+        Some(g) => {
+            let to = non_negative(g.to_tasks_per_day, at(&tp, &[k("growth"), k("to_tasks_per_day")]))?;
+            if to > ceilings::MAX_TASKS_PER_DAY {
+                return fail(at(&tp, &[k("growth"), k("to_tasks_per_day")]), format!("must be at most {}", ceilings::MAX_TASKS_PER_DAY));
+            }
+            let shape = match g.shape.as_deref() {
+                None => GrowthShape::Exponential,
+                Some(s) => match one_of(s, &["linear", "exponential"], at(&tp, &[k("growth"), k("shape")]))? {
+                    "linear" => GrowthShape::Linear,
+                    _ => GrowthShape::Exponential,
+                },
+            };
+            if shape == GrowthShape::Exponential && (tasks_per_day <= 0.0 || to <= 0.0) {
+                return fail(at(&tp, &[k("growth"), k("shape")]), "exponential growth needs tasks_per_day and to_tasks_per_day above 0; use shape = \"linear\"");
+            }
+            (Some(to), shape)
+        }
+        None => (None, GrowthShape::Exponential),
+    };
+    let kinds = if t.kinds.is_empty() {
+        vec![TaskKind { name: "default".to_string(), share: 1.0, steps: (0..steps.len()).collect(), token_scale: 1.0 }]
+    } else {
+        let mut kinds = Vec::new();
+        for (i, kd) in t.kinds.iter().enumerate() {
+            let kp = at(&tp, &[k("kinds"), Seg::Index(i)]);
+            let share = non_negative(kd.share, at(&kp, &[k("share")]))?;
+            let step_idx = match &kd.steps {
+                None => (0..steps.len()).collect(),
+                Some(names) => names
+                    .iter()
+                    .enumerate()
+                    .map(|(j, n)| {
+                        steps.iter().position(|s| &s.name == n).ok_or_else(|| {
+                            let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
+                            (at(&kp, &[k("steps"), Seg::Index(j)]), format!("unknown step `{n}`; steps are: {}", names.join(", ")))
+                        })
+                    })
+                    .collect::<VResult<Vec<usize>>>()?,
+            };
+            kinds.push(TaskKind {
+                name: kd.name.clone(),
+                share,
+                steps: step_idx,
+                token_scale: match kd.token_scale {
+                    Some(v) => positive(v, at(&kp, &[k("token_scale")]))?,
+                    None => 1.0,
+                },
+            });
+        }
+        let total: f64 = kinds.iter().map(|k| k.share).sum();
+        if total <= 0.0 {
+            return fail(at(&tp, &[k("kinds")]), "shares must not all be zero");
+        }
+        for kd in &mut kinds {
+            kd.share /= total;
+        }
+        kinds
+    };
+    let traffic = Traffic {
+        tasks_per_day,
+        arrivals,
+        daily_profile: match &t.daily_profile {
+            Some(p) => Some(profile::<24>(p, ft("daily_profile"))?),
+            None => None,
+        },
+        weekly_profile: match &t.weekly_profile {
+            Some(p) => Some(profile::<7>(p, ft("weekly_profile"))?),
+            None => None,
+        },
+        growth_to_tasks_per_day: growth_to,
+        growth_shape,
+        kinds,
+    };
+
+    // Stuck loops.
+    let stuck = match &raw.stuck {
+        Some(s) => Some(Stuck {
+            probability: prob(s.probability, vec![k("stuck"), k("probability")])?,
+            extra_calls: opt_dist(s.extra_calls.as_ref(), vec![k("stuck"), k("extra_calls")], f64::from(ceilings::MAX_CALLS_PER_TASK), f64::from(ceilings::MAX_CALLS_PER_TASK))?,
+        }),
+        None => None,
+    };
+
+    // Incidents.
+    let mut incidents = Vec::new();
+    for (i, inc) in raw.incidents.iter().enumerate() {
+        let ip = vec![k("incidents"), Seg::Index(i)];
+        let fi = |field: &str| at(&ip, &[k(field)]);
+        let start_s = non_negative(inc.start_hour, fi("start_hour"))? * 3600.0;
+        let duration_s = positive(inc.duration_hours, fi("duration_hours"))? * 3600.0;
+        if start_s >= horizon_s {
+            return fail(fi("start_hour"), format!("starts after the horizon ends (hour {})", horizon_s / 3600.0));
+        }
+        let model = match &inc.model {
+            Some(m) => Some(models.resolve(m, fi("model"))?),
+            None => None,
+        };
+        let kind = match one_of(&inc.kind, &["outage", "failure_spike", "latency_spike", "surge"], fi("kind"))? {
+            "outage" => IncidentKind::Outage { model },
+            "failure_spike" => IncidentKind::FailureSpike {
+                model,
+                extra_server_error: prob(inc.server_error.ok_or((ip.clone(), "a failure_spike needs `server_error` (added probability)".to_string()))?, fi("server_error"))?,
+            },
+            "latency_spike" => IncidentKind::LatencySpike {
+                model,
+                multiplier: positive(inc.multiplier.ok_or((ip.clone(), "a latency_spike needs `multiplier`".to_string()))?, fi("multiplier"))?,
+            },
+            _ => {
+                if inc.model.is_some() {
+                    return fail(fi("model"), "a surge applies to traffic, not to a model");
+                }
+                IncidentKind::Surge {
+                    multiplier: positive(inc.multiplier.ok_or((ip.clone(), "a surge needs `multiplier`".to_string()))?, fi("multiplier"))?,
+                }
+            }
+        };
+        incidents.push(Incident { kind, start_s, end_s: (start_s + duration_s).min(horizon_s) });
+    }
+
+    // Routing.
+    let routing = match &raw.routing {
+        Some(r) => {
+            let rp = vec![k("routing")];
+            let fr = |field: &str| at(&rp, &[k(field)]);
+            let p = |v: Option<f64>, d: f64, field: &str| match v {
+                Some(v) => prob(v, fr(field)),
+                None => Ok(d),
+            };
+            Some(Routing {
+                classifier_model: models.resolve(&r.classifier_model, fr("classifier_model"))?,
+                classifier_prefix_tokens: opt_dist(r.classifier_prefix_tokens.as_ref(), fr("classifier_prefix_tokens"), 0.0, MAX_TOKENS)?,
+                classifier_input_tokens: opt_dist(r.classifier_input_tokens.as_ref(), fr("classifier_input_tokens"), 500.0, MAX_TOKENS)?,
+                classifier_output_tokens: opt_dist(r.classifier_output_tokens.as_ref(), fr("classifier_output_tokens"), 10.0, MAX_TOKENS)?,
+                cheap_model: models.resolve(&r.cheap_model, fr("cheap_model"))?,
+                strong_model: models.resolve(&r.strong_model, fr("strong_model"))?,
+                easy_share: prob(r.easy_share, fr("easy_share"))?,
+                misroute_rate: p(r.misroute_rate, 0.05, "misroute_rate")?,
+                cheap_resolution_rate: p(r.cheap_resolution_rate, 0.9, "cheap_resolution_rate")?,
+                hard_on_cheap_pass_rate: p(r.hard_on_cheap_pass_rate, 0.0, "hard_on_cheap_pass_rate")?,
+                fallback_rate: p(r.fallback_rate, 0.0, "fallback_rate")?,
+                escalate_on_failure: r.escalate_on_failure.unwrap_or(true),
+            })
+        }
+        None => None,
+    };
+    if routing.is_some() && !steps.iter().any(|s| s.model == StepModel::Routed) {
+        return fail(vec![k("routing")], "no step uses `model = \"routed\"`, so [routing] would do nothing");
+    }
+
+    // Caching.
+    let caching = Caching {
+        enabled: raw.caching.enabled.unwrap_or(raw.caching.ttl.is_some() || raw.caching.enabled.is_some()),
+        ttl: match raw.caching.ttl.as_deref() {
+            None => CacheTtl::FiveMinutes,
+            Some(t) => CacheTtl::parse(one_of(t, &["5m", "1h"], vec![k("caching"), k("ttl")])?).expect("checked"),
+        },
+    };
+
+    // Limits.
+    let l = &raw.limits;
+    let lp = vec![k("limits")];
+    let fl = |field: &str| at(&lp, &[k(field)]);
+    let backoff_base_s = match l.backoff_base_s {
+        Some(v) => non_negative(v, fl("backoff_base_s"))?,
+        None => 0.5,
+    };
+    let backoff_max_s = match l.backoff_max_s {
+        Some(v) => non_negative(v, fl("backoff_max_s"))?,
+        None => 8.0,
+    };
+    if backoff_max_s < backoff_base_s {
+        return fail(fl("backoff_max_s"), format!("must be >= backoff_base_s ({backoff_base_s})"));
+    }
+    let limits = Limits {
+        max_tokens_per_task: match l.max_tokens_per_task {
+            Some(v) => Some(count(v, 1, i64::MAX / 2, fl("max_tokens_per_task"))?),
+            None => None,
+        },
+        max_pusd_per_task: match l.max_usd_per_task {
+            Some(v) => Some(dollars(positive(v, fl("max_usd_per_task"))?, fl("max_usd_per_task"))?),
+            None => None,
+        },
+        max_retries: match l.max_retries {
+            Some(v) => count(v, 0, i64::from(ceilings::MAX_RETRIES_PER_CALL), fl("max_retries"))? as u32,
+            None => 3,
+        },
+        backoff_base_s,
+        backoff_max_s,
+        jitter: match l.jitter {
+            Some(v) => prob(v, fl("jitter"))?,
+            None => 0.25,
+        },
+        breaker: match &l.breaker {
+            Some(b) => Some(Breaker {
+                consecutive_failures: count(b.consecutive_failures, 1, 1_000_000, at(&lp, &[k("breaker"), k("consecutive_failures")]))? as u32,
+                cooldown_s: non_negative(b.cooldown_s, at(&lp, &[k("breaker"), k("cooldown_s")]))?,
+            }),
+            None => None,
+        },
+        daily_cap_pusd: match l.daily_cap_usd {
+            Some(v) => Some(dollars(v, fl("daily_cap_usd"))?),
+            None => None,
+        },
+        alert_multiple: match l.alert_multiple {
+            Some(v) => Some(positive(v, fl("alert_multiple"))?),
+            None => None,
+        },
+    };
+
+    let batching = Batching {
+        prefilter_share: match raw.batching.prefilter_share {
+            Some(v) => prob(v, vec![k("batching"), k("prefilter_share")])?,
+            None => 0.0,
+        },
+        batch_delay_s: match &raw.batching.batch_delay_s {
+            Some(d) => dist(d, vec![k("batching"), k("batch_delay_s")], 86_400.0)?,
+            // Most batches finish within the hour (provider-facts.md); the window is 24 h.
+            None => Dist::lognormal(1800.0, 1.0).expect("valid").clamped(60.0, 86_400.0),
+        },
+    };
+
+    let mut fixed_costs = Vec::new();
+    for (i, fc) in raw.fixed_costs.iter().enumerate() {
+        fixed_costs.push((fc.name.clone(), dollars(fc.usd_per_month, vec![k("fixed_costs"), Seg::Index(i), k("usd_per_month")])?));
+    }
+    let daily_budget_pusd = match raw.budget.daily_usd {
+        Some(v) => Some(dollars(v, vec![k("budget"), k("daily_usd")])?),
+        None => None,
+    };
+
+    Ok(Scenario {
+        name: raw.name.unwrap_or_else(|| default_name.to_string()),
+        description: raw.description,
+        horizon,
+        models: models.used,
+        traffic,
+        steps,
+        stuck,
+        incidents,
+        routing,
+        caching,
+        limits,
+        batching,
+        fixed_costs,
+        daily_budget_pusd,
+    })
+}

@@ -1,0 +1,177 @@
+//! Mergeable summaries: exact integer sums and HDR histograms, so replicas (and threads, and
+//! shards) combine exactly and in any grouping. Memory is bounded by the number of steps,
+//! models, days and histogram buckets, never by the number of tasks.
+
+use hdrhistogram::Histogram;
+
+/// Failure kinds, in report order.
+pub const FAILURE_KINDS: [&str; 7] =
+    ["malformed", "tool_error", "rate_limit", "server_error", "timeout", "outage", "breaker_open"];
+
+pub(crate) const F_MALFORMED: usize = 0;
+pub(crate) const F_TOOL_ERROR: usize = 1;
+pub(crate) const F_RATE_LIMIT: usize = 2;
+pub(crate) const F_SERVER_ERROR: usize = 3;
+pub(crate) const F_TIMEOUT: usize = 4;
+pub(crate) const F_OUTAGE: usize = 5;
+pub(crate) const F_BREAKER: usize = 6;
+
+/// Highest value the task-cost histogram holds, in nano-dollars ($1M).
+const COST_HIST_MAX_NUSD: u64 = 1_000_000_000_000_000;
+/// Highest task latency the histogram holds, ms (100 days).
+const LATENCY_HIST_MAX_MS: u64 = 8_640_000_000;
+
+#[derive(Debug, Clone)]
+pub(crate) struct Summary {
+    pub tasks_total: u64,
+    pub succeeded: u64,
+    pub failed: u64,
+    pub partial: u64,
+    pub prefiltered: u64,
+    pub rejected_by_cap: u64,
+    pub escalated_to_human: u64,
+    pub cost_alerts: u64,
+    pub runaway: u64,
+    pub unfinished: u64,
+
+    pub calls: u64,
+    pub retries: u64,
+    pub failures: [u64; 7],
+    pub rate_limit_waits: u64,
+    pub batch_calls: u64,
+
+    /// pUSD by step (steps, then one "router" and one "summarize" line).
+    pub cost_by_step: Vec<u128>,
+    pub cost_by_model: Vec<u128>,
+    /// input, cache_write, cache_read, output.
+    pub cost_by_kind: [u128; 4],
+    pub cost_batch: u128,
+    pub cost_retry_overhead: u128,
+    pub cache_savings: i128,
+    /// Per step line: (lookups, hits).
+    pub cache_by_step: Vec<(u64, u64)>,
+
+    pub routed_tasks: u64,
+    pub resolved_cheap: u64,
+    pub escalated: u64,
+    pub misrouted: u64,
+
+    /// Variable cost of every day, replica-major.
+    pub day_costs: Vec<u128>,
+    /// Per replica: total variable cost (for the month distribution).
+    pub replica_costs: Vec<u128>,
+    pub task_cost_sum: u128,
+    /// Exact extremes of the task cost, pUSD (the histogram is exact to 3 significant digits).
+    pub task_cost_min: u128,
+    pub task_cost_max: u128,
+    pub task_cost_nusd: Histogram<u64>,
+    pub task_latency_ms: Histogram<u64>,
+    /// Per model: (peak requests in a minute, peak tokens in a minute).
+    pub peaks: Vec<(u64, u64)>,
+    /// Replica 0, day 0: (minute of day, cumulative pUSD).
+    pub sample_day: Vec<(u32, u128)>,
+}
+
+impl Summary {
+    pub fn new(step_lines: usize, models: usize) -> Summary {
+        Summary {
+            tasks_total: 0,
+            succeeded: 0,
+            failed: 0,
+            partial: 0,
+            prefiltered: 0,
+            rejected_by_cap: 0,
+            escalated_to_human: 0,
+            cost_alerts: 0,
+            runaway: 0,
+            unfinished: 0,
+            calls: 0,
+            retries: 0,
+            failures: [0; 7],
+            rate_limit_waits: 0,
+            batch_calls: 0,
+            cost_by_step: vec![0; step_lines],
+            cost_by_model: vec![0; models],
+            cost_by_kind: [0; 4],
+            cost_batch: 0,
+            cost_retry_overhead: 0,
+            cache_savings: 0,
+            cache_by_step: vec![(0, 0); step_lines],
+            routed_tasks: 0,
+            resolved_cheap: 0,
+            escalated: 0,
+            misrouted: 0,
+            day_costs: Vec::new(),
+            replica_costs: Vec::new(),
+            task_cost_sum: 0,
+            task_cost_min: u128::MAX,
+            task_cost_max: 0,
+            task_cost_nusd: Histogram::new_with_max(COST_HIST_MAX_NUSD, 3)
+                .expect("static histogram bounds are valid"),
+            task_latency_ms: Histogram::new_with_max(LATENCY_HIST_MAX_MS, 3)
+                .expect("static histogram bounds are valid"),
+            peaks: vec![(0, 0); models],
+            sample_day: Vec::new(),
+        }
+    }
+
+    /// Adds `other` into `self`. Associative and, but for the order of the per-day and
+    /// per-replica lists (kept in replica order by the caller), commutative.
+    pub fn merge(&mut self, other: &Summary) {
+        self.tasks_total += other.tasks_total;
+        self.succeeded += other.succeeded;
+        self.failed += other.failed;
+        self.partial += other.partial;
+        self.prefiltered += other.prefiltered;
+        self.rejected_by_cap += other.rejected_by_cap;
+        self.escalated_to_human += other.escalated_to_human;
+        self.cost_alerts += other.cost_alerts;
+        self.runaway += other.runaway;
+        self.unfinished += other.unfinished;
+        self.calls += other.calls;
+        self.retries += other.retries;
+        for (a, b) in self.failures.iter_mut().zip(other.failures) {
+            *a += b;
+        }
+        self.rate_limit_waits += other.rate_limit_waits;
+        self.batch_calls += other.batch_calls;
+        for (a, b) in self.cost_by_step.iter_mut().zip(&other.cost_by_step) {
+            *a += b;
+        }
+        for (a, b) in self.cost_by_model.iter_mut().zip(&other.cost_by_model) {
+            *a += b;
+        }
+        for (a, b) in self.cost_by_kind.iter_mut().zip(other.cost_by_kind) {
+            *a += b;
+        }
+        self.cost_batch += other.cost_batch;
+        self.cost_retry_overhead += other.cost_retry_overhead;
+        self.cache_savings += other.cache_savings;
+        for (a, b) in self.cache_by_step.iter_mut().zip(&other.cache_by_step) {
+            a.0 += b.0;
+            a.1 += b.1;
+        }
+        self.routed_tasks += other.routed_tasks;
+        self.resolved_cheap += other.resolved_cheap;
+        self.escalated += other.escalated;
+        self.misrouted += other.misrouted;
+        self.day_costs.extend_from_slice(&other.day_costs);
+        self.replica_costs.extend_from_slice(&other.replica_costs);
+        self.task_cost_sum += other.task_cost_sum;
+        self.task_cost_min = self.task_cost_min.min(other.task_cost_min);
+        self.task_cost_max = self.task_cost_max.max(other.task_cost_max);
+        self.task_cost_nusd.add(&other.task_cost_nusd).expect("histograms share bounds");
+        self.task_latency_ms.add(&other.task_latency_ms).expect("histograms share bounds");
+        for (a, b) in self.peaks.iter_mut().zip(&other.peaks) {
+            a.0 = a.0.max(b.0);
+            a.1 = a.1.max(b.1);
+        }
+        if self.sample_day.is_empty() {
+            self.sample_day.clone_from(&other.sample_day);
+        }
+    }
+
+    pub fn finished_tasks(&self) -> u64 {
+        self.succeeded + self.failed + self.partial
+    }
+}
