@@ -1,1 +1,39 @@
-pub fn placeholder() {}
+//! burnrate-reports: everything a run shows to people and machines.
+//!
+//! * Plain text for a terminal, Markdown for a pull-request comment or a CI job summary (the
+//!   verdict first, then a short table), stable pretty JSON and CSV files.
+//! * Charts drawn with plotters as SVG and PNG. They use an embedded font (DejaVu Sans, Bitstream
+//!   Vera licence, `assets/`), so they render on a machine without any system font.
+//! * A self-contained HTML report (charts inline as SVG, no network, no JavaScript) and
+//!   [`write_report_dir`], which writes every artefact at once and never leaves a half-written
+//!   report behind.
+//! * Renderers for the analysis commands: the lever waterfall ([`LeverStep`]), parameter sweeps
+//!   ([`Sweep`], [`SweepPoint`]), side-by-side comparisons and the CI budget gate
+//!   ([`check_markdown`]).
+
+mod analysis;
+mod charts;
+mod check;
+mod compare;
+mod csv;
+mod error;
+mod files;
+mod fmt;
+mod html;
+mod summary;
+
+pub use analysis::{
+    LeverStep, Sweep, SweepPoint, levers_json, levers_markdown, levers_text, sweep_json,
+    sweep_markdown, sweep_text, write_levers_dir, write_sweep_dir,
+};
+pub use charts::{
+    BAR_COLOR, BUDGET_COLOR, Chart, FONT_FAMILY, FONT_LICENCE, FONT_NAME, lever_waterfall_chart,
+    simulation_charts, sweep_chart,
+};
+pub use check::{CheckOutcome, check, check_markdown};
+pub use compare::{compare_json, compare_markdown, compare_text};
+pub use csv::csv;
+pub use error::ReportError;
+pub use files::{write_charts_dir, write_report_dir};
+pub use html::html;
+pub use summary::{json, markdown, text};

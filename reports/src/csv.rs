@@ -1,0 +1,238 @@
+//! The run as CSV files (RFC 4180: comma separated, CRLF-free `\n` line ends, quoted when
+//! needed). Numbers are written in Rust's shortest round-trip form, so the files are exact and
+//! stable.
+
+use crate::summary::{kinds, shares};
+use burnrate_sim::SimResult;
+
+fn field(s: &str) -> String {
+    if s.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", s.replace('"', "\"\""))
+    } else {
+        s.to_string()
+    }
+}
+
+fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String {
+    let mut out = header.join(",");
+    out.push('\n');
+    for row in rows {
+        let cells: Vec<String> = row.iter().map(|c| field(c)).collect();
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+fn opt<T: ToString>(v: Option<T>) -> String {
+    v.map_or(String::new(), |v| v.to_string())
+}
+
+/// The run as CSV files: `(file name, contents)` in a fixed order: `summary.csv` (metric,value),
+/// `daily_costs.csv`, `by_step.csv`, `by_model.csv`, `by_kind.csv`, `cache_by_step.csv`,
+/// `latency_histogram.csv`, `sample_day.csv`.
+pub fn csv(r: &SimResult) -> Vec<(String, String)> {
+    let c = &r.cost_usd;
+    let mut summary: Vec<(String, String)> = vec![
+        ("scenario".into(), r.scenario.clone()),
+        ("scenario_hash".into(), r.scenario_hash.clone()),
+        ("seed".into(), r.seed.to_string()),
+        ("replicas".into(), r.replicas.to_string()),
+        ("days".into(), r.days.to_string()),
+    ];
+    for (name, q) in [("per_task", &c.per_task), ("per_day", &c.per_day)] {
+        for (stat, v) in [
+            ("mean", q.mean),
+            ("p50", q.p50),
+            ("p95", q.p95),
+            ("p99", q.p99),
+            ("max", q.max),
+            ("cvar95", q.cvar95),
+        ] {
+            summary.push((format!("cost_usd.{name}.{stat}"), v.to_string()));
+        }
+    }
+    let m = &c.per_month;
+    for (stat, v) in [
+        ("mean", m.mean),
+        ("p50", m.p50),
+        ("p95", m.p95),
+        ("p99", m.p99),
+        ("fixed", m.fixed),
+    ] {
+        summary.push((format!("cost_usd.per_month.{stat}"), v.to_string()));
+    }
+    summary.push(("cost_usd.batch_per_day".into(), c.batch_per_day.to_string()));
+    summary.push((
+        "cost_usd.retry_overhead_per_day".into(),
+        c.retry_overhead_per_day.to_string(),
+    ));
+    let b = &r.budget;
+    summary.push(("budget.daily_usd".into(), opt(b.daily_usd)));
+    summary.push((
+        "budget.breach_probability".into(),
+        b.breach_probability.to_string(),
+    ));
+    summary.push((
+        "budget.expected_breach_days_per_month".into(),
+        b.expected_breach_days_per_month.to_string(),
+    ));
+    summary.push(("budget.headroom_multiple".into(), opt(b.headroom_multiple)));
+    summary.push(("cache.hit_rate".into(), r.cache.hit_rate.to_string()));
+    summary.push((
+        "cache.savings_per_day".into(),
+        r.cache.savings_per_day.to_string(),
+    ));
+    if let Some(rt) = &r.routing {
+        summary.push((
+            "routing.cheap_tier_share".into(),
+            rt.cheap_tier_share.to_string(),
+        ));
+        summary.push((
+            "routing.escalation_rate".into(),
+            rt.escalation_rate.to_string(),
+        ));
+        summary.push(("routing.misroute_rate".into(), rt.misroute_rate.to_string()));
+    }
+    let t = &r.tasks;
+    for (name, v) in [
+        ("total", t.total),
+        ("succeeded", t.succeeded),
+        ("failed", t.failed),
+        ("partial", t.partial),
+        ("prefiltered", t.prefiltered),
+        ("rejected_by_daily_cap", t.rejected_by_daily_cap),
+        ("escalated_to_human", t.escalated_to_human),
+        ("cost_alerts", t.cost_alerts),
+        ("runaway", t.runaway),
+        ("unfinished", t.unfinished),
+    ] {
+        summary.push((format!("tasks.{name}"), v.to_string()));
+    }
+    summary.push(("calls.total".into(), r.calls.total.to_string()));
+    summary.push(("calls.retries".into(), r.calls.retries.to_string()));
+    summary.push((
+        "calls.retries_per_task".into(),
+        r.calls.retries_per_task.to_string(),
+    ));
+    for (kind, n) in &r.calls.failures_by_kind {
+        summary.push((format!("calls.failures_by_kind.{kind}"), n.to_string()));
+    }
+    summary.push((
+        "calls.rate_limit_waits".into(),
+        r.calls.rate_limit_waits.to_string(),
+    ));
+    summary.push(("calls.batch_calls".into(), r.calls.batch_calls.to_string()));
+    let l = &r.latency_s.task;
+    for (stat, v) in [
+        ("mean", l.mean),
+        ("p50", l.p50),
+        ("p95", l.p95),
+        ("p99", l.p99),
+        ("max", l.max),
+    ] {
+        summary.push((format!("latency_s.task.{stat}"), v.to_string()));
+    }
+    for (model, cap) in &r.capacity.by_model {
+        summary.push((
+            format!("capacity.{model}.peak_rpm"),
+            cap.peak_rpm.to_string(),
+        ));
+        summary.push((
+            format!("capacity.{model}.peak_tpm"),
+            cap.peak_tpm.to_string(),
+        ));
+        summary.push((format!("capacity.{model}.limit_rpm"), opt(cap.limit_rpm)));
+        summary.push((format!("capacity.{model}.limit_tpm"), opt(cap.limit_tpm)));
+    }
+    summary.push((
+        "capacity.max_sustainable_tasks_per_day".into(),
+        opt(r.capacity.max_sustainable_tasks_per_day),
+    ));
+
+    let days = r.days.max(1) as usize;
+    let daily = table(
+        &["replica", "day", "cost_usd"],
+        r.daily_costs_usd.iter().enumerate().map(|(i, v)| {
+            vec![
+                (i / days).to_string(),
+                (i % days).to_string(),
+                v.to_string(),
+            ]
+        }),
+    );
+    let shares_table = |key: &str, map| {
+        table(
+            &[key, "usd_per_day", "share"],
+            shares(map)
+                .into_iter()
+                .map(|(k, v, s)| vec![k, v.to_string(), s.to_string()]),
+        )
+    };
+    let kind_total: f64 = kinds(r).iter().map(|(_, v)| v).sum();
+    let by_kind = table(
+        &["kind", "usd_per_day", "share"],
+        kinds(r).into_iter().map(|(k, v)| {
+            let share = if kind_total > 0.0 {
+                v / kind_total
+            } else {
+                0.0
+            };
+            vec![k.replace(' ', "_"), v.to_string(), share.to_string()]
+        }),
+    );
+    vec![
+        (
+            "summary.csv".into(),
+            table(
+                &["metric", "value"],
+                summary.into_iter().map(|(k, v)| vec![k, v]),
+            ),
+        ),
+        ("daily_costs.csv".into(), daily),
+        ("by_step.csv".into(), shares_table("step", &c.by_step)),
+        ("by_model.csv".into(), shares_table("model", &c.by_model)),
+        ("by_kind.csv".into(), by_kind),
+        (
+            "cache_by_step.csv".into(),
+            table(
+                &["step", "hit_rate"],
+                r.cache
+                    .by_step
+                    .iter()
+                    .map(|(k, v)| vec![k.clone(), v.to_string()]),
+            ),
+        ),
+        (
+            "latency_histogram.csv".into(),
+            table(
+                &["upper_bound_s", "count"],
+                r.latency_s
+                    .task_histogram
+                    .iter()
+                    .map(|(u, n)| vec![u.to_string(), n.to_string()]),
+            ),
+        ),
+        (
+            "sample_day.csv".into(),
+            table(
+                &["hour", "cumulative_usd"],
+                r.sample_day
+                    .iter()
+                    .map(|(h, v)| vec![h.to_string(), v.to_string()]),
+            ),
+        ),
+    ]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::field;
+
+    #[test]
+    fn quoting() {
+        assert_eq!(field("plain"), "plain");
+        assert_eq!(field("a,b"), "\"a,b\"");
+        assert_eq!(field("say \"hi\""), "\"say \"\"hi\"\"\"");
+    }
+}

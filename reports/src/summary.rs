@@ -1,0 +1,378 @@
+//! The report of one run as plain text, Markdown and JSON.
+
+use crate::fmt::{count, md_table, pct, secs, text_table, usd};
+use burnrate_sim::SimResult;
+use std::collections::BTreeMap;
+
+/// Whether the run's p95 daily cost holds its budget: `Some(true)` under (or equal),
+/// `Some(false)` over, `None` when the scenario has no daily budget.
+pub(crate) fn within_budget(r: &SimResult) -> Option<bool> {
+    r.budget.daily_usd.map(|b| r.cost_usd.per_day.p95 <= b)
+}
+
+/// The one-line verdict without its status mark.
+pub(crate) fn verdict_sentence(r: &SimResult) -> String {
+    let p95 = usd(r.cost_usd.per_day.p95);
+    match r.budget.daily_usd {
+        Some(b) => format!(
+            "p95 daily cost {p95} is {} the {} budget (breach probability {})",
+            if r.cost_usd.per_day.p95 <= b {
+                "under"
+            } else {
+                "over"
+            },
+            usd(b),
+            pct(r.budget.breach_probability)
+        ),
+        None => format!("p95 daily cost {p95} (no daily budget set)"),
+    }
+}
+
+/// The verdict line with an emoji status mark, for Markdown and HTML.
+pub(crate) fn verdict_line(r: &SimResult) -> String {
+    let mark = match within_budget(r) {
+        Some(true) => "✅",
+        Some(false) => "❌",
+        None => "ℹ️",
+    };
+    format!("{mark} {}", verdict_sentence(r))
+}
+
+/// The first 12 hex digits of the scenario hash (enough to tell scenarios apart).
+pub(crate) fn short_hash(r: &SimResult) -> &str {
+    r.scenario_hash.get(..12).unwrap_or(&r.scenario_hash)
+}
+
+/// `(name, usd per day, share of the total)` sorted by cost, largest first, ties by name.
+pub(crate) fn shares(map: &BTreeMap<String, f64>) -> Vec<(String, f64, f64)> {
+    let total: f64 = map.values().sum();
+    let mut rows: Vec<(String, f64, f64)> = map
+        .iter()
+        .map(|(k, v)| (k.clone(), *v, if total > 0.0 { v / total } else { 0.0 }))
+        .collect();
+    rows.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    rows
+}
+
+/// The token-kind breakdown as named rows, in billing order.
+pub(crate) fn kinds(r: &SimResult) -> Vec<(&'static str, f64)> {
+    let k = &r.cost_usd.by_kind;
+    vec![
+        ("input", k.input),
+        ("cache write", k.cache_write),
+        ("cache read", k.cache_read),
+        ("output", k.output),
+    ]
+}
+
+fn ratio(part: u64, total: u64) -> f64 {
+    if total == 0 {
+        0.0
+    } else {
+        part as f64 / total as f64
+    }
+}
+
+/// A plain-text report for a terminal: every figure of the run, grouped, aligned, ASCII only
+/// (apart from names taken from the scenario).
+pub fn text(r: &SimResult) -> String {
+    let mut o = String::new();
+    o.push_str(&format!("burnrate: {}\n", r.scenario));
+    o.push_str(&format!(
+        "  seed {}, {} replicas x {} days, scenario sha256 {}\n\n",
+        r.seed,
+        r.replicas,
+        r.days,
+        short_hash(r)
+    ));
+    let status = match within_budget(r) {
+        Some(true) => "OK",
+        Some(false) => "OVER BUDGET",
+        None => "NO BUDGET",
+    };
+    o.push_str(&format!("{status}: {}\n\n", verdict_sentence(r)));
+
+    let c = &r.cost_usd;
+    o.push_str("Cost\n");
+    let q = |name: &str, q: &burnrate_sim::Quantiles| {
+        vec![
+            name.to_string(),
+            usd(q.mean),
+            usd(q.p50),
+            usd(q.p95),
+            usd(q.p99),
+            usd(q.max),
+            usd(q.cvar95),
+        ]
+    };
+    let rows = vec![
+        ["", "mean", "p50", "p95", "p99", "max", "CVaR95"]
+            .map(String::from)
+            .to_vec(),
+        q("per task", &c.per_task),
+        q("per day", &c.per_day),
+        vec![
+            "per month".to_string(),
+            usd(c.per_month.mean),
+            usd(c.per_month.p50),
+            usd(c.per_month.p95),
+            usd(c.per_month.p99),
+            String::new(),
+            String::new(),
+        ],
+    ];
+    o.push_str(&text_table(
+        &rows,
+        &[false, true, true, true, true, true, true],
+    ));
+    o.push_str(&format!(
+        "  per month includes {} fixed; batch API {} /day; failed attempts and retries {} /day\n\n",
+        usd(c.per_month.fixed),
+        usd(c.batch_per_day),
+        usd(c.retry_overhead_per_day)
+    ));
+
+    o.push_str("Budget\n");
+    let b = &r.budget;
+    let mut rows = vec![vec![
+        "daily budget".to_string(),
+        b.daily_usd.map_or("none".to_string(), usd),
+    ]];
+    rows.push(vec![
+        "breach probability (per day)".into(),
+        pct(b.breach_probability),
+    ]);
+    rows.push(vec![
+        "expected breach days a month".into(),
+        format!("{:.2}", b.expected_breach_days_per_month),
+    ]);
+    rows.push(vec![
+        "headroom (traffic growth until p95 breaches)".into(),
+        b.headroom_multiple
+            .map_or("n/a".to_string(), |h| format!("{h:.1}x")),
+    ]);
+    o.push_str(&kv_text(&rows));
+    o.push('\n');
+
+    for (title, map) in [("Cost by step", &c.by_step), ("Cost by model", &c.by_model)] {
+        o.push_str(title);
+        o.push('\n');
+        let mut rows = vec![vec!["".to_string(), "USD/day".into(), "share".into()]];
+        for (name, v, s) in shares(map) {
+            rows.push(vec![name, usd(v), pct(s)]);
+        }
+        o.push_str(&text_table(&rows, &[false, true, true]));
+        o.push('\n');
+    }
+    o.push_str("Cost by token kind\n");
+    let total: f64 = kinds(r).iter().map(|(_, v)| v).sum();
+    let mut rows = vec![vec!["".to_string(), "USD/day".into(), "share".into()]];
+    for (name, v) in kinds(r) {
+        rows.push(vec![
+            name.to_string(),
+            usd(v),
+            pct(if total > 0.0 { v / total } else { 0.0 }),
+        ]);
+    }
+    o.push_str(&text_table(&rows, &[false, true, true]));
+    o.push('\n');
+
+    o.push_str(&format!(
+        "Cache\n  hit rate {}, saving {} /day\n",
+        pct(r.cache.hit_rate),
+        usd(r.cache.savings_per_day)
+    ));
+    if !r.cache.by_step.is_empty() {
+        let mut rows = vec![vec!["".to_string(), "hit rate".into()]];
+        for (step, h) in &r.cache.by_step {
+            rows.push(vec![step.clone(), pct(*h)]);
+        }
+        o.push_str(&text_table(&rows, &[false, true]));
+    }
+    o.push('\n');
+
+    if let Some(rt) = &r.routing {
+        o.push_str("Routing\n");
+        o.push_str(&kv_text(&[
+            vec![
+                "resolved on the cheap tier".into(),
+                pct(rt.cheap_tier_share),
+            ],
+            vec![
+                "escalated to the strong tier".into(),
+                pct(rt.escalation_rate),
+            ],
+            vec!["misrouted by the classifier".into(), pct(rt.misroute_rate)],
+        ]));
+        o.push('\n');
+    }
+
+    let t = &r.tasks;
+    o.push_str("Reliability\n");
+    let share = |n: u64| format!("{} ({})", count(n), pct(ratio(n, t.total)));
+    let mut rows = vec![
+        vec!["tasks".to_string(), count(t.total)],
+        vec!["succeeded".into(), share(t.succeeded)],
+        vec!["partial (stopped by a budget)".into(), share(t.partial)],
+        vec!["failed".into(), share(t.failed)],
+        vec!["escalated to a human".into(), share(t.escalated_to_human)],
+        vec!["pre-filtered (no LLM call)".into(), share(t.prefiltered)],
+        vec![
+            "rejected by the daily cap".into(),
+            share(t.rejected_by_daily_cap),
+        ],
+        vec!["runaway (cut off)".into(), share(t.runaway)],
+        vec!["cost alerts".into(), share(t.cost_alerts)],
+        vec!["unfinished at the horizon".into(), share(t.unfinished)],
+        vec!["API calls".into(), count(r.calls.total)],
+        vec![
+            "retries".into(),
+            format!(
+                "{} ({:.3} per task)",
+                count(r.calls.retries),
+                r.calls.retries_per_task
+            ),
+        ],
+        vec!["rate-limit waits".into(), count(r.calls.rate_limit_waits)],
+        vec!["batch API calls".into(), count(r.calls.batch_calls)],
+    ];
+    for (kind, n) in &r.calls.failures_by_kind {
+        rows.push(vec![format!("failed attempts: {kind}"), count(*n)]);
+    }
+    o.push_str(&kv_text(&rows));
+    o.push('\n');
+
+    let l = &r.latency_s.task;
+    o.push_str(&format!(
+        "Latency (task, arrival to answer)\n  mean {}, p50 {}, p95 {}, p99 {}, max {}\n\n",
+        secs(l.mean),
+        secs(l.p50),
+        secs(l.p95),
+        secs(l.p99),
+        secs(l.max)
+    ));
+
+    o.push_str("Capacity\n");
+    if !r.capacity.by_model.is_empty() {
+        let mut rows = vec![
+            ["", "peak RPM", "RPM limit", "peak TPM", "TPM limit"]
+                .map(String::from)
+                .to_vec(),
+        ];
+        for (model, m) in &r.capacity.by_model {
+            rows.push(vec![
+                model.clone(),
+                count(m.peak_rpm),
+                m.limit_rpm.map_or("-".to_string(), count),
+                count(m.peak_tpm),
+                m.limit_tpm.map_or("-".to_string(), count),
+            ]);
+        }
+        o.push_str(&text_table(&rows, &[false, true, true, true, true]));
+    }
+    o.push_str(&format!(
+        "  highest sustainable tasks/day: {}\n",
+        r.capacity
+            .max_sustainable_tasks_per_day
+            .map_or("no limit".to_string(), |v| count(v.floor() as u64))
+    ));
+    o
+}
+
+fn kv_text(rows: &[Vec<String>]) -> String {
+    let w = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0);
+    rows.iter()
+        .map(|r| format!("  {:<w$}  {}\n", r[0], r[1]))
+        .collect()
+}
+
+/// Markdown for a pull-request comment or a CI job summary: the one-line verdict first, then
+/// a short table of the figures that matter and the cost by step.
+pub fn markdown(r: &SimResult) -> String {
+    let mut o = String::new();
+    o.push_str(&verdict_line(r));
+    o.push_str("\n\n");
+    o.push_str(&format!(
+        "**{}** · seed {} · {} replicas × {} days · scenario `{}`\n\n",
+        crate::fmt::md_cell(&r.scenario),
+        r.seed,
+        r.replicas,
+        r.days,
+        short_hash(r)
+    ));
+    let c = &r.cost_usd;
+    let rows = vec![
+        ["cost", "mean", "p50", "p95", "p99"]
+            .map(String::from)
+            .to_vec(),
+        vec![
+            "per day".into(),
+            usd(c.per_day.mean),
+            usd(c.per_day.p50),
+            usd(c.per_day.p95),
+            usd(c.per_day.p99),
+        ],
+        vec![
+            "per task".into(),
+            usd(c.per_task.mean),
+            usd(c.per_task.p50),
+            usd(c.per_task.p95),
+            usd(c.per_task.p99),
+        ],
+        vec![
+            "per month".into(),
+            usd(c.per_month.mean),
+            usd(c.per_month.p50),
+            usd(c.per_month.p95),
+            usd(c.per_month.p99),
+        ],
+    ];
+    o.push_str(&md_table(&rows, &[false, true, true, true, true]));
+    o.push('\n');
+
+    if !c.by_step.is_empty() {
+        let mut rows = vec![vec!["step".to_string(), "$/day".into(), "share".into()]];
+        let hit = &r.cache.by_step;
+        let with_cache = !hit.is_empty();
+        if with_cache {
+            rows[0].push("cache hits".into());
+        }
+        for (name, v, s) in shares(&c.by_step) {
+            let mut row = vec![name.clone(), usd(v), pct(s)];
+            if with_cache {
+                row.push(hit.get(&name).map_or("-".to_string(), |h| pct(*h)));
+            }
+            rows.push(row);
+        }
+        o.push_str(&md_table(&rows, &[false, true, true, true]));
+        o.push('\n');
+    }
+
+    let b = &r.budget;
+    let mut notes = Vec::new();
+    if let Some(h) = b.headroom_multiple {
+        notes.push(format!("headroom {h:.1}× traffic before p95 breaches"));
+    }
+    if b.daily_usd.is_some() {
+        notes.push(format!(
+            "{:.2} expected breach days a month",
+            b.expected_breach_days_per_month
+        ));
+    }
+    notes.push(format!(
+        "{} of tasks succeeded",
+        pct(ratio(r.tasks.succeeded, r.tasks.total))
+    ));
+    notes.push(format!("task latency p95 {}", secs(r.latency_s.task.p95)));
+    o.push_str(&notes.join(" · "));
+    o.push('\n');
+    o
+}
+
+/// The run as pretty JSON with a trailing newline. Keys follow [`SimResult`]'s field order and
+/// maps are sorted, so the output is byte-for-byte stable for a given result.
+pub fn json(r: &SimResult) -> String {
+    let mut s = serde_json::to_string_pretty(r).expect("SimResult serialises to JSON");
+    s.push('\n');
+    s
+}

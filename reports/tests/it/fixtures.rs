@@ -1,0 +1,331 @@
+//! Hand-built results, so the snapshot and chart tests do not depend on the engine.
+//!
+//! `support_agent()` is the article's customer-support agent: 500 tasks a day through four steps
+//! (classify, retrieve, draft, compliance), about $4.40 a day against a $50 budget.
+//! `over_budget()` is a runaway tool-using agent that breaches its $50 budget on some days.
+
+use burnrate_reports::{LeverStep, Sweep, SweepPoint};
+use burnrate_sim::{
+    BudgetSummary, CacheSummary, CallCounts, CapacitySummary, CostSummary, KindBreakdown,
+    LatencyQuantiles, LatencySummary, ModelCapacity, MonthSummary, Quantiles, RoutingSummary,
+    SimResult, TaskCounts,
+};
+use std::collections::BTreeMap;
+
+fn r4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+/// A deterministic standard-normal-ish sequence (Irwin-Hall of 12 LCG uniforms): only + and *,
+/// so the same on every platform.
+fn normals(seed: u64, n: usize) -> Vec<f64> {
+    let mut state = seed;
+    let mut next = || {
+        state = state
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+        (state >> 11) as f64 / (1u64 << 53) as f64
+    };
+    (0..n)
+        .map(|_| (0..12).map(|_| next()).sum::<f64>() - 6.0)
+        .collect()
+}
+
+fn nearest_rank(sorted: &[f64], p: f64) -> f64 {
+    let rank = ((p / 100.0) * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn quantiles(values: &[f64]) -> Quantiles {
+    let mut s = values.to_vec();
+    s.sort_by(f64::total_cmp);
+    let tail = &s[(s.len() * 95).div_ceil(100).min(s.len() - 1)..];
+    Quantiles {
+        mean: r4(s.iter().sum::<f64>() / s.len() as f64),
+        p50: nearest_rank(&s, 50.0),
+        p95: nearest_rank(&s, 95.0),
+        p99: nearest_rank(&s, 99.0),
+        max: s[s.len() - 1],
+        cvar95: r4(tail.iter().sum::<f64>() / tail.len() as f64),
+    }
+}
+
+/// Cumulative spend over a day, one point every 10 minutes, busiest around 13:00.
+fn sample_day(total: f64) -> Vec<(f64, f64)> {
+    let weight = |h: f64| 0.15 + (1.0 - (h - 13.0).abs() / 6.0).max(0.0);
+    let hours: Vec<f64> = (1..=144).map(|i| f64::from(i) / 6.0).collect();
+    let w: Vec<f64> = hours.iter().map(|h| weight(*h)).collect();
+    let sum: f64 = w.iter().sum();
+    let mut cum = 0.0;
+    hours
+        .iter()
+        .zip(w)
+        .map(|(h, w)| {
+            cum += total * w / sum;
+            (r4(*h), r4(cum))
+        })
+        .collect()
+}
+
+fn map<const N: usize>(entries: [(&str, f64); N]) -> BTreeMap<String, f64> {
+    entries
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+}
+
+pub fn support_agent() -> SimResult {
+    let replicas = 4;
+    let days = 30;
+    let daily: Vec<f64> = normals(7, (replicas * days) as usize)
+        .into_iter()
+        .map(|z| r4(4.4 + 0.19 * z))
+        .collect();
+    let per_day = quantiles(&daily);
+    let budget = 50.0;
+    SimResult {
+        scenario: "support-agent".to_string(),
+        scenario_hash: "9f2c4e7a1b3d5f6e8a0c2e4f6a8b0d1e3f5a7c9e1b3d5f7a9c1e3f5a7b9d1f3e"
+            .to_string(),
+        seed: 42,
+        replicas,
+        days,
+        tasks: TaskCounts {
+            total: 60_000,
+            succeeded: 59_640,
+            failed: 60,
+            partial: 120,
+            prefiltered: 0,
+            rejected_by_daily_cap: 0,
+            escalated_to_human: 60,
+            cost_alerts: 24,
+            runaway: 3,
+            unfinished: 180,
+        },
+        calls: CallCounts {
+            total: 243_600,
+            retries: 3_600,
+            retries_per_task: 0.06,
+            failures_by_kind: [
+                ("malformed", 1_200),
+                ("rate_limit", 900),
+                ("server_error", 1_100),
+                ("timeout", 400),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+            rate_limit_waits: 900,
+            batch_calls: 0,
+        },
+        cost_usd: CostSummary {
+            per_task: Quantiles {
+                mean: 0.0088,
+                p50: 0.0079,
+                p95: 0.0161,
+                p99: 0.0243,
+                max: 0.081,
+                cvar95: 0.0205,
+            },
+            per_month: MonthSummary {
+                mean: r4(per_day.mean * 30.0),
+                p50: 131.9,
+                p95: 135.6,
+                p99: 137.1,
+                fixed: 0.0,
+            },
+            per_day: per_day.clone(),
+            by_step: map([
+                ("classify", 0.31),
+                ("retrieve", 0.42),
+                ("draft", 3.12),
+                ("compliance", 0.55),
+            ]),
+            by_model: map([("claude-haiku-4-5", 1.28), ("claude-sonnet-4-5", 3.12)]),
+            by_kind: KindBreakdown {
+                input: 1.62,
+                cache_write: 0.21,
+                cache_read: 0.12,
+                output: 2.45,
+            },
+            batch_per_day: 0.0,
+            retry_overhead_per_day: 0.19,
+        },
+        budget: BudgetSummary {
+            daily_usd: Some(budget),
+            breach_probability: 0.0,
+            expected_breach_days_per_month: 0.0,
+            headroom_multiple: Some(r4(budget / per_day.p95)),
+        },
+        cache: CacheSummary {
+            hit_rate: 0.87,
+            by_step: map([("classify", 0.93), ("draft", 0.85), ("compliance", 0.91)]),
+            savings_per_day: 0.96,
+        },
+        routing: None,
+        latency_s: LatencySummary {
+            task: LatencyQuantiles {
+                mean: 10.2,
+                p50: 7.6,
+                p95: 24.5,
+                p99: 41.0,
+                max: 118.0,
+            },
+            task_histogram: vec![
+                (1.0, 120),
+                (2.0, 2_100),
+                (4.0, 11_800),
+                (8.0, 17_600),
+                (16.0, 19_900),
+                (32.0, 6_700),
+                (64.0, 1_500),
+                (128.0, 100),
+            ],
+        },
+        capacity: CapacitySummary {
+            by_model: [
+                (
+                    "claude-haiku-4-5",
+                    ModelCapacity {
+                        peak_rpm: 38,
+                        peak_tpm: 61_000,
+                        limit_rpm: Some(4_000),
+                        limit_tpm: Some(400_000),
+                    },
+                ),
+                (
+                    "claude-sonnet-4-5",
+                    ModelCapacity {
+                        peak_rpm: 14,
+                        peak_tpm: 52_000,
+                        limit_rpm: Some(4_000),
+                        limit_tpm: Some(400_000),
+                    },
+                ),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+            max_sustainable_tasks_per_day: Some(3_278.69),
+        },
+        sample_day: sample_day(4.37),
+        daily_costs_usd: daily,
+    }
+}
+
+pub fn over_budget() -> SimResult {
+    let replicas = 2;
+    let days = 30;
+    let daily: Vec<f64> = normals(11, (replicas * days) as usize)
+        .into_iter()
+        .map(|z| r4(44.0 + 7.0 * z))
+        .collect();
+    let per_day = quantiles(&daily);
+    let budget = 50.0;
+    let over = daily.iter().filter(|c| **c > budget).count() as f64 / daily.len() as f64;
+    let mut r = support_agent();
+    r.scenario = "runaway-agent".to_string();
+    r.scenario_hash =
+        "0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c".to_string();
+    r.seed = 7;
+    r.replicas = replicas;
+    r.days = days;
+    r.cost_usd.per_day = per_day.clone();
+    r.cost_usd.per_task = Quantiles {
+        mean: 0.088,
+        p50: 0.041,
+        p95: 0.31,
+        p99: 0.92,
+        max: 2.4,
+        cvar95: 0.58,
+    };
+    r.cost_usd.per_month = MonthSummary {
+        mean: r4(per_day.mean * 30.0),
+        p50: 1_318.0,
+        p95: 1_402.5,
+        p99: 1_431.0,
+        fixed: 20.0,
+    };
+    r.cost_usd.by_step = map([("plan", 6.1), ("tool_loop", 33.5), ("answer", 4.4)]);
+    r.cost_usd.by_model = map([("gpt-4.1", 37.9), ("gpt-4.1-mini", 6.1)]);
+    r.cost_usd.by_kind = KindBreakdown {
+        input: 30.2,
+        cache_write: 0.0,
+        cache_read: 1.3,
+        output: 12.5,
+    };
+    r.cost_usd.retry_overhead_per_day = 3.7;
+    r.budget = BudgetSummary {
+        daily_usd: Some(budget),
+        breach_probability: over,
+        expected_breach_days_per_month: r4(over * 30.0),
+        headroom_multiple: Some(r4(budget / per_day.p95)),
+    };
+    r.cache = CacheSummary {
+        hit_rate: 0.4,
+        by_step: map([("plan", 0.4)]),
+        savings_per_day: 0.9,
+    };
+    r.routing = Some(RoutingSummary {
+        cheap_tier_share: 0.72,
+        escalation_rate: 0.11,
+        misroute_rate: 0.04,
+    });
+    r.tasks.runaway = 412;
+    r.tasks.cost_alerts = 1_380;
+    r.sample_day = sample_day(52.4);
+    r.daily_costs_usd = daily;
+    r
+}
+
+pub fn levers() -> Vec<LeverStep> {
+    let raw = [
+        ("naive POC", 31.8, 34.1),
+        ("+ routing", 12.4, 13.6),
+        ("+ caching", 6.9, 7.7),
+        ("+ budgets", 5.1, 5.4),
+        ("+ batching", 4.38, 4.61),
+    ];
+    let mut out: Vec<LeverStep> = Vec::new();
+    for (name, p50, p95) in raw {
+        let (saving_usd, saving_percent) = match out.last() {
+            Some(prev) => {
+                let s = r4(prev.p50_usd_per_day - p50);
+                (s, r4(s / prev.p50_usd_per_day * 100.0))
+            }
+            None => (0.0, 0.0),
+        };
+        out.push(LeverStep {
+            name: name.to_string(),
+            p50_usd_per_day: p50,
+            p95_usd_per_day: p95,
+            saving_usd,
+            saving_percent,
+        });
+    }
+    out
+}
+
+pub fn sweep() -> Sweep {
+    let points = [
+        (5.0, 0.044, 0.047, 0.049, 0.0),
+        (50.0, 0.44, 0.47, 0.49, 0.0),
+        (500.0, 4.38, 4.61, 4.78, 0.0),
+        (5_000.0, 43.8, 52.3, 55.1, 0.21),
+        (50_000.0, 438.0, 461.0, 478.0, 1.0),
+    ]
+    .into_iter()
+    .map(|(value, p50, p95, p99, breach_probability)| SweepPoint {
+        value,
+        p50,
+        p95,
+        p99,
+        breach_probability,
+    })
+    .collect();
+    Sweep {
+        param: "traffic.tasks_per_day".to_string(),
+        daily_budget: Some(50.0),
+        points,
+    }
+}

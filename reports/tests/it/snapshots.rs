@@ -1,0 +1,224 @@
+//! Snapshot tests of every text format. The committed `.snap` files are the reference: a change
+//! in any figure or layout fails here until it is reviewed and accepted
+//! (`INSTA_UPDATE=always cargo test -p burnrate-reports`, then review the diff).
+
+use crate::fixtures::{levers, over_budget, support_agent, sweep};
+use burnrate_reports as reports;
+
+#[test]
+fn text_report() {
+    insta::assert_snapshot!("text_support_agent", reports::text(&support_agent()));
+    insta::assert_snapshot!("text_over_budget", reports::text(&over_budget()));
+}
+
+#[test]
+fn markdown_report_starts_with_the_verdict() {
+    let md = reports::markdown(&support_agent());
+    let first = md.lines().next().unwrap();
+    assert!(first.starts_with("✅ p95 daily cost $4."), "{first}");
+    assert!(
+        first.ends_with("is under the $50.00 budget (breach probability 0.0%)"),
+        "{first}"
+    );
+    insta::assert_snapshot!("markdown_support_agent", md);
+
+    let md = reports::markdown(&over_budget());
+    assert!(md.starts_with("❌ p95 daily cost $"), "{md}");
+    assert!(
+        md.lines()
+            .next()
+            .unwrap()
+            .contains("is over the $50.00 budget")
+    );
+    insta::assert_snapshot!("markdown_over_budget", md);
+}
+
+#[test]
+fn markdown_without_budget_says_so() {
+    let mut r = support_agent();
+    r.budget.daily_usd = None;
+    let md = reports::markdown(&r);
+    assert!(md.starts_with("ℹ️ p95 daily cost $"), "{md}");
+    assert!(
+        md.lines()
+            .next()
+            .unwrap()
+            .ends_with("(no daily budget set)")
+    );
+}
+
+#[test]
+fn csv_files() {
+    let files = reports::csv(&support_agent());
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "summary.csv",
+            "daily_costs.csv",
+            "by_step.csv",
+            "by_model.csv",
+            "by_kind.csv",
+            "cache_by_step.csv",
+            "latency_histogram.csv",
+            "sample_day.csv"
+        ]
+    );
+    for (name, body) in &files {
+        // Every row has as many fields as the header (no field here needs quoting).
+        let width = body.lines().next().unwrap().split(',').count();
+        for line in body.lines() {
+            assert_eq!(line.split(',').count(), width, "{name}: {line}");
+        }
+        insta::assert_snapshot!(format!("csv_{}", name.trim_end_matches(".csv")), body);
+    }
+    let daily = &files[1].1;
+    assert_eq!(daily.lines().count(), 1 + 4 * 30);
+    assert!(
+        daily.lines().nth(31).unwrap().starts_with("1,0,"),
+        "replica-major, day-minor"
+    );
+}
+
+#[test]
+fn csv_quotes_names_with_commas() {
+    let mut r = support_agent();
+    let v = r.cost_usd.by_step.remove("draft").unwrap();
+    r.cost_usd
+        .by_step
+        .insert("draft, long \"form\"".to_string(), v);
+    let files = reports::csv(&r);
+    let by_step = &files.iter().find(|(n, _)| n == "by_step.csv").unwrap().1;
+    assert!(
+        by_step.contains("\"draft, long \"\"form\"\"\",3.12,"),
+        "{by_step}"
+    );
+}
+
+#[test]
+fn json_is_pretty_stable_and_round_trips() {
+    let r = support_agent();
+    let a = reports::json(&r);
+    assert_eq!(a, reports::json(&r.clone()));
+    assert!(a.starts_with("{\n  \"scenario\": \"support-agent\","));
+    let back: burnrate_sim::SimResult = serde_json::from_str(&a).unwrap();
+    assert_eq!(back, r);
+}
+
+#[test]
+fn lever_tables() {
+    let steps = levers();
+    insta::assert_snapshot!("levers_text", reports::levers_text(&steps));
+    let md = reports::levers_markdown(&steps);
+    assert!(md.starts_with("💡 The levers take p50 daily cost from $31.80 (naive POC) to $4.38"));
+    insta::assert_snapshot!("levers_markdown", md);
+    let json: serde_json::Value = serde_json::from_str(&reports::levers_json(&steps)).unwrap();
+    assert_eq!(json["steps"].as_array().unwrap().len(), 5);
+    assert_eq!(json["steps"][1]["name"], "+ routing");
+    assert!((json["total_saving_usd"].as_f64().unwrap() - 27.42).abs() < 1e-9);
+    insta::assert_snapshot!("levers_json", reports::levers_json(&steps));
+}
+
+#[test]
+fn sweep_tables_name_the_largest_value_under_budget() {
+    let s = sweep();
+    assert_eq!(s.largest_value_under_budget(), Some(500.0));
+    let md = reports::sweep_markdown(&s);
+    assert!(
+        md.starts_with(
+            "✅ Largest traffic.tasks_per_day whose p95 daily cost stays under the $50.00 budget: 500\n"
+        ),
+        "{md}"
+    );
+    insta::assert_snapshot!("sweep_markdown", md);
+    insta::assert_snapshot!("sweep_text", reports::sweep_text(&s));
+    let json: serde_json::Value = serde_json::from_str(&reports::sweep_json(&s)).unwrap();
+    assert_eq!(json["largest_value_under_budget"], 500.0);
+    assert_eq!(json["points"].as_array().unwrap().len(), 5);
+
+    let mut none = s.clone();
+    none.daily_budget = Some(0.01);
+    assert_eq!(none.largest_value_under_budget(), None);
+    assert!(reports::sweep_markdown(&none).starts_with("❌ No swept value"));
+}
+
+#[test]
+fn compare_side_by_side() {
+    let (a, b) = (over_budget(), support_agent());
+    let md = reports::compare_markdown(&a, &b);
+    assert!(
+        md.starts_with("p95 daily cost of support-agent is $"),
+        "{md}"
+    );
+    assert!(
+        md.lines()
+            .next()
+            .unwrap()
+            .contains("lower than runaway-agent")
+    );
+    insta::assert_snapshot!("compare_markdown", md);
+    insta::assert_snapshot!("compare_text", reports::compare_text(&a, &b));
+    let json: serde_json::Value = serde_json::from_str(&reports::compare_json(&a, &b)).unwrap();
+    let rows = json["rows"].as_array().unwrap();
+    let p95 = rows
+        .iter()
+        .find(|r| r["metric"] == "daily cost p95")
+        .unwrap();
+    let diff = b.cost_usd.per_day.p95 - a.cost_usd.per_day.p95;
+    assert!((p95["difference"].as_f64().unwrap() - diff).abs() < 1e-12);
+    // Steps present in only one run compare against zero.
+    let draft = rows
+        .iter()
+        .find(|r| r["metric"] == "step draft $/day")
+        .unwrap();
+    assert_eq!(draft["a"], 0.0);
+    assert_eq!(draft["b"], 3.12);
+}
+
+#[test]
+fn check_gate() {
+    let r = support_agent();
+    let (holds, md) = reports::check_markdown(&r, 50.0, 0.05, 95.0);
+    assert!(holds);
+    assert!(
+        md.starts_with("✅ Budget gate holds: p95 daily cost $4."),
+        "{md}"
+    );
+    insta::assert_snapshot!("check_holds", md);
+
+    // A budget below most days fails on both counts.
+    let (holds, md) = reports::check_markdown(&r, 4.0, 0.05, 95.0);
+    assert!(!holds);
+    assert!(
+        md.starts_with("❌ Budget gate fails: p95 daily cost $4."),
+        "{md}"
+    );
+    assert!(md.contains("breach probability"), "{md}");
+    insta::assert_snapshot!("check_fails", md);
+
+    // The breach probability alone can fail the gate: over_budget's p50 is under $50 but more
+    // than 5% of its days breach.
+    let o = over_budget();
+    let c = reports::check(&o, 50.0, 0.05, 50.0);
+    assert!(c.daily_cost_usd.unwrap() <= 50.0);
+    assert!(c.breach_probability.unwrap() > 0.05);
+    assert!(!c.holds);
+    assert_eq!(c.breach_probability.unwrap(), o.budget.breach_probability);
+
+    // Other percentiles come from the daily costs (nearest rank).
+    let c = reports::check(&r, 50.0, 0.05, 90.0);
+    let mut sorted = r.daily_costs_usd.clone();
+    sorted.sort_by(f64::total_cmp);
+    assert_eq!(c.daily_cost_usd, Some(sorted[107]));
+    assert!(c.holds);
+
+    // Bad input never holds.
+    let (holds, md) = reports::check_markdown(&r, 50.0, 1.5, 95.0);
+    assert!(!holds);
+    assert!(
+        md.starts_with("❌ Budget gate could not be evaluated"),
+        "{md}"
+    );
+    let (holds, _) = reports::check_markdown(&r, 50.0, 0.05, 0.0);
+    assert!(!holds);
+}
