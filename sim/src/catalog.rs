@@ -243,7 +243,10 @@ impl Catalog {
 
     /// Every id and alias, for "did you mean" suggestions.
     pub fn names(&self) -> impl Iterator<Item = &str> {
-        self.models.keys().chain(self.aliases.keys()).map(String::as_str)
+        self.models
+            .keys()
+            .chain(self.aliases.keys())
+            .map(String::as_str)
     }
 
     pub fn len(&self) -> usize {
@@ -276,7 +279,8 @@ struct Row {
 
 impl Row {
     fn to_spec(&self) -> ModelSpec {
-        let p = |usd: f64| pusd_per_token_from_usd_per_mtok(usd).expect("built-in prices are valid");
+        let p =
+            |usd: f64| pusd_per_token_from_usd_per_mtok(usd).expect("built-in prices are valid");
         let (write_5m, write_1h) = if self.provider.cache_is_prompt_subset() {
             (self.input, self.input)
         } else {
@@ -293,7 +297,11 @@ impl Row {
             cache_write_5m_pusd: p(write_5m),
             cache_write_1h_pusd: p(write_1h),
             min_cacheable_tokens: self.min_cache,
-            cache_granularity_tokens: if self.provider == Provider::OpenAi { 128 } else { 1 },
+            cache_granularity_tokens: if self.provider == Provider::OpenAi {
+                128
+            } else {
+                1
+            },
             batch_discount_percent: 50,
             rate_limits: self.limits,
             latency: self.latency,
@@ -303,9 +311,11 @@ impl Row {
     }
 }
 
-const ANTHROPIC_SRC: &str = "docs.anthropic.com pricing and prompt-caching pages (provider-facts.md)";
+const ANTHROPIC_SRC: &str =
+    "docs.anthropic.com pricing and prompt-caching pages (provider-facts.md)";
 const OPENAI_SRC: &str = "OpenAI price map, secondary copy July 2026 (provider-facts.md)";
-const GOOGLE_SRC: &str = "ai.google.dev pricing, prompts up to 200K (provider-facts.md; partly secondary)";
+const GOOGLE_SRC: &str =
+    "ai.google.dev pricing, prompts up to 200K (provider-facts.md; partly secondary)";
 const EMBED_SRC: &str = "OpenAI embeddings pricing (provider-facts.md; unconfirmed)";
 const ARTICLE_SRC: &str = "seed article 'What agents actually cost', February 2026 table";
 
@@ -350,7 +360,11 @@ const GOOGLE_LIMITS: RateLimits = RateLimits {
 
 // Latency defaults are burnrate's estimates of typical streaming speeds, overridable per scenario.
 const fn lat(ttft_s: f64, tokens_per_s: f64) -> Latency {
-    Latency { time_to_first_token_s: ttft_s, time_per_output_token_s: 1.0 / tokens_per_s, cv: 0.3 }
+    Latency {
+        time_to_first_token_s: ttft_s,
+        time_per_output_token_s: 1.0 / tokens_per_s,
+        cv: 0.3,
+    }
 }
 const FAST: Latency = lat(0.4, 150.0);
 const MID: Latency = lat(0.8, 70.0);
@@ -426,7 +440,10 @@ mod tests {
     #[test]
     fn aliases_resolve_to_the_same_entry() {
         let c = Catalog::builtin();
-        assert_eq!(c.get("claude-sonnet-4-5-20250929").unwrap().id, "claude-sonnet-4-5");
+        assert_eq!(
+            c.get("claude-sonnet-4-5-20250929").unwrap().id,
+            "claude-sonnet-4-5"
+        );
         assert_eq!(c.get("gpt-4o-mini-2024-07-18").unwrap().id, "gpt-4o-mini");
         assert!(c.get("gpt-7").is_none());
     }
@@ -434,7 +451,12 @@ mod tests {
     #[test]
     fn provider_billing_rules_differ() {
         let c = Catalog::builtin();
-        let tokens = TokenCounts { input: 1000, cache_write: 2000, cache_read: 3000, output: 100 };
+        let tokens = TokenCounts {
+            input: 1000,
+            cache_write: 2000,
+            cache_read: 3000,
+            output: 100,
+        };
         // Anthropic Sonnet: 1000*3 + 2000*3.75 + 3000*0.30 + 100*15 per MTok.
         let sonnet = c.get("claude-sonnet-4-5").unwrap();
         let cost = sonnet.cost_pusd(&tokens, CacheTtl::FiveMinutes, false);
@@ -444,9 +466,15 @@ mod tests {
         // OpenAI gpt-4o: writes are plain input; reads at the cached price.
         let gpt = c.get("gpt-4o").unwrap();
         let cost = gpt.cost_pusd(&tokens, CacheTtl::FiveMinutes, false);
-        assert_eq!(cost.total(), 3000 * 2_500_000 + 3000 * 1_250_000 + 100 * 10_000_000);
+        assert_eq!(
+            cost.total(),
+            3000 * 2_500_000 + 3000 * 1_250_000 + 100 * 10_000_000
+        );
         // Batch halves every line.
-        assert_eq!(gpt.cost_pusd(&tokens, CacheTtl::FiveMinutes, true).total() * 2, cost.total());
+        assert_eq!(
+            gpt.cost_pusd(&tokens, CacheTtl::FiveMinutes, true).total() * 2,
+            cost.total()
+        );
     }
 
     #[test]

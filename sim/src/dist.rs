@@ -44,17 +44,29 @@ pub enum Shape {
 
 impl Dist {
     pub fn constant(value: f64) -> Dist {
-        Dist { shape: Shape::Constant { value }, min: 0.0, max: f64::MAX }
+        Dist {
+            shape: Shape::Constant { value },
+            min: 0.0,
+            max: f64::MAX,
+        }
     }
 
     pub fn uniform(low: f64, high: f64) -> Dist {
-        Dist { shape: Shape::Uniform { low, high }, min: 0.0, max: f64::MAX }
+        Dist {
+            shape: Shape::Uniform { low, high },
+            min: 0.0,
+            max: f64::MAX,
+        }
     }
 
     /// `sd >= 0`, finite.
     pub fn normal(mean: f64, sd: f64) -> Option<Dist> {
         let normal = Normal::new(mean, sd).ok()?;
-        Some(Dist { shape: Shape::Normal { mean, sd, normal }, min: 0.0, max: f64::MAX })
+        Some(Dist {
+            shape: Shape::Normal { mean, sd, normal },
+            min: 0.0,
+            max: f64::MAX,
+        })
     }
 
     /// Lognormal with the given mean (> 0) and coefficient of variation (>= 0):
@@ -65,7 +77,15 @@ impl Dist {
         }
         let sigma2 = (1.0 + cv * cv).ln();
         let lognormal = LogNormal::new(mean.ln() - sigma2 / 2.0, sigma2.sqrt()).ok()?;
-        Some(Dist { shape: Shape::LogNormal { mean, cv, lognormal }, min: 0.0, max: f64::MAX })
+        Some(Dist {
+            shape: Shape::LogNormal {
+                mean,
+                cv,
+                lognormal,
+            },
+            min: 0.0,
+            max: f64::MAX,
+        })
     }
 
     /// `values` non-empty, `weights` the same length (or empty for equal weights), non-negative
@@ -74,8 +94,11 @@ impl Dist {
         if values.is_empty() || (!weights.is_empty() && weights.len() != values.len()) {
             return None;
         }
-        let weights: Vec<f64> =
-            if weights.is_empty() { vec![1.0; values.len()] } else { weights.to_vec() };
+        let weights: Vec<f64> = if weights.is_empty() {
+            vec![1.0; values.len()]
+        } else {
+            weights.to_vec()
+        };
         let total: f64 = weights.iter().sum();
         if weights.iter().any(|w| *w < 0.0 || !w.is_finite()) || total <= 0.0 {
             return None;
@@ -88,7 +111,11 @@ impl Dist {
                 acc
             })
             .collect();
-        Some(Dist { shape: Shape::Empirical { values, cumulative }, min: 0.0, max: f64::MAX })
+        Some(Dist {
+            shape: Shape::Empirical { values, cumulative },
+            min: 0.0,
+            max: f64::MAX,
+        })
     }
 
     pub fn clamped(mut self, min: f64, max: f64) -> Dist {
@@ -162,14 +189,21 @@ mod tests {
         let n = 200_000;
         let mean = (0..n).map(|_| d.sample(&mut rng)).sum::<f64>() / n as f64;
         // sd of the sample mean = 800 * 0.5 / sqrt(n) ~ 0.89; allow 4 sigma.
-        assert!((mean - 800.0).abs() < 4.0 * 400.0 / (n as f64).sqrt(), "mean {mean}");
+        assert!(
+            (mean - 800.0).abs() < 4.0 * 400.0 / (n as f64).sqrt(),
+            "mean {mean}"
+        );
     }
 
     #[test]
     fn clamping_and_empirical() {
         let d = Dist::uniform(0.0, 100.0).clamped(10.0, 20.0);
         let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(1);
-        assert!((0..1000).map(|_| d.sample(&mut rng)).all(|x| (10.0..=20.0).contains(&x)));
+        assert!(
+            (0..1000)
+                .map(|_| d.sample(&mut rng))
+                .all(|x| (10.0..=20.0).contains(&x))
+        );
         let e = Dist::empirical(vec![1.0, 2.0], &[3.0, 1.0]).unwrap();
         assert_eq!(e.mean(), 1.25);
         assert!(Dist::empirical(vec![], &[]).is_none());

@@ -26,7 +26,9 @@ const MAX_BATCH_DELAY_S: f64 = 86_400.0;
 /// Engine errors: a hard ceiling was hit (the scenario asks for more than the engine allows).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum EngineError {
-    #[error("replica {replica}: more than {limit} tasks in flight at once; lower the traffic or add budgets")]
+    #[error(
+        "replica {replica}: more than {limit} tasks in flight at once; lower the traffic or add budgets"
+    )]
     TooManyTasksInFlight { replica: u32, limit: usize },
     #[error("replica {replica}: more than {limit} events; shorten the horizon")]
     TooManyEvents { replica: u32, limit: u64 },
@@ -66,9 +68,18 @@ pub(crate) struct Prepared {
 impl Prepared {
     pub fn new(sc: &Scenario) -> Prepared {
         let n = sc.steps.len();
-        let max_profile = sc.traffic.daily_profile.map_or(1.0, |p| p.iter().copied().fold(0.0, f64::max));
-        let max_week = sc.traffic.weekly_profile.map_or(1.0, |p| p.iter().copied().fold(0.0, f64::max));
-        let max_tpd = sc.traffic.tasks_per_day.max(sc.traffic.growth_to_tasks_per_day.unwrap_or(0.0));
+        let max_profile = sc
+            .traffic
+            .daily_profile
+            .map_or(1.0, |p| p.iter().copied().fold(0.0, f64::max));
+        let max_week = sc
+            .traffic
+            .weekly_profile
+            .map_or(1.0, |p| p.iter().copied().fold(0.0, f64::max));
+        let max_tpd = sc
+            .traffic
+            .tasks_per_day
+            .max(sc.traffic.growth_to_tasks_per_day.unwrap_or(0.0));
         let max_surge = sc
             .incidents
             .iter()
@@ -123,7 +134,13 @@ impl Prepared {
             latency_noise: sc
                 .models
                 .iter()
-                .map(|m| if m.latency.cv > 0.0 { crate::dist::Dist::lognormal(1.0, m.latency.cv) } else { None })
+                .map(|m| {
+                    if m.latency.cv > 0.0 {
+                        crate::dist::Dist::lognormal(1.0, m.latency.cv)
+                    } else {
+                        None
+                    }
+                })
                 .collect(),
         }
     }
@@ -226,9 +243,18 @@ struct Bucket {
 impl Bucket {
     fn new(spec: &ModelSpec) -> Bucket {
         let l = &spec.rate_limits;
-        let tpm = l.tokens_per_minute.or(l.input_tokens_per_minute).map(|x| x as f64);
+        let tpm = l
+            .tokens_per_minute
+            .or(l.input_tokens_per_minute)
+            .map(|x| x as f64);
         let rpm = l.requests_per_minute.map(|x| x as f64);
-        Bucket { rpm, tpm, requests: rpm.unwrap_or(0.0), tokens: tpm.unwrap_or(0.0), last_us: 0 }
+        Bucket {
+            rpm,
+            tpm,
+            requests: rpm.unwrap_or(0.0),
+            tokens: tpm.unwrap_or(0.0),
+            last_us: 0,
+        }
     }
 
     /// Takes one request of `tokens` now, or returns how long to wait for the bucket to refill.
@@ -341,7 +367,11 @@ impl<'a> Replica<'a> {
 
     fn push(&mut self, time_us: u64, ev: Ev) {
         self.seq += 1;
-        self.queue.push(Reverse(Entry { time_us, seq: self.seq, ev }));
+        self.queue.push(Reverse(Entry {
+            time_us,
+            seq: self.seq,
+            ev,
+        }));
     }
 
     /// Runs to the end of the horizon and until every task in flight has finished.
@@ -409,10 +439,10 @@ impl<'a> Replica<'a> {
             rate *= w[day % 7];
         }
         for inc in &self.sc.incidents {
-            if let IncidentKind::Surge { multiplier } = inc.kind {
-                if inc.active(t_s) {
-                    rate *= multiplier;
-                }
+            if let IncidentKind::Surge { multiplier } = inc.kind
+                && inc.active(t_s)
+            {
+                rate *= multiplier;
             }
         }
         rate
@@ -452,8 +482,11 @@ impl<'a> Replica<'a> {
                     if i == 0 && n == 0 {
                         // Expected count of the day, from the rate at each hour.
                         let base = f64::from(day) * DAY_S;
-                        let count: f64 =
-                            (0..24).map(|h| self.rate_per_s(base + f64::from(h) * 3600.0 + 1800.0) * 3600.0).sum();
+                        let count: f64 = (0..24)
+                            .map(|h| {
+                                self.rate_per_s(base + f64::from(h) * 3600.0 + 1800.0) * 3600.0
+                            })
+                            .sum();
                         let n = count.round() as u64;
                         if n == 0 {
                             self.uniform_state = (day + 1, 0, 0);
@@ -478,15 +511,17 @@ impl<'a> Replica<'a> {
         self.summary.tasks_total += 1;
         let day = ((self.now_us / DAY_US) as u32).min(self.sc.horizon.days - 1);
         let sc = self.sc;
-        if sc.batching.prefilter_share > 0.0 && self.rng.random::<f64>() < sc.batching.prefilter_share {
+        if sc.batching.prefilter_share > 0.0
+            && self.rng.random::<f64>() < sc.batching.prefilter_share
+        {
             self.summary.prefiltered += 1;
             return Ok(());
         }
-        if let Some(cap) = sc.limits.daily_cap_pusd {
-            if self.day_spend[day as usize] >= u128::from(cap) {
-                self.summary.rejected_by_cap += 1;
-                return Ok(());
-            }
+        if let Some(cap) = sc.limits.daily_cap_pusd
+            && self.day_spend[day as usize] >= u128::from(cap)
+        {
+            self.summary.rejected_by_cap += 1;
+            return Ok(());
         }
         if self.in_flight >= ceilings::MAX_TASKS_IN_FLIGHT {
             return Err(EngineError::TooManyTasksInFlight {
@@ -498,7 +533,10 @@ impl<'a> Replica<'a> {
             0
         } else {
             let u: f64 = self.rng.random();
-            self.prep.kind_cumulative.partition_point(|c| *c < u).min(self.prep.kind_cumulative.len() - 1)
+            self.prep
+                .kind_cumulative
+                .partition_point(|c| *c < u)
+                .min(self.prep.kind_cumulative.len() - 1)
         };
         let (stuck, stuck_calls_left) = match &sc.stuck {
             Some(s) if self.rng.random::<f64>() < s.probability => {
@@ -542,16 +580,16 @@ impl<'a> Replica<'a> {
             }
         };
         self.in_flight += 1;
-        if first_routed.is_some() {
-            if let Some(r) = &sc.routing {
-                self.summary.routed_tasks += 1;
-                let prefix = r.classifier_prefix_tokens.sample_count(&mut self.rng);
-                let body = r.classifier_input_tokens.sample_count(&mut self.rng);
-                let model = r.classifier_model;
-                let line = self.prep.router_line;
-                self.new_call(CallKind::Router, model, id, None, line, prefix, body, false);
-                return Ok(());
-            }
+        if first_routed.is_some()
+            && let Some(r) = &sc.routing
+        {
+            self.summary.routed_tasks += 1;
+            let prefix = r.classifier_prefix_tokens.sample_count(&mut self.rng);
+            let body = r.classifier_input_tokens.sample_count(&mut self.rng);
+            let model = r.classifier_model;
+            let line = self.prep.router_line;
+            self.new_call(CallKind::Router, model, id, None, line, prefix, body, false);
+            return Ok(());
         }
         self.begin_step(id);
         Ok(())
@@ -566,7 +604,10 @@ impl<'a> Replica<'a> {
         let steps = &sc.traffic.kinds[t.kind as usize].steps;
         if (t.cursor as usize) < steps.len() {
             let step = &sc.steps[steps[t.cursor as usize]];
-            let reps = step.repeat.sample_count(&mut self.rng).min(ceilings::MAX_REPEAT);
+            let reps = step
+                .repeat
+                .sample_count(&mut self.rng)
+                .min(ceilings::MAX_REPEAT);
             self.tasks[task_id as usize].reps_left = reps;
             self.next_call(task_id);
         } else {
@@ -589,15 +630,17 @@ impl<'a> Replica<'a> {
         self.issue_step_call(task_id, step_idx, false);
     }
 
-
     fn issue_step_call(&mut self, task_id: u32, step_idx: usize, looping: bool) {
         let sc = self.sc;
         let step = &sc.steps[step_idx];
         let t = &self.tasks[task_id as usize];
         let scale = sc.traffic.kinds[t.kind as usize].token_scale;
         let model = self.model_for(t.tier, step_idx);
-        let context =
-            if looping || step.context == ContextMode::Accumulate { t.context_tokens } else { 0 };
+        let context = if looping || step.context == ContextMode::Accumulate {
+            t.context_tokens
+        } else {
+            0
+        };
         let fresh = (step.input_tokens.sample(&mut self.rng) * scale).round() as u64;
         let body = (fresh + context).min(ceilings::MAX_CONTEXT_TOKENS);
         if step.items_per_call > 1 && !looping {
@@ -615,15 +658,25 @@ impl<'a> Replica<'a> {
         }
         let prefix = (step.prefix_tokens.sample(&mut self.rng) * scale).round() as u64;
         let kind = CallKind::Step(step_idx as u32);
-        self.new_call(kind, model, task_id, None, step_idx, prefix, body, step.batch);
+        self.new_call(
+            kind, model, task_id, None, step_idx, prefix, body, step.batch,
+        );
     }
 
     fn model_for(&self, tier: Tier, step_idx: usize) -> ModelIdx {
         match self.sc.steps[step_idx].model {
             StepModel::Fixed(m) => m,
             StepModel::Routed => {
-                let r = self.sc.routing.as_ref().expect("validated: routed steps need [routing]");
-                if tier == Tier::Strong { r.strong_model } else { r.cheap_model }
+                let r = self
+                    .sc
+                    .routing
+                    .as_ref()
+                    .expect("validated: routed steps need [routing]");
+                if tier == Tier::Strong {
+                    r.strong_model
+                } else {
+                    r.cheap_model
+                }
             }
         }
     }
@@ -654,7 +707,16 @@ impl<'a> Replica<'a> {
             }
         };
         let kind = CallKind::Step(step_idx as u32);
-        self.new_call(kind, model, first, Some(group), step_idx, prefix, body, step.batch);
+        self.new_call(
+            kind,
+            model,
+            first,
+            Some(group),
+            step_idx,
+            prefix,
+            body,
+            step.batch,
+        );
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -728,7 +790,8 @@ impl<'a> Replica<'a> {
     }
 
     fn member_count(&self, call: &Call) -> u64 {
-        call.group.map_or(1, |g| self.groups[g as usize].len() as u64)
+        call.group
+            .map_or(1, |g| self.groups[g as usize].len() as u64)
     }
 
     /// Whether a task must stop before its next call: a budget, the daily cap or the hard
@@ -736,16 +799,19 @@ impl<'a> Replica<'a> {
     fn must_stop(&self, task_id: u32) -> bool {
         let t = &self.tasks[task_id as usize];
         let l = &self.sc.limits;
-        l.max_tokens_per_task.is_some_and(|max| t.tokens_used >= max)
-            || l.max_pusd_per_task.is_some_and(|max| t.cost_pusd >= u128::from(max))
-            || l.daily_cap_pusd.is_some_and(|cap| self.day_spend[t.day as usize] >= u128::from(cap))
+        l.max_tokens_per_task
+            .is_some_and(|max| t.tokens_used >= max)
+            || l.max_pusd_per_task
+                .is_some_and(|max| t.cost_pusd >= u128::from(max))
+            || l.daily_cap_pusd
+                .is_some_and(|cap| self.day_spend[t.day as usize] >= u128::from(cap))
             || t.calls >= ceilings::MAX_CALLS_PER_TASK
     }
 
     fn start_attempt(&mut self, c: u32) {
         let sc = self.sc;
         let now = self.now_us;
-        let call = self.calls[c as usize].clone();
+        let call = self.calls[c as usize];
         if call.group.is_none() && self.must_stop(call.task) {
             self.release_call(c);
             self.finish_task(call.task, End::Partial);
@@ -777,12 +843,26 @@ impl<'a> Replica<'a> {
                 (out, step.failures, step.cache)
             }
             CallKind::Router => {
-                let r = sc.routing.as_ref().expect("router calls exist only with routing");
-                (r.classifier_output_tokens.sample_count(&mut self.rng), NO_FAILURES, true)
+                let r = sc
+                    .routing
+                    .as_ref()
+                    .expect("router calls exist only with routing");
+                (
+                    r.classifier_output_tokens.sample_count(&mut self.rng),
+                    NO_FAILURES,
+                    true,
+                )
             }
             CallKind::Summarize(s) => {
-                let sm = sc.steps[s as usize].summarize.as_ref().expect("summarize calls need it");
-                (sm.output_tokens.sample_count(&mut self.rng), NO_FAILURES, false)
+                let sm = sc.steps[s as usize]
+                    .summarize
+                    .as_ref()
+                    .expect("summarize calls need it");
+                (
+                    sm.output_tokens.sample_count(&mut self.rng),
+                    NO_FAILURES,
+                    false,
+                )
             }
         };
         let input_total = call.prefix_tokens + call.body_tokens;
@@ -817,9 +897,9 @@ impl<'a> Replica<'a> {
             if inc.active(t_s) && inc.applies_to(call.model) {
                 match inc.kind {
                     IncidentKind::Outage { .. } => outage = true,
-                    IncidentKind::FailureSpike { extra_server_error, .. } => {
-                        extra_server += extra_server_error
-                    }
+                    IncidentKind::FailureSpike {
+                        extra_server_error, ..
+                    } => extra_server += extra_server_error,
                     IncidentKind::LatencySpike { multiplier, .. } => latency_mult *= multiplier,
                     IncidentKind::Surge { .. } => {}
                 }
@@ -892,7 +972,11 @@ impl<'a> Replica<'a> {
         let duration_s = match outcome {
             Outcome::Transport(F_TIMEOUT) => rates.timeout_s,
             Outcome::Transport(_) => lat.time_to_first_token_s * noise * latency_mult,
-            _ if call.batch => sc.batching.batch_delay_s.sample(&mut self.rng).min(MAX_BATCH_DELAY_S),
+            _ if call.batch => sc
+                .batching
+                .batch_delay_s
+                .sample(&mut self.rng)
+                .min(MAX_BATCH_DELAY_S),
             _ => {
                 (lat.time_to_first_token_s + output as f64 * lat.time_per_output_token_s)
                     * noise
@@ -913,7 +997,11 @@ impl<'a> Replica<'a> {
             let peak = &mut self.summary.peaks[model];
             peak.0 = peak.0.max(counter.requests);
             peak.1 = peak.1.max(counter.tokens);
-            *counter = MinuteCounter { minute, requests: 0, tokens: 0 };
+            *counter = MinuteCounter {
+                minute,
+                requests: 0,
+                tokens: 0,
+            };
         }
         counter.requests += 1;
         counter.tokens += tokens;
@@ -921,7 +1009,7 @@ impl<'a> Replica<'a> {
 
     fn finish_attempt(&mut self, c: u32) {
         let sc = self.sc;
-        let call = self.calls[c as usize].clone();
+        let call = self.calls[c as usize];
         let spec = &sc.models[call.model];
         let cost = spec.cost_pusd(&call.tokens, sc.caching.ttl, call.batch);
         let total = u128::from(cost.total());
@@ -946,7 +1034,10 @@ impl<'a> Replica<'a> {
         match call.outcome {
             Outcome::Ok => {
                 if call.growth_tokens > 0 {
-                    let growth = TokenCounts { input: call.growth_tokens, ..TokenCounts::default() };
+                    let growth = TokenCounts {
+                        input: call.growth_tokens,
+                        ..TokenCounts::default()
+                    };
                     let g = spec.cost_pusd(&growth, sc.caching.ttl, call.batch).total();
                     self.summary.cost_retry_overhead += u128::from(g);
                 }
@@ -985,13 +1076,16 @@ impl<'a> Replica<'a> {
                         let step = &sc.steps[s as usize];
                         growth = match &step.retry_growth_tokens {
                             Some(list) => list[(call.content_retries as usize).min(list.len() - 1)],
-                            None => call.tokens.output + step.error_tokens.sample_count(&mut self.rng),
+                            None => {
+                                call.tokens.output + step.error_tokens.sample_count(&mut self.rng)
+                            }
                         };
                     }
                     let call = &mut self.calls[c as usize];
                     call.attempt += 1;
                     call.content_retries += 1;
-                    call.body_tokens = (call.body_tokens + growth).min(ceilings::MAX_CONTEXT_TOKENS);
+                    call.body_tokens =
+                        (call.body_tokens + growth).min(ceilings::MAX_CONTEXT_TOKENS);
                     call.growth_tokens += growth;
                     self.start_attempt(c);
                 } else {
@@ -1038,7 +1132,9 @@ impl<'a> Replica<'a> {
                 cache_read: 0,
                 output: call.tokens.output,
             };
-            let full = spec.cost_pusd(&uncached, self.sc.caching.ttl, call.batch).total();
+            let full = spec
+                .cost_pusd(&uncached, self.sc.caching.ttl, call.batch)
+                .total();
             s.cache_savings += i128::from(full) - i128::from(cost.total());
         }
         let n = self.member_count(call) as u128;
@@ -1068,7 +1164,7 @@ impl<'a> Replica<'a> {
 
     /// A call exhausted its retries (or hit an open breaker): escalate or fail its tasks.
     fn give_up(&mut self, c: u32, breaker: bool) {
-        let call = self.calls[c as usize].clone();
+        let call = self.calls[c as usize];
         let members = match call.group {
             Some(g) => self.groups[g as usize].clone(),
             None => vec![call.task],
@@ -1080,7 +1176,11 @@ impl<'a> Replica<'a> {
             let can_escalate = !breaker
                 && routed_step
                 && task.tier == Tier::Cheap
-                && self.sc.routing.as_ref().is_some_and(|r| r.escalate_on_failure);
+                && self
+                    .sc
+                    .routing
+                    .as_ref()
+                    .is_some_and(|r| r.escalate_on_failure);
             if can_escalate {
                 self.escalate(t);
             } else {
@@ -1090,7 +1190,11 @@ impl<'a> Replica<'a> {
     }
 
     fn route(&mut self, task_id: u32) {
-        let r = self.sc.routing.as_ref().expect("router calls exist only with routing");
+        let r = self
+            .sc
+            .routing
+            .as_ref()
+            .expect("router calls exist only with routing");
         let easy = self.rng.random::<f64>() < r.easy_share;
         let misrouted = self.rng.random::<f64>() < r.misroute_rate;
         if misrouted {
@@ -1098,7 +1202,11 @@ impl<'a> Replica<'a> {
         }
         let t = &mut self.tasks[task_id as usize];
         t.easy = easy;
-        t.tier = if easy != misrouted { Tier::Cheap } else { Tier::Strong };
+        t.tier = if easy != misrouted {
+            Tier::Cheap
+        } else {
+            Tier::Strong
+        };
         self.begin_step(task_id);
     }
 
@@ -1143,15 +1251,20 @@ impl<'a> Replica<'a> {
     fn end_of_steps(&mut self, task_id: u32) {
         let sc = self.sc;
         let t = &self.tasks[task_id as usize];
-        if let (Some(r), Some(_)) = (&sc.routing, t.first_routed) {
-            if t.tier == Tier::Cheap && !t.escalated {
-                let pass_rate = if t.easy { r.cheap_resolution_rate } else { r.hard_on_cheap_pass_rate };
-                let passed = self.rng.random::<f64>() < pass_rate;
-                let just_in_case = passed && self.rng.random::<f64>() < r.fallback_rate;
-                if !passed || just_in_case {
-                    self.escalate(task_id);
-                    return;
-                }
+        if let (Some(r), Some(_)) = (&sc.routing, t.first_routed)
+            && t.tier == Tier::Cheap
+            && !t.escalated
+        {
+            let pass_rate = if t.easy {
+                r.cheap_resolution_rate
+            } else {
+                r.hard_on_cheap_pass_rate
+            };
+            let passed = self.rng.random::<f64>() < pass_rate;
+            let just_in_case = passed && self.rng.random::<f64>() < r.fallback_rate;
+            if !passed || just_in_case {
+                self.escalate(task_id);
+                return;
             }
         }
         let t = &mut self.tasks[task_id as usize];
@@ -1197,10 +1310,10 @@ impl<'a> Replica<'a> {
         s.task_cost_nusd.saturating_record(nusd);
         let ms = (self.now_us - t.arrival_us) / 1000;
         s.task_latency_ms.saturating_record(ms.max(1));
-        if let Some(k) = self.sc.limits.alert_multiple {
-            if t.cost_pusd as f64 > k * self.prep.expected_task_pusd[t.kind as usize] {
-                s.cost_alerts += 1;
-            }
+        if let Some(k) = self.sc.limits.alert_multiple
+            && t.cost_pusd as f64 > k * self.prep.expected_task_pusd[t.kind as usize]
+        {
+            s.cost_alerts += 1;
         }
     }
 }

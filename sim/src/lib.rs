@@ -19,8 +19,8 @@ pub use dist::{Dist, Shape};
 pub use engine::EngineError;
 pub use model::{
     Arrivals, Batching, Breaker, Caching, ContextMode, FailureRates, GrowthShape, Horizon,
-    Incident, IncidentKind, Limits, ModelIdx, Routing, Scenario, Step, StepModel, Stuck,
-    Summarize, TaskKind, Traffic, ceilings,
+    Incident, IncidentKind, Limits, ModelIdx, Routing, Scenario, Step, StepModel, Stuck, Summarize,
+    TaskKind, Traffic, ceilings,
 };
 pub use money::{
     PUSD_PER_USD, pusd_per_token_from_usd_per_mtok, pusd_to_usd, usd_per_mtok, usd_to_pusd,

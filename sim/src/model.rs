@@ -171,9 +171,15 @@ pub enum IncidentKind {
     /// Every call to the model (or all models) fails like a 5xx.
     Outage { model: Option<ModelIdx> },
     /// Adds to the server-error probability.
-    FailureSpike { model: Option<ModelIdx>, extra_server_error: f64 },
+    FailureSpike {
+        model: Option<ModelIdx>,
+        extra_server_error: f64,
+    },
     /// Multiplies latency.
-    LatencySpike { model: Option<ModelIdx>, multiplier: f64 },
+    LatencySpike {
+        model: Option<ModelIdx>,
+        multiplier: f64,
+    },
     /// Multiplies the arrival rate.
     Surge { multiplier: f64 },
 }

@@ -96,7 +96,10 @@ pub(crate) fn run_summary(
         Some(n) => rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build()
-            .map_err(|e| SimError::ThreadPool { threads: n, message: e.to_string() })?
+            .map_err(|e| SimError::ThreadPool {
+                threads: n,
+                message: e.to_string(),
+            })?
             .install(work),
     }?;
     Ok(summary)
@@ -129,7 +132,11 @@ fn exact_quantiles(values: &[u128]) -> Quantiles {
     let sum: u128 = sorted.iter().sum();
     let tail_start = sorted.len() - sorted.len().div_ceil(20).min(sorted.len());
     let tail = &sorted[tail_start..];
-    let cvar = if tail.is_empty() { 0 } else { tail.iter().sum::<u128>() / tail.len() as u128 };
+    let cvar = if tail.is_empty() {
+        0
+    } else {
+        tail.iter().sum::<u128>() / tail.len() as u128
+    };
     Quantiles {
         mean: usd(sum / n) + usd(sum % n) / n as f64,
         p50: usd(quantile_sorted(&sorted, 0.50)),
@@ -166,7 +173,11 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
     // Histogram quantiles are exact to 3 significant digits; the exact extremes bound them.
     let q = |p: f64| (h.median_equivalent(h.value_at_quantile(p)) as f64 / 1e9).clamp(lo, hi);
     let per_task = Quantiles {
-        mean: if finished == 0 { 0.0 } else { usd(s.task_cost_sum) / finished as f64 },
+        mean: if finished == 0 {
+            0.0
+        } else {
+            usd(s.task_cost_sum) / finished as f64
+        },
         p50: q(0.50),
         p95: q(0.95),
         p99: q(0.99),
@@ -236,10 +247,15 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
         daily_usd,
         breach_probability,
         expected_breach_days_per_month: breach_probability * 30.0,
-        headroom_multiple: daily_usd.filter(|_| per_day.p95 > 0.0).map(|b| b / per_day.p95),
+        headroom_multiple: daily_usd
+            .filter(|_| per_day.p95 > 0.0)
+            .map(|b| b / per_day.p95),
     };
 
-    let (lookups, hits) = s.cache_by_step.iter().fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let (lookups, hits) = s
+        .cache_by_step
+        .iter()
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
     let mut cache_by_step = BTreeMap::new();
     for (i, (l, h)) in s.cache_by_step.iter().enumerate() {
         if *l > 0 {
@@ -252,7 +268,11 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
         -usd(s.cache_savings.unsigned_abs())
     };
     let cache = CacheSummary {
-        hit_rate: if lookups == 0 { 0.0 } else { hits as f64 / lookups as f64 },
+        hit_rate: if lookups == 0 {
+            0.0
+        } else {
+            hits as f64 / lookups as f64
+        },
         by_step: cache_by_step,
         savings_per_day: savings / days_total,
     };
@@ -289,16 +309,20 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
 
     let mut cap_by_model = BTreeMap::new();
     let mut sustainable: Option<f64> = None;
-    let horizon_tpd =
-        sc.traffic.tasks_per_day.max(sc.traffic.growth_to_tasks_per_day.unwrap_or(0.0));
+    let horizon_tpd = sc
+        .traffic
+        .tasks_per_day
+        .max(sc.traffic.growth_to_tasks_per_day.unwrap_or(0.0));
     for (i, (rpm, tpm)) in s.peaks.iter().enumerate() {
         if *rpm == 0 {
             continue;
         }
         let spec = &sc.models[i];
         let limit_rpm = spec.rate_limits.requests_per_minute;
-        let limit_tpm =
-            spec.rate_limits.tokens_per_minute.or(spec.rate_limits.input_tokens_per_minute);
+        let limit_tpm = spec
+            .rate_limits
+            .tokens_per_minute
+            .or(spec.rate_limits.input_tokens_per_minute);
         for (limit, peak) in [(limit_rpm, *rpm), (limit_tpm, *tpm)] {
             if let Some(limit) = limit {
                 let m = horizon_tpd * limit as f64 / peak.max(1) as f64;
@@ -307,12 +331,20 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
         }
         cap_by_model.insert(
             spec.id.clone(),
-            ModelCapacity { peak_rpm: *rpm, peak_tpm: *tpm, limit_rpm, limit_tpm },
+            ModelCapacity {
+                peak_rpm: *rpm,
+                peak_tpm: *tpm,
+                limit_rpm,
+                limit_tpm,
+            },
         );
     }
 
-    let failures_by_kind =
-        FAILURE_KINDS.iter().zip(s.failures).map(|(k, v)| (k.to_string(), v)).collect();
+    let failures_by_kind = FAILURE_KINDS
+        .iter()
+        .zip(s.failures)
+        .map(|(k, v)| (k.to_string(), v))
+        .collect();
 
     SimResult {
         scenario: sc.name.clone(),
@@ -335,7 +367,11 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
         calls: CallCounts {
             total: s.calls,
             retries: s.retries,
-            retries_per_task: if finished == 0 { 0.0 } else { s.retries as f64 / finished as f64 },
+            retries_per_task: if finished == 0 {
+                0.0
+            } else {
+                s.retries as f64 / finished as f64
+            },
             failures_by_kind,
             rate_limit_waits: s.rate_limit_waits,
             batch_calls: s.batch_calls,
@@ -353,7 +389,10 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
         budget,
         cache,
         routing,
-        latency_s: LatencySummary { task: task_latency, task_histogram },
+        latency_s: LatencySummary {
+            task: task_latency,
+            task_histogram,
+        },
         capacity: CapacitySummary {
             by_model: cap_by_model,
             max_sustainable_tasks_per_day: sustainable,

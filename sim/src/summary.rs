@@ -5,8 +5,15 @@
 use hdrhistogram::Histogram;
 
 /// Failure kinds, in report order.
-pub const FAILURE_KINDS: [&str; 7] =
-    ["malformed", "tool_error", "rate_limit", "server_error", "timeout", "outage", "breaker_open"];
+pub const FAILURE_KINDS: [&str; 7] = [
+    "malformed",
+    "tool_error",
+    "rate_limit",
+    "server_error",
+    "timeout",
+    "outage",
+    "breaker_open",
+];
 
 pub(crate) const F_MALFORMED: usize = 0;
 pub(crate) const F_TOOL_ERROR: usize = 1;
@@ -160,8 +167,12 @@ impl Summary {
         self.task_cost_sum += other.task_cost_sum;
         self.task_cost_min = self.task_cost_min.min(other.task_cost_min);
         self.task_cost_max = self.task_cost_max.max(other.task_cost_max);
-        self.task_cost_nusd.add(&other.task_cost_nusd).expect("histograms share bounds");
-        self.task_latency_ms.add(&other.task_latency_ms).expect("histograms share bounds");
+        self.task_cost_nusd
+            .add(&other.task_cost_nusd)
+            .expect("histograms share bounds");
+        self.task_latency_ms
+            .add(&other.task_latency_ms)
+            .expect("histograms share bounds");
         for (a, b) in self.peaks.iter_mut().zip(&other.peaks) {
             a.0 = a.0.max(b.0);
             a.1 = a.1.max(b.1);

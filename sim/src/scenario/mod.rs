@@ -67,7 +67,13 @@ impl Scenario {
             .map_or_else(|| file.to_string(), |s| s.to_string_lossy().into_owned());
         validate::validate(raw, &stem).map_err(|(path, message)| {
             let (line, column) = locate(text, &path).unwrap_or((0, 0));
-            ScenarioError { file: file.to_string(), line, column, field: path_string(&path), message }
+            ScenarioError {
+                file: file.to_string(),
+                line,
+                column,
+                field: path_string(&path),
+                message,
+            }
         })
     }
 
@@ -83,8 +89,9 @@ impl Scenario {
         if overrides.is_empty() {
             return Scenario::from_toml(file, text);
         }
-        let mut doc: toml_edit::DocumentMut =
-            text.parse().map_err(|e: toml_edit::TomlError| syntax_error(file, text, &e))?;
+        let mut doc: toml_edit::DocumentMut = text
+            .parse()
+            .map_err(|e: toml_edit::TomlError| syntax_error(file, text, &e))?;
         for (path, value) in overrides {
             set_path(&mut doc, path, value).map_err(|message| ScenarioError {
                 file: file.to_string(),
@@ -111,27 +118,120 @@ fn syntax_error(file: &str, text: &str, e: &toml_edit::TomlError) -> ScenarioErr
 
 /// Known keys per table, for "did you mean" suggestions on unknown keys.
 const ALL_KEYS: &[&str] = &[
-    "name", "description", "horizon", "traffic", "models", "steps", "failures", "stuck",
-    "incidents", "routing", "caching", "limits", "batching", "fixed_costs", "budget", "days",
-    "replicas", "seed", "tasks_per_day", "arrivals", "daily_profile", "weekly_profile", "growth",
-    "kinds", "to_tasks_per_day", "shape", "share", "token_scale", "based_on", "provider",
-    "input_usd_per_mtok", "output_usd_per_mtok", "cache_read_usd_per_mtok",
-    "cache_write_5m_usd_per_mtok", "cache_write_1h_usd_per_mtok", "min_cacheable_tokens",
-    "batch_discount_percent", "requests_per_minute", "tokens_per_minute",
-    "input_tokens_per_minute", "output_tokens_per_minute", "time_to_first_token_s",
-    "output_tokens_per_s", "latency_cv", "as_of", "source", "dist", "value", "mean", "cv", "sd",
-    "low", "high", "min", "max", "values", "weights", "model", "prefix_tokens", "input_tokens",
-    "output_tokens", "max_tokens", "repeat", "tool_result_tokens", "summarize_with",
-    "summary_tokens", "context", "cache", "batch", "items_per_call", "combine_window_s",
-    "error_tokens", "retry_growth_tokens", "malformed", "tool_error", "rate_limit",
-    "server_error", "timeout", "timeout_s", "probability", "extra_calls", "kind", "start_hour",
-    "duration_hours", "multiplier", "classifier_model", "classifier_prefix_tokens",
-    "classifier_input_tokens", "classifier_output_tokens", "cheap_model", "strong_model",
-    "easy_share", "misroute_rate", "cheap_resolution_rate", "hard_on_cheap_pass_rate",
-    "fallback_rate", "escalate_on_failure", "enabled", "ttl", "max_tokens_per_task",
-    "max_usd_per_task", "max_retries", "backoff_base_s", "backoff_max_s", "jitter", "breaker",
-    "daily_cap_usd", "alert_multiple", "consecutive_failures", "cooldown_s", "prefilter_share",
-    "batch_delay_s", "usd_per_month", "daily_usd",
+    "name",
+    "description",
+    "horizon",
+    "traffic",
+    "models",
+    "steps",
+    "failures",
+    "stuck",
+    "incidents",
+    "routing",
+    "caching",
+    "limits",
+    "batching",
+    "fixed_costs",
+    "budget",
+    "days",
+    "replicas",
+    "seed",
+    "tasks_per_day",
+    "arrivals",
+    "daily_profile",
+    "weekly_profile",
+    "growth",
+    "kinds",
+    "to_tasks_per_day",
+    "shape",
+    "share",
+    "token_scale",
+    "based_on",
+    "provider",
+    "input_usd_per_mtok",
+    "output_usd_per_mtok",
+    "cache_read_usd_per_mtok",
+    "cache_write_5m_usd_per_mtok",
+    "cache_write_1h_usd_per_mtok",
+    "min_cacheable_tokens",
+    "batch_discount_percent",
+    "requests_per_minute",
+    "tokens_per_minute",
+    "input_tokens_per_minute",
+    "output_tokens_per_minute",
+    "time_to_first_token_s",
+    "output_tokens_per_s",
+    "latency_cv",
+    "as_of",
+    "source",
+    "dist",
+    "value",
+    "mean",
+    "cv",
+    "sd",
+    "low",
+    "high",
+    "min",
+    "max",
+    "values",
+    "weights",
+    "model",
+    "prefix_tokens",
+    "input_tokens",
+    "output_tokens",
+    "max_tokens",
+    "repeat",
+    "tool_result_tokens",
+    "summarize_with",
+    "summary_tokens",
+    "context",
+    "cache",
+    "batch",
+    "items_per_call",
+    "combine_window_s",
+    "error_tokens",
+    "retry_growth_tokens",
+    "malformed",
+    "tool_error",
+    "rate_limit",
+    "server_error",
+    "timeout",
+    "timeout_s",
+    "probability",
+    "extra_calls",
+    "kind",
+    "start_hour",
+    "duration_hours",
+    "multiplier",
+    "classifier_model",
+    "classifier_prefix_tokens",
+    "classifier_input_tokens",
+    "classifier_output_tokens",
+    "cheap_model",
+    "strong_model",
+    "easy_share",
+    "misroute_rate",
+    "cheap_resolution_rate",
+    "hard_on_cheap_pass_rate",
+    "fallback_rate",
+    "escalate_on_failure",
+    "enabled",
+    "ttl",
+    "max_tokens_per_task",
+    "max_usd_per_task",
+    "max_retries",
+    "backoff_base_s",
+    "backoff_max_s",
+    "jitter",
+    "breaker",
+    "daily_cap_usd",
+    "alert_multiple",
+    "consecutive_failures",
+    "cooldown_s",
+    "prefilter_share",
+    "batch_delay_s",
+    "usd_per_month",
+    "daily_usd",
 ];
 
 fn de_error(file: &str, text: &str, e: &toml::de::Error) -> ScenarioError {
@@ -139,36 +239,51 @@ fn de_error(file: &str, text: &str, e: &toml::de::Error) -> ScenarioError {
     let mut message = e.message().trim().to_string();
     let mut field = String::new();
     // "unknown field `x`, expected one of `a`, `b`": name the nearest allowed key.
-    if let Some(rest) = message.strip_prefix("unknown field `") {
-        if let Some(end) = rest.find('`') {
-            let unknown = rest[..end].to_string();
-            let allowed: Vec<&str> = rest[end..].split('`').skip(1).step_by(2).collect();
-            let candidates: &[&str] = if allowed.is_empty() { ALL_KEYS } else { &allowed };
-            let best = candidates
-                .iter()
-                .map(|k| (strsim::jaro_winkler(&unknown, k), *k))
-                .max_by(|a, b| a.0.total_cmp(&b.0));
-            field = unknown.clone();
-            message = match best {
-                Some((score, k)) if score > 0.7 => format!(
-                    "unknown key `{unknown}`; did you mean `{k}`? allowed here: {}",
-                    allowed.join(", ")
-                ),
-                _ => format!("unknown key `{unknown}`; allowed here: {}", allowed.join(", ")),
-            };
-        }
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some(end) = rest.find('`')
+    {
+        let unknown = rest[..end].to_string();
+        let allowed: Vec<&str> = rest[end..].split('`').skip(2).step_by(2).collect();
+        let candidates: &[&str] = if allowed.is_empty() {
+            ALL_KEYS
+        } else {
+            &allowed
+        };
+        let best = candidates
+            .iter()
+            .map(|k| (strsim::jaro_winkler(&unknown, k), *k))
+            .max_by(|a, b| a.0.total_cmp(&b.0));
+        field = unknown.clone();
+        message = match best {
+            Some((score, k)) if score > 0.7 => format!(
+                "unknown key `{unknown}`; did you mean `{k}`? allowed here: {}",
+                allowed.join(", ")
+            ),
+            _ => format!(
+                "unknown key `{unknown}`; allowed here: {}",
+                allowed.join(", ")
+            ),
+        };
     }
-    if field.is_empty() {
-        if let Some(span) = e.span() {
-            field = key_at(text, span.start).unwrap_or_default();
-        }
+    if field.is_empty()
+        && let Some(span) = e.span()
+    {
+        field = key_at(text, span.start).unwrap_or_default();
     }
-    ScenarioError { file: file.to_string(), line, column, field, message }
+    ScenarioError {
+        file: file.to_string(),
+        line,
+        column,
+        field,
+        message,
+    }
 }
 
 /// The key written on the line of `offset`, if the line is `key = value`.
 fn key_at(text: &str, offset: usize) -> Option<String> {
-    let start = text[..offset.min(text.len())].rfind('\n').map_or(0, |i| i + 1);
+    let start = text[..offset.min(text.len())]
+        .rfind('\n')
+        .map_or(0, |i| i + 1);
     let line = text[start..].lines().next()?;
     let (key, _) = line.split_once('=')?;
     let key = key.trim();
@@ -178,7 +293,10 @@ fn key_at(text: &str, offset: usize) -> Option<String> {
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;
-    let column = before.rfind('\n').map_or(before.len(), |i| before.len() - i - 1) + 1;
+    let column = before
+        .rfind('\n')
+        .map_or(before.len(), |i| before.len() - i - 1)
+        + 1;
     (line, column)
 }
 
@@ -200,7 +318,9 @@ fn locate(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
                     Node::Table(t) => t,
                     Node::Value(v) => v.as_inline_table()?,
                 };
-                let Some((key, item)) = table.get_key_value(k) else { break };
+                let Some((key, item)) = table.get_key_value(k) else {
+                    break;
+                };
                 best = key.span().or(best);
                 Node::Item(item)
             }
@@ -210,7 +330,9 @@ fn locate(text: &str, path: &[Seg]) -> Option<(usize, usize)> {
                 Node::Table(t)
             }
             (Seg::Index(i), Node::Item(Item::Value(v)) | Node::Value(v)) => {
-                let Some(v) = v.as_array().and_then(|a| a.get(*i)) else { break };
+                let Some(v) = v.as_array().and_then(|a| a.get(*i)) else {
+                    break;
+                };
                 best = v.span().or(best);
                 Node::Value(v)
             }
@@ -255,7 +377,8 @@ fn set_path(doc: &mut toml_edit::DocumentMut, path: &str, value: &str) -> Result
                         .trim_end_matches(']')
                         .parse()
                         .map_err(|_| format!("`{selector}` is not an index"))?;
-                    aot.get_mut(idx).ok_or(format!("`{path}`: index {idx} out of range (0..{len})"))?
+                    aot.get_mut(idx)
+                        .ok_or(format!("`{path}`: index {idx} out of range (0..{len})"))?
                 }
                 None => aot
                     .iter_mut()
@@ -265,7 +388,9 @@ fn set_path(doc: &mut toml_edit::DocumentMut, path: &str, value: &str) -> Result
             table = entry;
             i += 2;
         } else {
-            table = item.as_table_like_mut().ok_or(format!("`{path}`: `{part}` is not a table"))?;
+            table = item
+                .as_table_like_mut()
+                .ok_or(format!("`{path}`: `{part}` is not a table"))?;
             i += 1;
         }
     }

@@ -29,7 +29,10 @@ fn prob(v: f64, path: Vec<Seg>) -> VResult<f64> {
     if v.is_finite() && (0.0..=1.0).contains(&v) {
         Ok(v)
     } else {
-        fail(path, format!("must be a probability between 0 and 1, got {v}"))
+        fail(
+            path,
+            format!("must be a probability between 0 and 1, got {v}"),
+        )
     }
 }
 
@@ -53,27 +56,39 @@ fn count(v: i64, min: i64, max: i64, path: Vec<Seg>) -> VResult<u64> {
     if (min..=max).contains(&v) {
         Ok(v as u64)
     } else {
-        fail(path, format!("must be a whole number from {min} to {max}, got {v}"))
+        fail(
+            path,
+            format!("must be a whole number from {min} to {max}, got {v}"),
+        )
     }
 }
 
 fn price(v: f64, path: Vec<Seg>) -> VResult<u64> {
     match pusd_per_token_from_usd_per_mtok(v) {
         Some(p) => Ok(p),
-        None => fail(path, format!("must be a non-negative price in USD per million tokens, got {v}")),
+        None => fail(
+            path,
+            format!("must be a non-negative price in USD per million tokens, got {v}"),
+        ),
     }
 }
 
 fn dollars(v: f64, path: Vec<Seg>) -> VResult<u64> {
     match usd_to_pusd(v) {
         Some(p) => Ok(p),
-        None => fail(path, format!("must be a non-negative amount in USD, got {v}")),
+        None => fail(
+            path,
+            format!("must be a non-negative amount in USD, got {v}"),
+        ),
     }
 }
 
 fn one_of<'a>(v: &str, allowed: &[&'a str], path: Vec<Seg>) -> VResult<&'a str> {
     allowed.iter().find(|a| **a == v).copied().ok_or_else(|| {
-        (path, format!("`{v}` is not allowed; use one of: {}", allowed.join(", ")))
+        (
+            path,
+            format!("`{v}` is not allowed; use one of: {}", allowed.join(", ")),
+        )
     })
 }
 
@@ -95,7 +110,10 @@ fn dist(raw: &RawDist, path: Vec<Seg>, cap: f64) -> VResult<Dist> {
     let need = |field: &str, v: Option<f64>| -> VResult<f64> {
         match v {
             Some(v) if v.is_finite() => Ok(v),
-            Some(v) => fail(at(&path, &[k(field)]), format!("must be a finite number, got {v}")),
+            Some(v) => fail(
+                at(&path, &[k(field)]),
+                format!("must be a finite number, got {v}"),
+            ),
             None => fail(
                 path.clone(),
                 format!("a `{}` distribution needs `{field}`", t.dist),
@@ -103,12 +121,18 @@ fn dist(raw: &RawDist, path: Vec<Seg>, cap: f64) -> VResult<Dist> {
         }
     };
     let d = match t.dist.as_str() {
-        "constant" => Dist::constant(non_negative(need("value", t.value)?, at(&path, &[k("value")]))?),
+        "constant" => Dist::constant(non_negative(
+            need("value", t.value)?,
+            at(&path, &[k("value")]),
+        )?),
         "uniform" => {
             let low = non_negative(need("low", t.low)?, at(&path, &[k("low")]))?;
             let high = non_negative(need("high", t.high)?, at(&path, &[k("high")]))?;
             if high < low {
-                return fail(at(&path, &[k("high")]), format!("must be >= low ({low}), got {high}"));
+                return fail(
+                    at(&path, &[k("high")]),
+                    format!("must be >= low ({low}), got {high}"),
+                );
             }
             Dist::uniform(low, high)
         }
@@ -120,10 +144,14 @@ fn dist(raw: &RawDist, path: Vec<Seg>, cap: f64) -> VResult<Dist> {
         "lognormal" => {
             let mean = positive(need("mean", t.mean)?, at(&path, &[k("mean")]))?;
             let cv = non_negative(need("cv", t.cv)?, at(&path, &[k("cv")]))?;
-            Dist::lognormal(mean, cv).ok_or((at(&path, &[k("cv")]), "invalid lognormal".to_string()))?
+            Dist::lognormal(mean, cv)
+                .ok_or((at(&path, &[k("cv")]), "invalid lognormal".to_string()))?
         }
         "empirical" => {
-            let values = t.values.clone().ok_or((path.clone(), "an `empirical` distribution needs `values`".to_string()))?;
+            let values = t.values.clone().ok_or((
+                path.clone(),
+                "an `empirical` distribution needs `values`".to_string(),
+            ))?;
             for (i, v) in values.iter().enumerate() {
                 non_negative(*v, at(&path, &[k("values"), Seg::Index(i)]))?;
             }
@@ -136,7 +164,9 @@ fn dist(raw: &RawDist, path: Vec<Seg>, cap: f64) -> VResult<Dist> {
         other => {
             return fail(
                 at(&path, &[k("dist")]),
-                format!("unknown distribution `{other}`; use one of: constant, uniform, normal, lognormal, empirical"),
+                format!(
+                    "unknown distribution `{other}`; use one of: constant, uniform, normal, lognormal, empirical"
+                ),
             );
         }
     };
@@ -149,7 +179,10 @@ fn dist(raw: &RawDist, path: Vec<Seg>, cap: f64) -> VResult<Dist> {
         None => cap,
     };
     if max < min {
-        return fail(at(&path, &[k("max")]), format!("must be >= min ({min}), got {max}"));
+        return fail(
+            at(&path, &[k("max")]),
+            format!("must be >= min ({min}), got {max}"),
+        );
     }
     Ok(d.clamped(min, max))
 }
@@ -182,7 +215,9 @@ impl Models {
             };
             return fail(
                 path,
-                format!("unknown model `{name}`{hint} (`burnrate catalog` lists the models; add one under [models.NAME])"),
+                format!(
+                    "unknown model `{name}`{hint} (`burnrate catalog` lists the models; add one under [models.NAME])"
+                ),
             );
         };
         if let Some(i) = self.used.iter().position(|m| m.id == spec.id) {
@@ -200,19 +235,29 @@ fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> VResult<Mode
     let mut spec = match catalog.get(base_name) {
         Some(spec) => spec.clone(),
         None if raw.based_on.is_some() => {
-            return fail(f("based_on"), format!("unknown model `{base_name}` (see `burnrate catalog`)"));
+            return fail(
+                f("based_on"),
+                format!("unknown model `{base_name}` (see `burnrate catalog`)"),
+            );
         }
         None => {
             let provider = raw.provider.as_deref().ok_or((
                 path.clone(),
-                "a new model needs `provider` (openai, anthropic or google) and its prices".to_string(),
+                "a new model needs `provider` (openai, anthropic or google) and its prices"
+                    .to_string(),
             ))?;
             let provider = Provider::parse(provider).ok_or((
                 f("provider"),
                 format!("`{provider}` is not allowed; use one of: openai, anthropic, google"),
             ))?;
-            let input = raw.input_usd_per_mtok.ok_or((path.clone(), "a new model needs `input_usd_per_mtok`".to_string()))?;
-            let output = raw.output_usd_per_mtok.ok_or((path.clone(), "a new model needs `output_usd_per_mtok`".to_string()))?;
+            let input = raw.input_usd_per_mtok.ok_or((
+                path.clone(),
+                "a new model needs `input_usd_per_mtok`".to_string(),
+            ))?;
+            let output = raw.output_usd_per_mtok.ok_or((
+                path.clone(),
+                "a new model needs `output_usd_per_mtok`".to_string(),
+            ))?;
             let input_p = price(input, f("input_usd_per_mtok"))?;
             let (w5, w1, read) = if provider.cache_is_prompt_subset() {
                 (input_p, input_p, input_p / 2)
@@ -233,7 +278,11 @@ fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> VResult<Mode
                 cache_granularity_tokens: if provider == Provider::OpenAi { 128 } else { 1 },
                 batch_discount_percent: 50,
                 rate_limits: RateLimits::default(),
-                latency: Latency { time_to_first_token_s: 0.8, time_per_output_token_s: 1.0 / 70.0, cv: 0.3 },
+                latency: Latency {
+                    time_to_first_token_s: 0.8,
+                    time_per_output_token_s: 1.0 / 70.0,
+                    cv: 0.3,
+                },
                 as_of: "scenario".to_string(),
                 source: "scenario file".to_string(),
             }
@@ -329,14 +378,23 @@ fn failures(raw: &RawFailures, base: &FailureRates, path: &[Seg]) -> VResult<Fai
         },
     };
     if rates.total() > 1.0 + 1e-12 {
-        return fail(path.to_vec(), format!("failure probabilities add up to {}, more than 1", rates.total()));
+        return fail(
+            path.to_vec(),
+            format!(
+                "failure probabilities add up to {}, more than 1",
+                rates.total()
+            ),
+        );
     }
     Ok(rates)
 }
 
 fn profile<const N: usize>(raw: &[f64], path: Vec<Seg>) -> VResult<[f64; N]> {
     if raw.len() != N {
-        return fail(path, format!("must list exactly {N} weights, got {}", raw.len()));
+        return fail(
+            path,
+            format!("must list exactly {N} weights, got {}", raw.len()),
+        );
     }
     let mut out = [0.0; N];
     for (i, v) in raw.iter().enumerate() {
@@ -356,8 +414,18 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
     // Horizon.
     let h = &raw.horizon;
     let horizon = Horizon {
-        days: count(h.days.unwrap_or(30), 1, i64::from(ceilings::MAX_DAYS), vec![k("horizon"), k("days")])? as u32,
-        replicas: count(h.replicas.unwrap_or(100), 1, i64::from(ceilings::MAX_REPLICAS), vec![k("horizon"), k("replicas")])? as u32,
+        days: count(
+            h.days.unwrap_or(30),
+            1,
+            i64::from(ceilings::MAX_DAYS),
+            vec![k("horizon"), k("days")],
+        )? as u32,
+        replicas: count(
+            h.replicas.unwrap_or(100),
+            1,
+            i64::from(ceilings::MAX_REPLICAS),
+            vec![k("horizon"), k("replicas")],
+        )? as u32,
         seed: h.seed.unwrap_or(1),
     };
     let horizon_s = f64::from(horizon.days) * 86_400.0;
@@ -368,13 +436,26 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
         let spec = model_override(name, m, &catalog)?;
         catalog.insert(spec);
     }
-    let mut models = Models { catalog, used: Vec::new() };
+    let mut models = Models {
+        catalog,
+        used: Vec::new(),
+    };
 
     // Steps.
     if raw.steps.is_empty() {
-        return fail(vec![k("steps")], "a scenario needs at least one [[steps]] table with `name` and `model`");
+        return fail(
+            vec![k("steps")],
+            "a scenario needs at least one [[steps]] table with `name` and `model`",
+        );
     }
-    let default_failures = failures(&raw.failures, &FailureRates { timeout_s: 60.0, ..FailureRates::default() }, &[k("failures")])?;
+    let default_failures = failures(
+        &raw.failures,
+        &FailureRates {
+            timeout_s: 60.0,
+            ..FailureRates::default()
+        },
+        &[k("failures")],
+    )?;
     let mut steps = Vec::with_capacity(raw.steps.len());
     for (i, s) in raw.steps.iter().enumerate() {
         let sp = vec![k("steps"), Seg::Index(i)];
@@ -383,14 +464,26 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
             return fail(f("name"), "must not be empty");
         }
         if matches!(s.name.as_str(), "router" | "summarize") {
-            return fail(f("name"), format!("`{}` is reserved for burnrate's own lines; pick another name", s.name));
+            return fail(
+                f("name"),
+                format!(
+                    "`{}` is reserved for burnrate's own lines; pick another name",
+                    s.name
+                ),
+            );
         }
         if raw.steps[..i].iter().any(|o| o.name == s.name) {
-            return fail(f("name"), format!("step name `{}` is used twice; names must be unique", s.name));
+            return fail(
+                f("name"),
+                format!("step name `{}` is used twice; names must be unique", s.name),
+            );
         }
         let model = if s.model == "routed" {
             if raw.routing.is_none() {
-                return fail(f("model"), "`routed` needs a [routing] table naming the cheap and strong models");
+                return fail(
+                    f("model"),
+                    "`routed` needs a [routing] table naming the cheap and strong models",
+                );
             }
             StepModel::Routed
         } else {
@@ -399,11 +492,19 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
         let summarize = match &s.summarize_with {
             Some(m) => {
                 if s.tool_result_tokens.is_none() {
-                    return fail(f("summarize_with"), "summarizing needs `tool_result_tokens` to summarize");
+                    return fail(
+                        f("summarize_with"),
+                        "summarizing needs `tool_result_tokens` to summarize",
+                    );
                 }
                 Some(Summarize {
                     model: models.resolve(m, f("summarize_with"))?,
-                    output_tokens: opt_dist(s.summary_tokens.as_ref(), f("summary_tokens"), 300.0, MAX_TOKENS)?,
+                    output_tokens: opt_dist(
+                        s.summary_tokens.as_ref(),
+                        f("summary_tokens"),
+                        300.0,
+                        MAX_TOKENS,
+                    )?,
                 })
             }
             None => {
@@ -425,14 +526,29 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
             None => 1,
         };
         if items_per_call > 1 && model == StepModel::Routed {
-            return fail(f("items_per_call"), "a routed step cannot combine items (each task may be on a different tier)");
+            return fail(
+                f("items_per_call"),
+                "a routed step cannot combine items (each task may be on a different tier)",
+            );
         }
         let retry_growth_tokens = match &s.retry_growth_tokens {
-            Some(list) if list.is_empty() => return fail(f("retry_growth_tokens"), "must list at least one token count"),
+            Some(list) if list.is_empty() => {
+                return fail(
+                    f("retry_growth_tokens"),
+                    "must list at least one token count",
+                );
+            }
             Some(list) => Some(
                 list.iter()
                     .enumerate()
-                    .map(|(j, v)| count(*v, 0, MAX_TOKENS as i64, at(&sp, &[k("retry_growth_tokens"), Seg::Index(j)])))
+                    .map(|(j, v)| {
+                        count(
+                            *v,
+                            0,
+                            MAX_TOKENS as i64,
+                            at(&sp, &[k("retry_growth_tokens"), Seg::Index(j)]),
+                        )
+                    })
                     .collect::<VResult<Vec<u64>>>()?,
             ),
             None => None,
@@ -440,14 +556,24 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
         steps.push(Step {
             name: s.name.clone(),
             model,
-            prefix_tokens: opt_dist(s.prefix_tokens.as_ref(), f("prefix_tokens"), 0.0, MAX_TOKENS)?,
+            prefix_tokens: opt_dist(
+                s.prefix_tokens.as_ref(),
+                f("prefix_tokens"),
+                0.0,
+                MAX_TOKENS,
+            )?,
             input_tokens: opt_dist(s.input_tokens.as_ref(), f("input_tokens"), 0.0, MAX_TOKENS)?,
             output_tokens: dist(&s.output_tokens, f("output_tokens"), MAX_TOKENS)?,
             max_tokens: match s.max_tokens {
                 Some(v) => Some(count(v, 1, MAX_TOKENS as i64, f("max_tokens"))?),
                 None => None,
             },
-            repeat: opt_dist(s.repeat.as_ref(), f("repeat"), 1.0, ceilings::MAX_REPEAT as f64)?,
+            repeat: opt_dist(
+                s.repeat.as_ref(),
+                f("repeat"),
+                1.0,
+                ceilings::MAX_REPEAT as f64,
+            )?,
             tool_result_tokens: match &s.tool_result_tokens {
                 Some(d) => Some(dist(d, f("tool_result_tokens"), MAX_TOKENS)?),
                 None => None,
@@ -465,7 +591,12 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
                 Some(r) => failures(r, &default_failures, &f("failures"))?,
                 None => default_failures,
             },
-            error_tokens: opt_dist(s.error_tokens.as_ref(), f("error_tokens"), 100.0, MAX_TOKENS)?,
+            error_tokens: opt_dist(
+                s.error_tokens.as_ref(),
+                f("error_tokens"),
+                100.0,
+                MAX_TOKENS,
+            )?,
             retry_growth_tokens,
         });
     }
@@ -476,7 +607,13 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
     let ft = |field: &str| at(&tp, &[k(field)]);
     let tasks_per_day = non_negative(t.tasks_per_day, ft("tasks_per_day"))?;
     if tasks_per_day > ceilings::MAX_TASKS_PER_DAY {
-        return fail(ft("tasks_per_day"), format!("must be at most {}, got {tasks_per_day}", ceilings::MAX_TASKS_PER_DAY));
+        return fail(
+            ft("tasks_per_day"),
+            format!(
+                "must be at most {}, got {tasks_per_day}",
+                ceilings::MAX_TASKS_PER_DAY
+            ),
+        );
     }
     let arrivals = match t.arrivals.as_deref() {
         None => Arrivals::Poisson,
@@ -487,26 +624,44 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
     };
     let (growth_to, growth_shape) = match &t.growth {
         Some(g) => {
-            let to = non_negative(g.to_tasks_per_day, at(&tp, &[k("growth"), k("to_tasks_per_day")]))?;
+            let to = non_negative(
+                g.to_tasks_per_day,
+                at(&tp, &[k("growth"), k("to_tasks_per_day")]),
+            )?;
             if to > ceilings::MAX_TASKS_PER_DAY {
-                return fail(at(&tp, &[k("growth"), k("to_tasks_per_day")]), format!("must be at most {}", ceilings::MAX_TASKS_PER_DAY));
+                return fail(
+                    at(&tp, &[k("growth"), k("to_tasks_per_day")]),
+                    format!("must be at most {}", ceilings::MAX_TASKS_PER_DAY),
+                );
             }
             let shape = match g.shape.as_deref() {
                 None => GrowthShape::Exponential,
-                Some(s) => match one_of(s, &["linear", "exponential"], at(&tp, &[k("growth"), k("shape")]))? {
+                Some(s) => match one_of(
+                    s,
+                    &["linear", "exponential"],
+                    at(&tp, &[k("growth"), k("shape")]),
+                )? {
                     "linear" => GrowthShape::Linear,
                     _ => GrowthShape::Exponential,
                 },
             };
             if shape == GrowthShape::Exponential && (tasks_per_day <= 0.0 || to <= 0.0) {
-                return fail(at(&tp, &[k("growth"), k("shape")]), "exponential growth needs tasks_per_day and to_tasks_per_day above 0; use shape = \"linear\"");
+                return fail(
+                    at(&tp, &[k("growth"), k("shape")]),
+                    "exponential growth needs tasks_per_day and to_tasks_per_day above 0; use shape = \"linear\"",
+                );
             }
             (Some(to), shape)
         }
         None => (None, GrowthShape::Exponential),
     };
     let kinds = if t.kinds.is_empty() {
-        vec![TaskKind { name: "default".to_string(), share: 1.0, steps: (0..steps.len()).collect(), token_scale: 1.0 }]
+        vec![TaskKind {
+            name: "default".to_string(),
+            share: 1.0,
+            steps: (0..steps.len()).collect(),
+            token_scale: 1.0,
+        }]
     } else {
         let mut kinds = Vec::new();
         for (i, kd) in t.kinds.iter().enumerate() {
@@ -520,7 +675,10 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
                     .map(|(j, n)| {
                         steps.iter().position(|s| &s.name == n).ok_or_else(|| {
                             let names: Vec<&str> = steps.iter().map(|s| s.name.as_str()).collect();
-                            (at(&kp, &[k("steps"), Seg::Index(j)]), format!("unknown step `{n}`; steps are: {}", names.join(", ")))
+                            (
+                                at(&kp, &[k("steps"), Seg::Index(j)]),
+                                format!("unknown step `{n}`; steps are: {}", names.join(", ")),
+                            )
                         })
                     })
                     .collect::<VResult<Vec<usize>>>()?,
@@ -564,7 +722,12 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
     let stuck = match &raw.stuck {
         Some(s) => Some(Stuck {
             probability: prob(s.probability, vec![k("stuck"), k("probability")])?,
-            extra_calls: opt_dist(s.extra_calls.as_ref(), vec![k("stuck"), k("extra_calls")], f64::from(ceilings::MAX_CALLS_PER_TASK), f64::from(ceilings::MAX_CALLS_PER_TASK))?,
+            extra_calls: opt_dist(
+                s.extra_calls.as_ref(),
+                vec![k("stuck"), k("extra_calls")],
+                f64::from(ceilings::MAX_CALLS_PER_TASK),
+                f64::from(ceilings::MAX_CALLS_PER_TASK),
+            )?,
         }),
         None => None,
     };
@@ -577,32 +740,60 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
         let start_s = non_negative(inc.start_hour, fi("start_hour"))? * 3600.0;
         let duration_s = positive(inc.duration_hours, fi("duration_hours"))? * 3600.0;
         if start_s >= horizon_s {
-            return fail(fi("start_hour"), format!("starts after the horizon ends (hour {})", horizon_s / 3600.0));
+            return fail(
+                fi("start_hour"),
+                format!(
+                    "starts after the horizon ends (hour {})",
+                    horizon_s / 3600.0
+                ),
+            );
         }
         let model = match &inc.model {
             Some(m) => Some(models.resolve(m, fi("model"))?),
             None => None,
         };
-        let kind = match one_of(&inc.kind, &["outage", "failure_spike", "latency_spike", "surge"], fi("kind"))? {
+        let kind = match one_of(
+            &inc.kind,
+            &["outage", "failure_spike", "latency_spike", "surge"],
+            fi("kind"),
+        )? {
             "outage" => IncidentKind::Outage { model },
             "failure_spike" => IncidentKind::FailureSpike {
                 model,
-                extra_server_error: prob(inc.server_error.ok_or((ip.clone(), "a failure_spike needs `server_error` (added probability)".to_string()))?, fi("server_error"))?,
+                extra_server_error: prob(
+                    inc.server_error.ok_or((
+                        ip.clone(),
+                        "a failure_spike needs `server_error` (added probability)".to_string(),
+                    ))?,
+                    fi("server_error"),
+                )?,
             },
             "latency_spike" => IncidentKind::LatencySpike {
                 model,
-                multiplier: positive(inc.multiplier.ok_or((ip.clone(), "a latency_spike needs `multiplier`".to_string()))?, fi("multiplier"))?,
+                multiplier: positive(
+                    inc.multiplier
+                        .ok_or((ip.clone(), "a latency_spike needs `multiplier`".to_string()))?,
+                    fi("multiplier"),
+                )?,
             },
             _ => {
                 if inc.model.is_some() {
                     return fail(fi("model"), "a surge applies to traffic, not to a model");
                 }
                 IncidentKind::Surge {
-                    multiplier: positive(inc.multiplier.ok_or((ip.clone(), "a surge needs `multiplier`".to_string()))?, fi("multiplier"))?,
+                    multiplier: positive(
+                        inc.multiplier
+                            .ok_or((ip.clone(), "a surge needs `multiplier`".to_string()))?,
+                        fi("multiplier"),
+                    )?,
                 }
             }
         };
-        incidents.push(Incident { kind, start_s, end_s: (start_s + duration_s).min(horizon_s) });
+        incidents.push(Incident {
+            kind,
+            start_s,
+            end_s: (start_s + duration_s).min(horizon_s),
+        });
     }
 
     // Routing.
@@ -616,15 +807,34 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
             };
             Some(Routing {
                 classifier_model: models.resolve(&r.classifier_model, fr("classifier_model"))?,
-                classifier_prefix_tokens: opt_dist(r.classifier_prefix_tokens.as_ref(), fr("classifier_prefix_tokens"), 0.0, MAX_TOKENS)?,
-                classifier_input_tokens: opt_dist(r.classifier_input_tokens.as_ref(), fr("classifier_input_tokens"), 500.0, MAX_TOKENS)?,
-                classifier_output_tokens: opt_dist(r.classifier_output_tokens.as_ref(), fr("classifier_output_tokens"), 10.0, MAX_TOKENS)?,
+                classifier_prefix_tokens: opt_dist(
+                    r.classifier_prefix_tokens.as_ref(),
+                    fr("classifier_prefix_tokens"),
+                    0.0,
+                    MAX_TOKENS,
+                )?,
+                classifier_input_tokens: opt_dist(
+                    r.classifier_input_tokens.as_ref(),
+                    fr("classifier_input_tokens"),
+                    500.0,
+                    MAX_TOKENS,
+                )?,
+                classifier_output_tokens: opt_dist(
+                    r.classifier_output_tokens.as_ref(),
+                    fr("classifier_output_tokens"),
+                    10.0,
+                    MAX_TOKENS,
+                )?,
                 cheap_model: models.resolve(&r.cheap_model, fr("cheap_model"))?,
                 strong_model: models.resolve(&r.strong_model, fr("strong_model"))?,
                 easy_share: prob(r.easy_share, fr("easy_share"))?,
                 misroute_rate: p(r.misroute_rate, 0.05, "misroute_rate")?,
                 cheap_resolution_rate: p(r.cheap_resolution_rate, 0.9, "cheap_resolution_rate")?,
-                hard_on_cheap_pass_rate: p(r.hard_on_cheap_pass_rate, 0.0, "hard_on_cheap_pass_rate")?,
+                hard_on_cheap_pass_rate: p(
+                    r.hard_on_cheap_pass_rate,
+                    0.0,
+                    "hard_on_cheap_pass_rate",
+                )?,
                 fallback_rate: p(r.fallback_rate, 0.0, "fallback_rate")?,
                 escalate_on_failure: r.escalate_on_failure.unwrap_or(true),
             })
@@ -632,15 +842,22 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
         None => None,
     };
     if routing.is_some() && !steps.iter().any(|s| s.model == StepModel::Routed) {
-        return fail(vec![k("routing")], "no step uses `model = \"routed\"`, so [routing] would do nothing");
+        return fail(
+            vec![k("routing")],
+            "no step uses `model = \"routed\"`, so [routing] would do nothing",
+        );
     }
 
     // Caching.
     let caching = Caching {
-        enabled: raw.caching.enabled.unwrap_or(raw.caching.ttl.is_some() || raw.caching.enabled.is_some()),
+        enabled: raw
+            .caching
+            .enabled
+            .unwrap_or(raw.caching.ttl.is_some() || raw.caching.enabled.is_some()),
         ttl: match raw.caching.ttl.as_deref() {
             None => CacheTtl::FiveMinutes,
-            Some(t) => CacheTtl::parse(one_of(t, &["5m", "1h"], vec![k("caching"), k("ttl")])?).expect("checked"),
+            Some(t) => CacheTtl::parse(one_of(t, &["5m", "1h"], vec![k("caching"), k("ttl")])?)
+                .expect("checked"),
         },
     };
 
@@ -657,7 +874,10 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
         None => 8.0,
     };
     if backoff_max_s < backoff_base_s {
-        return fail(fl("backoff_max_s"), format!("must be >= backoff_base_s ({backoff_base_s})"));
+        return fail(
+            fl("backoff_max_s"),
+            format!("must be >= backoff_base_s ({backoff_base_s})"),
+        );
     }
     let limits = Limits {
         max_tokens_per_task: match l.max_tokens_per_task {
@@ -665,11 +885,19 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
             None => None,
         },
         max_pusd_per_task: match l.max_usd_per_task {
-            Some(v) => Some(dollars(positive(v, fl("max_usd_per_task"))?, fl("max_usd_per_task"))?),
+            Some(v) => Some(dollars(
+                positive(v, fl("max_usd_per_task"))?,
+                fl("max_usd_per_task"),
+            )?),
             None => None,
         },
         max_retries: match l.max_retries {
-            Some(v) => count(v, 0, i64::from(ceilings::MAX_RETRIES_PER_CALL), fl("max_retries"))? as u32,
+            Some(v) => count(
+                v,
+                0,
+                i64::from(ceilings::MAX_RETRIES_PER_CALL),
+                fl("max_retries"),
+            )? as u32,
             None => 3,
         },
         backoff_base_s,
@@ -680,7 +908,12 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
         },
         breaker: match &l.breaker {
             Some(b) => Some(Breaker {
-                consecutive_failures: count(b.consecutive_failures, 1, 1_000_000, at(&lp, &[k("breaker"), k("consecutive_failures")]))? as u32,
+                consecutive_failures: count(
+                    b.consecutive_failures,
+                    1,
+                    1_000_000,
+                    at(&lp, &[k("breaker"), k("consecutive_failures")]),
+                )? as u32,
                 cooldown_s: non_negative(b.cooldown_s, at(&lp, &[k("breaker"), k("cooldown_s")]))?,
             }),
             None => None,
@@ -703,13 +936,21 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
         batch_delay_s: match &raw.batching.batch_delay_s {
             Some(d) => dist(d, vec![k("batching"), k("batch_delay_s")], 86_400.0)?,
             // Most batches finish within the hour (provider-facts.md); the window is 24 h.
-            None => Dist::lognormal(1800.0, 1.0).expect("valid").clamped(60.0, 86_400.0),
+            None => Dist::lognormal(1800.0, 1.0)
+                .expect("valid")
+                .clamped(60.0, 86_400.0),
         },
     };
 
     let mut fixed_costs = Vec::new();
     for (i, fc) in raw.fixed_costs.iter().enumerate() {
-        fixed_costs.push((fc.name.clone(), dollars(fc.usd_per_month, vec![k("fixed_costs"), Seg::Index(i), k("usd_per_month")])?));
+        fixed_costs.push((
+            fc.name.clone(),
+            dollars(
+                fc.usd_per_month,
+                vec![k("fixed_costs"), Seg::Index(i), k("usd_per_month")],
+            )?,
+        ));
     }
     let daily_budget_pusd = match raw.budget.daily_usd {
         Some(v) => Some(dollars(v, vec![k("budget"), k("daily_usd")])?),

@@ -1,0 +1,252 @@
+//! Statistical laws the engine must follow. Every tolerance is 4 standard deviations of the
+//! estimator, computed from the law itself, with fixed seeds.
+
+use crate::{run, run_with, scenario, shipped};
+use burnrate_sim::RunOptions;
+
+#[test]
+fn cache_hit_rate_under_poisson_arrivals_is_one_minus_exp_lambda_ttl() {
+    // One cacheable step, Poisson arrivals at 300/day, TTL refreshed on every hit: a call hits
+    // iff the gap since the previous call is below the TTL. Gaps are iid exponential, so hits
+    // are independent Bernoulli(p) with p = 1 - exp(-lambda * TTL).
+    for (ttl, ttl_s) in [("5m", 300.0), ("1h", 3600.0)] {
+        let text = format!(
+            r#"
+[horizon]
+days = 30
+replicas = 8
+seed = 7
+[traffic]
+tasks_per_day = 300
+[[steps]]
+name = "draft"
+model = "article-claude-sonnet"
+prefix_tokens = 2000
+input_tokens = 500
+output_tokens = 100
+[caching]
+ttl = "{ttl}"
+"#
+        );
+        let r = run(&text);
+        let lambda = 300.0 / 86_400.0;
+        let p = 1.0 - f64::exp(-lambda * ttl_s);
+        let n = r.calls.total as f64;
+        // The first call of each replica finds a cold cache.
+        let p = p * (n - f64::from(r.replicas)) / n;
+        let sigma = (p * (1.0 - p) / n).sqrt();
+        let got = r.cache.by_step["draft"];
+        assert!(
+            (got - p).abs() < 4.0 * sigma,
+            "ttl {ttl}: hit rate {got}, expected {p} +- {}",
+            4.0 * sigma
+        );
+    }
+}
+
+#[test]
+fn retries_follow_the_geometric_law() {
+    // Each attempt fails (malformed) with probability q, independently; with retries unbounded
+    // in practice (50), retries per call are geometric: mean q/(1-q), variance q/(1-q)^2.
+    let q: f64 = 0.3;
+    let text = format!(
+        r#"
+[horizon]
+days = 10
+replicas = 4
+seed = 11
+[traffic]
+tasks_per_day = 500
+[[steps]]
+name = "extract"
+model = "article-claude-haiku"
+input_tokens = 1000
+output_tokens = 100
+error_tokens = 0
+failures = {{ malformed = {q} }}
+[limits]
+max_retries = 50
+"#
+    );
+    let r = run(&text);
+    let calls = r.tasks.total as f64; // one logical call per task
+    let mean = q / (1.0 - q);
+    let sd = (q / (1.0 - q).powi(2) / calls).sqrt();
+    let got = r.calls.retries as f64 / calls;
+    assert!(
+        (got - mean).abs() < 4.0 * sd,
+        "retries per call {got}, expected {mean} +- {}",
+        4.0 * sd
+    );
+    assert_eq!(
+        r.tasks.succeeded, r.tasks.total,
+        "50 retries at q=0.3 never run out here"
+    );
+    // The share of attempts that fail is q (binomial over all attempts).
+    let attempts = r.calls.total as f64;
+    let failed = r.calls.failures_by_kind["malformed"] as f64;
+    let sd_share = (q * (1.0 - q) / attempts).sqrt();
+    assert!((failed / attempts - q).abs() < 4.0 * sd_share);
+}
+
+#[test]
+fn retry_limit_bounds_attempts_and_fails_the_task() {
+    // With max_retries = 2, a call fails for good with probability q^3.
+    let q: f64 = 0.5;
+    let text = format!(
+        r#"
+[horizon]
+days = 10
+replicas = 4
+seed = 3
+[traffic]
+tasks_per_day = 400
+[[steps]]
+name = "s"
+model = "article-claude-haiku"
+input_tokens = 100
+output_tokens = 10
+failures = {{ server_error = {q} }}
+[limits]
+max_retries = 2
+backoff_base_s = 0.1
+"#
+    );
+    let r = run(&text);
+    let n = r.tasks.total as f64;
+    let p = q.powi(3);
+    let sd = (p * (1.0 - p) / n).sqrt();
+    let got = r.tasks.failed as f64 / n;
+    assert!(
+        (got - p).abs() < 4.0 * sd,
+        "failed share {got}, expected {p}"
+    );
+    assert!(r.calls.total <= 3 * r.tasks.total);
+    // Server errors are not billed: cost is exactly one successful call per succeeded task.
+    let call_usd = (100.0 * 0.25 + 10.0 * 1.25) / 1e6;
+    let expected = call_usd * r.tasks.succeeded as f64 / f64::from(r.days * r.replicas);
+    assert!((r.cost_usd.per_day.mean - expected).abs() < 1e-9);
+}
+
+#[test]
+fn a_task_budget_is_never_exceeded_by_more_than_one_call() {
+    // A quarter of the agents get stuck and loop on their step, carrying every earlier output:
+    // call i costs (3000 + 500 i) * $3/M + 500 * $15/M = $0.0165 + $0.0015 i.
+    let text = r#"
+[horizon]
+days = 3
+replicas = 4
+seed = 5
+[traffic]
+tasks_per_day = 200
+[[steps]]
+name = "act"
+model = "article-claude-sonnet"
+input_tokens = 3000
+output_tokens = 500
+[stuck]
+probability = 0.25
+extra_calls = 500
+[limits]
+max_usd_per_task = 0.05
+"#;
+    let r = run(text);
+    let call = |i: f64| 0.0165 + 0.0015 * i;
+    assert!(r.tasks.partial > 0, "stuck tasks must hit the budget");
+    assert!(r.tasks.runaway > 0);
+    // Cumulative 0.0165, 0.0345, 0.054: the third call crosses $0.05 and the task stops there.
+    assert!(
+        r.cost_usd.per_task.max <= 0.05 + call(2.0) + 1e-12,
+        "max task {}",
+        r.cost_usd.per_task.max
+    );
+    crate::assert_usd(r.cost_usd.per_task.max, call(0.0) + call(1.0) + call(2.0));
+    // Without a budget a stuck task makes all its 501 calls: sum of call(i), i = 0..=500.
+    let r = run(&text.replace("max_usd_per_task = 0.05", "max_retries = 3"));
+    crate::assert_usd(
+        r.cost_usd.per_task.max,
+        (0..=500).map(|i| call(f64::from(i))).sum(),
+    );
+    assert_eq!(r.tasks.partial, 0);
+}
+
+#[test]
+fn same_seed_same_json_whatever_the_thread_count() {
+    let sc = scenario(&shipped("support-agent.toml"));
+    let opts = |threads| RunOptions {
+        replicas: Some(6),
+        days: Some(3),
+        seed: Some(9),
+        threads: Some(threads),
+    };
+    let one = serde_json::to_string(&run_with(&sc, &opts(1))).unwrap();
+    let two = serde_json::to_string(&run_with(&sc, &opts(2))).unwrap();
+    let three = serde_json::to_string(&run_with(&sc, &opts(3))).unwrap();
+    assert_eq!(one, two);
+    assert_eq!(one, three);
+    let other_seed = RunOptions {
+        seed: Some(10),
+        ..opts(2)
+    };
+    assert_ne!(
+        one,
+        serde_json::to_string(&run_with(&sc, &other_seed)).unwrap()
+    );
+}
+
+#[test]
+fn poisson_arrival_counts_match_the_rate() {
+    // Daily counts are Poisson(300): the mean over N days has sd sqrt(300/N).
+    let r = run(&shipped("support-agent.toml").replace("replicas = 50", "replicas = 4"));
+    let days = f64::from(r.days * r.replicas);
+    let mean = r.tasks.total as f64 / days;
+    assert!(
+        (mean - 300.0).abs() < 4.0 * (300.0 / days).sqrt(),
+        "mean tasks/day {mean}"
+    );
+}
+
+#[test]
+fn daily_cap_stops_spending() {
+    let text = shipped("support-budget-exact.toml")
+        .replace("[budget]", "[limits]\ndaily_cap_usd = 1.0\n\n[budget]");
+    let r = run(&text);
+    // Every call costs at most $0.0135 (draft); the cap holds to within the calls in flight.
+    assert!(
+        r.cost_usd.per_day.max <= 1.0 + 0.0135 + 1e-9,
+        "{}",
+        r.cost_usd.per_day.max
+    );
+    assert!(r.tasks.rejected_by_daily_cap > 0);
+}
+
+#[test]
+fn routing_resolves_easy_tasks_on_the_cheap_tier() {
+    // easy share 0.8, misroute 0, cheap tier passes every easy task: cheap share = 0.8.
+    let text = r#"
+[horizon]
+days = 10
+replicas = 2
+[traffic]
+tasks_per_day = 500
+[[steps]]
+name = "answer"
+model = "routed"
+input_tokens = 1000
+output_tokens = 200
+[routing]
+classifier_model = "article-claude-haiku"
+cheap_model = "article-claude-haiku"
+strong_model = "article-claude-sonnet"
+easy_share = 0.8
+misroute_rate = 0.0
+cheap_resolution_rate = 1.0
+"#;
+    let r = run(text);
+    let routing = r.routing.expect("routing summary");
+    let n = r.tasks.total as f64;
+    let sd = (0.8 * 0.2 / n).sqrt();
+    assert!((routing.cheap_tier_share - 0.8).abs() < 4.0 * sd);
+    assert_eq!(routing.escalation_rate, 0.0);
+    assert!(r.cost_usd.by_step.contains_key("router"));
+}
