@@ -23,6 +23,15 @@ enum Command {
     Simulate(cmd::simulate::Args),
     /// List the built-in price catalog (or a scenario's, with its overrides).
     Catalog(cmd::catalog::Args),
+    /// The article's four levers as a waterfall: naive POC, then routing, caching, budgets,
+    /// batching switched on in turn.
+    Levers(cmd::levers::Args),
+    /// Cost and budget-breach probability against one parameter.
+    Sweep(cmd::sweep::Args),
+    /// Two scenarios side by side, on the same seed.
+    Compare(cmd::compare::Args),
+    /// The CI budget gate: exit 0 when the budget holds, 1 when it does not, 2 on bad input.
+    Check(cmd::check::Args),
     /// Run the mock OpenAI- and Anthropic-compatible provider.
     Mock(cmd::mock::Args),
 }
@@ -51,6 +60,10 @@ fn main() -> ExitCode {
     let outcome = match cli.command {
         Command::Simulate(args) => cmd::simulate::run(args),
         Command::Catalog(args) => cmd::catalog::run(args),
+        Command::Levers(args) => cmd::levers::run(args),
+        Command::Sweep(args) => cmd::sweep::run(args),
+        Command::Compare(args) => cmd::compare::run(args),
+        Command::Check(args) => cmd::check::run(args),
         Command::Mock(args) => cmd::mock::run(args),
     };
     match outcome {

@@ -4,6 +4,7 @@
 mod catalog;
 mod dist;
 mod engine;
+mod levers;
 mod model;
 mod money;
 mod result;
@@ -22,6 +23,7 @@ pub use model::{
     Incident, IncidentKind, Limits, ModelIdx, Routing, Scenario, Step, StepModel, Stuck, Summarize,
     TaskKind, Traffic, ceilings,
 };
+pub use levers::{lever_variants, naive_poc};
 pub use money::{
     PUSD_PER_USD, pusd_per_token_from_usd_per_mtok, pusd_to_usd, usd_per_mtok, usd_to_pusd,
 };

@@ -21,7 +21,10 @@ pub fn run(args: Args) -> CliResult {
     match args.format {
         Format::Json => {
             let models: Vec<_> = catalog.models().collect();
-            println!("{}", serde_json::to_string_pretty(&models).map_err(anyhow::Error::from)?);
+            println!(
+                "{}",
+                serde_json::to_string_pretty(&models).map_err(anyhow::Error::from)?
+            );
         }
         Format::Text => print!("{}", text(&catalog)),
     }
@@ -36,7 +39,11 @@ fn text(catalog: &Catalog) -> String {
         "{:<24} {:<9} {:>8} {:>9} {:>9} {:>8} {:>8} {:>6}  {:<8} source",
         "model", "provider", "input", "write 5m", "write 1h", "read", "output", "min", "as of"
     );
-    let _ = writeln!(out, "{:<24} {:<9} {:>8} (USD per million tokens)", "", "", "");
+    let _ = writeln!(
+        out,
+        "{:<24} {:<9} {:>8} (USD per million tokens)",
+        "", "", ""
+    );
     for m in catalog.models() {
         let min = if m.kind == ModelKind::Embedding {
             "-".to_string()

@@ -1,0 +1,34 @@
+//! `burnrate compare A B`: two scenarios side by side, on the same seed.
+
+use crate::CliResult;
+use crate::cmd::simulate::{RunArgs, load_scenario, run_scenario};
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The baseline scenario.
+    pub a: PathBuf,
+    /// The scenario compared with it.
+    pub b: PathBuf,
+    #[command(flatten)]
+    pub run: RunArgs,
+    #[arg(long, value_enum, default_value_t = super::OutputFormat::Text)]
+    pub format: super::OutputFormat,
+}
+
+pub fn run(args: Args) -> CliResult {
+    let (a, _) = load_scenario(&args.a)?;
+    let (b, _) = load_scenario(&args.b)?;
+    // Same seed for both unless the user set one: common random numbers.
+    let mut run = args.run.clone();
+    run.seed = Some(run.seed.unwrap_or(a.horizon.seed));
+    let ra = run_scenario(&a, &run)?;
+    let rb = run_scenario(&b, &run)?;
+    let out = match args.format {
+        super::OutputFormat::Text => burnrate_reports::compare_text(&ra, &rb),
+        super::OutputFormat::Json => burnrate_reports::compare_json(&ra, &rb),
+        super::OutputFormat::Md => burnrate_reports::compare_markdown(&ra, &rb),
+    };
+    super::print(&out);
+    Ok(())
+}
