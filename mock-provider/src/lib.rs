@@ -1,1 +1,223 @@
-//! placeholder
+//! burnrate-mock: an OpenAI- and Anthropic-compatible mock LLM provider with latency, faults,
+//! rate limits, prompt caching and a cost ledger priced with the simulator's catalog
+//! ([`burnrate_sim::Catalog::builtin`]).
+//!
+//! ```no_run
+//! # async fn demo() -> std::io::Result<()> {
+//! let config = burnrate_mock::MockConfig::from_toml_str("seed = 7\ntime_scale = 0.0").unwrap();
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+//! burnrate_mock::serve(config, listener, std::future::pending()).await
+//! # }
+//! ```
+//!
+//! # Endpoints
+//! OpenAI: `POST /v1/chat/completions`, `POST /v1/responses`, `POST /v1/embeddings`,
+//! `GET /v1/models`, `GET /v1/models/{id}`, `POST /v1/files`, `GET /v1/files/{id}`,
+//! `GET /v1/files/{id}/content`, `POST /v1/batches`, `GET /v1/batches/{id}`.
+//! Anthropic: `POST /v1/messages`, `POST /v1/messages/count_tokens`,
+//! `POST /v1/messages/batches`, `GET /v1/messages/batches/{id}`,
+//! `GET /v1/messages/batches/{id}/results`.
+//! Control: `GET /healthz`, `GET /metrics`, `GET /_mock/usage`, `POST /_mock/reset`,
+//! `GET`/`PUT /_mock/config` (JSON or TOML in the config-file format; replaces the whole config
+//! except the body limit, which is fixed at start).
+//!
+//! Errors use the calling provider's shape, chosen by path: `/v1/messages*` is Anthropic,
+//! everything else OpenAI.
+//!
+//! # Request headers the mock understands
+//! - `x-mock-fault: 429|500|502|503|529|timeout|malformed|stream_cut|stream_error|quota` forces a fault.
+//! - `x-mock-output-tokens: N` makes the reply exactly N tokens (capped by `max_tokens`).
+//! - `x-mock-step: NAME` labels the request in the request log.
+//! - `x-stainless-retry-count` (sent by the official SDKs) counts retries in the ledger.
+//!
+//! # Config (TOML)
+//! ```toml
+//! seed = 42                 # every random draw derives from it
+//! time_scale = 1.0          # latency multiplier; 0 = instant
+//! accept_unknown_models = false
+//! api_keys = ["sk-test"]    # empty or absent: no key check
+//! body_limit_bytes = 33554432
+//! spend_cap_usd = 5.0       # past it: the provider's quota error
+//! request_log = "requests.jsonl"
+//! batch_completion_s = 1.0
+//! openai_cache_ttl_s = 600
+//! content = "lorem"         # lorem | echo | fixtures
+//!
+//! [[fixtures]]              # used when content = "fixtures"
+//! match = "weather"         # substring of the last user message
+//! text = "Sunny, 21 C."     # or: tool_calls = [{ name = "get_weather", arguments = { city = "Paris" } }]
+//!
+//! [defaults]                # applies to every model; [models."<id or alias>"] overrides per model
+//! ttft = { kind = "lognormal", mean = 0.5, cv = 0.3 }        # seconds; default: the catalog's
+//! inter_token = { kind = "constant", value = 0.01 }          # seconds between tokens
+//! output_tokens = { kind = "lognormal", mean = 150, cv = 0.6 }
+//! slowdown_per_inflight = 0.0   # latency x (1 + k * requests in flight)
+//! rpm = 10000                   # 0 = unlimited; default: the catalog's limits
+//! tpm = 2000000                 # OpenAI style; input_tpm / output_tpm for Anthropic style
+//!
+//! [defaults.faults]             # probabilities per request, seeded
+//! rate_limit = 0.01             # 429 with retry-after, retry-after-ms and rate-limit headers
+//! server_error = 0.0            # 500
+//! bad_gateway = 0.0             # 502
+//! unavailable = 0.0             # 503
+//! overloaded = 0.0              # 529
+//! timeout = 0.0                 # hang timeout_s, then 504
+//! malformed = 0.0               # truncated JSON body / broken SSE event
+//! stream_cut = 0.0              # connection dropped mid-body
+//! stream_error = 0.0            # in-stream error event (500 when not streaming)
+//! retry_after_ms = 1000
+//! timeout_s = 30
+//!
+//! [models."gpt-4o-mini"]
+//! script = ["429", "429", "ok"] # the first calls, then the probabilities
+//!
+//! [keys."sk-test"]              # per-key limits (each model's bucket for that key)
+//! rpm = 60
+//! ```
+//! Distributions: `{ kind = "constant", value }`, `{ kind = "uniform", min, max }`,
+//! `{ kind = "normal", mean, sd }` (truncated at 0), `{ kind = "lognormal", mean, cv }`.
+//!
+//! # Request log (JSONL, one object per request, when `request_log` is set)
+//! | field | meaning |
+//! |---|---|
+//! | `ts` | RFC 3339 UTC time the request finished |
+//! | `request_id` | the id sent in `x-request-id` / `request-id` |
+//! | `provider` | `openai` or `anthropic` (the wire format used) |
+//! | `api` | `chat.completions`, `responses`, `embeddings`, `messages`, `count_tokens`, `batch`, ... |
+//! | `model` | catalog id the request was priced as |
+//! | `requested_model` | the name the client sent (alias or id) |
+//! | `key` | API key, `(none)` when absent |
+//! | `step` | the `x-mock-step` header, or null |
+//! | `stream`, `batch` | booleans |
+//! | `status` | HTTP status (200 also for streams cut or failed mid-way; see `error`) |
+//! | `error` | fault or error kind, or null |
+//! | `retry_count` | `x-stainless-retry-count` |
+//! | `input_tokens` | uncached input tokens |
+//! | `cache_write_tokens`, `cache_write_5m_tokens`, `cache_write_1h_tokens` | cache writes (Anthropic; always 0 for OpenAI, whose writes are plain input) |
+//! | `cache_read_tokens` | cached input tokens (OpenAI `cached_tokens`, Anthropic `cache_read_input_tokens`) |
+//! | `output_tokens` | output tokens billed |
+//! | `cost_usd`, `cost_pusd` | cost with the catalog (pico-USD exact) |
+//! | `latency_ms` | from request start to the last byte handed to the connection |
+//!
+//! Total input tokens of a call = `input_tokens + cache_write_tokens + cache_read_tokens` for
+//! both providers.
+//!
+//! # Token counting
+//! See [`tokens`]: exact tiktoken counts for OpenAI models, a documented approximation for
+//! Claude. Prompt caching: see [`cache`].
+//!
+//! # Rate limits
+//! Buckets per (API key, model), see [`ratelimit`]. The token buckets are charged with the
+//! request's total input tokens and its planned output at admission (Anthropic's ITPM is
+//! therefore charged for cache reads too, a conservative simplification).
+
+pub mod admin;
+pub mod anthropic;
+pub mod batch;
+pub mod cache;
+pub mod common;
+pub mod config;
+pub mod dist;
+pub mod error;
+pub mod openai;
+pub mod plan;
+pub mod ratelimit;
+pub mod schema;
+pub mod state;
+pub mod tokens;
+
+pub use config::{ConfigError, MockConfig, RawConfig};
+pub use error::{ApiError, Shape};
+pub use state::AppState;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use std::future::Future;
+use std::sync::Arc;
+
+/// Errors starting the server.
+#[derive(Debug, thiserror::Error)]
+pub enum MockError {
+    #[error("cannot open the request log: {0}")]
+    RequestLog(std::io::Error),
+    #[error("server error: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+/// The router over a ready state (for callers that keep the state, e.g. to read the ledger).
+pub fn router_with_state(state: Arc<AppState>) -> Router {
+    let body_limit = state.config().body_limit_bytes;
+    Router::new()
+        .route("/v1/chat/completions", post(openai::chat))
+        .route("/v1/responses", post(openai::responses))
+        .route("/v1/embeddings", post(openai::embeddings))
+        .route("/v1/models", get(openai::list_models))
+        .route("/v1/models/{id}", get(openai::get_model))
+        .route("/v1/files", post(batch::upload_file))
+        .route("/v1/files/{id}", get(batch::file_meta))
+        .route("/v1/files/{id}/content", get(batch::file_content))
+        .route("/v1/batches", post(batch::create_batch))
+        .route("/v1/batches/{id}", get(batch::get_batch))
+        .route("/v1/messages", post(anthropic::messages))
+        .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
+        .route("/v1/messages/batches", post(batch::create_message_batch))
+        .route("/v1/messages/batches/{id}", get(batch::get_message_batch))
+        .route(
+            "/v1/messages/batches/{id}/results",
+            get(batch::message_batch_results),
+        )
+        .route("/healthz", get(admin::healthz))
+        .route("/metrics", get(admin::metrics))
+        .route("/_mock/usage", get(admin::usage))
+        .route("/_mock/reset", post(admin::reset))
+        .route(
+            "/_mock/config",
+            get(admin::get_config).put(admin::put_config),
+        )
+        .fallback(admin::fallback)
+        .method_not_allowed_fallback(admin::method_not_allowed)
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
+
+/// Builds the state and the router; fails only when the request log cannot be opened.
+pub fn try_router(config: MockConfig) -> Result<Router, MockError> {
+    let state = AppState::new(config).map_err(MockError::RequestLog)?;
+    Ok(router_with_state(Arc::new(state)))
+}
+
+/// The mock as an axum router. If the configured request log cannot be opened, the router
+/// runs without it (use [`try_router`] to get the error instead).
+pub fn router(config: MockConfig) -> Router {
+    let mut fallback = config.clone();
+    match try_router(config) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("burnrate-mock: {e}; running without the request log");
+            fallback.request_log = None;
+            let state = AppState::new(fallback).unwrap_or_else(|_| unreachable_state());
+            router_with_state(Arc::new(state))
+        }
+    }
+}
+
+fn unreachable_state() -> AppState {
+    // Without a request log, AppState::new cannot fail.
+    let mut cfg = MockConfig::default();
+    cfg.request_log = None;
+    AppState::new(cfg).expect("state without a request log")
+}
+
+/// Serves the mock on `listener` until `shutdown` resolves, then lets open requests and
+/// streams finish.
+pub async fn serve(
+    config: MockConfig,
+    listener: tokio::net::TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = try_router(config).map_err(|e| std::io::Error::other(e.to_string()))?;
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,10 +1,102 @@
-//! `burnrate mock`: owned by the mock-provider work (issue 3).
+//! `burnrate mock`: run the mock OpenAI- and Anthropic-compatible provider.
 
-use crate::CliResult;
+use crate::{CliError, CliResult};
+use anyhow::Context;
+use std::io::Write;
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
-pub struct Args {}
+pub struct Args {
+    /// Config file (TOML); see the burnrate-mock crate docs for the format.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Address to bind.
+    #[arg(long, default_value = "127.0.0.1")]
+    host: String,
+    /// Port to bind; 0 picks a free one (printed on the first line of stdout).
+    #[arg(long, default_value_t = 8080)]
+    port: u16,
+    /// Seed of every random draw (overrides the config's).
+    #[arg(long)]
+    seed: Option<u64>,
+    /// Latency multiplier (overrides the config's); 0 answers instantly.
+    #[arg(long)]
+    time_scale: Option<f64>,
+    /// Server worker threads (default: one per core).
+    #[arg(long)]
+    threads: Option<usize>,
+}
 
-pub fn run(_args: Args) -> CliResult {
-    Err(crate::CliError::Other(anyhow::anyhow!("mock: not built yet")))
+pub fn run(args: Args) -> CliResult {
+    let mut raw = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))
+                .map_err(CliError::BadInput)?;
+            toml_raw(&text)
+                .map_err(|e| CliError::BadInput(anyhow::anyhow!("{}: {e}", path.display())))?
+        }
+        None => burnrate_mock::RawConfig::default(),
+    };
+    if let Some(seed) = args.seed {
+        raw.seed = Some(seed);
+    }
+    if let Some(ts) = args.time_scale {
+        raw.time_scale = Some(ts);
+    }
+    let config =
+        burnrate_mock::MockConfig::from_raw(raw).map_err(|e| CliError::BadInput(e.into()))?;
+    if args.threads == Some(0) {
+        return Err(CliError::BadInput(anyhow::anyhow!(
+            "--threads must be at least 1"
+        )));
+    }
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    builder.enable_all();
+    if let Some(n) = args.threads {
+        builder.worker_threads(n);
+    }
+    let runtime = builder.build().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((args.host.as_str(), args.port))
+            .await
+            .with_context(|| format!("cannot bind {}:{}", args.host, args.port))?;
+        let addr = listener.local_addr().context("no local address")?;
+        let mut out = std::io::stdout().lock();
+        writeln!(out, "listening on http://{addr}").context("stdout")?;
+        out.flush().context("stdout")?;
+        drop(out);
+        burnrate_mock::serve(config, listener, shutdown_signal())
+            .await
+            .context("mock server")?;
+        eprintln!("burnrate mock: shut down");
+        Ok::<(), anyhow::Error>(())
+    })?;
+    Ok(())
+}
+
+fn toml_raw(text: &str) -> Result<burnrate_mock::RawConfig, burnrate_mock::ConfigError> {
+    // Parse through the library so errors name the field.
+    burnrate_mock::MockConfig::from_toml_str(text).map(|c| c.raw)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
 }

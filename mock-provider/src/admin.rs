@@ -1,0 +1,208 @@
+//! Control endpoints: health, Prometheus metrics, the ledger, reset and run-time config.
+
+use crate::common::{RawBody, ok_json};
+use crate::config::MockConfig;
+use crate::error::{ApiError, Shape};
+use crate::state::{AppState, LATENCY_BUCKETS, LOG_ERRORS};
+use axum::extract::State;
+use axum::http::{HeaderValue, Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+use std::fmt::Write;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+pub async fn healthz() -> Response {
+    ok_json(json!({"status": "ok"}))
+}
+
+pub async fn usage(State(st): State<Arc<AppState>>) -> Response {
+    let report = st.ledger.lock().unwrap_or_else(|e| e.into_inner()).report();
+    ok_json(report)
+}
+
+pub async fn reset(State(st): State<Arc<AppState>>) -> Response {
+    st.reset();
+    ok_json(json!({"reset": true}))
+}
+
+pub async fn get_config(State(st): State<Arc<AppState>>) -> Response {
+    let cfg = st.config();
+    ok_json(serde_json::to_value(&cfg.raw).unwrap_or_default())
+}
+
+/// Replaces the configuration with a JSON (or TOML) document of the config-file format.
+pub async fn put_config(
+    State(st): State<Arc<AppState>>,
+    body: Result<RawBody, ApiError>,
+) -> Response {
+    let bytes = match body {
+        Ok(RawBody(b)) => b,
+        Err(e) => return e.into_response(),
+    };
+    let parsed = match MockConfig::from_json_slice(&bytes) {
+        Ok(c) => Ok(c),
+        Err(json_err) => match std::str::from_utf8(&bytes) {
+            Ok(text) if !text.trim_start().starts_with('{') => MockConfig::from_toml_str(text),
+            _ => Err(json_err),
+        },
+    };
+    match parsed {
+        Ok(cfg) => match st.set_config(cfg) {
+            Ok(()) => get_config(State(st)).await,
+            Err(e) => ApiError::new(
+                Shape::OpenAi,
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("request_log: {e}"),
+            )
+            .into_response(),
+        },
+        Err(e) => ApiError::bad_request(Shape::OpenAi, e.to_string()).into_response(),
+    }
+}
+
+fn esc(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
+    let mut out = String::with_capacity(8192);
+    {
+        let l = st.ledger.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = writeln!(
+            out,
+            "# HELP burnrate_mock_requests_total Requests by model and HTTP status."
+        );
+        let _ = writeln!(out, "# TYPE burnrate_mock_requests_total counter");
+        for ((model, status), n) in &l.by_status {
+            let _ = writeln!(
+                out,
+                "burnrate_mock_requests_total{{model=\"{}\",status=\"{status}\"}} {n}",
+                esc(model)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP burnrate_mock_tokens_total Tokens by model and kind."
+        );
+        let _ = writeln!(out, "# TYPE burnrate_mock_tokens_total counter");
+        for (model, u) in &l.by_model {
+            for (kind, n) in [
+                ("input", u.input_tokens),
+                ("cache_write_5m", u.cache_write_5m_tokens),
+                ("cache_write_1h", u.cache_write_1h_tokens),
+                ("cache_read", u.cache_read_tokens),
+                ("output", u.output_tokens),
+            ] {
+                let _ = writeln!(
+                    out,
+                    "burnrate_mock_tokens_total{{model=\"{}\",kind=\"{kind}\"}} {n}",
+                    esc(model)
+                );
+            }
+        }
+        let _ = writeln!(
+            out,
+            "# HELP burnrate_mock_cost_usd_total Cost in USD by model (catalog prices)."
+        );
+        let _ = writeln!(out, "# TYPE burnrate_mock_cost_usd_total counter");
+        for (model, u) in &l.by_model {
+            let _ = writeln!(
+                out,
+                "burnrate_mock_cost_usd_total{{model=\"{}\"}} {}",
+                esc(model),
+                u.cost_pusd as f64 / 1e12
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP burnrate_mock_errors_total Error answers by kind."
+        );
+        let _ = writeln!(out, "# TYPE burnrate_mock_errors_total counter");
+        for (kind, n) in &l.total.errors_by_kind {
+            let _ = writeln!(
+                out,
+                "burnrate_mock_errors_total{{kind=\"{}\"}} {n}",
+                esc(kind)
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP burnrate_mock_request_duration_seconds Request latency by model (to the last byte for streams)."
+        );
+        let _ = writeln!(
+            out,
+            "# TYPE burnrate_mock_request_duration_seconds histogram"
+        );
+        for (model, h) in &l.latency {
+            let m = esc(model);
+            let mut cum = 0;
+            for (i, le) in LATENCY_BUCKETS.iter().enumerate() {
+                cum += h.counts[i];
+                let _ = writeln!(
+                    out,
+                    "burnrate_mock_request_duration_seconds_bucket{{model=\"{m}\",le=\"{le}\"}} {cum}"
+                );
+            }
+            let _ = writeln!(
+                out,
+                "burnrate_mock_request_duration_seconds_bucket{{model=\"{m}\",le=\"+Inf\"}} {}",
+                h.count
+            );
+            let _ = writeln!(
+                out,
+                "burnrate_mock_request_duration_seconds_sum{{model=\"{m}\"}} {}",
+                h.sum
+            );
+            let _ = writeln!(
+                out,
+                "burnrate_mock_request_duration_seconds_count{{model=\"{m}\"}} {}",
+                h.count
+            );
+        }
+    }
+    let _ = writeln!(
+        out,
+        "# HELP burnrate_mock_inflight_requests Requests in flight."
+    );
+    let _ = writeln!(out, "# TYPE burnrate_mock_inflight_requests gauge");
+    let _ = writeln!(
+        out,
+        "burnrate_mock_inflight_requests {}",
+        st.inflight.load(Ordering::Relaxed)
+    );
+    let _ = writeln!(
+        out,
+        "# HELP burnrate_mock_log_write_errors_total Failed request-log writes."
+    );
+    let _ = writeln!(out, "# TYPE burnrate_mock_log_write_errors_total counter");
+    let _ = writeln!(
+        out,
+        "burnrate_mock_log_write_errors_total {}",
+        LOG_ERRORS.load(Ordering::Relaxed)
+    );
+    let mut resp = out.into_response();
+    resp.headers_mut().insert(
+        axum::http::header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4"),
+    );
+    resp
+}
+
+/// Unknown routes: the calling provider's 404.
+pub async fn fallback(method: Method, uri: Uri) -> Response {
+    ApiError::not_found_route(Shape::from_path(uri.path()), method.as_str(), uri.path())
+        .into_response()
+}
+
+/// Known route, wrong method: 405 in the provider's shape.
+pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
+    ApiError::new(
+        Shape::from_path(uri.path()),
+        StatusCode::METHOD_NOT_ALLOWED,
+        format!("Method {} not allowed for {}.", method.as_str(), uri.path()),
+    )
+    .into_response()
+}

@@ -1,0 +1,625 @@
+//! Anthropic-compatible endpoints: messages (JSON and SSE) and count_tokens.
+
+use crate::cache::{AnthropicCache, Block, SEED_HASH, hash_str};
+use crate::common::*;
+use crate::config::FaultKind;
+use crate::error::{ApiError, Shape};
+use crate::plan::{Ask, Finish, plan};
+use crate::state::AppState;
+use crate::tokens;
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::Response;
+use burnrate_sim::CacheTtl;
+use serde::Deserialize;
+use serde_json::{Value, json};
+use std::sync::Arc;
+use std::time::Instant;
+
+#[derive(Debug, Deserialize)]
+pub struct MessagesRequest {
+    pub model: String,
+    pub messages: Vec<AMessage>,
+    pub system: Option<Value>,
+    pub max_tokens: Option<u64>,
+    pub stream: Option<bool>,
+    pub tools: Option<Vec<Value>>,
+    pub tool_choice: Option<Value>,
+    pub cache_control: Option<Value>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct AMessage {
+    pub role: String,
+    pub content: Value,
+}
+
+/// One block of the prompt before accumulation.
+#[derive(Debug)]
+struct PBlock {
+    tokens: u64,
+    hash: u64,
+    breakpoint: Option<CacheTtl>,
+}
+
+fn ttl_of(shape: Shape, cc: Option<&Value>) -> Result<Option<CacheTtl>, ApiError> {
+    let Some(cc) = cc else { return Ok(None) };
+    if cc.is_null() {
+        return Ok(None);
+    }
+    if cc.get("type").and_then(Value::as_str) != Some("ephemeral") {
+        return Err(ApiError::bad_request(
+            shape,
+            "cache_control.type: Input should be 'ephemeral'",
+        ));
+    }
+    match cc.get("ttl").and_then(Value::as_str) {
+        None => Ok(Some(CacheTtl::FiveMinutes)),
+        Some(t) => CacheTtl::parse(t).map(Some).ok_or_else(|| {
+            ApiError::bad_request(
+                shape,
+                format!("cache_control.ttl: Input should be '5m' or '1h', got {t:?}"),
+            )
+        }),
+    }
+}
+
+fn strip_cc(v: &Value) -> String {
+    match v {
+        Value::Object(o) if o.contains_key("cache_control") => {
+            let mut o = o.clone();
+            o.remove("cache_control");
+            Value::Object(o).to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+fn block_text(b: &Value) -> (String, u64) {
+    match b.get("type").and_then(Value::as_str) {
+        Some("text") => (
+            b.get("text")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string(),
+            0,
+        ),
+        Some("image" | "document") => (String::new(), tokens::IMAGE_TOKENS),
+        Some("tool_use") => (
+            format!(
+                "{}{}",
+                b.get("name").and_then(Value::as_str).unwrap_or(""),
+                b.get("input").map(Value::to_string).unwrap_or_default()
+            ),
+            0,
+        ),
+        Some("tool_result") => match b.get("content") {
+            Some(Value::String(s)) => (s.clone(), 0),
+            Some(Value::Array(parts)) => {
+                let mut s = String::new();
+                let mut extra = 0;
+                for p in parts {
+                    let (t, e) = block_text(p);
+                    s.push_str(&t);
+                    extra += e;
+                }
+                (s, extra)
+            }
+            _ => (String::new(), 0),
+        },
+        _ => (b.to_string(), 0),
+    }
+}
+
+/// The prompt as blocks in cache order (tools, system, messages) and the last user text.
+struct Prompt {
+    blocks: Vec<Block>,
+    total: u64,
+    last_user: String,
+    after_tool_result: bool,
+}
+
+fn build_prompt(shape: Shape, scope: u64, r: &MessagesRequest) -> Result<Prompt, ApiError> {
+    let mut raw: Vec<PBlock> = Vec::new();
+    for t in r.tools.iter().flatten() {
+        let text = format!(
+            "{}{}{}",
+            t.get("name").and_then(Value::as_str).unwrap_or(""),
+            t.get("description").and_then(Value::as_str).unwrap_or(""),
+            t.get("input_schema")
+                .map(Value::to_string)
+                .unwrap_or_default()
+        );
+        raw.push(PBlock {
+            tokens: tokens::count(&text),
+            hash: hash_str(SEED_HASH, &strip_cc(t)),
+            breakpoint: ttl_of(shape, t.get("cache_control"))?,
+        });
+    }
+    match &r.system {
+        Some(Value::String(s)) => raw.push(PBlock {
+            tokens: tokens::count(s),
+            hash: hash_str(SEED_HASH, s),
+            breakpoint: None,
+        }),
+        Some(Value::Array(blocks)) => {
+            for b in blocks {
+                let (t, extra) = block_text(b);
+                raw.push(PBlock {
+                    tokens: tokens::count(&t) + extra,
+                    hash: hash_str(SEED_HASH, &strip_cc(b)),
+                    breakpoint: ttl_of(shape, b.get("cache_control"))?,
+                });
+            }
+        }
+        Some(Value::Null) | None => {}
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                shape,
+                "system: Input should be a valid string or list of blocks",
+            ));
+        }
+    }
+    let mut last_user = String::new();
+    let mut after_tool_result = false;
+    for (i, m) in r.messages.iter().enumerate() {
+        if m.role != "user" && m.role != "assistant" {
+            return Err(ApiError::bad_request(
+                shape,
+                format!("messages.{i}.role: Input should be 'user' or 'assistant'"),
+            ));
+        }
+        let role_hash = hash_str(SEED_HASH, &m.role);
+        let first = raw.len();
+        match &m.content {
+            Value::String(s) => {
+                raw.push(PBlock {
+                    tokens: tokens::count(s),
+                    hash: hash_str(role_hash, s),
+                    breakpoint: None,
+                });
+                if m.role == "user" {
+                    last_user = s.clone();
+                    after_tool_result = false;
+                }
+            }
+            Value::Array(blocks) => {
+                if m.role == "user" {
+                    after_tool_result = blocks
+                        .iter()
+                        .any(|b| b.get("type").and_then(Value::as_str) == Some("tool_result"));
+                }
+                let mut text_of_msg = String::new();
+                for b in blocks {
+                    let (t, extra) = block_text(b);
+                    if b.get("type").and_then(Value::as_str) == Some("text") {
+                        text_of_msg.push_str(&t);
+                    }
+                    raw.push(PBlock {
+                        tokens: tokens::count(&t) + extra,
+                        hash: hash_str(role_hash, &strip_cc(b)),
+                        breakpoint: ttl_of(shape, b.get("cache_control"))?,
+                    });
+                }
+                if m.role == "user" && !text_of_msg.is_empty() {
+                    last_user = text_of_msg;
+                }
+            }
+            _ => {
+                return Err(ApiError::bad_request(
+                    shape,
+                    format!("messages.{i}.content: Input should be a valid string or list"),
+                ));
+            }
+        }
+        if m.role == "assistant" {
+            after_tool_result = false;
+        }
+        if let Some(b) = raw.get_mut(first) {
+            b.tokens += tokens::PER_MESSAGE;
+        } else {
+            raw.push(PBlock {
+                tokens: tokens::PER_MESSAGE,
+                hash: role_hash,
+                breakpoint: None,
+            });
+        }
+    }
+    // A top-level cache_control puts the breakpoint on the last cacheable block.
+    if let Some(ttl) = ttl_of(shape, r.cache_control.as_ref())?
+        && let Some(last) = raw.last_mut()
+    {
+        last.breakpoint = Some(ttl);
+    }
+    let n_bp = raw.iter().filter(|b| b.breakpoint.is_some()).count();
+    if n_bp > 4 {
+        return Err(ApiError::bad_request(
+            shape,
+            format!("A maximum of 4 blocks with cache_control may be provided. Found {n_bp}."),
+        ));
+    }
+    let mut cum = 0;
+    let mut h = scope;
+    let blocks: Vec<Block> = raw
+        .iter()
+        .map(|b| {
+            cum += b.tokens;
+            h = crate::cache::mix(h, b.hash);
+            Block {
+                cum_tokens: cum,
+                cum_hash: h,
+                breakpoint: b.breakpoint,
+            }
+        })
+        .collect();
+    Ok(Prompt {
+        blocks,
+        total: cum,
+        last_user,
+        after_tool_result,
+    })
+}
+
+fn tools_of(r: &MessagesRequest) -> Vec<(String, Value)> {
+    r.tools
+        .iter()
+        .flatten()
+        .filter_map(|t| {
+            let name = t.get("name")?.as_str()?.to_string();
+            Some((
+                name,
+                t.get("input_schema")
+                    .cloned()
+                    .unwrap_or_else(|| json!({"type": "object"})),
+            ))
+        })
+        .collect()
+}
+
+fn usage_json(input: u64, c: &AnthropicCache, output: u64) -> Value {
+    json!({
+        "input_tokens": input,
+        "cache_creation_input_tokens": c.write_5m + c.write_1h,
+        "cache_read_input_tokens": c.read,
+        "cache_creation": {"ephemeral_5m_input_tokens": c.write_5m, "ephemeral_1h_input_tokens": c.write_1h},
+        "output_tokens": output,
+        "service_tier": "standard",
+    })
+}
+
+pub async fn messages(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<RawBody, ApiError>,
+) -> Response {
+    let req = Req::new(st, Shape::Anthropic, "messages", &headers);
+    match messages_inner(&req, body).await {
+        Ok(r) => r,
+        Err(e) => req.fail(e),
+    }
+}
+
+/// Builds a non-streamed message body for a request (also used by batches).
+pub(crate) fn scope_for(req: &Req, model_id: &str) -> u64 {
+    hash_str(hash_str(SEED_HASH, model_id), &req.key)
+}
+
+async fn messages_inner(req: &Req, body: Result<RawBody, ApiError>) -> Result<Response, ApiError> {
+    let RawBody(bytes) = body?;
+    let r: MessagesRequest = parse_json(req.shape, &bytes)?;
+    let call = req.admit(&r.model)?;
+    let Some(max_tokens) = r.max_tokens else {
+        return Err(ApiError::bad_request(
+            req.shape,
+            "max_tokens: Field required",
+        ));
+    };
+    if r.messages.is_empty() {
+        return Err(ApiError::bad_request(
+            req.shape,
+            "messages: at least one message is required",
+        ));
+    }
+    let prompt = build_prompt(req.shape, scope_for(req, &call.model.spec.id), &r)?;
+    let mut ask = Ask {
+        last_user: prompt.last_user.clone(),
+        tools: tools_of(&r),
+        after_tool_result: prompt.after_tool_result,
+        max_tokens: Some(max_tokens),
+        ..Ask::default()
+    };
+    match r
+        .tool_choice
+        .as_ref()
+        .and_then(|c| c.get("type"))
+        .and_then(Value::as_str)
+    {
+        Some("none") => ask.tools_disabled = true,
+        Some("any") => ask.tool_required = true,
+        Some("tool") => {
+            ask.forced_tool = r
+                .tool_choice
+                .as_ref()
+                .and_then(|c| c.get("name"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        }
+        _ => {}
+    }
+    let seed = content_seed(req.cfg.seed, &bytes);
+    let plan = plan(
+        &req.cfg,
+        &call.model.output_tokens,
+        call.forced_output,
+        &ask,
+        seed,
+    );
+    let stream = r.stream.unwrap_or(false);
+    if let Some(kind) = call.fault {
+        if kind == FaultKind::Timeout {
+            let _inflight = Inflight::new(&req.state);
+            return Err(req.timeout(&call).await);
+        }
+        if !(stream && kind == FaultKind::StreamError)
+            && let Some(e) = req.fault_error(&call, kind)
+        {
+            return Err(e);
+        }
+    }
+    let snapshot = req.rate_limit(&call, prompt.total, plan.output_tokens)?;
+    let cache = req.state.cache.anthropic(
+        &prompt.blocks,
+        u64::from(call.model.spec.min_cacheable_tokens),
+        Instant::now(),
+    );
+    let input = prompt.total - cache.read - cache.write_5m - cache.write_1h;
+    let output = match call.fault {
+        Some(FaultKind::StreamCut | FaultKind::StreamError) if stream => plan.output_tokens / 2,
+        _ => plan.output_tokens,
+    };
+    let outcome = req.charge(
+        &call,
+        Tokens {
+            input,
+            cache_write_5m: cache.write_5m,
+            cache_write_1h: cache.write_1h,
+            cache_read: cache.read,
+            output,
+        },
+        200,
+        call.fault,
+        false,
+        stream,
+    );
+    let mut headers = HeaderMap::new();
+    req.base_headers(&mut headers);
+    req.limit_headers(&snapshot, &mut headers);
+    let mut timing = Timing::new(&req.cfg, &call, seed);
+    let inflight = Inflight::new(&req.state);
+    let id = format!("msg_{}", &req.request_id[4..]);
+    let stop_reason = match plan.finish {
+        Finish::Stop => "end_turn",
+        Finish::Length => "max_tokens",
+        Finish::ToolCalls => "tool_use",
+    };
+    let text = plan.text();
+    let mut content: Vec<Value> = Vec::new();
+    if plan.tool_calls.is_empty() {
+        content.push(json!({"type": "text", "text": text}));
+    }
+    for c in &plan.tool_calls {
+        content.push(json!({"type": "tool_use", "id": format!("toolu_{}", c.id_suffix), "name": c.name, "input": c.arguments}));
+    }
+    if !stream {
+        let body = json!({
+            "id": id, "type": "message", "role": "assistant", "model": r.model, "content": content,
+            "stop_reason": stop_reason, "stop_sequence": null, "usage": usage_json(input, &cache, plan.output_tokens),
+        });
+        let delay = timing.total(plan.output_tokens);
+        let resp = json_response(&body, headers, delay, call.fault).await;
+        drop(outcome);
+        drop(inflight);
+        return Ok(resp);
+    }
+    // message_start, then per block: start, ping (after the first), deltas, stop; message_delta, message_stop.
+    let mut frames: Vec<(&'static str, String, bool)> = Vec::new();
+    let mut start_usage = usage_json(input, &cache, 1);
+    start_usage["output_tokens"] = json!(1);
+    frames.push((
+        "message_start",
+        json!({"type": "message_start", "message": {"id": id, "type": "message", "role": "assistant", "model": r.model,
+            "content": [], "stop_reason": null, "stop_sequence": null, "usage": start_usage}})
+        .to_string(),
+        false,
+    ));
+    let mut pieces_total = 0usize;
+    if plan.tool_calls.is_empty() {
+        frames.push(("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}).to_string(), false));
+        frames.push(("ping", "{\"type\": \"ping\"}".to_string(), false));
+        for p in &plan.pieces {
+            frames.push((
+                "content_block_delta",
+                format!("{{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":{}}}}}", Value::String(p.to_string())),
+                true,
+            ));
+            pieces_total += 1;
+        }
+        frames.push((
+            "content_block_stop",
+            "{\"type\":\"content_block_stop\",\"index\":0}".to_string(),
+            false,
+        ));
+    }
+    for (i, c) in plan.tool_calls.iter().enumerate() {
+        frames.push((
+            "content_block_start",
+            json!({"type": "content_block_start", "index": i, "content_block": {"type": "tool_use", "id": format!("toolu_{}", c.id_suffix), "name": c.name, "input": {}}}).to_string(),
+            false,
+        ));
+        if i == 0 {
+            frames.push(("ping", "{\"type\": \"ping\"}".to_string(), false));
+        }
+        for p in tokens::token_pieces(&c.arguments_text, usize::MAX).0 {
+            frames.push((
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": p}}).to_string(),
+                true,
+            ));
+            pieces_total += 1;
+        }
+        frames.push((
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": i}).to_string(),
+            false,
+        ));
+    }
+    let _ = pieces_total;
+    frames.push((
+        "message_delta",
+        json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null},
+            "usage": {"input_tokens": input, "cache_creation_input_tokens": cache.write_5m + cache.write_1h,
+                "cache_read_input_tokens": cache.read, "output_tokens": plan.output_tokens}})
+        .to_string(),
+        false,
+    ));
+    frames.push((
+        "message_stop",
+        "{\"type\":\"message_stop\"}".to_string(),
+        false,
+    ));
+    let mut cut_at = None;
+    match call.fault {
+        Some(FaultKind::StreamError) => {
+            frames.truncate(frames.len() / 2);
+            frames.push(("error", json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}).to_string(), false));
+        }
+        Some(FaultKind::StreamCut) => cut_at = Some(frames.len() / 2),
+        Some(FaultKind::Malformed) => {
+            let at = frames.len() / 2;
+            frames.insert(
+                at,
+                (
+                    "content_block_delta",
+                    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{".to_string(),
+                    false,
+                ),
+            );
+        }
+        _ => {}
+    }
+    let frame_fn: FrameFn = Box::new(move |i| {
+        let (event, data, token) = frames.get(i)?;
+        Some(Frame {
+            data: sse_event(event, data),
+            token: *token,
+        })
+    });
+    Ok(sse_response(
+        frame_fn, timing, outcome, inflight, cut_at, headers,
+    ))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct CountRequest {
+    pub model: String,
+    pub messages: Vec<AMessage>,
+    pub system: Option<Value>,
+    pub tools: Option<Vec<Value>>,
+}
+
+pub async fn count_tokens(
+    State(st): State<Arc<AppState>>,
+    headers: HeaderMap,
+    body: Result<RawBody, ApiError>,
+) -> Response {
+    let req = Req::new(st, Shape::Anthropic, "count_tokens", &headers);
+    let result = async {
+        let RawBody(bytes) = body?;
+        let c: CountRequest = parse_json(req.shape, &bytes)?;
+        let _ = req.model_name.set(c.model.clone());
+        req.check_auth()?;
+        if req
+            .cfg
+            .model(&c.model, burnrate_sim::Provider::Anthropic)
+            .is_none()
+        {
+            return Err(ApiError::model_not_found(req.shape, &c.model));
+        }
+        let r = MessagesRequest {
+            model: c.model,
+            messages: c.messages,
+            system: c.system,
+            max_tokens: None,
+            stream: None,
+            tools: c.tools,
+            tool_choice: None,
+            cache_control: None,
+        };
+        let p = build_prompt(req.shape, 0, &r)?;
+        let mut headers = HeaderMap::new();
+        req.base_headers(&mut headers);
+        Ok(with_headers(
+            ok_json(json!({"input_tokens": p.total})),
+            headers,
+        ))
+    }
+    .await;
+    result.unwrap_or_else(|e| req.fail(e))
+}
+
+/// Answers one batch request (no latency, faults or rate limits); returns the body and the
+/// tokens. Used by the Anthropic batch API.
+pub(crate) fn batch_message(
+    req: &Req,
+    params: &Value,
+    seed: u64,
+) -> Result<(Value, Tokens, Arc<crate::config::ModelEntry>), ApiError> {
+    let r: MessagesRequest = serde_json::from_value(params.clone())
+        .map_err(|e| ApiError::bad_request(req.shape, format!("params: {e}")))?;
+    let model = req
+        .cfg
+        .model(&r.model, burnrate_sim::Provider::Anthropic)
+        .ok_or_else(|| ApiError::model_not_found(req.shape, &r.model))?;
+    let max_tokens = r
+        .max_tokens
+        .ok_or_else(|| ApiError::bad_request(req.shape, "max_tokens: Field required"))?;
+    let prompt = build_prompt(req.shape, scope_for(req, &model.spec.id), &r)?;
+    let ask = Ask {
+        last_user: prompt.last_user.clone(),
+        tools: tools_of(&r),
+        after_tool_result: prompt.after_tool_result,
+        max_tokens: Some(max_tokens),
+        ..Ask::default()
+    };
+    let plan = plan(&req.cfg, &model.output_tokens, None, &ask, seed);
+    let cache = req.state.cache.anthropic(
+        &prompt.blocks,
+        u64::from(model.spec.min_cacheable_tokens),
+        Instant::now(),
+    );
+    let input = prompt.total - cache.read - cache.write_5m - cache.write_1h;
+    let mut content: Vec<Value> = Vec::new();
+    if plan.tool_calls.is_empty() {
+        content.push(json!({"type": "text", "text": plan.text()}));
+    }
+    for c in &plan.tool_calls {
+        content.push(json!({"type": "tool_use", "id": format!("toolu_{}", c.id_suffix), "name": c.name, "input": c.arguments}));
+    }
+    let stop_reason = match plan.finish {
+        Finish::Stop => "end_turn",
+        Finish::Length => "max_tokens",
+        Finish::ToolCalls => "tool_use",
+    };
+    let body = json!({
+        "id": format!("msg_{seed:016x}"), "type": "message", "role": "assistant", "model": r.model, "content": content,
+        "stop_reason": stop_reason, "stop_sequence": null, "usage": usage_json(input, &cache, plan.output_tokens),
+    });
+    let t = Tokens {
+        input,
+        cache_write_5m: cache.write_5m,
+        cache_write_1h: cache.write_1h,
+        cache_read: cache.read,
+        output: plan.output_tokens,
+    };
+    Ok((body, t, model))
+}

@@ -1,0 +1,653 @@
+//! Configuration: TOML (or JSON, for `PUT /_mock/config`) parsed into plain serde structs
+//! ([`RawConfig`]) and then validated into domain types ([`MockConfig`]). Every validation
+//! error names the offending field.
+
+use crate::dist::Dist;
+use burnrate_sim::{Catalog, ModelSpec, Provider};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A configuration error, naming the field it is about.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("config is not valid TOML: {0}")]
+    Toml(#[from] toml::de::Error),
+    #[error("config is not valid JSON: {0}")]
+    Json(#[from] serde_json::Error),
+    #[error("{field}: {message}")]
+    Invalid { field: String, message: String },
+}
+
+fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
+    ConfigError::Invalid {
+        field: field.into(),
+        message: message.into(),
+    }
+}
+
+/// How reply text is produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ContentMode {
+    /// Deterministic lorem-style words chosen by the seed and the request.
+    #[default]
+    Lorem,
+    /// The last user message, repeated back (truncated at the output length).
+    Echo,
+    /// `[[fixtures]]` matched on the last user message; lorem when none matches.
+    Fixtures,
+}
+
+/// The file format: every field optional, defaults documented on [`MockConfig`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    pub seed: Option<u64>,
+    pub time_scale: Option<f64>,
+    pub accept_unknown_models: Option<bool>,
+    pub api_keys: Option<Vec<String>>,
+    pub body_limit_bytes: Option<u64>,
+    pub spend_cap_usd: Option<f64>,
+    pub request_log: Option<PathBuf>,
+    pub batch_completion_s: Option<f64>,
+    pub openai_cache_ttl_s: Option<f64>,
+    pub content: Option<ContentMode>,
+    #[serde(default)]
+    pub fixtures: Vec<RawFixture>,
+    #[serde(default)]
+    pub defaults: RawBehavior,
+    #[serde(default)]
+    pub models: BTreeMap<String, RawBehavior>,
+    #[serde(default)]
+    pub keys: BTreeMap<String, RawLimits>,
+}
+
+/// A canned reply, chosen when `match` is a substring of the last user message.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFixture {
+    #[serde(rename = "match")]
+    pub matches: String,
+    pub text: Option<String>,
+    #[serde(default)]
+    pub tool_calls: Vec<RawToolCall>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawToolCall {
+    pub name: String,
+    #[serde(default)]
+    pub arguments: serde_json::Value,
+}
+
+/// Rate limits; `None` keeps the catalog's (or the defaults') value, `0` means unlimited.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    pub rpm: Option<u64>,
+    pub tpm: Option<u64>,
+    pub input_tpm: Option<u64>,
+    pub output_tpm: Option<u64>,
+}
+
+/// Per-model behaviour (`[defaults]` and `[models."id"]`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawBehavior {
+    /// Time to first token in seconds (before the time scale).
+    pub ttft: Option<Dist>,
+    /// Time between output tokens in seconds (before the time scale).
+    pub inter_token: Option<Dist>,
+    /// Output length in tokens when the request does not force one.
+    pub output_tokens: Option<Dist>,
+    /// Latency multiplier grows by this much per request in flight: `1 + k * in_flight`.
+    pub slowdown_per_inflight: Option<f64>,
+    /// Requests per minute (0 = unlimited); default: the catalog's.
+    pub rpm: Option<u64>,
+    /// Input+output tokens per minute (OpenAI style).
+    pub tpm: Option<u64>,
+    /// Input tokens per minute (Anthropic style).
+    pub input_tpm: Option<u64>,
+    /// Output tokens per minute (Anthropic style).
+    pub output_tpm: Option<u64>,
+    pub faults: Option<RawFaults>,
+    /// Scripted outcomes of the first calls to the model: "429", "500", "529", "timeout", ...,
+    /// or "ok". Afterwards the probabilities apply.
+    pub script: Option<Vec<String>>,
+}
+
+/// Fault probabilities per request (their sum must be at most 1).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawFaults {
+    pub rate_limit: Option<f64>,
+    pub server_error: Option<f64>,
+    pub bad_gateway: Option<f64>,
+    pub unavailable: Option<f64>,
+    pub overloaded: Option<f64>,
+    pub timeout: Option<f64>,
+    pub malformed: Option<f64>,
+    pub stream_cut: Option<f64>,
+    pub stream_error: Option<f64>,
+    /// `retry-after-ms` sent with an injected 429/529/503 (`retry-after` is its ceiling in s).
+    pub retry_after_ms: Option<u64>,
+    /// How long a `timeout` fault hangs before answering 504.
+    pub timeout_s: Option<f64>,
+}
+
+/// A fault the mock can inject.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FaultKind {
+    RateLimit,
+    ServerError,
+    BadGateway,
+    Unavailable,
+    Overloaded,
+    Timeout,
+    Malformed,
+    StreamCut,
+    StreamError,
+    /// Spend-cap style quota exhaustion (only forced via header or script).
+    Quota,
+}
+
+impl FaultKind {
+    pub const RANDOM: [FaultKind; 9] = [
+        FaultKind::RateLimit,
+        FaultKind::ServerError,
+        FaultKind::BadGateway,
+        FaultKind::Unavailable,
+        FaultKind::Overloaded,
+        FaultKind::Timeout,
+        FaultKind::Malformed,
+        FaultKind::StreamCut,
+        FaultKind::StreamError,
+    ];
+
+    /// Parses a status code or a kind name (as in `x-mock-fault` and scripts).
+    pub fn parse(s: &str) -> Option<FaultKind> {
+        Some(match s.trim() {
+            "429" | "rate_limit" => FaultKind::RateLimit,
+            "500" | "server_error" => FaultKind::ServerError,
+            "502" | "bad_gateway" => FaultKind::BadGateway,
+            "503" | "unavailable" => FaultKind::Unavailable,
+            "529" | "overloaded" => FaultKind::Overloaded,
+            "timeout" | "504" => FaultKind::Timeout,
+            "malformed" => FaultKind::Malformed,
+            "stream_cut" | "cut" => FaultKind::StreamCut,
+            "stream_error" => FaultKind::StreamError,
+            "quota" | "insufficient_quota" => FaultKind::Quota,
+            _ => return None,
+        })
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FaultKind::RateLimit => "rate_limit",
+            FaultKind::ServerError => "server_error",
+            FaultKind::BadGateway => "bad_gateway",
+            FaultKind::Unavailable => "unavailable",
+            FaultKind::Overloaded => "overloaded",
+            FaultKind::Timeout => "timeout",
+            FaultKind::Malformed => "malformed",
+            FaultKind::StreamCut => "stream_cut",
+            FaultKind::StreamError => "stream_error",
+            FaultKind::Quota => "quota",
+        }
+    }
+}
+
+/// One step of a scripted sequence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScriptStep {
+    Ok,
+    Fault(FaultKind),
+}
+
+/// Validated fault settings of one model.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Faults {
+    /// `(kind, probability)` for the random faults, in [`FaultKind::RANDOM`] order.
+    pub probabilities: Vec<(FaultKind, f64)>,
+    pub retry_after: Duration,
+    pub timeout: Duration,
+}
+
+impl Faults {
+    pub fn total_probability(&self) -> f64 {
+        self.probabilities.iter().map(|(_, p)| p).sum()
+    }
+}
+
+/// Validated rate limits (None = unlimited).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Limits {
+    pub rpm: Option<u64>,
+    pub tpm: Option<u64>,
+    pub input_tpm: Option<u64>,
+    pub output_tpm: Option<u64>,
+}
+
+/// A model as the mock serves it: catalog prices plus validated behaviour.
+#[derive(Debug, Clone)]
+pub struct ModelEntry {
+    pub spec: ModelSpec,
+    pub ttft: Dist,
+    pub inter_token: Dist,
+    pub output_tokens: Dist,
+    pub slowdown_per_inflight: f64,
+    pub limits: Limits,
+    pub faults: Faults,
+    pub script: Vec<ScriptStep>,
+}
+
+/// A validated fixture.
+#[derive(Debug, Clone)]
+pub struct Fixture {
+    pub matches: String,
+    pub text: Option<String>,
+    pub tool_calls: Vec<(String, serde_json::Value)>,
+}
+
+/// The validated configuration.
+///
+/// Defaults: `seed` 0, `time_scale` 1.0 (0 = instant), unknown models rejected, no API-key
+/// check, 32 MiB body limit, no spend cap, no request log, batches complete after 1 s,
+/// OpenAI prompt cache kept 600 s idle, content `lorem`, the catalog's rate limits and
+/// latency, lognormal output length (mean 150, cv 0.6), no faults.
+#[derive(Debug, Clone)]
+pub struct MockConfig {
+    pub seed: u64,
+    pub time_scale: f64,
+    pub accept_unknown_models: bool,
+    pub api_keys: Vec<String>,
+    pub body_limit_bytes: usize,
+    pub spend_cap_pusd: Option<u64>,
+    pub request_log: Option<PathBuf>,
+    pub batch_completion: Duration,
+    pub openai_cache_ttl: Duration,
+    pub content: ContentMode,
+    pub fixtures: Vec<Fixture>,
+    /// Every catalog model by id and alias.
+    pub models: Arc<BTreeMap<String, Arc<ModelEntry>>>,
+    /// Per-key limit overrides (apply to each model's bucket for that key).
+    pub keys: BTreeMap<String, RawLimits>,
+    /// Defaults applied to models not in the catalog when `accept_unknown_models`.
+    pub defaults: RawBehavior,
+    /// What was parsed, for `GET /_mock/config`.
+    pub raw: RawConfig,
+}
+
+impl Default for MockConfig {
+    fn default() -> Self {
+        MockConfig::from_raw(RawConfig::default()).expect("the default config is valid")
+    }
+}
+
+fn check_prob(field: &str, p: Option<f64>) -> Result<f64, ConfigError> {
+    let p = p.unwrap_or(0.0);
+    if !(0.0..=1.0).contains(&p) || p.is_nan() {
+        return Err(invalid(
+            field,
+            format!("must be a probability in [0, 1], got {p}"),
+        ));
+    }
+    Ok(p)
+}
+
+fn check_secs(field: &str, v: f64) -> Result<Duration, ConfigError> {
+    if !v.is_finite() || v < 0.0 || v > 86_400.0 * 7.0 {
+        return Err(invalid(
+            field,
+            format!("must be seconds in [0, 604800], got {v}"),
+        ));
+    }
+    Ok(Duration::from_secs_f64(v))
+}
+
+fn merge_faults(model: Option<&RawFaults>, defaults: Option<&RawFaults>) -> RawFaults {
+    let m = model.cloned().unwrap_or_default();
+    let d = defaults.cloned().unwrap_or_default();
+    RawFaults {
+        rate_limit: m.rate_limit.or(d.rate_limit),
+        server_error: m.server_error.or(d.server_error),
+        bad_gateway: m.bad_gateway.or(d.bad_gateway),
+        unavailable: m.unavailable.or(d.unavailable),
+        overloaded: m.overloaded.or(d.overloaded),
+        timeout: m.timeout.or(d.timeout),
+        malformed: m.malformed.or(d.malformed),
+        stream_cut: m.stream_cut.or(d.stream_cut),
+        stream_error: m.stream_error.or(d.stream_error),
+        retry_after_ms: m.retry_after_ms.or(d.retry_after_ms),
+        timeout_s: m.timeout_s.or(d.timeout_s),
+    }
+}
+
+fn validate_faults(prefix: &str, f: &RawFaults) -> Result<Faults, ConfigError> {
+    let field = |name: &str| format!("{prefix}.faults.{name}");
+    let probabilities = vec![
+        (
+            FaultKind::RateLimit,
+            check_prob(&field("rate_limit"), f.rate_limit)?,
+        ),
+        (
+            FaultKind::ServerError,
+            check_prob(&field("server_error"), f.server_error)?,
+        ),
+        (
+            FaultKind::BadGateway,
+            check_prob(&field("bad_gateway"), f.bad_gateway)?,
+        ),
+        (
+            FaultKind::Unavailable,
+            check_prob(&field("unavailable"), f.unavailable)?,
+        ),
+        (
+            FaultKind::Overloaded,
+            check_prob(&field("overloaded"), f.overloaded)?,
+        ),
+        (
+            FaultKind::Timeout,
+            check_prob(&field("timeout"), f.timeout)?,
+        ),
+        (
+            FaultKind::Malformed,
+            check_prob(&field("malformed"), f.malformed)?,
+        ),
+        (
+            FaultKind::StreamCut,
+            check_prob(&field("stream_cut"), f.stream_cut)?,
+        ),
+        (
+            FaultKind::StreamError,
+            check_prob(&field("stream_error"), f.stream_error)?,
+        ),
+    ];
+    let faults = Faults {
+        probabilities,
+        retry_after: Duration::from_millis(f.retry_after_ms.unwrap_or(1000).min(3_600_000)),
+        timeout: check_secs(&field("timeout_s"), f.timeout_s.unwrap_or(30.0))?,
+    };
+    if faults.total_probability() > 1.0 + 1e-9 {
+        return Err(invalid(
+            format!("{prefix}.faults"),
+            format!("probabilities sum to {} > 1", faults.total_probability()),
+        ));
+    }
+    Ok(faults)
+}
+
+fn validate_script(
+    prefix: &str,
+    script: Option<&Vec<String>>,
+) -> Result<Vec<ScriptStep>, ConfigError> {
+    let Some(script) = script else {
+        return Ok(Vec::new());
+    };
+    if script.len() > 100_000 {
+        return Err(invalid(format!("{prefix}.script"), "at most 100000 steps"));
+    }
+    script
+        .iter()
+        .enumerate()
+        .map(|(i, s)| match s.trim() {
+            "ok" | "200" | "success" => Ok(ScriptStep::Ok),
+            other => FaultKind::parse(other).map(ScriptStep::Fault).ok_or_else(|| {
+                invalid(
+                    format!("{prefix}.script[{i}]"),
+                    format!(
+                        "unknown step {other:?}; use ok, 429, 500, 502, 503, 529, timeout, malformed, stream_cut, stream_error or quota"
+                    ),
+                )
+            }),
+        })
+        .collect()
+}
+
+fn limit(v: Option<u64>, fallback: Option<u64>) -> Option<u64> {
+    match v {
+        Some(0) => None,
+        Some(n) => Some(n),
+        None => fallback,
+    }
+}
+
+/// Builds a model entry from a catalog spec, the model's own section and the defaults.
+pub(crate) fn build_entry(
+    spec: &ModelSpec,
+    own: Option<&RawBehavior>,
+    defaults: &RawBehavior,
+    prefix: &str,
+) -> Result<ModelEntry, ConfigError> {
+    let empty = RawBehavior::default();
+    let own = own.unwrap_or(&empty);
+    let lat = spec.latency;
+    let ttft = own
+        .ttft
+        .clone()
+        .or_else(|| defaults.ttft.clone())
+        .unwrap_or(Dist::Lognormal {
+            mean: lat.time_to_first_token_s,
+            cv: lat.cv,
+        });
+    let inter_token = own
+        .inter_token
+        .clone()
+        .or_else(|| defaults.inter_token.clone())
+        .unwrap_or(Dist::Lognormal {
+            mean: lat.time_per_output_token_s,
+            cv: lat.cv,
+        });
+    let output_tokens = own
+        .output_tokens
+        .clone()
+        .or_else(|| defaults.output_tokens.clone())
+        .unwrap_or(Dist::Lognormal {
+            mean: 150.0,
+            cv: 0.6,
+        });
+    ttft.validate(&format!("{prefix}.ttft"))?;
+    inter_token.validate(&format!("{prefix}.inter_token"))?;
+    output_tokens.validate(&format!("{prefix}.output_tokens"))?;
+    let slowdown = own
+        .slowdown_per_inflight
+        .or(defaults.slowdown_per_inflight)
+        .unwrap_or(0.0);
+    if !slowdown.is_finite() || slowdown < 0.0 {
+        return Err(invalid(
+            format!("{prefix}.slowdown_per_inflight"),
+            "must be >= 0",
+        ));
+    }
+    let rl = spec.rate_limits;
+    let d = defaults;
+    let o = own;
+    let limits = Limits {
+        rpm: limit(o.rpm, limit(d.rpm, rl.requests_per_minute)),
+        tpm: limit(o.tpm, limit(d.tpm, rl.tokens_per_minute)),
+        input_tpm: limit(o.input_tpm, limit(d.input_tpm, rl.input_tokens_per_minute)),
+        output_tpm: limit(
+            o.output_tpm,
+            limit(d.output_tpm, rl.output_tokens_per_minute),
+        ),
+    };
+    let faults = validate_faults(
+        prefix,
+        &merge_faults(own.faults.as_ref(), defaults.faults.as_ref()),
+    )?;
+    let script = validate_script(prefix, own.script.as_ref().or(defaults.script.as_ref()))?;
+    Ok(ModelEntry {
+        spec: spec.clone(),
+        ttft,
+        inter_token,
+        output_tokens,
+        slowdown_per_inflight: slowdown,
+        limits,
+        faults,
+        script,
+    })
+}
+
+impl MockConfig {
+    /// Parses and validates a TOML config.
+    pub fn from_toml_str(text: &str) -> Result<MockConfig, ConfigError> {
+        let raw: RawConfig = toml::from_str(text)?;
+        MockConfig::from_raw(raw)
+    }
+
+    /// Parses and validates a JSON config (same structure as the TOML).
+    pub fn from_json_slice(bytes: &[u8]) -> Result<MockConfig, ConfigError> {
+        let raw: RawConfig = serde_json::from_slice(bytes)?;
+        MockConfig::from_raw(raw)
+    }
+
+    /// Validates a parsed config against the built-in catalog.
+    pub fn from_raw(raw: RawConfig) -> Result<MockConfig, ConfigError> {
+        let catalog = Catalog::builtin();
+        let time_scale = raw.time_scale.unwrap_or(1.0);
+        if !time_scale.is_finite() || !(0.0..=1000.0).contains(&time_scale) {
+            return Err(invalid(
+                "time_scale",
+                format!("must be in [0, 1000], got {time_scale}"),
+            ));
+        }
+        let body_limit = raw.body_limit_bytes.unwrap_or(32 * 1024 * 1024);
+        if body_limit < 1024 || body_limit > 1 << 31 {
+            return Err(invalid("body_limit_bytes", "must be between 1024 and 2^31"));
+        }
+        let spend_cap_pusd = match raw.spend_cap_usd {
+            None => None,
+            Some(usd) if usd.is_finite() && usd >= 0.0 && usd < 1e9 => {
+                Some((usd * 1e12).round() as u64)
+            }
+            Some(usd) => {
+                return Err(invalid(
+                    "spend_cap_usd",
+                    format!("must be in [0, 1e9), got {usd}"),
+                ));
+            }
+        };
+        let batch_completion =
+            check_secs("batch_completion_s", raw.batch_completion_s.unwrap_or(1.0))?;
+        let openai_cache_ttl = check_secs(
+            "openai_cache_ttl_s",
+            raw.openai_cache_ttl_s.unwrap_or(600.0),
+        )?;
+        for (i, key) in raw.api_keys.iter().flatten().enumerate() {
+            if key.is_empty() {
+                return Err(invalid(format!("api_keys[{i}]"), "must not be empty"));
+            }
+        }
+        let mut fixtures = Vec::new();
+        for (i, f) in raw.fixtures.iter().enumerate() {
+            if f.text.is_none() && f.tool_calls.is_empty() {
+                return Err(invalid(
+                    format!("fixtures[{i}]"),
+                    "needs `text` or `tool_calls`",
+                ));
+            }
+            for (j, call) in f.tool_calls.iter().enumerate() {
+                if !(call.arguments.is_object() || call.arguments.is_null()) {
+                    return Err(invalid(
+                        format!("fixtures[{i}].tool_calls[{j}].arguments"),
+                        "must be a table",
+                    ));
+                }
+            }
+            fixtures.push(Fixture {
+                matches: f.matches.clone(),
+                text: f.text.clone(),
+                tool_calls: f
+                    .tool_calls
+                    .iter()
+                    .map(|c| {
+                        let args = if c.arguments.is_null() {
+                            serde_json::json!({})
+                        } else {
+                            c.arguments.clone()
+                        };
+                        (c.name.clone(), args)
+                    })
+                    .collect(),
+            });
+        }
+        for name in raw.models.keys() {
+            if catalog.get(name).is_none() {
+                return Err(invalid(
+                    format!("models.{name:?}"),
+                    "not in the catalog (run `burnrate catalog` for the list)",
+                ));
+            }
+        }
+        for (key, l) in &raw.keys {
+            if key.is_empty() {
+                return Err(invalid("keys", "a key name must not be empty"));
+            }
+            let _ = l;
+        }
+        // Validate defaults once so an error names `defaults.*` rather than a model.
+        if let Some(spec) = catalog.get("gpt-4o-mini") {
+            build_entry(spec, None, &raw.defaults, "defaults")?;
+        }
+        let mut models = BTreeMap::new();
+        for spec in catalog.models() {
+            // A section may be keyed by the id or by an alias.
+            let own = raw
+                .models
+                .get(&spec.id)
+                .or_else(|| spec.aliases.iter().find_map(|a| raw.models.get(a)));
+            let entry = Arc::new(build_entry(
+                spec,
+                own,
+                &raw.defaults,
+                &format!("models.{:?}", spec.id),
+            )?);
+            models.insert(spec.id.clone(), entry.clone());
+            for alias in &spec.aliases {
+                models.insert(alias.clone(), entry.clone());
+            }
+        }
+        Ok(MockConfig {
+            seed: raw.seed.unwrap_or(0),
+            time_scale,
+            accept_unknown_models: raw.accept_unknown_models.unwrap_or(false),
+            api_keys: raw.api_keys.clone().unwrap_or_default(),
+            body_limit_bytes: body_limit as usize,
+            spend_cap_pusd,
+            request_log: raw.request_log.clone(),
+            batch_completion,
+            openai_cache_ttl,
+            content: raw.content.unwrap_or_default(),
+            fixtures,
+            models: Arc::new(models),
+            keys: raw.keys.clone(),
+            defaults: raw.defaults.clone(),
+            raw,
+        })
+    }
+
+    /// Looks a model up by id or alias; unknown names get an entry priced like a stand-in
+    /// model of the calling provider when `accept_unknown_models` is set.
+    pub fn model(&self, name: &str, provider: Provider) -> Option<Arc<ModelEntry>> {
+        if let Some(m) = self.models.get(name) {
+            return Some(m.clone());
+        }
+        if !self.accept_unknown_models {
+            return None;
+        }
+        let stand_in = match provider {
+            Provider::Anthropic => "claude-sonnet-4-5",
+            _ => "gpt-4o-mini",
+        };
+        let base = self.models.get(stand_in)?;
+        let mut entry = (**base).clone();
+        entry.spec.id = name.to_string();
+        entry.spec.aliases.clear();
+        Some(Arc::new(entry))
+    }
+}

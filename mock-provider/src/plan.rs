@@ -1,0 +1,202 @@
+//! What a reply says: text (lorem, echo or a fixture), tool calls with arguments generated from
+//! the tool's JSON schema, or JSON conforming to a `response_format`; and how long it is.
+
+use crate::config::{ContentMode, MockConfig};
+use crate::tokens;
+use rand::SeedableRng;
+use rand_pcg::Pcg64Mcg;
+use serde_json::Value;
+use std::borrow::Cow;
+
+/// How the reply ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    Stop,
+    Length,
+    ToolCalls,
+}
+
+/// A tool call of the reply.
+#[derive(Debug, Clone)]
+pub struct ToolCall {
+    pub id_suffix: String,
+    pub name: String,
+    pub arguments: Value,
+    pub arguments_text: String,
+}
+
+/// The reply.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// Text pieces, one token each (or a few for multi-byte characters).
+    pub pieces: Vec<Cow<'static, str>>,
+    pub tool_calls: Vec<ToolCall>,
+    pub output_tokens: u64,
+    pub finish: Finish,
+}
+
+impl Plan {
+    pub fn text(&self) -> String {
+        self.pieces.concat()
+    }
+}
+
+/// What the request asks for, in provider-neutral form.
+#[derive(Debug, Default)]
+pub struct Ask {
+    pub last_user: String,
+    /// `(name, JSON schema)` of each tool offered.
+    pub tools: Vec<(String, Value)>,
+    /// `Some(name)`: that tool must be called; `required`: some tool must.
+    pub forced_tool: Option<String>,
+    pub tool_required: bool,
+    pub tools_disabled: bool,
+    /// The last message is a tool result: answer in text.
+    pub after_tool_result: bool,
+    pub json_schema: Option<Value>,
+    pub json_object: bool,
+    pub max_tokens: Option<u64>,
+}
+
+fn lorem(rng: &mut Pcg64Mcg, n: u64) -> Vec<Cow<'static, str>> {
+    let mut pieces: Vec<Cow<'static, str>> = tokens::lorem_pieces(rng, n as usize)
+        .into_iter()
+        .map(Cow::Borrowed)
+        .collect();
+    if let Some(first) = pieces.first_mut() {
+        *first = Cow::Borrowed(first_word(first));
+    }
+    pieces
+}
+
+fn first_word(piece: &Cow<'static, str>) -> &'static str {
+    // Vocabulary words are one token with or without their leading space.
+    let w = piece.trim_start();
+    tokens::vocabulary()
+        .iter()
+        .copied()
+        .find(|v| *v == w)
+        .unwrap_or("the")
+}
+
+/// Plans the reply of one request.
+pub fn plan(
+    cfg: &MockConfig,
+    dist: &crate::dist::Dist,
+    forced: Option<u64>,
+    ask: &Ask,
+    seed: u64,
+) -> Plan {
+    let mut rng = Pcg64Mcg::seed_from_u64(seed);
+    let cap = ask.max_tokens.unwrap_or(u64::MAX);
+    let wanted = forced
+        .unwrap_or_else(|| dist.sample(&mut rng).round().max(1.0) as u64)
+        .min(1_000_000);
+
+    // Fixtures first (they may answer with tool calls).
+    if cfg.content == ContentMode::Fixtures
+        && let Some(f) = cfg
+            .fixtures
+            .iter()
+            .find(|f| ask.last_user.contains(&f.matches))
+    {
+        if !f.tool_calls.is_empty() && !ask.after_tool_result {
+            let calls = f
+                .tool_calls
+                .iter()
+                .enumerate()
+                .map(|(i, (name, args))| ToolCall {
+                    id_suffix: format!("{seed:016x}{i}"),
+                    name: name.clone(),
+                    arguments_text: args.to_string(),
+                    arguments: args.clone(),
+                })
+                .collect::<Vec<_>>();
+            let out = calls
+                .iter()
+                .map(|c| tokens::count(&c.name) + tokens::count(&c.arguments_text))
+                .sum();
+            return Plan {
+                pieces: Vec::new(),
+                tool_calls: calls,
+                output_tokens: out,
+                finish: Finish::ToolCalls,
+            };
+        }
+        if let Some(text) = &f.text {
+            return text_plan(text, cap);
+        }
+    }
+
+    // Tool calls.
+    let call_tool = !ask.tools.is_empty()
+        && !ask.tools_disabled
+        && (ask.forced_tool.is_some() || ask.tool_required || !ask.after_tool_result);
+    if call_tool {
+        let tool = ask
+            .forced_tool
+            .as_ref()
+            .and_then(|name| ask.tools.iter().find(|(n, _)| n == name))
+            .unwrap_or(&ask.tools[0]);
+        let args = crate::schema::generate(&tool.1, &mut rng);
+        let args = if args.is_object() {
+            args
+        } else {
+            serde_json::json!({})
+        };
+        let text = args.to_string();
+        let out = tokens::count(&tool.0) + tokens::count(&text);
+        return Plan {
+            pieces: Vec::new(),
+            tool_calls: vec![ToolCall {
+                id_suffix: format!("{seed:016x}0"),
+                name: tool.0.clone(),
+                arguments: args,
+                arguments_text: text,
+            }],
+            output_tokens: out,
+            finish: Finish::ToolCalls,
+        };
+    }
+
+    // Structured output.
+    if let Some(schema) = &ask.json_schema {
+        let v = crate::schema::generate(schema, &mut rng);
+        return text_plan(&v.to_string(), cap);
+    }
+    if ask.json_object {
+        let words = lorem(&mut rng, wanted.clamp(1, 64)).concat();
+        return text_plan(&serde_json::json!({ "answer": words }).to_string(), cap);
+    }
+
+    if cfg.content == ContentMode::Echo && !ask.last_user.is_empty() {
+        return text_plan(&ask.last_user, cap);
+    }
+
+    let n = wanted.min(cap);
+    Plan {
+        pieces: lorem(&mut rng, n),
+        tool_calls: Vec::new(),
+        output_tokens: n,
+        finish: if wanted > cap {
+            Finish::Length
+        } else {
+            Finish::Stop
+        },
+    }
+}
+
+fn text_plan(text: &str, cap: u64) -> Plan {
+    let total = tokens::count(text);
+    let (pieces, used) = tokens::token_pieces(text, cap.min(usize::MAX as u64) as usize);
+    Plan {
+        pieces: pieces.into_iter().map(Cow::Owned).collect(),
+        tool_calls: Vec::new(),
+        output_tokens: used,
+        finish: if total > cap {
+            Finish::Length
+        } else {
+            Finish::Stop
+        },
+    }
+}

@@ -1,0 +1,205 @@
+//! Generates JSON values that validate against a JSON schema (the subset tools and structured
+//! outputs use: type, properties/required, items/minItems/maxItems, enum, const, anyOf/oneOf/
+//! allOf, local `$ref` into `$defs`/`definitions`, string length and formats, numeric bounds).
+
+use rand::Rng;
+use serde_json::{Map, Value, json};
+
+const MAX_DEPTH: usize = 12;
+
+/// A value conforming to `schema`, drawn from `rng`. `root` resolves `$ref`s.
+pub fn generate<R: Rng + ?Sized>(schema: &Value, rng: &mut R) -> Value {
+    gen_inner(schema, schema, rng, 0)
+}
+
+fn resolve<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
+    let path = reference.strip_prefix("#")?;
+    if path.is_empty() {
+        return Some(root);
+    }
+    root.pointer(path)
+}
+
+fn word<R: Rng + ?Sized>(rng: &mut R) -> &'static str {
+    let v = crate::tokens::vocabulary();
+    v[rng.random_range(0..v.len())]
+}
+
+fn gen_string<R: Rng + ?Sized>(schema: &Value, rng: &mut R) -> Value {
+    let format = schema.get("format").and_then(Value::as_str).unwrap_or("");
+    let s = match format {
+        "date-time" => "2026-01-15T12:00:00Z".to_string(),
+        "date" => "2026-01-15".to_string(),
+        "time" => "12:00:00".to_string(),
+        "email" => format!("{}@example.com", word(rng)),
+        "uri" | "url" => format!("https://example.com/{}", word(rng)),
+        "uuid" => format!(
+            "{:08x}-0000-4000-8000-{:012x}",
+            rng.random::<u32>(),
+            rng.random::<u64>() & 0xffff_ffff_ffff
+        ),
+        "ipv4" => "192.0.2.1".to_string(),
+        _ => {
+            let n = rng.random_range(1..=3);
+            (0..n).map(|_| word(rng)).collect::<Vec<_>>().join(" ")
+        }
+    };
+    let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let max = schema
+        .get("maxLength")
+        .and_then(Value::as_u64)
+        .map(|m| m as usize);
+    let mut s = s;
+    while s.chars().count() < min {
+        s.push('x');
+    }
+    if let Some(max) = max {
+        s = s.chars().take(max).collect();
+    }
+    Value::String(s)
+}
+
+fn gen_number<R: Rng + ?Sized>(schema: &Value, rng: &mut R, integer: bool) -> Value {
+    let f = |k: &str| schema.get(k).and_then(Value::as_f64);
+    let mut lo = f("minimum").unwrap_or(0.0);
+    let mut hi = f("maximum").unwrap_or(lo.max(0.0) + 100.0);
+    if let Some(x) = f("exclusiveMinimum") {
+        lo = lo.max(x + if integer { 1.0 } else { 1e-6 });
+    }
+    if let Some(x) = f("exclusiveMaximum") {
+        hi = hi.min(x - if integer { 1.0 } else { 1e-6 });
+    }
+    if hi < lo {
+        hi = lo;
+    }
+    if integer {
+        let (lo, hi) = (lo.ceil() as i64, hi.floor() as i64);
+        let v = if hi > lo {
+            rng.random_range(lo..=hi)
+        } else {
+            lo
+        };
+        if let Some(m) = schema
+            .get("multipleOf")
+            .and_then(Value::as_i64)
+            .filter(|m| *m > 0)
+        {
+            let mut k = v / m * m;
+            if k < lo {
+                k += m;
+            }
+            return json!(k);
+        }
+        json!(v)
+    } else {
+        let v = if hi > lo {
+            rng.random_range(lo..hi)
+        } else {
+            lo
+        };
+        json!((v * 100.0).round() / 100.0)
+    }
+}
+
+fn gen_inner<R: Rng + ?Sized>(root: &Value, schema: &Value, rng: &mut R, depth: usize) -> Value {
+    if depth > MAX_DEPTH {
+        return Value::Null;
+    }
+    let Some(obj) = schema.as_object() else {
+        // `true` or a missing schema: anything goes.
+        return Value::String(word(rng).to_string());
+    };
+    if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
+        return match resolve(root, r) {
+            Some(target) => gen_inner(root, target, rng, depth + 1),
+            None => Value::Null,
+        };
+    }
+    if let Some(c) = obj.get("const") {
+        return c.clone();
+    }
+    if let Some(options) = obj
+        .get("enum")
+        .and_then(Value::as_array)
+        .filter(|a| !a.is_empty())
+    {
+        return options[rng.random_range(0..options.len())].clone();
+    }
+    for key in ["anyOf", "oneOf"] {
+        if let Some(options) = obj
+            .get(key)
+            .and_then(Value::as_array)
+            .filter(|a| !a.is_empty())
+        {
+            // Prefer a non-null branch so the value carries content.
+            let non_null: Vec<&Value> = options
+                .iter()
+                .filter(|o| o.get("type").and_then(Value::as_str) != Some("null"))
+                .collect();
+            let pick = if non_null.is_empty() {
+                &options[0]
+            } else {
+                non_null[0]
+            };
+            return gen_inner(root, pick, rng, depth + 1);
+        }
+    }
+    if let Some(all) = obj.get("allOf").and_then(Value::as_array) {
+        let mut merged = Map::new();
+        for part in all {
+            if let Value::Object(o) = gen_inner(root, part, rng, depth + 1) {
+                merged.extend(o);
+            }
+        }
+        return Value::Object(merged);
+    }
+    let ty = match obj.get("type") {
+        Some(Value::String(t)) => t.as_str(),
+        Some(Value::Array(ts)) => ts
+            .iter()
+            .filter_map(Value::as_str)
+            .find(|t| *t != "null")
+            .unwrap_or("null"),
+        _ if obj.contains_key("properties") => "object",
+        _ if obj.contains_key("items") => "array",
+        _ => "string",
+    };
+    match ty {
+        "object" => {
+            let mut out = Map::new();
+            if let Some(props) = obj.get("properties").and_then(Value::as_object) {
+                for (name, sub) in props {
+                    out.insert(name.clone(), gen_inner(root, sub, rng, depth + 1));
+                }
+            }
+            if let Some(req) = obj.get("required").and_then(Value::as_array) {
+                for name in req.iter().filter_map(Value::as_str) {
+                    if !out.contains_key(name) {
+                        out.insert(name.to_string(), Value::String(word(rng).to_string()));
+                    }
+                }
+            }
+            Value::Object(out)
+        }
+        "array" => {
+            let min = obj.get("minItems").and_then(Value::as_u64).unwrap_or(1);
+            let max = obj
+                .get("maxItems")
+                .and_then(Value::as_u64)
+                .unwrap_or(min.max(3))
+                .max(min);
+            let n = rng.random_range(min..=max.min(min + 3)).min(64);
+            let item = obj.get("items").cloned().unwrap_or(Value::Bool(true));
+            Value::Array(
+                (0..n)
+                    .map(|_| gen_inner(root, &item, rng, depth + 1))
+                    .collect(),
+            )
+        }
+        "string" => gen_string(schema, rng),
+        "integer" => gen_number(schema, rng, true),
+        "number" => gen_number(schema, rng, false),
+        "boolean" => Value::Bool(rng.random()),
+        _ => Value::Null,
+    }
+}
