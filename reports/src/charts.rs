@@ -95,6 +95,13 @@ struct Bars {
     share: bool,
 }
 
+/// Map entries sorted by value, largest first (ties by name), like the report's tables.
+fn by_value(map: &std::collections::BTreeMap<String, f64>) -> Vec<(String, f64)> {
+    let mut v: Vec<(String, f64)> = map.iter().map(|(k, v)| (k.clone(), *v)).collect();
+    v.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    v
+}
+
 impl Spec<'_> {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult
     where
@@ -187,9 +194,7 @@ pub fn simulation_charts(r: &SimResult) -> Result<Vec<Chart>, ReportError> {
         )?,
     ];
     let c = &r.cost_usd;
-    let by = |map: &std::collections::BTreeMap<String, f64>| {
-        map.iter().map(|(k, v)| (k.clone(), *v)).collect::<Vec<_>>()
-    };
+    let by = by_value;
     for (name, title, x_desc, items) in [
         ("cost_by_step", "Cost by step", "Step", by(&c.by_step)),
         ("cost_by_model", "Cost by model", "Model", by(&c.by_model)),
@@ -314,16 +319,26 @@ where
     Ok(())
 }
 
-/// Dollars on an axis: fewer decimals than in tables.
-fn usd_axis(x: f64) -> String {
-    let a = x.abs();
-    if a >= 1000.0 {
+/// The right edge of bar `i` of `n` on a segmented axis of exactly `n` segments.
+fn right_edge(i: u32, n: u32) -> SegmentValue<u32> {
+    if i + 1 >= n {
+        SegmentValue::Last
+    } else {
+        SegmentValue::Exact(i + 1)
+    }
+}
+
+/// Dollars on an axis spanning `span`: the same decimals on every tick, as many as the tick
+/// spacing needs.
+fn usd_axis(span: f64, x: f64) -> String {
+    let m = span.abs();
+    if m >= 1000.0 {
         format!("${}", num(x.round()))
-    } else if a >= 10.0 || a == 0.0 {
+    } else if m >= 20.0 {
         format!("${x:.0}")
-    } else if a >= 1.0 {
+    } else if m >= 2.0 {
         format!("${x:.1}")
-    } else if a >= 0.1 {
+    } else if m >= 0.2 {
         format!("${x:.2}")
     } else {
         format!("${x:.3}")
@@ -399,7 +414,7 @@ where
         .disable_x_mesh()
         .x_desc("Daily cost (USD)")
         .y_desc("Simulated days")
-        .x_label_formatter(&|x| usd_axis(*x))
+        .x_label_formatter(&|x| usd_axis(x1 - x0, *x))
         .y_label_formatter(&|y| num(*y))
         .label_style(font(14))
         .axis_desc_style(font(15))
@@ -499,7 +514,7 @@ where
         .configure_mesh()
         .x_desc("Daily cost (USD)")
         .y_desc("Share of days at or under")
-        .x_label_formatter(&|x| usd_axis(*x))
+        .x_label_formatter(&|x| usd_axis(x1 - x0, *x))
         .y_label_formatter(&|y| format!("{:.0}%", y * 100.0))
         .label_style(font(14))
         .axis_desc_style(font(15))
@@ -560,7 +575,7 @@ where
         .margin(18)
         .x_label_area_size(52)
         .y_label_area_size(72)
-        .build_cartesian_2d((0..n).into_segmented(), 0f64..ymax)?;
+        .build_cartesian_2d((0..n - 1).into_segmented(), 0f64..ymax)?;
     let names: Vec<&str> = b.items.iter().map(|(k, _)| k.as_str()).collect();
     chart
         .configure_mesh()
@@ -578,7 +593,7 @@ where
             if b.share {
                 format!("{:.0}%", y * 100.0)
             } else {
-                usd_axis(*y)
+                usd_axis(ymax, *y)
             }
         })
         .label_style(font(14))
@@ -588,10 +603,7 @@ where
     chart.draw_series(b.items.iter().enumerate().map(|(i, (_, v))| {
         let i = i as u32;
         let mut bar = Rectangle::new(
-            [
-                (SegmentValue::Exact(i), 0.0),
-                (SegmentValue::Exact(i + 1), *v),
-            ],
+            [(SegmentValue::Exact(i), 0.0), (right_edge(i, n), *v)],
             BAR.filled(),
         );
         bar.set_margin(0, 0, margin, margin);
@@ -720,7 +732,7 @@ where
         .x_desc("Hour of day")
         .y_desc("Cumulative spend (USD)")
         .x_label_formatter(&|h| format!("{:02}:00", *h as u32))
-        .y_label_formatter(&|y| usd_axis(*y))
+        .y_label_formatter(&|y| usd_axis(ymax, *y))
         .label_style(font(14))
         .axis_desc_style(font(15))
         .draw()?;
@@ -790,7 +802,7 @@ where
         .margin(18)
         .x_label_area_size(52)
         .y_label_area_size(72)
-        .build_cartesian_2d((0..n).into_segmented(), 0f64..ymax)?;
+        .build_cartesian_2d((0..n - 1).into_segmented(), 0f64..ymax)?;
     chart
         .configure_mesh()
         .disable_x_mesh()
@@ -801,7 +813,7 @@ where
             SegmentValue::CenterOf(i) => names.get(*i as usize).cloned().unwrap_or_default(),
             _ => String::new(),
         })
-        .y_label_formatter(&|y| usd_axis(*y))
+        .y_label_formatter(&|y| usd_axis(ymax, *y))
         .label_style(font(14))
         .axis_desc_style(font(15))
         .draw()?;
@@ -843,19 +855,18 @@ where
     let margin = (120 / n.max(1)).clamp(8, 40);
     chart.draw_series(bars.iter().map(|(i, lo, hi, color, _)| {
         let mut bar = Rectangle::new(
-            [
-                (SegmentValue::Exact(*i), *lo),
-                (SegmentValue::Exact(*i + 1), *hi),
-            ],
+            [(SegmentValue::Exact(*i), *lo), (right_edge(*i, n), *hi)],
             color.filled(),
         );
         bar.set_margin(0, 0, margin, margin);
         bar
     }))?;
+    // Labels above the bar or above its p95 cross, whichever is higher.
+    let p95_of = |i: u32| steps.get(i as usize).unwrap_or(last).p95_usd_per_day;
     chart.draw_series(bars.iter().map(|(i, _, hi, _, text)| {
         Text::new(
             text.clone(),
-            (SegmentValue::CenterOf(*i), *hi + ymax * 0.01),
+            (SegmentValue::CenterOf(*i), hi.max(p95_of(*i)) + ymax * 0.02),
             label(13, &INK, HPos::Center, VPos::Bottom),
         )
     }))?;
@@ -951,7 +962,7 @@ where
                 num(*x)
             }
         })
-        .y_label_formatter(&|y| usd_axis(*y))
+        .y_label_formatter(&|y| usd_axis(ymax, *y))
         .label_style(font(14))
         .axis_desc_style(font(15))
         .draw()?;

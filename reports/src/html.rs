@@ -4,7 +4,7 @@
 use crate::charts::{Chart, simulation_charts};
 use crate::error::ReportError;
 use crate::fmt::{count, html_escape as esc, pct, secs, usd};
-use crate::summary::{kinds, shares, short_hash, verdict_line, within_budget};
+use crate::summary::{kinds, shares, short_hash, verdict_sentence, within_budget};
 use burnrate_sim::SimResult;
 
 const CSS: &str = r#"
@@ -77,19 +77,20 @@ pub(crate) fn html_with(r: &SimResult, charts: &[Chart]) -> String {
         "<title>burnrate report: {}</title>\n<style>{CSS}</style>\n</head>\n<body>\n",
         esc(&r.scenario)
     ));
-    let class = match within_budget(r) {
-        Some(true) => "ok",
-        Some(false) => "over",
-        None => "none",
+    // Words, not emoji: the page must read the same on a machine without an emoji font.
+    let (class, status) = match within_budget(r) {
+        Some(true) => ("ok", "Within budget:"),
+        Some(false) => ("over", "Over budget:"),
+        None => ("none", "No budget:"),
     };
     o.push_str(&format!(
-        "<header>\n<h1>burnrate: {}</h1>\n<p class=\"meta\">seed {} · {} replicas × {} days · scenario sha256 <code>{}</code></p>\n<p class=\"verdict {class}\" id=\"verdict\">{}</p>\n</header>\n",
+        "<header>\n<h1>burnrate: {}</h1>\n<p class=\"meta\">seed {} · {} replicas × {} days · scenario sha256 <code>{}</code></p>\n<p class=\"verdict {class}\" id=\"verdict\"><span class=\"status\">{status}</span> {}</p>\n</header>\n",
         esc(&r.scenario),
         r.seed,
         r.replicas,
         r.days,
         esc(short_hash(r)),
-        esc(&verdict_line(r))
+        esc(&verdict_sentence(r))
     ));
 
     let c = &r.cost_usd;

@@ -194,14 +194,24 @@ fn bars_are_as_tall_as_their_values() {
     let r = support_agent();
     let charts = reports::simulation_charts(&r).unwrap();
     let doc = parse(chart(&charts, "cost_by_step"));
-    // Bars in key order (BTreeMap): classify, compliance, draft, retrieve.
+    // Bars sorted by cost, largest first: draft, compliance, retrieve, classify.
     let heights: Vec<f64> = doc
         .descendants()
         .filter(|n| n.has_tag_name("rect") && n.attribute("fill") == Some(BAR_COLOR))
         .map(|n| n.attribute("height").unwrap().parse().unwrap())
         .collect();
-    let values = [0.31, 0.55, 3.12, 0.42];
-    let scale = heights[2] / values[2];
+    let values = [3.12, 0.55, 0.42, 0.31];
+    let scale = heights[0] / values[0];
+    // One slot per bar: the last bar ends near the plot's right edge (no empty slot).
+    let right = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("rect") && n.attribute("fill") == Some(BAR_COLOR))
+        .map(|n| {
+            n.attribute("x").unwrap().parse::<f64>().unwrap()
+                + n.attribute("width").unwrap().parse::<f64>().unwrap()
+        })
+        .fold(0.0, f64::max);
+    assert!(right > 780.0, "last bar ends at x={right}");
     for (h, v) in heights.iter().zip(values) {
         assert!(
             (h - v * scale).abs() <= 1.5,
