@@ -1,1 +1,3 @@
+//! End-to-end tests of the `burnrate` binary and the two halves together.
 
+mod cli;

@@ -1,0 +1,371 @@
+//! The `burnrate` binary end to end: output, exit codes, and errors for bad input.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::PathBuf;
+
+fn burnrate() -> Command {
+    Command::cargo_bin("burnrate").expect("the binary is built")
+}
+
+fn scenario(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("scenarios")
+        .join(name)
+}
+
+fn json_stdout(cmd: &mut Command) -> Value {
+    let out = cmd.assert().success().get_output().stdout.clone();
+    serde_json::from_slice(&out).expect("stdout is JSON")
+}
+
+#[test]
+fn simulate_json_has_the_documented_keys() {
+    let v = json_stdout(
+        burnrate()
+            .args([
+                "simulate",
+                "--format",
+                "json",
+                "--quiet",
+                "--replicas",
+                "3",
+                "--days",
+                "2",
+            ])
+            .arg(scenario("support-agent.toml")),
+    );
+    for path in [
+        "/seed",
+        "/replicas",
+        "/days",
+        "/tasks/total",
+        "/tasks/succeeded",
+        "/tasks/failed",
+        "/tasks/partial",
+        "/calls/total",
+        "/calls/retries",
+        "/cost_usd/per_task/mean",
+        "/cost_usd/per_task/p50",
+        "/cost_usd/per_task/p95",
+        "/cost_usd/per_task/p99",
+        "/cost_usd/per_task/max",
+        "/cost_usd/per_day/mean",
+        "/cost_usd/per_day/p95",
+        "/cost_usd/per_day/p99",
+        "/cost_usd/per_day/max",
+        "/cost_usd/per_month/mean",
+        "/cost_usd/per_month/p95",
+        "/cost_usd/by_step/draft",
+        "/cost_usd/by_model/article-claude-sonnet",
+        "/cost_usd/by_kind/input",
+        "/cost_usd/by_kind/cache_write",
+        "/cost_usd/by_kind/cache_read",
+        "/cost_usd/by_kind/output",
+        "/budget/daily_usd",
+        "/budget/breach_probability",
+        "/cache/hit_rate",
+        "/cache/by_step/draft",
+        "/latency_s/task/p50",
+        "/latency_s/task/p95",
+        "/latency_s/task/p99",
+    ] {
+        assert!(v.pointer(path).is_some(), "missing {path}");
+    }
+    assert_eq!(v["replicas"], 3);
+    assert_eq!(v["seed"], 42);
+}
+
+#[test]
+fn simulate_reproduces_the_article_support_table() {
+    let v = json_stdout(
+        burnrate()
+            .args(["simulate", "--format", "json", "-q"])
+            .arg(scenario("support-budget-exact.toml")),
+    );
+    assert_eq!(v["cost_usd"]["per_day"]["mean"], 4.44375);
+    assert_eq!(v["cost_usd"]["by_step"]["draft"], 4.05);
+}
+
+#[test]
+fn every_shipped_scenario_simulates() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scenarios");
+    let mut n = 0;
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "toml") {
+            let v = json_stdout(
+                burnrate()
+                    .args([
+                        "simulate",
+                        "--format",
+                        "json",
+                        "-q",
+                        "--replicas",
+                        "2",
+                        "--days",
+                        "2",
+                    ])
+                    .arg(&path),
+            );
+            assert!(
+                v["tasks"]["total"].as_u64().unwrap() > 0,
+                "{}",
+                path.display()
+            );
+            n += 1;
+        }
+    }
+    assert!(n >= 8, "only {n} scenarios shipped");
+}
+
+#[test]
+fn bad_scenario_exits_2_with_file_line_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    std::fs::write(&path, "[traffic]\ntasks_per_day = 10\n\n[[steps]]\nname = \"a\"\nmodel = \"gpt-4o\"\noutput_tokens = 10\nfailures = { timeout = 2 }\n").unwrap();
+    let out = burnrate()
+        .args(["simulate", "--out"])
+        .arg(dir.path().join("report"))
+        .arg(&path)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bad.toml:8:"), "{stderr}");
+    assert!(stderr.contains("steps[0].failures.timeout"), "{stderr}");
+    assert!(stderr.contains("between 0 and 1"), "{stderr}");
+    assert!(out.stdout.is_empty());
+    assert!(!dir.path().join("report").exists(), "nothing half-written");
+    burnrate()
+        .args(["simulate", "no-such-file.toml"])
+        .assert()
+        .code(2);
+    burnrate()
+        .args(["simulate", "--replicas", "0"])
+        .arg(scenario("support-agent.toml"))
+        .assert()
+        .code(2);
+    burnrate()
+        .args(["simulate", "--format", "yaml"])
+        .arg(scenario("support-agent.toml"))
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn same_seed_same_output_with_one_and_two_threads() {
+    let run = |threads: &str| {
+        burnrate()
+            .args([
+                "simulate",
+                "--format",
+                "json",
+                "-q",
+                "--replicas",
+                "4",
+                "--days",
+                "3",
+                "--seed",
+                "5",
+                "--threads",
+                threads,
+            ])
+            .arg(scenario("support-agent.toml"))
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    assert_eq!(run("1"), run("2"));
+}
+
+#[test]
+fn check_gate_exit_codes() {
+    let base = || {
+        let mut c = burnrate();
+        c.args(["check", "-q", "--replicas", "4", "--days", "3"])
+            .arg(scenario("support-agent.toml"));
+        c
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let summary = dir.path().join("summary.md");
+    let out = base()
+        .args(["--daily-budget", "50"])
+        .env("GITHUB_STEP_SUMMARY", &summary)
+        .assert()
+        .code(0)
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(text.starts_with('✅'), "{text}");
+    assert!(
+        std::fs::read_to_string(&summary)
+            .unwrap()
+            .contains("Budget gate holds")
+    );
+    let out = base()
+        .args(["--daily-budget", "1"])
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    assert!(String::from_utf8_lossy(&out).starts_with('❌'));
+    base().args(["--daily-budget", "-1"]).assert().code(2);
+    base()
+        .args(["--daily-budget", "50", "--max-breach-probability", "2"])
+        .assert()
+        .code(2);
+    base()
+        .args(["--daily-budget", "50", "--percentile", "0"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn levers_naive_poc_is_the_most_expensive_and_savings_are_attributed() {
+    let v = json_stdout(
+        burnrate()
+            .args([
+                "levers",
+                "--format",
+                "json",
+                "-q",
+                "--replicas",
+                "4",
+                "--days",
+                "5",
+            ])
+            .arg(scenario("support-agent.toml")),
+    );
+    let steps = v
+        .as_array()
+        .or_else(|| v["steps"].as_array())
+        .expect("lever steps")
+        .clone();
+    let names: Vec<&str> = steps.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        [
+            "naive POC",
+            "+ routing",
+            "+ caching",
+            "+ budgets",
+            "+ batching"
+        ]
+    );
+    let p50: Vec<f64> = steps
+        .iter()
+        .map(|s| s["p50_usd_per_day"].as_f64().unwrap())
+        .collect();
+    assert!(
+        p50[0] > p50[4] * 1.5,
+        "naive POC {} vs as written {}",
+        p50[0],
+        p50[4]
+    );
+    // Routing moves classify/retrieve/compliance off Sonnet: the biggest saving, as the article says.
+    let savings: Vec<f64> = steps
+        .iter()
+        .map(|s| s["saving_usd"].as_f64().unwrap())
+        .collect();
+    assert!(savings[1] > savings[2] && savings[1] > 0.0);
+    // Caching saves something, but far less than the article's $2.80.
+    assert!(savings[2] > 0.0 && savings[2] < 2.26);
+    // Savings add up to the total.
+    let total: f64 = savings.iter().sum();
+    assert!((total - (p50[0] - p50[4])).abs() < 1e-9);
+}
+
+#[test]
+fn sweep_finds_the_largest_traffic_under_budget() {
+    let v = json_stdout(
+        burnrate()
+            .args([
+                "sweep",
+                "--format",
+                "json",
+                "-q",
+                "--replicas",
+                "2",
+                "--days",
+                "3",
+                "--param",
+                "traffic.tasks_per_day",
+                "--values",
+                "5,500,5000",
+            ])
+            .arg(scenario("support-agent.toml")),
+    );
+    let points = v["points"].as_array().unwrap();
+    assert_eq!(points.len(), 3);
+    let p95: Vec<f64> = points.iter().map(|p| p["p95"].as_f64().unwrap()).collect();
+    assert!(p95[0] < p95[1] && p95[1] < p95[2]);
+    assert_eq!(v["largest_value_under_budget"].as_f64(), Some(500.0));
+    burnrate()
+        .args([
+            "sweep",
+            "-q",
+            "--param",
+            "traffic.tasks_per_day",
+            "--values",
+            "-5",
+        ])
+        .arg(scenario("support-agent.toml"))
+        .assert()
+        .code(2);
+    burnrate()
+        .args([
+            "sweep",
+            "-q",
+            "--param",
+            "steps.nope.max_tokens",
+            "--values",
+            "5",
+        ])
+        .arg(scenario("support-agent.toml"))
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn compare_shows_both_and_the_difference() {
+    let out = burnrate()
+        .args(["compare", "-q", "--replicas", "2", "--days", "2"])
+        .arg(scenario("support-agent.toml"))
+        .arg(scenario("support-budget-exact.toml"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.contains("support-agent") && text.contains("support-budget-exact"),
+        "{text}"
+    );
+}
+
+#[test]
+fn catalog_lists_article_and_current_prices() {
+    let v = json_stdout(burnrate().args(["catalog", "--format", "json"]));
+    let models = v.as_array().unwrap();
+    let find = |id: &str| {
+        models
+            .iter()
+            .find(|m| m["id"] == id)
+            .unwrap_or_else(|| panic!("{id}"))
+    };
+    assert_eq!(find("article-claude-haiku")["input_pusd"], 250_000);
+    assert_eq!(find("claude-sonnet-4-5")["cache_write_1h_pusd"], 6_000_000);
+    assert_eq!(find("gpt-4o-mini")["cache_read_pusd"], 75_000);
+    assert!(
+        models
+            .iter()
+            .all(|m| m["as_of"].as_str().is_some_and(|s| !s.is_empty()))
+    );
+}
