@@ -1,3 +1,4 @@
 //! End-to-end tests of the `burnrate` binary and the two halves together.
 
 mod cli;
+mod mock_sdk;
