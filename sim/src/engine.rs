@@ -409,6 +409,7 @@ impl<'a> Replica<'a> {
             peak.1 = peak.1.max(counter.tokens);
         }
         self.summary.unfinished += self.tasks.iter().filter(|t| t.live).count() as u64;
+        self.summary.events = self.events;
         let total: u128 = self.day_spend.iter().sum();
         self.summary.day_costs = std::mem::take(&mut self.day_spend);
         self.summary.replica_costs = vec![total];

@@ -16,6 +16,8 @@ pub struct SimResult {
     pub seed: u64,
     pub replicas: u32,
     pub days: u32,
+    /// Discrete events the engine processed (arrivals, call starts and ends, flushes).
+    pub events: u64,
     pub tasks: TaskCounts,
     pub calls: CallCounts,
     pub cost_usd: CostSummary,

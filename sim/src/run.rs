@@ -352,6 +352,7 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
         seed: sc.horizon.seed,
         replicas: sc.horizon.replicas,
         days: sc.horizon.days,
+        events: s.events,
         tasks: TaskCounts {
             total: s.tasks_total,
             succeeded: s.succeeded,

@@ -41,6 +41,7 @@ pub(crate) struct Summary {
     pub runaway: u64,
     pub unfinished: u64,
 
+    pub events: u64,
     pub calls: u64,
     pub retries: u64,
     pub failures: [u64; 7],
@@ -92,6 +93,7 @@ impl Summary {
             cost_alerts: 0,
             runaway: 0,
             unfinished: 0,
+            events: 0,
             calls: 0,
             retries: 0,
             failures: [0; 7],
@@ -135,6 +137,7 @@ impl Summary {
         self.cost_alerts += other.cost_alerts;
         self.runaway += other.runaway;
         self.unfinished += other.unfinished;
+        self.events += other.events;
         self.calls += other.calls;
         self.retries += other.retries;
         for (a, b) in self.failures.iter_mut().zip(other.failures) {

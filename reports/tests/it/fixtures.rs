@@ -90,6 +90,7 @@ pub fn support_agent() -> SimResult {
         seed: 42,
         replicas,
         days,
+        events: 1_234_567,
         tasks: TaskCounts {
             total: 60_000,
             succeeded: 59_640,
