@@ -34,6 +34,9 @@ enum Command {
     Check(cmd::check::Args),
     /// Run the mock OpenAI- and Anthropic-compatible provider.
     Mock(cmd::mock::Args),
+    /// Play a scenario's traffic against an OpenAI/Anthropic-compatible endpoint and compare
+    /// measured cost with the prediction.
+    Drive(cmd::drive::Args),
 }
 
 /// An error with the exit code it maps to.
@@ -65,6 +68,7 @@ fn main() -> ExitCode {
         Command::Compare(args) => cmd::compare::run(args),
         Command::Check(args) => cmd::check::run(args),
         Command::Mock(args) => cmd::mock::run(args),
+        Command::Drive(args) => cmd::drive::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

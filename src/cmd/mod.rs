@@ -3,6 +3,7 @@
 pub mod catalog;
 pub mod check;
 pub mod compare;
+pub mod drive;
 pub mod levers;
 pub mod mock;
 pub mod simulate;
