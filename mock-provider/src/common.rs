@@ -127,7 +127,7 @@ impl Req {
     }
 
     pub fn check_auth(&self) -> Result<(), ApiError> {
-        if self.cfg.api_keys.is_empty() || self.cfg.api_keys.iter().any(|k| *k == self.key) {
+        if self.cfg.api_keys.is_empty() || self.cfg.api_keys.contains(&self.key) {
             Ok(())
         } else {
             Err(ApiError::unauthorized(self.shape))

@@ -301,7 +301,7 @@ fn check_prob(field: &str, p: Option<f64>) -> Result<f64, ConfigError> {
 }
 
 fn check_secs(field: &str, v: f64) -> Result<Duration, ConfigError> {
-    if !v.is_finite() || v < 0.0 || v > 86_400.0 * 7.0 {
+    if !v.is_finite() || !(0.0..=86_400.0 * 7.0).contains(&v) {
         return Err(invalid(
             field,
             format!("must be seconds in [0, 604800], got {v}"),
@@ -517,14 +517,12 @@ impl MockConfig {
             ));
         }
         let body_limit = raw.body_limit_bytes.unwrap_or(32 * 1024 * 1024);
-        if body_limit < 1024 || body_limit > 1 << 31 {
+        if !(1024..=1 << 31).contains(&body_limit) {
             return Err(invalid("body_limit_bytes", "must be between 1024 and 2^31"));
         }
         let spend_cap_pusd = match raw.spend_cap_usd {
             None => None,
-            Some(usd) if usd.is_finite() && usd >= 0.0 && usd < 1e9 => {
-                Some((usd * 1e12).round() as u64)
-            }
+            Some(usd) if (0.0..1e9).contains(&usd) => Some((usd * 1e12).round() as u64),
             Some(usd) => {
                 return Err(invalid(
                     "spend_cap_usd",

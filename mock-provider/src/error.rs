@@ -32,9 +32,9 @@ pub struct ApiError {
     pub openai_type: &'static str,
     pub anthropic_type: Option<&'static str>,
     pub code: Option<&'static str>,
-    pub param: Option<String>,
+    pub param: Option<&'static str>,
     pub message: String,
-    pub headers: HeaderMap,
+    pub headers: Box<HeaderMap>,
 }
 
 /// Anthropic's error type for a status (docs api/errors).
@@ -66,7 +66,7 @@ impl ApiError {
             code: None,
             param: None,
             message: message.into(),
-            headers: HeaderMap::new(),
+            headers: Box::default(),
         }
     }
 
@@ -85,8 +85,8 @@ impl ApiError {
         self
     }
 
-    pub fn with_param(mut self, param: impl Into<String>) -> ApiError {
-        self.param = Some(param.into());
+    pub fn with_param(mut self, param: &'static str) -> ApiError {
+        self.param = Some(param);
         self
     }
 

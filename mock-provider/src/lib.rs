@@ -204,9 +204,11 @@ pub fn router(config: MockConfig) -> Router {
 
 fn unreachable_state() -> AppState {
     // Without a request log, AppState::new cannot fail.
-    let mut cfg = MockConfig::default();
-    cfg.request_log = None;
-    AppState::new(cfg).expect("state without a request log")
+    AppState::new(MockConfig {
+        request_log: None,
+        ..MockConfig::default()
+    })
+    .expect("state without a request log")
 }
 
 /// Serves the mock on `listener` until `shutdown` resolves, then lets open requests and

@@ -69,7 +69,7 @@ fn lorem(rng: &mut Pcg64Mcg, n: u64) -> Vec<Cow<'static, str>> {
     pieces
 }
 
-fn first_word(piece: &Cow<'static, str>) -> &'static str {
+fn first_word(piece: &str) -> &'static str {
     // Vocabulary words are one token with or without their leading space.
     let w = piece.trim_start();
     tokens::vocabulary()

@@ -174,6 +174,7 @@ impl RateLimiter {
         &self.shards[(h.finish() as usize) % SHARDS]
     }
 
+    #[allow(clippy::too_many_arguments, clippy::result_large_err)]
     /// Admits (and debits) one request of `input` + `output` tokens, or says why not.
     /// With `debit == false` it only reports the current state.
     pub fn admit(

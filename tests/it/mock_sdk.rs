@@ -22,8 +22,13 @@ fn official_sdks_against_the_mock() {
     let check = Command::new(&python)
         .args(["-c", "import openai, anthropic, pytest"])
         .status()
-        .unwrap_or_else(|e| panic!("cannot run {python}: {e}; run scripts/test to create the venv"));
-    assert!(check.success(), "the openai/anthropic SDKs or pytest are missing from {python}: run scripts/test");
+        .unwrap_or_else(|e| {
+            panic!("cannot run {python}: {e}; run scripts/test to create the venv")
+        });
+    assert!(
+        check.success(),
+        "the openai/anthropic SDKs or pytest are missing from {python}: run scripts/test"
+    );
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_burnrate"))
         .args(["mock", "--port", "0", "--seed", "7", "--time-scale", "0"])
@@ -34,17 +39,35 @@ fn official_sdks_against_the_mock() {
     let stdout = child.stdout.take().expect("stdout");
     let server = Server(child);
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line).expect("read the first line");
-    let url = line.trim().strip_prefix("listening on ").unwrap_or_else(|| panic!("unexpected first line {line:?}")).to_string();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the first line");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
     assert!(url.starts_with("http://127.0.0.1:"), "{url}");
 
     let root = env!("CARGO_MANIFEST_DIR");
     let status = Command::new(&python)
-        .args(["-m", "pytest", "tests/python", "-q", "-p", "no:cacheprovider", "-W", "ignore::DeprecationWarning"])
+        .args([
+            "-m",
+            "pytest",
+            "tests/python",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-W",
+            "ignore::DeprecationWarning",
+        ])
         .current_dir(root)
         .env("BURNRATE_MOCK_URL", &url)
         .status()
         .expect("run pytest");
     drop(server);
-    assert!(status.success(), "the SDK tests failed (see pytest's output above)");
+    assert!(
+        status.success(),
+        "the SDK tests failed (see pytest's output above)"
+    );
 }
