@@ -78,7 +78,10 @@ impl Observation {
 }
 
 fn uint(v: Option<&Value>) -> Option<u64> {
-    v.and_then(|v| v.as_u64().or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64)))
+    v.and_then(|v| {
+        v.as_u64()
+            .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64))
+    })
 }
 
 fn tag(v: Option<&Value>) -> Option<String> {
@@ -97,7 +100,9 @@ pub fn parse_line(line: usize, text: &str) -> Result<Option<Observation>, Calibr
     }
     let err = |message: String| CalibrateError::Line { line, message };
     let v: Value = serde_json::from_str(text).map_err(|e| err(format!("not JSON: {e}")))?;
-    let obj = v.as_object().ok_or_else(|| err("expected a JSON object".to_string()))?;
+    let obj = v
+        .as_object()
+        .ok_or_else(|| err("expected a JSON object".to_string()))?;
     let mut o = Observation {
         line,
         task: tag(obj.get("task").or_else(|| obj.get("task_id"))),
@@ -116,7 +121,8 @@ pub fn parse_line(line: usize, text: &str) -> Result<Option<Observation>, Calibr
 
     // The mock's request log: provider-neutral counters at the top level.
     if obj.contains_key("cache_write_tokens") && obj.contains_key("input_tokens") {
-        o.input = uint(obj.get("input_tokens")).ok_or_else(|| err("`input_tokens` must be a count".into()))?;
+        o.input = uint(obj.get("input_tokens"))
+            .ok_or_else(|| err("`input_tokens` must be a count".into()))?;
         o.cache_write = uint(obj.get("cache_write_tokens")).unwrap_or(0);
         o.cache_read = uint(obj.get("cache_read_tokens")).unwrap_or(0);
         o.output = uint(obj.get("output_tokens")).unwrap_or(0);
@@ -134,24 +140,40 @@ pub fn parse_line(line: usize, text: &str) -> Result<Option<Observation>, Calibr
     let get = |k: &str| uint(usage.get(k));
     if let Some(prompt) = get("prompt_tokens") {
         // OpenAI Chat Completions: cached tokens are a subset of prompt tokens.
-        let cached = uint(usage.get("prompt_tokens_details").and_then(|d| d.get("cached_tokens"))).unwrap_or(0);
+        let cached = uint(
+            usage
+                .get("prompt_tokens_details")
+                .and_then(|d| d.get("cached_tokens")),
+        )
+        .unwrap_or(0);
         if cached > prompt {
-            return Err(err(format!("cached_tokens {cached} exceed prompt_tokens {prompt}")));
+            return Err(err(format!(
+                "cached_tokens {cached} exceed prompt_tokens {prompt}"
+            )));
         }
         o.input = prompt - cached;
         o.cache_read = cached;
         o.output = get("completion_tokens").unwrap_or(0);
     } else if let Some(input) = get("input_tokens") {
-        if usage.contains_key("cache_creation_input_tokens") || usage.contains_key("cache_read_input_tokens") {
+        if usage.contains_key("cache_creation_input_tokens")
+            || usage.contains_key("cache_read_input_tokens")
+        {
             // Anthropic: three separate counters.
             o.input = input;
             o.cache_write = get("cache_creation_input_tokens").unwrap_or(0);
             o.cache_read = get("cache_read_input_tokens").unwrap_or(0);
         } else {
             // OpenAI Responses (or Anthropic without cache counters): cached is a subset.
-            let cached = uint(usage.get("input_tokens_details").and_then(|d| d.get("cached_tokens"))).unwrap_or(0);
+            let cached = uint(
+                usage
+                    .get("input_tokens_details")
+                    .and_then(|d| d.get("cached_tokens")),
+            )
+            .unwrap_or(0);
             if cached > input {
-                return Err(err(format!("cached_tokens {cached} exceed input_tokens {input}")));
+                return Err(err(format!(
+                    "cached_tokens {cached} exceed input_tokens {input}"
+                )));
             }
             o.input = input - cached;
             o.cache_read = cached;
@@ -207,11 +229,24 @@ impl Fit {
         match self {
             Fit::Constant(v) => fmt_num(*v),
             Fit::LogNormal { mean, cv } => {
-                format!("{{ dist = \"lognormal\", mean = {}, cv = {} }}", fmt_num(*mean), fmt_num(*cv))
+                format!(
+                    "{{ dist = \"lognormal\", mean = {}, cv = {} }}",
+                    fmt_num(*mean),
+                    fmt_num(*cv)
+                )
             }
             Fit::Empirical { values, weights } => {
-                let list = |xs: &[f64]| xs.iter().map(|x| fmt_num(*x)).collect::<Vec<_>>().join(", ");
-                format!("{{ dist = \"empirical\", values = [{}], weights = [{}] }}", list(values), list(weights))
+                let list = |xs: &[f64]| {
+                    xs.iter()
+                        .map(|x| fmt_num(*x))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                };
+                format!(
+                    "{{ dist = \"empirical\", values = [{}], weights = [{}] }}",
+                    list(values),
+                    list(weights)
+                )
             }
         }
     }
@@ -243,13 +278,19 @@ pub fn fit(values: &[f64]) -> Option<Fit> {
         let var = logs.iter().map(|l| (l - mu) * (l - mu)).sum::<f64>() / n as f64;
         let mean = (mu + var / 2.0).exp();
         let cv = (var.exp() - 1.0).sqrt();
-        return Some(Fit::LogNormal { mean: round_to(mean, 3), cv: round_to(cv, 4) });
+        return Some(Fit::LogNormal {
+            mean: round_to(mean, 3),
+            cv: round_to(cv, 4),
+        });
     }
     let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
     for v in values {
         *counts.entry(v.to_bits()).or_default() += 1;
     }
-    let mut pairs: Vec<(f64, f64)> = counts.iter().map(|(b, c)| (f64::from_bits(*b), *c as f64)).collect();
+    let mut pairs: Vec<(f64, f64)> = counts
+        .iter()
+        .map(|(b, c)| (f64::from_bits(*b), *c as f64))
+        .collect();
     pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
     if pairs.len() > MAX_EMPIRICAL_VALUES {
         // Equal-weight quantiles (midpoints of MAX_EMPIRICAL_VALUES equal slices).
@@ -262,7 +303,10 @@ pub fn fit(values: &[f64]) -> Option<Fit> {
             })
             .collect();
     }
-    Some(Fit::Empirical { values: pairs.iter().map(|p| p.0).collect(), weights: pairs.iter().map(|p| p.1).collect() })
+    Some(Fit::Empirical {
+        values: pairs.iter().map(|p| p.0).collect(),
+        weights: pairs.iter().map(|p| p.1).collect(),
+    })
 }
 
 fn round_to(x: f64, decimals: i32) -> f64 {
@@ -284,7 +328,11 @@ pub struct FailureFit {
 
 impl FailureFit {
     fn rate(&self, n: u64) -> f64 {
-        if self.attempts == 0 { 0.0 } else { n as f64 / self.attempts as f64 }
+        if self.attempts == 0 {
+            0.0
+        } else {
+            n as f64 / self.attempts as f64
+        }
     }
 }
 
@@ -323,14 +371,23 @@ pub fn calibrate(obs: &[Observation], catalog: &Catalog) -> Result<Calibration, 
     let mut groups: BTreeMap<(String, String), Vec<&Observation>> = BTreeMap::new();
     for o in obs {
         let Some(model) = o.model.clone() else {
-            return Err(CalibrateError::Line { line: o.line, message: "no `model`: prices need one".to_string() });
+            return Err(CalibrateError::Line {
+                line: o.line,
+                message: "no `model`: prices need one".to_string(),
+            });
         };
-        let spec = catalog.get(&model).ok_or(CalibrateError::UnknownModel { model: model.clone(), line: o.line })?;
+        let spec = catalog.get(&model).ok_or(CalibrateError::UnknownModel {
+            model: model.clone(),
+            line: o.line,
+        })?;
         let step = o.step.clone().unwrap_or_else(|| "call".to_string());
         let key = (step, spec.id.clone());
         if !groups.contains_key(&key) {
             if groups.len() >= MAX_GROUPS {
-                return Err(CalibrateError::Line { line: o.line, message: format!("more than {MAX_GROUPS} step/model groups") });
+                return Err(CalibrateError::Line {
+                    line: o.line,
+                    message: format!("more than {MAX_GROUPS} step/model groups"),
+                });
             }
             order.push(key.clone());
         }
@@ -376,7 +433,11 @@ pub fn calibrate(obs: &[Observation], catalog: &Catalog) -> Result<Calibration, 
             .filter(|c| *c > 0.0)
             .collect();
         caching_seen |= !cached.is_empty();
-        let mean_prefix = if cached.is_empty() { 0.0 } else { cached.iter().sum::<f64>() / cached.len() as f64 };
+        let mean_prefix = if cached.is_empty() {
+            0.0
+        } else {
+            cached.iter().sum::<f64>() / cached.len() as f64
+        };
         let input: Vec<f64> = clean
             .iter()
             .map(|o| {
@@ -408,10 +469,18 @@ pub fn calibrate(obs: &[Observation], catalog: &Catalog) -> Result<Calibration, 
             failures,
         });
     }
-    if steps.iter().all(|s| s.clean_calls == 0 && s.failures.attempts == 0) {
+    if steps
+        .iter()
+        .all(|s| s.clean_calls == 0 && s.failures.attempts == 0)
+    {
         return Err(CalibrateError::Empty);
     }
-    Ok(Calibration { steps, lines: obs.len(), tasks: all_tasks.len(), caching_seen })
+    Ok(Calibration {
+        steps,
+        lines: obs.len(),
+        tasks: all_tasks.len(),
+        caching_seen,
+    })
 }
 
 fn toml_str(s: &str) -> String {
@@ -424,10 +493,23 @@ impl Calibration {
     pub fn to_scenario_toml(&self, name: &str) -> Result<String, CalibrateError> {
         let mut t = String::new();
         let w = &mut t;
-        let _ = writeln!(w, "# Calibrated by `burnrate calibrate` from {} log lines ({} tagged tasks).", self.lines, self.tasks);
-        let _ = writeln!(w, "# Token distributions rest on clean calls (2xx, not retries); failure rates on every attempt.");
-        let _ = writeln!(w, "# Lognormal fits are maximum likelihood (mu = mean ln x, sigma^2 = var ln x); fewer than");
-        let _ = writeln!(w, "# {MIN_LOGNORMAL_OBSERVATIONS} observations, or zeros, give an empirical distribution instead.");
+        let _ = writeln!(
+            w,
+            "# Calibrated by `burnrate calibrate` from {} log lines ({} tagged tasks).",
+            self.lines, self.tasks
+        );
+        let _ = writeln!(
+            w,
+            "# Token distributions rest on clean calls (2xx, not retries); failure rates on every attempt."
+        );
+        let _ = writeln!(
+            w,
+            "# Lognormal fits are maximum likelihood (mu = mean ln x, sigma^2 = var ln x); fewer than"
+        );
+        let _ = writeln!(
+            w,
+            "# {MIN_LOGNORMAL_OBSERVATIONS} observations, or zeros, give an empirical distribution instead."
+        );
         let _ = writeln!(w, "name = {}", toml_str(name));
         let _ = writeln!(w);
         let _ = writeln!(w, "[traffic]");
@@ -445,12 +527,20 @@ impl Calibration {
             let n = names.entry(s.step.clone()).or_default();
             *n += 1;
             // Two models under one step tag become two steps.
-            let step_name = if *n == 1 { s.step.clone() } else { format!("{}-{}", s.step, s.model) };
+            let step_name = if *n == 1 {
+                s.step.clone()
+            } else {
+                format!("{}-{}", s.step, s.model)
+            };
             let _ = writeln!(w, "[[steps]]");
             let _ = writeln!(w, "name = {}", toml_str(&step_name));
             let _ = writeln!(w, "model = {}", toml_str(&s.model));
             if let Some(p) = &s.prefix {
-                let _ = writeln!(w, "# cached prefix: {} calls that read or wrote the cache", s.prefix_observations);
+                let _ = writeln!(
+                    w,
+                    "# cached prefix: {} calls that read or wrote the cache",
+                    s.prefix_observations
+                );
                 let _ = writeln!(w, "prefix_tokens = {}", p.toml());
             } else if self.caching_seen {
                 let _ = writeln!(w, "cache = false");
@@ -473,7 +563,11 @@ impl Calibration {
                 f.server_error,
                 f.timeout,
                 f.malformed,
-                if f.other > 0 { format!(", {} other errors not modelled", f.other) } else { String::new() }
+                if f.other > 0 {
+                    format!(", {} other errors not modelled", f.other)
+                } else {
+                    String::new()
+                }
             );
             let _ = writeln!(
                 w,
@@ -485,7 +579,8 @@ impl Calibration {
             );
             let _ = writeln!(w);
         }
-        Scenario::from_toml(&format!("{name}.toml"), &t).map_err(|e| CalibrateError::Invalid(e.to_string()))?;
+        Scenario::from_toml(&format!("{name}.toml"), &t)
+            .map_err(|e| CalibrateError::Invalid(e.to_string()))?;
         Ok(t)
     }
 }
@@ -500,12 +595,19 @@ mod tests {
         let chat = r#"{"model":"gpt-4o-mini","step":"a","usage":{"prompt_tokens":2000,"completion_tokens":50,"prompt_tokens_details":{"cached_tokens":1024}}}"#;
         let o = parse_line(1, chat).unwrap().unwrap();
         assert_eq!((o.input, o.cache_read, o.output), (976, 1024, 50));
-        let resp = r#"{"input_tokens":300,"output_tokens":7,"input_tokens_details":{"cached_tokens":0}}"#;
+        let resp =
+            r#"{"input_tokens":300,"output_tokens":7,"input_tokens_details":{"cached_tokens":0}}"#;
         let o = parse_line(2, resp).unwrap().unwrap();
-        assert_eq!((o.input, o.cache_read, o.output, o.model.clone()), (300, 0, 7, None));
+        assert_eq!(
+            (o.input, o.cache_read, o.output, o.model.clone()),
+            (300, 0, 7, None)
+        );
         let anth = r#"{"model":"claude-sonnet-4-5","task":7,"usage":{"input_tokens":10,"cache_creation_input_tokens":2000,"cache_read_input_tokens":0,"output_tokens":3}}"#;
         let o = parse_line(3, anth).unwrap().unwrap();
-        assert_eq!((o.input, o.cache_write, o.task.as_deref()), (10, 2000, Some("7")));
+        assert_eq!(
+            (o.input, o.cache_write, o.task.as_deref()),
+            (10, 2000, Some("7"))
+        );
         let mock = r#"{"model":"gpt-4o","step":"s","status":429,"error":"rate_limit","retry_count":1,"input_tokens":0,"cache_write_tokens":0,"cache_read_tokens":0,"output_tokens":0}"#;
         let o = parse_line(4, mock).unwrap().unwrap();
         assert_eq!((o.status, o.retry), (429, true));
@@ -554,8 +656,14 @@ mod tests {
         assert_eq!(s.prefix, Some(Fit::Constant(1024.0)));
         let toml = cal.to_scenario_toml("fitted").unwrap();
         assert!(toml.contains("rate_limit = 0.1"), "{toml}");
-        assert!(toml.contains("# input and output: 36 clean calls"), "{toml}");
+        assert!(
+            toml.contains("# input and output: 36 clean calls"),
+            "{toml}"
+        );
         let bad = parse_log(r#"{"model":"gpt-9","usage":{"prompt_tokens":1}}"#).unwrap();
-        assert!(matches!(calibrate(&bad, &Catalog::builtin()), Err(CalibrateError::UnknownModel { .. })));
+        assert!(matches!(
+            calibrate(&bad, &Catalog::builtin()),
+            Err(CalibrateError::UnknownModel { .. })
+        ));
     }
 }

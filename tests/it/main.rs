@@ -1,4 +1,5 @@
 //! End-to-end tests of the `burnrate` binary and the two halves together.
 
+mod agreement;
 mod cli;
 mod mock_sdk;
