@@ -37,6 +37,8 @@ enum Command {
     /// Play a scenario's traffic against an OpenAI/Anthropic-compatible endpoint and compare
     /// measured cost with the prediction.
     Drive(cmd::drive::Args),
+    /// Fit a scenario from usage logs (the mock's request log, OpenAI or Anthropic usage).
+    Calibrate(cmd::calibrate::Args),
 }
 
 /// An error with the exit code it maps to.
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         Command::Check(args) => cmd::check::run(args),
         Command::Mock(args) => cmd::mock::run(args),
         Command::Drive(args) => cmd::drive::run(args),
+        Command::Calibrate(args) => cmd::calibrate::run(args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

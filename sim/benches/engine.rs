@@ -6,7 +6,10 @@ use burnrate_sim::{RunOptions, Scenario, simulate};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
 fn support_agent() -> Scenario {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../scenarios/support-agent.toml");
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../scenarios/support-agent.toml"
+    );
     let text = std::fs::read_to_string(path).expect("scenario file");
     Scenario::from_toml(path, &text).expect("valid scenario")
 }
@@ -15,8 +18,12 @@ fn engine(c: &mut Criterion) {
     let sc = support_agent();
     let mut group = c.benchmark_group("support-agent");
     for threads in [1usize, 2] {
-        let options =
-            RunOptions { replicas: Some(4), days: Some(30), seed: Some(1), threads: Some(threads) };
+        let options = RunOptions {
+            replicas: Some(4),
+            days: Some(30),
+            seed: Some(1),
+            threads: Some(threads),
+        };
         let probe = simulate(&sc, &options, &|| {}).expect("runs");
         eprintln!(
             "support-agent, {threads} thread(s): {} tasks, {} events per iteration",

@@ -1,6 +1,7 @@
 //! burnrate-sim: the catalog, the scenario model, the discrete-event Monte Carlo engine and its
 //! statistics. Pure: no IO, no clock, no global state. Randomness comes only from the seed.
 
+mod calibrate;
 mod catalog;
 mod dist;
 mod engine;
@@ -12,18 +13,22 @@ mod run;
 mod scenario;
 mod summary;
 
+pub use calibrate::{
+    CalibrateError, Calibration, FailureFit, Fit, Observation, StepFit, calibrate, fit, parse_line,
+    parse_log,
+};
 pub use catalog::{
     CacheTtl, Catalog, CostBreakdown, Latency, ModelKind, ModelSpec, Provider, RateLimits,
     TokenCounts,
 };
 pub use dist::{Dist, Shape};
 pub use engine::EngineError;
+pub use levers::{lever_variants, naive_poc};
 pub use model::{
     Arrivals, Batching, Breaker, Caching, ContextMode, FailureRates, GrowthShape, Horizon,
     Incident, IncidentKind, Limits, ModelIdx, Routing, Scenario, Step, StepModel, Stuck, Summarize,
     TaskKind, Traffic, ceilings,
 };
-pub use levers::{lever_variants, naive_poc};
 pub use money::{
     PUSD_PER_USD, pusd_per_token_from_usd_per_mtok, pusd_to_usd, usd_per_mtok, usd_to_pusd,
 };

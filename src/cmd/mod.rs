@@ -1,5 +1,6 @@
 //! One module per subcommand.
 
+pub mod calibrate;
 pub mod catalog;
 pub mod check;
 pub mod compare;
