@@ -156,6 +156,8 @@ enum Ev {
     CallStart(u32),
     CallDone(u32),
     Flush(u32),
+    /// A model's rate-limit buckets have refilled enough for the head of its queue.
+    Refill(u32),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -183,6 +185,8 @@ struct Task {
     tier: Tier,
     easy: bool,
     escalated: bool,
+    /// The cheap tier's answer was already judged (pass or escalate).
+    judged: bool,
     stuck_calls_left: u64,
     stuck: bool,
     context_tokens: u64,
@@ -232,58 +236,66 @@ struct Call {
     live: bool,
 }
 
+/// One continuously refilling limit: `limit` units per minute, holding at most `limit`.
+#[derive(Clone, Copy)]
+struct Meter {
+    limit: f64,
+    level: f64,
+}
+
+/// A model's rate limits as token buckets: requests, input+output tokens (OpenAI TPM), input
+/// tokens (Anthropic ITPM) and output tokens (Anthropic OTPM).
 struct Bucket {
-    rpm: Option<f64>,
-    tpm: Option<f64>,
-    requests: f64,
-    tokens: f64,
+    meters: [Option<Meter>; 4],
     last_us: u64,
 }
 
 impl Bucket {
     fn new(spec: &ModelSpec) -> Bucket {
         let l = &spec.rate_limits;
-        let tpm = l
-            .tokens_per_minute
-            .or(l.input_tokens_per_minute)
-            .map(|x| x as f64);
-        let rpm = l.requests_per_minute.map(|x| x as f64);
+        let meter = |v: Option<u64>| {
+            v.map(|x| Meter {
+                limit: x as f64,
+                level: x as f64,
+            })
+        };
         Bucket {
-            rpm,
-            tpm,
-            requests: rpm.unwrap_or(0.0),
-            tokens: tpm.unwrap_or(0.0),
+            meters: [
+                meter(l.requests_per_minute),
+                meter(l.tokens_per_minute),
+                meter(l.input_tokens_per_minute),
+                meter(l.output_tokens_per_minute),
+            ],
             last_us: 0,
         }
     }
 
-    /// Takes one request of `tokens` now, or returns how long to wait for the bucket to refill.
-    /// A request larger than the bucket is admitted once the bucket is full (debt).
-    fn acquire(&mut self, now_us: u64, tokens: u64) -> Option<u64> {
-        let dt_min = (now_us.saturating_sub(self.last_us)) as f64 / (60.0 * US_PER_S);
-        self.last_us = now_us;
-        let mut wait_s: f64 = 0.0;
-        if let Some(rpm) = self.rpm {
-            self.requests = (self.requests + dt_min * rpm).min(rpm);
-            if self.requests < 1.0 {
-                wait_s = wait_s.max((1.0 - self.requests) / rpm * 60.0);
-            }
+    /// Takes one request now, or returns how long to wait until every bucket holds enough.
+    /// A request larger than a bucket is admitted once that bucket is full (it goes into debt).
+    fn acquire(&mut self, now_us: u64, input: u64, output: u64) -> Option<u64> {
+        if self.meters.iter().all(Option::is_none) {
+            return None;
         }
-        if let Some(tpm) = self.tpm {
-            self.tokens = (self.tokens + dt_min * tpm).min(tpm);
-            let need = (tokens as f64).min(tpm);
-            if self.tokens < need {
-                wait_s = wait_s.max((need - self.tokens) / tpm * 60.0);
+        let dt_min = now_us.saturating_sub(self.last_us) as f64 / (60.0 * US_PER_S);
+        self.last_us = now_us;
+        let need = [1.0, (input + output) as f64, input as f64, output as f64];
+        let mut wait_s: f64 = 0.0;
+        for (meter, need) in self.meters.iter_mut().zip(need) {
+            if let Some(m) = meter {
+                m.level = (m.level + dt_min * m.limit).min(m.limit);
+                let need = need.min(m.limit);
+                if m.level < need {
+                    wait_s = wait_s.max((need - m.level) / m.limit * 60.0);
+                }
             }
         }
         if wait_s > 0.0 {
             return Some(((wait_s * US_PER_S).ceil() as u64).max(1));
         }
-        if self.rpm.is_some() {
-            self.requests -= 1.0;
-        }
-        if self.tpm.is_some() {
-            self.tokens -= tokens as f64;
+        for (meter, need) in self.meters.iter_mut().zip(need) {
+            if let Some(m) = meter {
+                m.level -= need;
+            }
         }
         None
     }
@@ -323,6 +335,9 @@ pub(crate) struct Replica<'a> {
     flush_pending: Vec<bool>,
     cache_expiry_us: Vec<u64>,
     buckets: Vec<Bucket>,
+    /// Per model: calls waiting for its rate limits, first come first served.
+    waiting: Vec<std::collections::VecDeque<u32>>,
+    refill_pending: Vec<bool>,
     breakers: Vec<BreakerState>,
     minutes: Vec<MinuteCounter>,
     day_spend: Vec<u128>,
@@ -355,6 +370,8 @@ impl<'a> Replica<'a> {
             flush_pending: vec![false; sc.steps.len()],
             cache_expiry_us: vec![0; lines * models],
             buckets: sc.models.iter().map(Bucket::new).collect(),
+            waiting: vec![std::collections::VecDeque::new(); models],
+            refill_pending: vec![false; models],
             breakers: vec![BreakerState::default(); models],
             minutes: vec![MinuteCounter::default(); models],
             day_spend: vec![0; sc.horizon.days as usize],
@@ -395,7 +412,18 @@ impl<'a> Replica<'a> {
                         self.push(t, Ev::Arrival);
                     }
                 }
-                Ev::CallStart(c) => self.start_attempt(c),
+                Ev::CallStart(c) => {
+                    self.start_attempt(c, false);
+                }
+                Ev::Refill(m) => {
+                    self.refill_pending[m as usize] = false;
+                    // Wake calls in arrival order until one has to wait again.
+                    while let Some(c) = self.waiting[m as usize].pop_front() {
+                        if !self.start_attempt(c, true) {
+                            break;
+                        }
+                    }
+                }
                 Ev::CallDone(c) => self.finish_attempt(c),
                 Ev::Flush(step) => {
                     self.flush_pending[step as usize] = false;
@@ -559,6 +587,7 @@ impl<'a> Replica<'a> {
             tier: Tier::None,
             easy: false,
             escalated: false,
+            judged: false,
             stuck_calls_left,
             stuck,
             context_tokens: 0,
@@ -758,7 +787,7 @@ impl<'a> Replica<'a> {
                 (self.calls.len() - 1) as u32
             }
         };
-        self.start_attempt(id);
+        self.start_attempt(id, false);
     }
 
     fn release_call(&mut self, c: u32) {
@@ -809,20 +838,23 @@ impl<'a> Replica<'a> {
             || t.calls >= ceilings::MAX_CALLS_PER_TASK
     }
 
-    fn start_attempt(&mut self, c: u32) {
+    /// Starts an attempt of call `c`, unless it must queue for its model's rate limits.
+    /// Returns false when the call went (back) into the queue. `from_queue` marks a call taken
+    /// from the head of the queue, which goes back to the head if it still has to wait.
+    fn start_attempt(&mut self, c: u32, from_queue: bool) -> bool {
         let sc = self.sc;
         let now = self.now_us;
         let call = self.calls[c as usize];
         if call.group.is_none() && self.must_stop(call.task) {
             self.release_call(c);
             self.finish_task(call.task, End::Partial);
-            return;
+            return true;
         }
         if self.breakers[call.model].open_until_us > now {
             // Fail fast: no call is made while the breaker is open.
             self.summary.failures[F_BREAKER] += 1;
             self.give_up(c, true);
-            return;
+            return true;
         }
         let n_items = self.member_count(&call);
         let (mut output, rates, cacheable_step) = match call.kind {
@@ -867,10 +899,25 @@ impl<'a> Replica<'a> {
             }
         };
         let input_total = call.prefix_tokens + call.body_tokens;
-        if let Some(wait_us) = self.buckets[call.model].acquire(now, input_total + output) {
-            self.summary.rate_limit_waits += 1;
-            self.push(now + wait_us, Ev::CallStart(c));
-            return;
+        let m = call.model;
+        // First come, first served: nobody overtakes a call already waiting for this model.
+        let wait = if !from_queue && !self.waiting[m].is_empty() {
+            Some(0)
+        } else {
+            self.buckets[m].acquire(now, input_total, output)
+        };
+        if let Some(wait_us) = wait {
+            if from_queue {
+                self.waiting[m].push_front(c);
+            } else {
+                self.summary.rate_limit_waits += 1;
+                self.waiting[m].push_back(c);
+            }
+            if !self.refill_pending[m] && wait_us > 0 {
+                self.refill_pending[m] = true;
+                self.push(now + wait_us, Ev::Refill(m as u32));
+            }
+            return false;
         }
         self.count_minute(call.model, input_total + output);
         self.summary.calls += 1;
@@ -989,6 +1036,7 @@ impl<'a> Replica<'a> {
         call.outcome = outcome;
         let done = now + ((duration_s * US_PER_S) as u64).max(1);
         self.push(done, Ev::CallDone(c));
+        true
     }
 
     fn count_minute(&mut self, model: ModelIdx, tokens: u64) {
@@ -1088,7 +1136,7 @@ impl<'a> Replica<'a> {
                     call.body_tokens =
                         (call.body_tokens + growth).min(ceilings::MAX_CONTEXT_TOKENS);
                     call.growth_tokens += growth;
-                    self.start_attempt(c);
+                    self.start_attempt(c, false);
                 } else {
                     self.give_up(c, false);
                 }
@@ -1255,7 +1303,9 @@ impl<'a> Replica<'a> {
         if let (Some(r), Some(_)) = (&sc.routing, t.first_routed)
             && t.tier == Tier::Cheap
             && !t.escalated
+            && !t.judged
         {
+            // The cheap tier's answer is judged once, even if a stuck agent keeps looping.
             let pass_rate = if t.easy {
                 r.cheap_resolution_rate
             } else {
@@ -1263,6 +1313,7 @@ impl<'a> Replica<'a> {
             };
             let passed = self.rng.random::<f64>() < pass_rate;
             let just_in_case = passed && self.rng.random::<f64>() < r.fallback_rate;
+            self.tasks[task_id as usize].judged = true;
             if !passed || just_in_case {
                 self.escalate(task_id);
                 return;
