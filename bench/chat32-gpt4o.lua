@@ -1,0 +1,4 @@
+wrk.method = "POST"
+wrk.body = '{"model":"gpt-4o","messages":[{"role":"user","content":"hello"}]}'
+wrk.headers["Content-Type"] = "application/json"
+wrk.headers["x-mock-output-tokens"] = "32"
