@@ -173,8 +173,21 @@ impl Dist {
 
     /// A draw rounded to a whole count (tokens, repeats).
     pub fn sample_count<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
-        self.sample(rng).round() as u64
+        to_count(self.sample(rng))
     }
+
+    /// A draw times `scale`, rounded to a whole count.
+    pub fn sample_scaled<R: Rng + ?Sized>(&self, rng: &mut R, scale: f64) -> u64 {
+        to_count(self.sample(rng) * scale)
+    }
+}
+
+/// Rounds a non-negative draw half up to a count. Draws are clamped to `min >= 0`, so this
+/// avoids libm's `round` in the engine's hot path.
+#[inline]
+pub fn to_count(x: f64) -> u64 {
+    debug_assert!(x >= 0.0);
+    (x + 0.5) as u64
 }
 
 #[cfg(test)]

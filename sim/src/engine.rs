@@ -671,7 +671,7 @@ impl<'a> Replica<'a> {
         } else {
             0
         };
-        let fresh = (step.input_tokens.sample(&mut self.rng) * scale).round() as u64;
+        let fresh = step.input_tokens.sample_scaled(&mut self.rng, scale);
         let body = (fresh + context).min(ceilings::MAX_CONTEXT_TOKENS);
         if step.items_per_call > 1 && !looping {
             // Wait for a combined call: it fills up or its window closes.
@@ -686,7 +686,7 @@ impl<'a> Replica<'a> {
             }
             return;
         }
-        let prefix = (step.prefix_tokens.sample(&mut self.rng) * scale).round() as u64;
+        let prefix = step.prefix_tokens.sample_scaled(&mut self.rng, scale);
         let kind = CallKind::Step(step_idx as u32);
         self.new_call(
             kind, model, task_id, None, step_idx, prefix, body, step.batch,
@@ -724,7 +724,7 @@ impl<'a> Replica<'a> {
             .map(|&t| self.tasks[t as usize].pending_body)
             .sum::<u64>()
             .min(ceilings::MAX_CONTEXT_TOKENS);
-        let prefix = step.prefix_tokens.sample(&mut self.rng).round() as u64;
+        let prefix = step.prefix_tokens.sample_count(&mut self.rng);
         let first = members[0];
         let group = match self.free_groups.pop() {
             Some(g) => {
@@ -867,7 +867,7 @@ impl<'a> Replica<'a> {
                 };
                 let mut out = 0;
                 for _ in 0..n_items {
-                    let mut o = (step.output_tokens.sample(&mut self.rng) * scale).round() as u64;
+                    let mut o = step.output_tokens.sample_scaled(&mut self.rng, scale);
                     if let Some(cap) = step.max_tokens {
                         o = o.min(cap);
                     }
@@ -1275,7 +1275,7 @@ impl<'a> Replica<'a> {
         t.context_tokens = (t.context_tokens + output).min(ceilings::MAX_CONTEXT_TOKENS);
         if let Some(tool) = &step.tool_result_tokens {
             let scale = sc.traffic.kinds[t.kind as usize].token_scale;
-            let tool_tokens = (tool.sample(&mut self.rng) * scale).round() as u64;
+            let tool_tokens = tool.sample_scaled(&mut self.rng, scale);
             if let Some(sm) = &step.summarize {
                 let line = self.prep.summarize_line;
                 let kind = CallKind::Summarize(step_idx as u32);
