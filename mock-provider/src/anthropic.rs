@@ -357,8 +357,20 @@ async fn messages_inner(req: &Req, body: Result<RawBody, ApiError>) -> Result<Re
     let stream = r.stream.unwrap_or(false);
     if let Some(kind) = call.fault {
         if kind == FaultKind::Timeout {
-            let _inflight = Inflight::new(&req.state);
-            return Err(req.timeout(&call).await);
+            // The prompt was processed: billed as input, with the prompt cache applied.
+            let cache = req.state.cache.anthropic(
+                &prompt.blocks,
+                u64::from(call.model.spec.min_cacheable_tokens),
+                Instant::now(),
+            );
+            let t = Tokens {
+                input: prompt.total - cache.read - cache.write_5m - cache.write_1h,
+                cache_write_5m: cache.write_5m,
+                cache_write_1h: cache.write_1h,
+                cache_read: cache.read,
+                output: 0,
+            };
+            return Err(req.timeout(&call, t, stream).await);
         }
         if !(stream && kind == FaultKind::StreamError)
             && let Some(e) = req.fault_error(&call, kind)

@@ -76,8 +76,12 @@ pub struct Req {
     pub request_id: String,
     pub key: String,
     pub step: Option<String>,
+    pub task: Option<String>,
     pub retry_count: u32,
     pub started: Instant,
+    /// Set once the request has been recorded in the ledger and the log (so [`Req::fail`]
+    /// does not record it twice).
+    pub recorded: std::sync::atomic::AtomicBool,
     pub forced_fault: Option<Result<FaultKind, String>>,
     pub forced_output: Option<Result<u64, String>>,
     pub model_name: OnceLock<String>,
@@ -104,6 +108,8 @@ impl Req {
             request_id,
             key,
             step: header_str(headers, "x-mock-step").map(|s| s.chars().take(200).collect()),
+            task: header_str(headers, "x-mock-task").map(|s| s.chars().take(200).collect()),
+            recorded: std::sync::atomic::AtomicBool::new(false),
             retry_count: header_str(headers, "x-stainless-retry-count")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0),
@@ -152,8 +158,14 @@ impl Req {
         }
     }
 
-    /// Answers an error: records it in the ledger and the log.
+    /// Answers an error: records it in the ledger and the log (unless already recorded, as a
+    /// timeout is, with its input tokens).
     pub fn fail(&self, err: ApiError) -> Response {
+        if self.recorded.load(Ordering::Relaxed) {
+            let mut err = err;
+            self.base_headers(&mut err.headers);
+            return err.into_response();
+        }
         let model = self
             .model_name
             .get()
@@ -457,9 +469,32 @@ impl Req {
         })
     }
 
-    /// Hangs for the model's timeout, then answers 504.
-    pub async fn timeout(&self, call: &Call) -> ApiError {
-        tokio::time::sleep(call.model.faults.timeout).await;
+    /// The hang of a `timeout` fault: the model's `timeout_s` times the global time scale
+    /// (zero, so an immediate 504, when `time_scale = 0`).
+    pub fn timeout_hang(&self, call: &Call) -> Duration {
+        secs(call.model.faults.timeout.as_secs_f64() * self.cfg.time_scale)
+    }
+
+    /// A `timeout` fault: hangs for [`Req::timeout_hang`], then answers 504. The provider
+    /// processed the prompt, so the call is billed its input tokens `t` (cache reads and
+    /// writes included; the output is not billed) in the ledger and the request log.
+    pub async fn timeout(&self, call: &Call, t: Tokens, stream: bool) -> ApiError {
+        let _inflight = Inflight::new(&self.state);
+        let hang = self.timeout_hang(call);
+        if hang > Duration::ZERO {
+            tokio::time::sleep(hang).await;
+        }
+        let t = Tokens { output: 0, ..t };
+        let outcome = self.charge(
+            call,
+            t,
+            StatusCode::GATEWAY_TIMEOUT.as_u16(),
+            Some(FaultKind::Timeout),
+            false,
+            stream,
+        );
+        self.recorded.store(true, Ordering::Relaxed);
+        drop(outcome);
         ApiError::new(
             self.shape,
             StatusCode::GATEWAY_TIMEOUT,
@@ -502,6 +537,7 @@ impl Req {
                 request_id: self.request_id.clone(),
                 key: self.key_label().to_string(),
                 step: self.step.clone(),
+                task: self.task.clone(),
                 retry_count: self.retry_count,
                 started: self.started,
             },
@@ -587,6 +623,7 @@ struct ReqInfo {
     request_id: String,
     key: String,
     step: Option<String>,
+    task: Option<String>,
     retry_count: u32,
     started: Instant,
 }
@@ -648,6 +685,7 @@ fn log_line(
         "requested_model": requested,
         "key": r.key,
         "step": r.step,
+        "task": r.task,
         "stream": stream,
         "batch": c.batch,
         "status": status,
@@ -684,6 +722,7 @@ fn write_log(
             request_id: req.request_id.clone(),
             key: req.key_label().to_string(),
             step: req.step.clone(),
+            task: req.task.clone(),
             retry_count: req.retry_count,
             started: req.started,
         };

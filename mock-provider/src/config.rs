@@ -135,7 +135,8 @@ pub struct RawFaults {
     pub stream_error: Option<f64>,
     /// `retry-after-ms` sent with an injected 429/529/503 (`retry-after` is its ceiling in s).
     pub retry_after_ms: Option<u64>,
-    /// How long a `timeout` fault hangs before answering 504.
+    /// How long a `timeout` fault hangs before answering 504, in seconds at `time_scale = 1`
+    /// (scaled by `time_scale`; no hang when it is 0).
     pub timeout_s: Option<f64>,
 }
 

@@ -27,7 +27,9 @@
 //! # Request headers the mock understands
 //! - `x-mock-fault: 429|500|502|503|529|timeout|malformed|stream_cut|stream_error|quota` forces a fault.
 //! - `x-mock-output-tokens: N` makes the reply exactly N tokens (capped by `max_tokens`).
-//! - `x-mock-step: NAME` labels the request in the request log.
+//! - `x-mock-step: NAME` labels the request in the request log (`step`).
+//! - `x-mock-task: ID` names the task the request belongs to in the request log (`task`), so
+//!   calls can be counted per task (e.g. by `burnrate calibrate`).
 //! - `x-stainless-retry-count` (sent by the official SDKs) counts retries in the ledger.
 //!
 //! # Config (TOML)
@@ -61,12 +63,12 @@
 //! bad_gateway = 0.0             # 502
 //! unavailable = 0.0             # 503
 //! overloaded = 0.0              # 529
-//! timeout = 0.0                 # hang timeout_s, then 504
+//! timeout = 0.0                 # hang timeout_s x time_scale, then 504 (see Faults below)
 //! malformed = 0.0               # truncated JSON body / broken SSE event
 //! stream_cut = 0.0              # connection dropped mid-body
 //! stream_error = 0.0            # in-stream error event (500 when not streaming)
 //! retry_after_ms = 1000
-//! timeout_s = 30
+//! timeout_s = 30               # scaled by time_scale; time_scale = 0: an immediate 504
 //!
 //! [models."gpt-4o-mini"]
 //! script = ["429", "429", "ok"] # the first calls, then the probabilities
@@ -74,6 +76,17 @@
 //! [keys."sk-test"]              # per-key limits (each model's bucket for that key)
 //! rpm = 60
 //! ```
+//! # Faults and billing
+//! Injected errors answered before the model runs (429, 500, 502, 503, 529, quota, and
+//! `stream_error` on a non-streamed call) are recorded in the ledger with no tokens and no
+//! cost. A `timeout` hangs `timeout_s` seconds times `time_scale` (no hang at all when
+//! `time_scale = 0`, for CI), then answers 504 (`timeout_error` in Anthropic's shape,
+//! `server_error` in OpenAI's); since the provider processed the prompt, it is billed its input
+//! tokens, with the prompt cache applied as for a normal call (reads and writes), and no
+//! output. `malformed`, `stream_cut` and `stream_error` (streamed) happen after the model ran:
+//! they are billed like a success (streams cut or failed mid-way: half the planned output),
+//! and the request log carries the billed token counts even though the broken body does not.
+//!
 //! Distributions: `{ kind = "constant", value }`, `{ kind = "uniform", min, max }`,
 //! `{ kind = "normal", mean, sd }` (truncated at 0), `{ kind = "lognormal", mean, cv }`.
 //!
@@ -88,9 +101,10 @@
 //! | `requested_model` | the name the client sent (alias or id) |
 //! | `key` | API key, `(none)` when absent |
 //! | `step` | the `x-mock-step` header, or null |
+//! | `task` | the `x-mock-task` header, or null |
 //! | `stream`, `batch` | booleans |
 //! | `status` | HTTP status (200 also for streams cut or failed mid-way; see `error`) |
-//! | `error` | fault or error kind, or null |
+//! | `error` | fault or error kind, or null (`timeout`: status 504, input tokens billed) |
 //! | `retry_count` | `x-stainless-retry-count` |
 //! | `input_tokens` | uncached input tokens |
 //! | `cache_write_tokens`, `cache_write_5m_tokens`, `cache_write_1h_tokens` | cache writes (Anthropic; always 0 for OpenAI, whose writes are plain input) |

@@ -238,8 +238,15 @@ async fn prepare(
 ) -> Result<Prepared, ApiError> {
     if let Some(kind) = call.fault {
         if kind == FaultKind::Timeout {
-            let _inflight = Inflight::new(&req.state);
-            return Err(req.timeout(call).await);
+            // The prompt was processed: billed as input, with the prefix cache applied.
+            let prompt = ids.len() as u64;
+            let cached = openai_cache(req, call, ids, cache_key);
+            let t = Tokens {
+                input: prompt - cached,
+                cache_read: cached,
+                ..Tokens::default()
+            };
+            return Err(req.timeout(call, t, stream).await);
         }
         if !(stream && kind == FaultKind::StreamError)
             && let Some(e) = req.fault_error(call, kind)
@@ -899,15 +906,19 @@ async fn embeddings_inner(
         )
         .with_param("dimensions"));
     }
+    let prompt: u64 = inputs.iter().map(|(_, n)| n).sum();
     if let Some(kind) = call.fault {
         if kind == FaultKind::Timeout {
-            return Err(req.timeout(&call).await);
+            let t = Tokens {
+                input: prompt,
+                ..Tokens::default()
+            };
+            return Err(req.timeout(&call, t, false).await);
         }
         if let Some(e) = req.fault_error(&call, kind) {
             return Err(e);
         }
     }
-    let prompt: u64 = inputs.iter().map(|(_, n)| n).sum();
     let snapshot = req.rate_limit(&call, prompt, 0)?;
     let outcome = req.charge(
         &call,

@@ -8,6 +8,8 @@ use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
+mod billing;
+
 fn cfg(toml: &str) -> MockConfig {
     MockConfig::from_toml_str(toml).unwrap()
 }
