@@ -6,6 +6,7 @@ mod catalog;
 mod dist;
 mod engine;
 mod levers;
+mod litellm;
 mod model;
 mod money;
 mod result;
@@ -24,6 +25,7 @@ pub use catalog::{
 pub use dist::{Dist, Shape};
 pub use engine::EngineError;
 pub use levers::{lever_variants, naive_poc};
+pub use litellm::{LiteLlmError, LiteLlmImport, import_litellm, models_to_toml};
 pub use model::{
     Arrivals, Batching, Breaker, Caching, ContextMode, FailureRates, GrowthShape, Horizon,
     Incident, IncidentKind, Limits, ModelIdx, Routing, Scenario, Step, StepModel, Stuck, Summarize,

@@ -1,24 +1,67 @@
-//! `burnrate catalog`: the built-in price catalog as text or JSON.
+//! `burnrate catalog`: the built-in price catalog as text or JSON, or LiteLLM's price map
+//! imported, validated and turned into `[models]` tables for scenarios.
 
-use crate::CliResult;
+use crate::{CliError, CliResult};
+use anyhow::Context;
 use burnrate_sim::{Catalog, ModelKind, usd_per_mtok};
+use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// Output format.
+    /// Output format (`toml` gives `[models."id"]` tables to paste into a scenario).
     #[arg(long, value_enum, default_value_t = Format::Text)]
     format: Format,
+    /// Import LiteLLM's `model_prices_and_context_window.json` instead of listing the built-in
+    /// catalog. Entries that break the providers' billing rules are corrected or skipped, with
+    /// the reason on stderr.
+    #[arg(long, value_name = "FILE")]
+    import_litellm: Option<PathBuf>,
+    /// Date to stamp imported prices with (the map's date).
+    #[arg(long, default_value = "unknown", requires = "import_litellm")]
+    as_of: String,
 }
 
-#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum Format {
     Text,
     Json,
+    Toml,
 }
 
 pub fn run(args: Args) -> CliResult {
-    let catalog = Catalog::builtin();
+    let catalog = match &args.import_litellm {
+        None => Catalog::builtin(),
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))
+                .map_err(CliError::BadInput)?;
+            let import = burnrate_sim::import_litellm(&text, &args.as_of, &Catalog::builtin())
+                .with_context(|| path.display().to_string())
+                .map_err(CliError::BadInput)?;
+            for (key, note) in &import.corrected {
+                eprintln!("corrected {key}: {note}");
+            }
+            for (key, reason) in &import.skipped {
+                eprintln!("skipped {key}: {reason}");
+            }
+            eprintln!(
+                "imported {} models, corrected {} fields, skipped {} entries",
+                import.models.len(),
+                import.corrected.len(),
+                import.skipped.len()
+            );
+            let mut c = Catalog::default();
+            for m in import.models {
+                c.insert(m);
+            }
+            c
+        }
+    };
     match args.format {
+        Format::Toml => {
+            let models: Vec<_> = catalog.models().cloned().collect();
+            print!("{}", burnrate_sim::models_to_toml(&models));
+        }
         Format::Json => {
             let models: Vec<_> = catalog.models().collect();
             println!(

@@ -369,3 +369,20 @@ fn catalog_lists_article_and_current_prices() {
             .all(|m| m["as_of"].as_str().is_some_and(|s| !s.is_empty()))
     );
 }
+
+#[test]
+fn catalog_imports_litellm_and_rejects_what_is_not_a_price_map() {
+    let dir = tempfile::tempdir().unwrap();
+    let map = dir.path().join("prices.json");
+    std::fs::write(&map, r#"{"sample_spec": {}, "gpt-4o-mini": {"input_cost_per_token": 1.5e-07, "output_cost_per_token": 6e-07, "litellm_provider": "openai", "mode": "chat"}, "dall-e-3": {"litellm_provider": "openai", "mode": "image_generation"}}"#).unwrap();
+    let out = burnrate().args(["catalog", "--format", "toml", "--as-of", "2026-11-01", "--import-litellm"]).arg(&map).assert().success().get_output().clone();
+    let toml = String::from_utf8(out.stdout).unwrap();
+    assert!(toml.contains("[models.\"gpt-4o-mini\"]") && toml.contains("input_usd_per_mtok = 0.15"), "{toml}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("skipped dall-e-3"));
+    // The tables paste into a scenario as they are.
+    let scenario = dir.path().join("s.toml");
+    std::fs::write(&scenario, format!("{toml}\n[traffic]\ntasks_per_day = 10\n[[steps]]\nname = \"a\"\nmodel = \"gpt-4o-mini\"\noutput_tokens = 5\n")).unwrap();
+    burnrate().args(["simulate", "-q", "--replicas", "1", "--days", "1"]).arg(&scenario).assert().success();
+    std::fs::write(&map, "[1, 2]").unwrap();
+    burnrate().args(["catalog", "--import-litellm"]).arg(&map).assert().code(2);
+}
