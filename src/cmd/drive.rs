@@ -79,8 +79,9 @@ pub struct Args {
     /// Seed of every draw (default: the scenario's).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Replicas of one simulated day for the prediction (more: a tighter sd estimate).
-    #[arg(long, default_value_t = 40)]
+    /// Replicas of one simulated day for the prediction. The per-task cost sd is estimated
+    /// from their spread with relative error about 1/sqrt(2 (R - 1)): 3.5% at 400.
+    #[arg(long, default_value_t = 400)]
     pub predict_replicas: u32,
     /// Also write one JSONL line per attempt (task, step, model, status, usage) for `calibrate`.
     #[arg(long)]
@@ -316,6 +317,7 @@ impl Ctx {
             .timeout(spec.timeout)
             .header("x-mock-output-tokens", spec.output_tokens.to_string())
             .header("x-mock-step", spec.step)
+            .header("x-mock-task", spec.task.to_string())
             .header("x-stainless-retry-count", spec.retry_count.to_string())
             .json(&body);
         if provider == Provider::Anthropic {
@@ -1058,22 +1060,32 @@ fn measured(ctx: &Ctx, records: &[TaskRecord]) -> Figures {
     }
 }
 
-/// The simulator's figures for `tasks` tasks. The per-task sd is not in [`SimResult`]; it is
-/// estimated from the spread of simulated daily costs: sd(day) / sqrt(tasks per day). With
-/// Poisson arrivals the day's count varies too, which makes this an overestimate (a wider,
-/// conservative interval); with uniform arrivals it is the per-task sd when tasks are
-/// independent.
-fn predicted(r: &SimResult, tasks: u64) -> Figures {
+/// The per-task cost sd of a prediction. [`SimResult`] has per-task quantiles but no sd, so it
+/// comes from the spread of whole simulated days. With uniform arrivals every one-day replica
+/// holds exactly N tasks, its mean cost per task is day / N, and sd(day / N) * sqrt(N) =
+/// sd(day) / sqrt(N) is the per-task sd when tasks are independent; whatever couples them
+/// (shared cache state, the daily cap, the breaker) is in the day's spread, and so in the
+/// interval for a mean over N tasks, which is what the figure is used for. With Poisson
+/// arrivals a day's count varies too, Var(day) = lambda (sigma^2 + mu^2), and dividing by lambda
+/// would overstate sigma^2 by mu^2 (for a cost with cv 0.5, a sd 2.2 times too large): the
+/// caller passes a run with uniform arrivals. A day is a sum of N tasks, near normal, so the
+/// estimate's relative error is about 1 / sqrt(2 (R - 1)) for R replicas.
+fn per_task_sd(r: &SimResult) -> f64 {
+    let replica_days = (f64::from(r.replicas) * f64::from(r.days)).max(1.0);
+    let per_day = r.tasks.total as f64 / replica_days;
+    if per_day > 0.0 {
+        spread(&r.daily_costs_usd).sd / per_day.sqrt()
+    } else {
+        0.0
+    }
+}
+
+/// The simulator's figures for `tasks` tasks, with the per-task sd from [`per_task_sd`].
+fn predicted(r: &SimResult, tasks: u64, sd_task: f64) -> Figures {
     let n = tasks as f64;
     let total = r.tasks.total.max(1) as f64;
     let replica_days = (f64::from(r.replicas) * f64::from(r.days)).max(1.0);
     let per_day = total / replica_days;
-    let daily = spread(&r.daily_costs_usd);
-    let sd_task = if per_day > 0.0 {
-        daily.sd / per_day.sqrt()
-    } else {
-        0.0
-    };
     let pt = &r.cost_usd.per_task;
     let share = |x: u64| x as f64 / total * n;
     let lat = &r.latency_s.task;
@@ -1213,18 +1225,26 @@ pub fn run(args: Args) -> CliResult {
     }
     let seed = args.seed.unwrap_or(sc.horizon.seed);
 
-    // The prediction: one simulated day per replica, so the daily spread gives the sd.
-    let prediction = burnrate_sim::simulate(
-        &sc,
-        &RunOptions {
-            replicas: Some(args.predict_replicas.max(2)),
-            days: Some(1),
-            seed: Some(seed),
-            threads: None,
-        },
-        &|| {},
-    )
-    .map_err(|e| CliError::BadInput(e.into()))?;
+    // The prediction: one simulated day per replica.
+    let options = RunOptions {
+        replicas: Some(args.predict_replicas.max(2)),
+        days: Some(1),
+        seed: Some(seed),
+        threads: None,
+    };
+    let prediction =
+        burnrate_sim::simulate(&sc, &options, &|| {}).map_err(|e| CliError::BadInput(e.into()))?;
+    // The per-task sd needs days with a fixed task count (see `per_task_sd`): with Poisson
+    // arrivals, a second run of the same scenario with uniform arrivals at the same rate.
+    let sd_task = if sc.traffic.arrivals == burnrate_sim::Arrivals::Uniform {
+        per_task_sd(&prediction)
+    } else {
+        let mut uniform = sc.clone();
+        uniform.traffic.arrivals = burnrate_sim::Arrivals::Uniform;
+        let r = burnrate_sim::simulate(&uniform, &options, &|| {})
+            .map_err(|e| CliError::BadInput(e.into()))?;
+        per_task_sd(&r)
+    };
 
     let mut lines: Vec<String> = sc.steps.iter().map(|s| s.name.clone()).collect();
     lines.push("router".into());
@@ -1268,7 +1288,7 @@ pub fn run(args: Args) -> CliResult {
         std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))?;
     }
     let m = measured(&ctx, &records);
-    let p = predicted(&prediction, tasks);
+    let p = predicted(&prediction, tasks, sd_task);
     let fatal: Vec<&String> = records
         .iter()
         .filter_map(|r| r.fatal.as_ref())
