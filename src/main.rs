@@ -32,6 +32,10 @@ enum Command {
     Compare(cmd::compare::Args),
     /// The CI budget gate: exit 0 when the budget holds, 1 when it does not, 2 on bad input.
     Check(cmd::check::Args),
+    /// Run shard i of N of a simulation (for job arrays); `merge` combines the shards.
+    Shard(cmd::shard::ShardArgs),
+    /// Merge shard summaries into exactly the single-machine result.
+    Merge(cmd::shard::MergeArgs),
     /// Run the mock OpenAI- and Anthropic-compatible provider.
     Mock(cmd::mock::Args),
     /// Play a scenario's traffic against an OpenAI/Anthropic-compatible endpoint and compare
@@ -69,6 +73,8 @@ fn main() -> ExitCode {
         Command::Sweep(args) => cmd::sweep::run(args),
         Command::Compare(args) => cmd::compare::run(args),
         Command::Check(args) => cmd::check::run(args),
+        Command::Shard(args) => cmd::shard::run_shard(args),
+        Command::Merge(args) => cmd::shard::run_merge(args),
         Command::Mock(args) => cmd::mock::run(args),
         Command::Drive(args) => cmd::drive::run(args),
         Command::Calibrate(args) => cmd::calibrate::run(args),

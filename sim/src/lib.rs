@@ -12,6 +12,7 @@ mod money;
 mod result;
 mod run;
 mod scenario;
+mod shard;
 mod summary;
 
 pub use calibrate::{
@@ -41,4 +42,5 @@ pub use result::{
 };
 pub use run::{RunOptions, SimError, scenario_hash, simulate};
 pub use scenario::ScenarioError;
+pub use shard::{MergeError, ShardSummary, merge_shards, simulate_shard};
 pub use summary::FAILURE_KINDS;

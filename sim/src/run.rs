@@ -38,6 +38,17 @@ pub fn simulate(
     on_replica_done: &(dyn Fn() + Sync),
 ) -> Result<SimResult, SimError> {
     let mut sc = scenario.clone();
+    apply_options(&mut sc, options)?;
+    let summary = run_summary(
+        &sc,
+        0..sc.horizon.replicas,
+        options.threads,
+        on_replica_done,
+    )?;
+    Ok(build_result(&sc, &summary))
+}
+
+fn apply_options(sc: &mut Scenario, options: &RunOptions) -> Result<(), SimError> {
     if let Some(r) = options.replicas {
         if r == 0 || r > crate::model::ceilings::MAX_REPLICAS {
             return Err(SimError::InvalidOption(format!(
@@ -64,19 +75,30 @@ pub fn simulate(
     if let Some(s) = options.seed {
         sc.horizon.seed = s;
     }
-    let summary = run_summary(&sc, options.threads, on_replica_done)?;
-    Ok(build_result(&sc, &summary))
+    Ok(())
+}
+
+/// The scenario with a run's overrides applied (what `simulate` actually runs).
+pub(crate) fn with_options(
+    scenario: &Scenario,
+    options: &RunOptions,
+) -> Result<Scenario, SimError> {
+    let mut sc = scenario.clone();
+    apply_options(&mut sc, options)?;
+    Ok(sc)
 }
 
 /// Runs every replica and merges their summaries in replica order.
 pub(crate) fn run_summary(
     sc: &Scenario,
+    replicas: std::ops::Range<u32>,
     threads: Option<usize>,
     on_replica_done: &(dyn Fn() + Sync),
 ) -> Result<Summary, SimError> {
     let prep = Prepared::new(sc);
     let work = || {
-        (0..sc.horizon.replicas)
+        replicas
+            .clone()
             .into_par_iter()
             .map(|i| {
                 let s = Replica::new(sc, &prep, i).run();
@@ -89,7 +111,7 @@ pub(crate) fn run_summary(
                 a.merge(&b);
                 Ok(a)
             })
-            .expect("at least one replica")
+            .unwrap_or_else(|| Ok(Summary::new(prep.step_lines(), sc.models.len())))
     };
     let summary = match threads {
         None => work(),

@@ -3,6 +3,7 @@
 //! models, days and histogram buckets, never by the number of tasks.
 
 use hdrhistogram::Histogram;
+use serde::{Deserialize, Serialize};
 
 /// Failure kinds, in report order.
 pub const FAILURE_KINDS: [&str; 7] = [
@@ -28,7 +29,7 @@ const COST_HIST_MAX_NUSD: u64 = 1_000_000_000_000_000;
 /// Highest task latency the histogram holds, ms (100 days).
 const LATENCY_HIST_MAX_MS: u64 = 8_640_000_000;
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Summary {
     pub tasks_total: u64,
     pub succeeded: u64,
@@ -72,7 +73,9 @@ pub(crate) struct Summary {
     /// Exact extremes of the task cost, pUSD (the histogram is exact to 3 significant digits).
     pub task_cost_min: u128,
     pub task_cost_max: u128,
+    #[serde(with = "hist_hex")]
     pub task_cost_nusd: Histogram<u64>,
+    #[serde(with = "hist_hex")]
     pub task_latency_ms: Histogram<u64>,
     /// Per model: (peak requests in a minute, peak tokens in a minute).
     pub peaks: Vec<(u64, u64)>,
@@ -187,5 +190,37 @@ impl Summary {
 
     pub fn finished_tasks(&self) -> u64 {
         self.succeeded + self.failed + self.partial
+    }
+}
+
+/// HDR histograms travel as hex of their V2 serialization (lossless), so shard summaries are
+/// plain JSON.
+mod hist_hex {
+    use hdrhistogram::Histogram;
+    use hdrhistogram::serialization::{Deserializer as HistDe, Serializer as _, V2Serializer};
+    use serde::{Deserialize, Deserializer, Serializer, de::Error};
+
+    pub fn serialize<S: Serializer>(h: &Histogram<u64>, s: S) -> Result<S::Ok, S::Error> {
+        let mut bytes = Vec::new();
+        V2Serializer::new()
+            .serialize(h, &mut bytes)
+            .map_err(|e| serde::ser::Error::custom(format!("{e:?}")))?;
+        let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        s.serialize_str(&hex)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Histogram<u64>, D::Error> {
+        let hex = String::deserialize(d)?;
+        if hex.len() % 2 != 0 {
+            return Err(D::Error::custom("histogram hex has an odd length"));
+        }
+        let bytes = (0..hex.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&hex[i..i + 2], 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(D::Error::custom)?;
+        HistDe::new()
+            .deserialize(&mut bytes.as_slice())
+            .map_err(|e| D::Error::custom(format!("bad histogram: {e:?}")))
     }
 }

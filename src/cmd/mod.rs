@@ -7,6 +7,7 @@ pub mod compare;
 pub mod drive;
 pub mod levers;
 pub mod mock;
+pub mod shard;
 pub mod simulate;
 pub mod sweep;
 

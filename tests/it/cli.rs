@@ -375,14 +375,96 @@ fn catalog_imports_litellm_and_rejects_what_is_not_a_price_map() {
     let dir = tempfile::tempdir().unwrap();
     let map = dir.path().join("prices.json");
     std::fs::write(&map, r#"{"sample_spec": {}, "gpt-4o-mini": {"input_cost_per_token": 1.5e-07, "output_cost_per_token": 6e-07, "litellm_provider": "openai", "mode": "chat"}, "dall-e-3": {"litellm_provider": "openai", "mode": "image_generation"}}"#).unwrap();
-    let out = burnrate().args(["catalog", "--format", "toml", "--as-of", "2026-11-01", "--import-litellm"]).arg(&map).assert().success().get_output().clone();
+    let out = burnrate()
+        .args([
+            "catalog",
+            "--format",
+            "toml",
+            "--as-of",
+            "2026-11-01",
+            "--import-litellm",
+        ])
+        .arg(&map)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
     let toml = String::from_utf8(out.stdout).unwrap();
-    assert!(toml.contains("[models.\"gpt-4o-mini\"]") && toml.contains("input_usd_per_mtok = 0.15"), "{toml}");
+    assert!(
+        toml.contains("[models.\"gpt-4o-mini\"]") && toml.contains("input_usd_per_mtok = 0.15"),
+        "{toml}"
+    );
     assert!(String::from_utf8_lossy(&out.stderr).contains("skipped dall-e-3"));
     // The tables paste into a scenario as they are.
     let scenario = dir.path().join("s.toml");
     std::fs::write(&scenario, format!("{toml}\n[traffic]\ntasks_per_day = 10\n[[steps]]\nname = \"a\"\nmodel = \"gpt-4o-mini\"\noutput_tokens = 5\n")).unwrap();
-    burnrate().args(["simulate", "-q", "--replicas", "1", "--days", "1"]).arg(&scenario).assert().success();
+    burnrate()
+        .args(["simulate", "-q", "--replicas", "1", "--days", "1"])
+        .arg(&scenario)
+        .assert()
+        .success();
     std::fs::write(&map, "[1, 2]").unwrap();
-    burnrate().args(["catalog", "--import-litellm"]).arg(&map).assert().code(2);
+    burnrate()
+        .args(["catalog", "--import-litellm"])
+        .arg(&map)
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn shards_merge_to_the_single_machine_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["--replicas", "5", "--days", "2", "--seed", "3", "-q"];
+    let whole = burnrate()
+        .args(["simulate", "--format", "json"])
+        .args(args)
+        .arg(scenario("support-agent.toml"))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let mut files = Vec::new();
+    for i in ["1", "0"] {
+        let out = dir.path().join(format!("shard-{i}.json"));
+        burnrate()
+            .args(["shard", "--count", "2", "--index", i, "--out"])
+            .arg(&out)
+            .args(args)
+            .arg(scenario("support-agent.toml"))
+            .assert()
+            .success();
+        files.push(out);
+    }
+    let merged = burnrate()
+        .args(["merge", "--format", "json"])
+        .args(args)
+        .arg(scenario("support-agent.toml"))
+        .args(&files)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    assert_eq!(merged, whole);
+    // A missing shard or other options are bad input.
+    burnrate()
+        .args(["merge"])
+        .args(args)
+        .arg(scenario("support-agent.toml"))
+        .arg(&files[0])
+        .assert()
+        .code(2);
+    burnrate()
+        .args(["merge", "--seed", "9"])
+        .arg(scenario("support-agent.toml"))
+        .args(&files)
+        .assert()
+        .code(2);
+    burnrate()
+        .args(["shard", "--count", "2", "--index", "2", "--out"])
+        .arg(dir.path().join("x.json"))
+        .arg(scenario("support-agent.toml"))
+        .assert()
+        .code(2);
 }
