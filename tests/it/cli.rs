@@ -468,3 +468,75 @@ fn shards_merge_to_the_single_machine_output() {
         .assert()
         .code(2);
 }
+
+#[test]
+fn analysis_commands_reject_bad_arguments_and_write_charts() {
+    burnrate()
+        .args(["compare", "-q"])
+        .arg(scenario("support-agent.toml"))
+        .arg("missing.toml")
+        .assert()
+        .code(2);
+    burnrate()
+        .args(["levers", "-q", "--format", "pdf"])
+        .arg(scenario("support-agent.toml"))
+        .assert()
+        .code(2);
+    burnrate()
+        .args([
+            "sweep",
+            "-q",
+            "--param",
+            "traffic.tasks_per_day",
+            "--values",
+            "5..500",
+            "--points",
+            "1",
+        ])
+        .arg(scenario("support-agent.toml"))
+        .assert()
+        .code(2);
+    burnrate()
+        .args(["check", "-q"])
+        .arg(scenario("support-agent.toml"))
+        .assert()
+        .code(2); // --daily-budget is required
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("levers");
+    burnrate()
+        .args(["levers", "-q", "--replicas", "2", "--days", "2", "--out"])
+        .arg(&out)
+        .arg(scenario("support-agent.toml"))
+        .assert()
+        .success();
+    for file in [
+        "lever_waterfall.svg",
+        "lever_waterfall.png",
+        "levers.md",
+        "levers.json",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    let svg = std::fs::read_to_string(out.join("lever_waterfall.svg")).unwrap();
+    assert!(svg.contains("naive POC") && svg.contains("+ caching"));
+    let out = dir.path().join("sweep");
+    burnrate()
+        .args([
+            "sweep",
+            "-q",
+            "--replicas",
+            "2",
+            "--days",
+            "2",
+            "--param",
+            "caching.ttl",
+            "--values",
+            "\"5m\",\"1h\"",
+            "--out",
+        ])
+        .arg(&out)
+        .arg(scenario("support-agent.toml"))
+        .assert()
+        .success();
+    assert!(out.join("sweep.svg").is_file() && out.join("sweep.png").is_file());
+}
