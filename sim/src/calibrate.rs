@@ -309,6 +309,50 @@ pub fn fit(values: &[f64]) -> Option<Fit> {
     })
 }
 
+/// Fits whole counts (calls per task): constant when all are equal, otherwise the observed
+/// counts as an empirical distribution weighted by how often each occurred (its mean is the
+/// sample mean, and sampling it gives whole counts again, which a lognormal would not). More
+/// than [`MAX_EMPIRICAL_VALUES`] distinct counts are reduced to quantiles as in [`fit`].
+fn fit_counts(values: &[f64]) -> Option<Fit> {
+    let distinct: BTreeSet<u64> = values.iter().map(|v| v.to_bits()).collect();
+    if distinct.len() <= 1 || distinct.len() > MAX_EMPIRICAL_VALUES {
+        return fit(values).map(|f| match f {
+            Fit::LogNormal { .. } => empirical_quantiles(values),
+            other => other,
+        });
+    }
+    let mut counts: BTreeMap<u64, usize> = BTreeMap::new();
+    for v in values {
+        *counts.entry(v.to_bits()).or_default() += 1;
+    }
+    let mut pairs: Vec<(f64, f64)> = counts
+        .iter()
+        .map(|(b, c)| (f64::from_bits(*b), *c as f64))
+        .collect();
+    pairs.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Some(Fit::Empirical {
+        values: pairs.iter().map(|p| p.0).collect(),
+        weights: pairs.iter().map(|p| p.1).collect(),
+    })
+}
+
+/// Equal-weight quantiles (midpoints of [`MAX_EMPIRICAL_VALUES`] equal slices).
+fn empirical_quantiles(values: &[f64]) -> Fit {
+    let n = values.len();
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let values: Vec<f64> = (0..MAX_EMPIRICAL_VALUES)
+        .map(|i| {
+            let q = (i as f64 + 0.5) / MAX_EMPIRICAL_VALUES as f64;
+            sorted[((q * n as f64) as usize).min(n - 1)]
+        })
+        .collect();
+    Fit::Empirical {
+        weights: vec![1.0; values.len()],
+        values,
+    }
+}
+
 fn round_to(x: f64, decimals: i32) -> f64 {
     let m = 10f64.powi(decimals);
     (x * m).round() / m
@@ -464,7 +508,7 @@ pub fn calibrate(obs: &[Observation], catalog: &Catalog) -> Result<Calibration, 
             prefix_observations: cached.len(),
             input: fit(&input).expect("non-empty"),
             output: fit(&output).expect("non-empty"),
-            repeat: fit(&repeat_values),
+            repeat: fit_counts(&repeat_values),
             tasks: per_task.len(),
             failures,
         });
@@ -634,6 +678,36 @@ mod tests {
         assert_eq!(fit(&[5.0, 5.0]), Some(Fit::Constant(5.0)));
         assert!(matches!(fit(&[0.0, 1.0, 2.0]), Some(Fit::Empirical { .. })));
         assert_eq!(fit(&[]), None);
+    }
+
+    #[test]
+    fn counts_fit_as_whole_numbers_with_the_sample_mean() {
+        let xs = [1.0, 1.0, 2.0, 3.0, 1.0, 2.0];
+        let f = fit_counts(&xs).unwrap();
+        assert_eq!(
+            f,
+            Fit::Empirical {
+                values: vec![1.0, 2.0, 3.0],
+                weights: vec![3.0, 2.0, 1.0]
+            }
+        );
+        assert!((f.mean() - 10.0 / 6.0).abs() < 1e-12);
+        // Many observations of few values: still empirical (fit() would give a lognormal).
+        let many: Vec<f64> = (0..100).map(|i| f64::from(1 + i % 3)).collect();
+        assert!(matches!(fit(&many), Some(Fit::LogNormal { .. })));
+        assert!(matches!(fit_counts(&many), Some(Fit::Empirical { .. })));
+        assert_eq!(fit_counts(&[2.0, 2.0]), Some(Fit::Constant(2.0)));
+        // More distinct counts than an empirical list keeps: quantiles, equal weights.
+        let wide: Vec<f64> = (1..=500).map(f64::from).collect();
+        match fit_counts(&wide).unwrap() {
+            Fit::Empirical { values, weights } => {
+                assert_eq!(values.len(), MAX_EMPIRICAL_VALUES);
+                assert!(weights.iter().all(|w| *w == 1.0));
+                assert!(values.iter().all(|v| v.fract() == 0.0));
+            }
+            other => panic!("expected empirical, got {other:?}"),
+        }
+        assert_eq!(fit_counts(&[]), None);
     }
 
     #[test]

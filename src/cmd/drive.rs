@@ -18,7 +18,10 @@
 //! - Cost is counted only from the `usage` each response returns (OpenAI `prompt_tokens` and
 //!   `cached_tokens`; Anthropic `input_tokens`, `cache_creation_input_tokens` with its 5m/1h
 //!   split, `cache_read_input_tokens`), priced with the catalog. A response whose body cannot
-//!   be read has no usage: it is counted in `unpriced_calls`.
+//!   be read (malformed) and a timeout (504, 408 or no answer) carry no usage, though a
+//!   provider bills both (the engine bills malformed output in full and a timeout's input, and
+//!   so does the mock): they are counted in `unpriced_calls`, and the measured cost is then a
+//!   lower bound; against the mock, `endpoint_ledger` has what it billed.
 //!
 //! Prompts are real text whose token count matches the draw: words that are exactly one
 //! o200k_base token each (checked with tiktoken-rs). The static prefix is the same text on
@@ -686,6 +689,10 @@ impl Ctx {
                     }
                     return CallEnd::GaveUp { breaker: false };
                 }
+                Reply::Timeout => {
+                    t.rec.unpriced += 1;
+                    failed_kind = Some("timeout");
+                }
                 other => failed_kind = Some(other.kind()),
             }
             if let Some(b) = &sc.limits.breaker {
@@ -1313,6 +1320,8 @@ pub fn run(args: Args) -> CliResult {
                 "requests": reqs(&a).saturating_sub(reqs(&b)),
                 "cost_pusd": delta,
                 "cost_usd": delta as f64 / 1e12,
+                // What the endpoint billed per driven task, unreadable responses included.
+                "cost_per_task_usd": delta as f64 / 1e12 / tasks as f64,
                 "measured_cost_pusd": measured_pusd.to_string(),
             })
         }
@@ -1539,8 +1548,14 @@ fn render(out: &Value, m: &Figures, p: &Figures, md: bool) -> String {
     if let Some(u) = out["unpriced_calls"].as_u64().filter(|u| *u > 0) {
         let _ = writeln!(
             s,
-            "{u} responses had no readable usage and are not in the measured cost"
+            "{u} responses (malformed or timed out) had no readable usage and are not in the measured cost"
         );
+        if let Some(b) = out["endpoint_ledger"]["cost_per_task_usd"].as_f64() {
+            let _ = writeln!(
+                s,
+                "the endpoint's ledger billed ${b:.6} per task, those responses included"
+            );
+        }
     }
     for w in out["warnings"].as_array().into_iter().flatten() {
         let _ = writeln!(s, "warning: {}", w.as_str().unwrap_or(""));
