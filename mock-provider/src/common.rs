@@ -903,8 +903,8 @@ pub fn sse_response(
 
 /// A JSON response with headers, after the simulated latency; `malformed` truncates the body
 /// and `cut` aborts the connection mid-body.
-pub async fn json_response(
-    body: &serde_json::Value,
+pub async fn json_response<T: serde::Serialize + ?Sized>(
+    body: &T,
     headers: HeaderMap,
     delay: Duration,
     fault: Option<FaultKind>,
@@ -912,7 +912,8 @@ pub async fn json_response(
     if delay > Duration::ZERO {
         tokio::time::sleep(delay).await;
     }
-    let bytes = serde_json::to_vec(body).unwrap_or_default();
+    let mut bytes = Vec::with_capacity(1024);
+    let _ = serde_json::to_writer(&mut bytes, body);
     let mut resp = match fault {
         Some(FaultKind::Malformed) => {
             let half = bytes.len() / 2;

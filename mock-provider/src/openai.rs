@@ -13,7 +13,7 @@ use axum::response::Response;
 use rand::SeedableRng;
 use rand_distr::{Distribution, StandardNormal};
 use rand_pcg::Pcg64Mcg;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use std::sync::Arc;
 use std::time::Instant;
@@ -85,7 +85,7 @@ impl PromptBuilder {
         PromptBuilder { ids: Vec::new() }
     }
     fn text(&mut self, s: &str) {
-        self.ids.extend(tokens::encode(s));
+        self.ids.extend_from_slice(&tokens::encode(s));
     }
     fn marks(&mut self, n: u64) {
         for i in 0..n {
@@ -190,6 +190,95 @@ fn usage_json(prompt: u64, cached: u64, completion: u64) -> Value {
         "prompt_tokens_details": {"cached_tokens": cached, "audio_tokens": 0},
         "completion_tokens_details": {"reasoning_tokens": 0, "audio_tokens": 0, "accepted_prediction_tokens": 0, "rejected_prediction_tokens": 0},
     })
+}
+
+/// The `usage` object of a chat completion (typed: serialized without a `Value` tree).
+#[derive(Debug, Clone, Copy, Serialize)]
+struct ChatUsage {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
+    prompt_tokens_details: PromptDetails,
+    completion_tokens_details: CompletionDetails,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+struct PromptDetails {
+    cached_tokens: u64,
+    audio_tokens: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+struct CompletionDetails {
+    reasoning_tokens: u64,
+    audio_tokens: u64,
+    accepted_prediction_tokens: u64,
+    rejected_prediction_tokens: u64,
+}
+
+impl ChatUsage {
+    fn new(prompt: u64, cached: u64, completion: u64) -> ChatUsage {
+        ChatUsage {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            total_tokens: prompt + completion,
+            prompt_tokens_details: PromptDetails {
+                cached_tokens: cached,
+                audio_tokens: 0,
+            },
+            completion_tokens_details: CompletionDetails {
+                reasoning_tokens: 0,
+                audio_tokens: 0,
+                accepted_prediction_tokens: 0,
+                rejected_prediction_tokens: 0,
+            },
+        }
+    }
+}
+
+/// A non-streamed chat completion, serialized directly.
+#[derive(Debug, Serialize)]
+struct ChatCompletion<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [ChatChoice<'a>; 1],
+    usage: ChatUsage,
+    service_tier: &'static str,
+    system_fingerprint: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct ChatChoice<'a> {
+    index: u32,
+    message: ChatMessageOut<'a>,
+    logprobs: Option<()>,
+    finish_reason: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct ChatMessageOut<'a> {
+    role: &'static str,
+    content: Option<String>,
+    refusal: Option<()>,
+    annotations: [(); 0],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<Vec<ToolCallOut<'a>>>,
+}
+
+#[derive(Debug, Serialize)]
+struct ToolCallOut<'a> {
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: FunctionOut<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct FunctionOut<'a> {
+    name: &'a str,
+    arguments: &'a str,
 }
 
 fn finish_str(f: Finish) -> &'static str {
@@ -347,33 +436,42 @@ async fn chat_inner(req: &Req, body: Result<RawBody, ApiError>) -> Result<Respon
     let id = format!("chatcmpl-{}", &req.request_id[4..]);
     let created = unix_now();
     let model = r.model.clone();
-    let usage = usage_json(p.prompt, p.cached, plan.output_tokens);
-    let tool_calls: Vec<Value> = plan
-        .tool_calls
-        .iter()
-        .map(|c| json!({"id": format!("call_{}", c.id_suffix), "type": "function", "function": {"name": c.name, "arguments": c.arguments_text}}))
-        .collect();
+    let usage = ChatUsage::new(p.prompt, p.cached, plan.output_tokens);
     if !stream {
-        let content = if plan.tool_calls.is_empty() {
-            Value::String(plan.text())
-        } else {
-            Value::Null
-        };
-        let mut message =
-            json!({"role": "assistant", "content": content, "refusal": null, "annotations": []});
-        if !tool_calls.is_empty() {
-            message["tool_calls"] = Value::Array(tool_calls);
-        }
-        let body = json!({
-            "id": id,
-            "object": "chat.completion",
-            "created": created,
-            "model": model,
-            "choices": [{"index": 0, "message": message, "logprobs": null, "finish_reason": finish_str(plan.finish)}],
-            "usage": usage,
-            "service_tier": "default",
-            "system_fingerprint": "fp_burnrate_mock",
+        let tool_calls: Option<Vec<ToolCallOut>> = (!plan.tool_calls.is_empty()).then(|| {
+            plan.tool_calls
+                .iter()
+                .map(|c| ToolCallOut {
+                    id: format!("call_{}", c.id_suffix),
+                    kind: "function",
+                    function: FunctionOut {
+                        name: &c.name,
+                        arguments: &c.arguments_text,
+                    },
+                })
+                .collect()
         });
+        let body = ChatCompletion {
+            id: &id,
+            object: "chat.completion",
+            created,
+            model: &model,
+            choices: [ChatChoice {
+                index: 0,
+                message: ChatMessageOut {
+                    role: "assistant",
+                    content: tool_calls.is_none().then(|| plan.text()),
+                    refusal: None,
+                    annotations: [],
+                    tool_calls,
+                },
+                logprobs: None,
+                finish_reason: finish_str(plan.finish),
+            }],
+            usage,
+            service_tier: "default",
+            system_fingerprint: "fp_burnrate_mock",
+        };
         let delay = p.timing.total(plan.output_tokens);
         let resp = json_response(&body, p.headers, delay, call.fault).await;
         drop(p.outcome);
@@ -444,7 +542,7 @@ async fn chat_inner(req: &Req, body: Result<RawBody, ApiError>) -> Result<Respon
         .map(|c| (format!("call_{}", c.id_suffix), c.name.clone()))
         .collect();
     let pieces = plan.pieces;
-    let usage_text = usage.to_string();
+    let usage_text = serde_json::to_string(&usage).unwrap_or_default();
     let frames: FrameFn = Box::new(move |i| {
         let spec = specs.get(i)?;
         let chunk = |delta: String, finish: &str, token: bool| Frame {

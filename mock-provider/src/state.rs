@@ -289,6 +289,7 @@ pub const MAX_BATCHES: usize = 10_000;
 
 impl AppState {
     pub fn new(config: MockConfig) -> std::io::Result<AppState> {
+        crate::tokens::prewarm();
         let log = match &config.request_log {
             Some(path) => Some(RequestLog::open(path)?),
             None => None,

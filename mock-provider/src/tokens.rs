@@ -12,7 +12,8 @@
 //! are consistent with each other and additive over blocks.
 
 use rand::Rng;
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 use tiktoken_rs::CoreBPE;
 
 /// Tokens a message costs beyond its content (tiktoken's chat rule).
@@ -30,20 +31,92 @@ pub fn cl100k() -> &'static CoreBPE {
     tiktoken_rs::cl100k_base_singleton()
 }
 
-/// Token ids of a text under o200k_base (special tokens are encoded as plain text).
-pub fn encode(text: &str) -> Vec<u32> {
-    if text.is_empty() {
-        return Vec::new();
+/// Builds the encoders and the vocabulary now, so the first requests do not pay for it.
+pub fn prewarm() {
+    let _ = o200k();
+    let _ = cl100k();
+    let _ = vocabulary();
+}
+
+/// A bounded memo of encoded texts: agents resend the same system prompt, tools and history
+/// on every call, and BPE is the most expensive step of a request. Keyed by the full text
+/// (compared, not only hashed); each shard is cleared when it outgrows its byte budget.
+struct EncodeCache {
+    shards: Vec<Mutex<Shard>>,
+    budget: usize,
+}
+
+#[derive(Default)]
+struct Shard {
+    map: HashMap<u64, (Box<str>, Arc<[u32]>)>,
+    bytes: usize,
+}
+
+const CACHE_SHARDS: usize = 16;
+/// Texts longer than this are encoded every time.
+const MAX_CACHED_TEXT: usize = 64 * 1024;
+/// Bytes of text and ids one shard may hold (16 shards: 32 MiB per encoder at most).
+const SHARD_BUDGET: usize = 2 * 1024 * 1024;
+
+impl EncodeCache {
+    fn new(budget: usize) -> EncodeCache {
+        EncodeCache {
+            shards: (0..CACHE_SHARDS).map(|_| Mutex::default()).collect(),
+            budget,
+        }
     }
-    o200k().encode_ordinary(text)
+
+    fn encode(&self, bpe: &CoreBPE, text: &str) -> Arc<[u32]> {
+        if text.len() > MAX_CACHED_TEXT {
+            return bpe.encode_ordinary(text).into();
+        }
+        let h = crate::cache::hash_str(crate::cache::SEED_HASH, text);
+        let shard = &self.shards[(h >> 60) as usize % CACHE_SHARDS];
+        {
+            let s = shard.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((t, ids)) = s.map.get(&h)
+                && **t == *text
+            {
+                return ids.clone();
+            }
+        }
+        // Encode outside the lock.
+        let ids: Arc<[u32]> = bpe.encode_ordinary(text).into();
+        let mut s = shard.lock().unwrap_or_else(|e| e.into_inner());
+        let size = text.len() + ids.len() * 4 + 64;
+        if s.bytes + size > self.budget {
+            s.map.clear();
+            s.bytes = 0;
+        }
+        if let Some((old, old_ids)) = s.map.insert(h, (text.into(), ids.clone())) {
+            s.bytes -= old.len() + old_ids.len() * 4 + 64;
+        }
+        s.bytes += size;
+        ids
+    }
+}
+
+fn o200k_cache() -> &'static EncodeCache {
+    static C: OnceLock<EncodeCache> = OnceLock::new();
+    C.get_or_init(|| EncodeCache::new(SHARD_BUDGET))
+}
+
+fn cl100k_cache() -> &'static EncodeCache {
+    static C: OnceLock<EncodeCache> = OnceLock::new();
+    C.get_or_init(|| EncodeCache::new(SHARD_BUDGET))
+}
+
+/// Token ids of a text under o200k_base (special tokens are encoded as plain text).
+pub fn encode(text: &str) -> Arc<[u32]> {
+    if text.is_empty() {
+        return Arc::from(Vec::new());
+    }
+    o200k_cache().encode(o200k(), text)
 }
 
 /// Number of o200k_base tokens of a text.
 pub fn count(text: &str) -> u64 {
-    if text.is_empty() {
-        return 0;
-    }
-    o200k().encode_ordinary(text).len() as u64
+    encode(text).len() as u64
 }
 
 /// Number of cl100k_base tokens of a text (embeddings models).
@@ -51,7 +124,7 @@ pub fn count_cl100k(text: &str) -> u64 {
     if text.is_empty() {
         return 0;
     }
-    cl100k().encode_ordinary(text).len() as u64
+    cl100k_cache().encode(cl100k(), text).len() as u64
 }
 
 const WORDS: &[&str] = &[
@@ -106,7 +179,7 @@ pub fn token_pieces(text: &str, max_tokens: usize) -> (Vec<String>, u64) {
     let mut out = Vec::new();
     let mut used = 0usize;
     let mut pending: Vec<u32> = Vec::new();
-    for id in ids {
+    for &id in ids.iter() {
         if used >= max_tokens {
             break;
         }
@@ -119,4 +192,61 @@ pub fn token_pieces(text: &str, max_tokens: usize) -> (Vec<String>, u64) {
         }
     }
     (out, (used - pending.len()) as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cached_encoding_matches_tiktoken_and_stays_bounded() {
+        let mut cleared = 0;
+        // A small budget, so that shards fill up and are cleared during the test.
+        let budget = 4096;
+        let cache = EncodeCache::new(budget);
+        let bpe = o200k();
+        for i in 0..2_000 {
+            let text = format!("message number {i} about refunds, réponse {}", i * 7);
+            let before: usize = cache
+                .shards
+                .iter()
+                .map(|s| s.lock().unwrap().map.len())
+                .sum();
+            let first = cache.encode(bpe, &text);
+            let after: usize = cache
+                .shards
+                .iter()
+                .map(|s| s.lock().unwrap().map.len())
+                .sum();
+            if after <= before {
+                cleared += 1;
+            }
+            let again = cache.encode(bpe, &text);
+            assert_eq!(&*first, bpe.encode_ordinary(&text).as_slice());
+            assert!(
+                Arc::ptr_eq(&first, &again),
+                "the second call is served from the memo"
+            );
+        }
+        for s in &cache.shards {
+            let s = s.lock().unwrap();
+            assert!(s.bytes <= budget);
+            assert!(!s.map.is_empty());
+            let held: usize = s
+                .map
+                .values()
+                .map(|(t, ids)| t.len() + ids.len() * 4 + 64)
+                .sum();
+            assert_eq!(held, s.bytes);
+        }
+        assert!(
+            cleared > 0,
+            "the budget was reached and shards were cleared"
+        );
+        let long = "word ".repeat(MAX_CACHED_TEXT);
+        assert_eq!(
+            cache.encode(bpe, &long).len(),
+            bpe.encode_ordinary(&long).len()
+        );
+    }
 }
