@@ -46,6 +46,8 @@ use std::time::{Duration, Instant};
 
 /// Most tasks one run may drive.
 const MAX_TASKS: u64 = 1_000_000;
+/// How long a connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Most concurrent tasks.
 const MAX_CONCURRENCY: usize = 10_000;
 /// Longest body read from a response.
@@ -1258,6 +1260,7 @@ pub fn run(args: Args) -> CliResult {
     lines.push("summarize".into());
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(args.concurrency.min(256))
+        .connect_timeout(CONNECT_TIMEOUT)
         .build()
         .context("cannot build the HTTP client")?;
     let n_models = sc.models.len();
@@ -1278,6 +1281,16 @@ pub fn run(args: Args) -> CliResult {
         .enable_all()
         .build()
         .context("cannot start the async runtime")?;
+    // Fail fast, with the reason, when the endpoint cannot be reached at all (rather than
+    // retrying every call of every task against it). Any HTTP answer, even a 404, will do.
+    rt.block_on(async {
+        ctx.client
+            .get(format!("{endpoint}/"))
+            .timeout(CONNECT_TIMEOUT * 2)
+            .send()
+            .await
+    })
+    .map_err(|e| anyhow::Error::new(e).context(format!("cannot reach the endpoint {endpoint}")))?;
     let started = Instant::now();
     let (records, ledger_before, ledger_after, queued) = rt.block_on(drive_all(
         ctx.clone(),

@@ -18,12 +18,12 @@ use std::process::{Child, Command, Stdio};
 /// (-4.3% here). The tolerances below scale with this number (1/sqrt(TASKS)).
 const TASKS: u64 = 8_000;
 
-struct Mock(Child);
+pub(crate) struct Mock(Child);
 
 impl Mock {
     /// Stops the mock gracefully (SIGTERM: it drains, drops its state and flushes the request
     /// log, which it otherwise writes in 200 ms batches) and waits for it to exit.
-    fn stop(mut self) {
+    pub(crate) fn stop(mut self) {
         let status = Command::new("kill")
             .args(["-TERM", &self.0.id().to_string()])
             .status()
@@ -45,7 +45,7 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn start_mock(config: &Path) -> (Mock, String) {
+pub(crate) fn start_mock(config: &Path) -> (Mock, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_burnrate"))
         .args(["mock", "--port", "0", "--config"])
         .arg(config)

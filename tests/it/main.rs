@@ -2,4 +2,5 @@
 
 mod agreement;
 mod cli;
+mod cli_drive;
 mod mock_sdk;
