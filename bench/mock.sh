@@ -6,7 +6,10 @@
 # 1) non-streaming 32-token chat replies, instant latency, no faults: req/s and p99 with 1 and
 #    2 server worker threads (wrk: 1 thread, 64 connections, 10 s);
 # 2) STREAMS concurrent SSE streams with a constant 20 ms inter-token gap: completion and the
-#    measured inter-token timing error.
+#    measured inter-token timing error (examples/stream_bench: raw-socket client on 2 threads,
+#    each SSE event timestamped on arrival, |gap - 20 ms| over every gap after the first token;
+#    mean, p50, p99, max). All streams start together, so every 20 ms tick is a burst of
+#    STREAMS writes on the same 2 cores that run the client.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DUR=${DUR:-10s}
@@ -16,6 +19,7 @@ ulimit -n 65536 2>/dev/null || true
 cargo build --release -q -p burnrate-mock --examples
 SERVE=target/release/examples/serve
 BENCH=target/release/examples/stream_bench
+echo "load average at start: $(cat /proc/loadavg)"
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -80,3 +84,4 @@ TOML
   RUST_LOG=warn TOKIO_WORKER_THREADS=2 "$LLMSIM" serve --config "$tmp/llmsim-stream.toml" --port 18093 --host 127.0.0.1 >/dev/null 2>&1 & pid=$!
   wait_port 18093; $BENCH http://127.0.0.1:18093/openai "$STREAMS" 50 20 gpt-4o; kill "$pid"; wait "$pid" 2>/dev/null || true
 fi
+echo "load average at end: $(cat /proc/loadavg)"
