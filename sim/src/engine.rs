@@ -61,6 +61,9 @@ pub(crate) struct Prepared {
     pub horizon_us: u64,
     /// Cumulative kind shares.
     pub kind_cumulative: Vec<f64>,
+    /// Sorted surge start and end times, seconds: where the arrival rate can change other than
+    /// on the hour.
+    pub rate_breaks_s: Vec<f64>,
     /// Per model: latency noise factor (lognormal, mean 1), `None` when its cv is 0.
     pub latency_noise: Vec<Option<crate::dist::Dist>>,
 }
@@ -131,6 +134,16 @@ impl Prepared {
             max_rate_per_s: max_tpd / DAY_S * max_profile * max_week * max_surge,
             horizon_us: u64::from(sc.horizon.days) * DAY_US,
             kind_cumulative,
+            rate_breaks_s: {
+                let mut b: Vec<f64> = sc
+                    .incidents
+                    .iter()
+                    .filter(|i| matches!(i.kind, IncidentKind::Surge { .. }))
+                    .flat_map(|i| [i.start_s, i.end_s])
+                    .collect();
+                b.sort_by(f64::total_cmp);
+                b
+            },
             latency_noise: sc
                 .models
                 .iter()
@@ -480,13 +493,45 @@ impl<'a> Replica<'a> {
     /// Time of the next arrival after `after_us`, or `None` past the horizon.
     fn next_arrival(&mut self, after_us: u64) -> Option<u64> {
         match self.sc.traffic.arrivals {
+            Arrivals::Poisson if self.sc.traffic.growth_to_tasks_per_day.is_none() => {
+                // Without growth the rate is constant between hour boundaries and surge edges,
+                // so the next arrival is found exactly by inverting the integrated rate: draw
+                // E ~ Exp(1) and walk the segments until their integral reaches E. Bounded by
+                // the horizon: every segment moves time forward.
+                let horizon_s = self.prep.horizon_us as f64 / US_PER_S;
+                let mut t_s = after_us as f64 / US_PER_S;
+                let u: f64 = self.rng.random();
+                let mut e = -(1.0 - u).ln();
+                while t_s < horizon_s {
+                    let next_hour = ((t_s / 3600.0).floor() + 1.0) * 3600.0;
+                    let seg_end = self
+                        .prep
+                        .rate_breaks_s
+                        .iter()
+                        .copied()
+                        .find(|b| *b > t_s)
+                        .map_or(next_hour, |b| b.min(next_hour))
+                        .min(horizon_s);
+                    let rate = self.rate_per_s(t_s);
+                    let mass = rate * (seg_end - t_s);
+                    if mass >= e && rate > 0.0 {
+                        let at = t_s + e / rate;
+                        return (at < horizon_s)
+                            .then(|| ((at * US_PER_S) as u64).max(after_us + 1));
+                    }
+                    e -= mass;
+                    t_s = seg_end;
+                }
+                None
+            }
             Arrivals::Poisson => {
                 let max_rate = self.prep.max_rate_per_s;
                 if max_rate <= 0.0 {
                     return None;
                 }
-                // Thinning (Lewis & Shedler): candidates at the peak rate, kept with probability
-                // rate(t)/peak. Bounded by the horizon: every candidate moves time forward.
+                // With growth the rate changes continuously: thinning (Lewis & Shedler),
+                // candidates at the peak rate kept with probability rate(t)/peak. Bounded by the
+                // horizon: every candidate moves time forward.
                 let mut t_s = after_us as f64 / US_PER_S;
                 let horizon_s = self.prep.horizon_us as f64 / US_PER_S;
                 loop {

@@ -287,3 +287,42 @@ output_tokens = 10
         r.latency_s.task.max
     );
 }
+
+#[test]
+fn surges_and_profiles_shape_poisson_arrivals() {
+    // 1000/day with a 3x surge over day 2 (hours 24..48) and a profile that sends every task to
+    // the first 12 hours: the total is Poisson with mean 1000 * (1 + 3 + 1) per replica.
+    let profile = [vec!["2"; 12], vec!["0"; 12]].concat().join(", ");
+    let text = format!(
+        r#"
+[horizon]
+days = 3
+replicas = 4
+seed = 21
+[traffic]
+tasks_per_day = 1000
+daily_profile = [{profile}]
+[[steps]]
+name = "s"
+model = "article-claude-haiku"
+input_tokens = 10
+output_tokens = 1
+[[incidents]]
+kind = "surge"
+start_hour = 24
+duration_hours = 24
+multiplier = 3
+"#
+    );
+    let r = run(&text);
+    let mean = 4.0 * 5000.0;
+    let got = r.tasks.total as f64;
+    assert!(
+        (got - mean).abs() < 4.0 * mean.sqrt(),
+        "{got} tasks, expected {mean}"
+    );
+    // No task arrives in the second half of a day: the latest arrival-to-spend minute of the
+    // sample day is before noon (plus the call's latency).
+    let last_hour = r.sample_day.last().unwrap().0;
+    assert!(last_hour < 12.01, "spend at hour {last_hour}");
+}
