@@ -1,20 +1,25 @@
 #!/usr/bin/env bash
-# Measures the engine against the same model in SimPy, in one run, on this machine.
-# Prints burnrate's tasks/s and events/s (1 thread and all cores) and SimPy's tasks/s.
+# The engine against the same model in SimPy (bench/simpy_support.py), measured in one run on
+# this machine, interleaved three times because the VM's speed drifts from minute to minute.
+# Prints tasks/s and events/s for burnrate (1 and 2 threads, the article's support agent,
+# 200 replicas x 30 days) and tasks/s for SimPy (20 replicas x 30 days), and the ratios.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 -m venv /tmp/burnrate-bench-venv >/dev/null
 /tmp/burnrate-bench-venv/bin/pip install --quiet --disable-pip-version-check -r bench/requirements.txt
 cargo build --release --quiet
-for threads in 1 2; do
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+burnrate_rate() { # threads -> "tasks/s events/s"
+  local start end json
   start=$(date +%s.%N)
-  json=$(./target/release/burnrate simulate scenarios/support-agent.toml --replicas 40 --days 30 --threads $threads --format json --quiet)
+  json=$(./target/release/burnrate simulate scenarios/support-agent.toml --replicas 200 --days 30 --threads "$1" --format json --quiet)
   end=$(date +%s.%N)
-  python3 - "$json" "$start" "$end" "$threads" <<'PY'
-import json, sys
-r = json.loads(sys.argv[1]); s = float(sys.argv[3]) - float(sys.argv[2])
-print(f"burnrate ({sys.argv[4]} thread(s)): {r['tasks']['total']} tasks in {s:.3f} s = "
-      f"{r['tasks']['total']/s:,.0f} tasks/s, {r['events']/s:,.0f} events/s")
-PY
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); s=float(sys.argv[3])-float(sys.argv[2]); print("%.0f %.0f" % (r["tasks"]["total"]/s, r["events"]/s))' "$json" "$start" "$end"
+}
+for round in 1 2 3; do
+  read -r t1 e1 <<<"$(burnrate_rate 1)"
+  read -r t2 e2 <<<"$(burnrate_rate 2)"
+  simpy=$(/tmp/burnrate-bench-venv/bin/python bench/simpy_support.py 30 20 | sed -E 's/.* = ([0-9]+) tasks\/s/\1/')
+  python3 -c 'import sys; t1,e1,t2,e2,s=map(float,sys.argv[1:6]); print(f"round {sys.argv[6]}: burnrate 1 thread {t1:,.0f} tasks/s {e1:,.0f} events/s | 2 threads {t2:,.0f} tasks/s {e2:,.0f} events/s | SimPy {s:,.0f} tasks/s | ratio {t1/s:.0f}x (1 thread), {t2/s:.0f}x (2 threads)")' "$t1" "$e1" "$t2" "$e2" "$simpy" "$round"
 done
-/tmp/burnrate-bench-venv/bin/python bench/simpy_support.py 30 4
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
