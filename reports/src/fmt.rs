@@ -196,6 +196,36 @@ pub(crate) fn text_table(rows: &[Vec<String>], right: &[bool]) -> String {
     out
 }
 
+/// The cost table's rows in dollars, under the columns mean, p50, p95, p99, max, CVaR95: per
+/// task, per day, and per month (a month has no max or CVaR95, so those cells stay empty).
+/// Shared by the HTML and plain-text reports so both show the same figures.
+pub(crate) fn cost_quantile_rows(c: &burnrate_sim::CostSummary) -> Vec<Vec<String>> {
+    let q = |name: &str, q: &burnrate_sim::Quantiles| {
+        vec![
+            name.to_string(),
+            usd(q.mean),
+            usd(q.p50),
+            usd(q.p95),
+            usd(q.p99),
+            usd(q.max),
+            usd(q.cvar95),
+        ]
+    };
+    vec![
+        q("per task", &c.per_task),
+        q("per day", &c.per_day),
+        vec![
+            "per month".to_string(),
+            usd(c.per_month.mean),
+            usd(c.per_month.p50),
+            usd(c.per_month.p95),
+            usd(c.per_month.p99),
+            String::new(),
+            String::new(),
+        ],
+    ]
+}
+
 /// Nearest-rank percentile (0 < p <= 100) of unsorted values; `None` when empty.
 pub(crate) fn percentile(values: &[f64], p: f64) -> Option<f64> {
     if values.is_empty() {

@@ -3,7 +3,7 @@
 
 use crate::charts::{Chart, simulation_charts};
 use crate::error::ReportError;
-use crate::fmt::{count, html_escape as esc, pct, secs, usd};
+use crate::fmt::{cost_quantile_rows, count, html_escape as esc, pct, secs, usd};
 use crate::summary::{kinds, shares, short_hash, verdict_sentence, within_budget};
 use burnrate_sim::SimResult;
 
@@ -94,30 +94,7 @@ pub(crate) fn html_with(r: &SimResult, charts: &[Chart]) -> String {
     ));
 
     let c = &r.cost_usd;
-    let q = |name: &str, q: &burnrate_sim::Quantiles| {
-        vec![
-            name.to_string(),
-            usd(q.mean),
-            usd(q.p50),
-            usd(q.p95),
-            usd(q.p99),
-            usd(q.max),
-            usd(q.cvar95),
-        ]
-    };
-    let rows = vec![
-        q("per task", &c.per_task),
-        q("per day", &c.per_day),
-        vec![
-            "per month".into(),
-            usd(c.per_month.mean),
-            usd(c.per_month.p50),
-            usd(c.per_month.p95),
-            usd(c.per_month.p99),
-            "".into(),
-            "".into(),
-        ],
-    ];
+    let rows = cost_quantile_rows(c);
     let mut body = table(
         &["cost", "mean", "p50", "p95", "p99", "max", "CVaR95"],
         &rows,

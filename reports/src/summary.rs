@@ -1,6 +1,6 @@
 //! The report of one run as plain text, Markdown and JSON.
 
-use crate::fmt::{count, md_table, pct, secs, text_table, usd};
+use crate::fmt::{cost_quantile_rows, count, md_table, pct, secs, text_table, usd};
 use burnrate_sim::SimResult;
 use std::collections::BTreeMap;
 
@@ -94,33 +94,12 @@ pub fn text(r: &SimResult) -> String {
 
     let c = &r.cost_usd;
     o.push_str("Cost\n");
-    let q = |name: &str, q: &burnrate_sim::Quantiles| {
-        vec![
-            name.to_string(),
-            usd(q.mean),
-            usd(q.p50),
-            usd(q.p95),
-            usd(q.p99),
-            usd(q.max),
-            usd(q.cvar95),
-        ]
-    };
-    let rows = vec![
+    let mut rows = vec![
         ["", "mean", "p50", "p95", "p99", "max", "CVaR95"]
             .map(String::from)
             .to_vec(),
-        q("per task", &c.per_task),
-        q("per day", &c.per_day),
-        vec![
-            "per month".to_string(),
-            usd(c.per_month.mean),
-            usd(c.per_month.p50),
-            usd(c.per_month.p95),
-            usd(c.per_month.p99),
-            String::new(),
-            String::new(),
-        ],
     ];
+    rows.extend(cost_quantile_rows(c));
     o.push_str(&text_table(
         &rows,
         &[false, true, true, true, true, true, true],
