@@ -377,6 +377,50 @@ async fn prepare(
     })
 }
 
+/// What a chat completions request asks of the planner; the live endpoint and the batch API
+/// read it the same way.
+fn chat_ask(r: &ChatRequest) -> Ask {
+    let mut ask = Ask {
+        last_user: r
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.role == "user")
+            .map(|m| content_text(m.content.as_ref()).0)
+            .unwrap_or_default(),
+        tools: tool_list(r.tools.as_ref(), true),
+        after_tool_result: r.messages.last().is_some_and(|m| m.role == "tool"),
+        max_tokens: r.max_completion_tokens.or(r.max_tokens),
+        ..Ask::default()
+    };
+    apply_tool_choice(&mut ask, r.tool_choice.as_ref());
+    json_format(&mut ask, r.response_format.as_ref());
+    ask
+}
+
+/// Plans the answer, seeded by the request body, and runs [`prepare`] on it: the step chat
+/// completions and responses share once each has read its own request into `ask` and `ids`.
+async fn plan_and_prepare(
+    req: &Req,
+    call: &Call,
+    body: &[u8],
+    ask: &Ask,
+    ids: &[u32],
+    cache_key: Option<&str>,
+    stream: bool,
+) -> Result<(Plan, Prepared), ApiError> {
+    let seed = content_seed(req.cfg.seed, body);
+    let plan = plan(
+        &req.cfg,
+        &call.model.output_tokens,
+        call.forced_output,
+        ask,
+        seed,
+    );
+    let prepared = prepare(req, call, ids, cache_key, &plan, stream, seed).await?;
+    Ok((plan, prepared))
+}
+
 pub async fn chat(
     State(st): State<Arc<AppState>>,
     headers: HeaderMap,
@@ -399,38 +443,16 @@ async fn chat_inner(req: &Req, body: Result<RawBody, ApiError>) -> Result<Respon
         );
     }
     let ids = chat_prompt(&r);
-    let mut ask = Ask {
-        last_user: r
-            .messages
-            .iter()
-            .rev()
-            .find(|m| m.role == "user")
-            .map(|m| content_text(m.content.as_ref()).0)
-            .unwrap_or_default(),
-        tools: tool_list(r.tools.as_ref(), true),
-        after_tool_result: r.messages.last().is_some_and(|m| m.role == "tool"),
-        max_tokens: r.max_completion_tokens.or(r.max_tokens),
-        ..Ask::default()
-    };
-    apply_tool_choice(&mut ask, r.tool_choice.as_ref());
-    json_format(&mut ask, r.response_format.as_ref());
-    let seed = content_seed(req.cfg.seed, &bytes);
-    let plan = plan(
-        &req.cfg,
-        &call.model.output_tokens,
-        call.forced_output,
-        &ask,
-        seed,
-    );
+    let ask = chat_ask(&r);
     let stream = r.stream.unwrap_or(false);
-    let mut p = prepare(
+    let (plan, mut p) = plan_and_prepare(
         req,
         &call,
+        &bytes,
+        &ask,
         &ids,
         r.prompt_cache_key.as_deref(),
-        &plan,
         stream,
-        seed,
     )
     .await?;
     let id = format!("chatcmpl-{}", &req.request_id[4..]);
@@ -697,23 +719,15 @@ async fn responses_inner(req: &Req, body: Result<RawBody, ApiError>) -> Result<R
     };
     apply_tool_choice(&mut ask, r.tool_choice.as_ref());
     json_format(&mut ask, r.text.as_ref().and_then(|t| t.get("format")));
-    let seed = content_seed(req.cfg.seed, &bytes);
-    let plan = plan(
-        &req.cfg,
-        &call.model.output_tokens,
-        call.forced_output,
-        &ask,
-        seed,
-    );
     let stream = r.stream.unwrap_or(false);
-    let mut p = prepare(
+    let (plan, mut p) = plan_and_prepare(
         req,
         &call,
+        &bytes,
+        &ask,
         &ids,
         r.prompt_cache_key.as_deref(),
-        &plan,
         stream,
-        seed,
     )
     .await?;
     let id = format!("resp_{}", &req.request_id[4..]);
@@ -1124,21 +1138,7 @@ pub(crate) fn batch_chat(
         .model(&r.model, burnrate_sim::Provider::OpenAi)
         .ok_or_else(|| ApiError::model_not_found(req.shape, &r.model))?;
     let ids = chat_prompt(&r);
-    let mut ask = Ask {
-        last_user: r
-            .messages
-            .iter()
-            .rev()
-            .find(|m| m.role == "user")
-            .map(|m| content_text(m.content.as_ref()).0)
-            .unwrap_or_default(),
-        tools: tool_list(r.tools.as_ref(), true),
-        after_tool_result: r.messages.last().is_some_and(|m| m.role == "tool"),
-        max_tokens: r.max_completion_tokens.or(r.max_tokens),
-        ..Ask::default()
-    };
-    apply_tool_choice(&mut ask, r.tool_choice.as_ref());
-    json_format(&mut ask, r.response_format.as_ref());
+    let ask = chat_ask(&r);
     let plan = plan(&req.cfg, &model.output_tokens, None, &ask, seed);
     let call = Call {
         model: model.clone(),
