@@ -231,21 +231,14 @@ pub async fn create_batch(
             }
         }
         let _ = c.metadata;
-        let b = StoredBatch {
-            id: req.state.new_id("batch_", req.cfg.seed),
-            anthropic: false,
-            created_at: unix_now(),
-            created: Instant::now(),
-            key: req.key.clone(),
-            endpoint: c.endpoint,
-            input_file_id: Some(c.input_file_id),
+        let b = new_batch(
+            &req,
+            "batch_",
+            false,
+            c.endpoint,
+            Some(c.input_file_id),
             requests,
-            output_file_id: None,
-            results: None,
-            completed: 0,
-            failed: 0,
-            ended_at: None,
-        };
+        );
         let mut body = openai_batch_json(&b, req.cfg.batch_completion);
         body["status"] = json!("validating");
         store_batch(&req, b)?;
@@ -255,6 +248,32 @@ pub async fn create_batch(
     }
     .await;
     result.unwrap_or_else(|e| req.fail(e))
+}
+
+/// A batch just accepted for the caller's key: nothing run yet, no results, not ended.
+fn new_batch(
+    req: &Req,
+    id_prefix: &str,
+    anthropic: bool,
+    endpoint: String,
+    input_file_id: Option<String>,
+    requests: Vec<(String, String, Value)>,
+) -> StoredBatch {
+    StoredBatch {
+        id: req.state.new_id(id_prefix, req.cfg.seed),
+        anthropic,
+        created_at: unix_now(),
+        created: Instant::now(),
+        key: req.key.clone(),
+        endpoint,
+        input_file_id,
+        requests,
+        output_file_id: None,
+        results: None,
+        completed: 0,
+        failed: 0,
+        ended_at: None,
+    }
 }
 
 fn store_batch(req: &Req, b: StoredBatch) -> Result<(), ApiError> {
@@ -431,25 +450,19 @@ pub async fn create_message_batch(
                 "requests: between 1 and 100,000 requests",
             ));
         }
-        let b = StoredBatch {
-            id: req.state.new_id("msgbatch_", req.cfg.seed),
-            anthropic: true,
-            created_at: unix_now(),
-            created: Instant::now(),
-            key: req.key.clone(),
-            endpoint: "/v1/messages".into(),
-            input_file_id: None,
-            requests: c
-                .requests
-                .into_iter()
-                .map(|r| (r.custom_id, "/v1/messages".to_string(), r.params))
-                .collect(),
-            output_file_id: None,
-            results: None,
-            completed: 0,
-            failed: 0,
-            ended_at: None,
-        };
+        let requests = c
+            .requests
+            .into_iter()
+            .map(|r| (r.custom_id, "/v1/messages".to_string(), r.params))
+            .collect();
+        let b = new_batch(
+            &req,
+            "msgbatch_",
+            true,
+            "/v1/messages".into(),
+            None,
+            requests,
+        );
         let body = anthropic_batch_json(&b, &host_of(&headers));
         store_batch(&req, b)?;
         let mut h = HeaderMap::new();
