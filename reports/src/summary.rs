@@ -280,31 +280,18 @@ pub fn markdown(r: &SimResult) -> String {
         short_hash(r)
     ));
     let c = &r.cost_usd;
+    // A month is not a `Quantiles`, so the row takes the four figures themselves.
+    let row = |name: &str, mean: f64, p50: f64, p95: f64, p99: f64| {
+        vec![name.to_string(), usd(mean), usd(p50), usd(p95), usd(p99)]
+    };
+    let (d, t, m) = (&c.per_day, &c.per_task, &c.per_month);
     let rows = vec![
         ["cost", "mean", "p50", "p95", "p99"]
             .map(String::from)
             .to_vec(),
-        vec![
-            "per day".into(),
-            usd(c.per_day.mean),
-            usd(c.per_day.p50),
-            usd(c.per_day.p95),
-            usd(c.per_day.p99),
-        ],
-        vec![
-            "per task".into(),
-            usd(c.per_task.mean),
-            usd(c.per_task.p50),
-            usd(c.per_task.p95),
-            usd(c.per_task.p99),
-        ],
-        vec![
-            "per month".into(),
-            usd(c.per_month.mean),
-            usd(c.per_month.p50),
-            usd(c.per_month.p95),
-            usd(c.per_month.p99),
-        ],
+        row("per day", d.mean, d.p50, d.p95, d.p99),
+        row("per task", t.mean, t.p50, t.p95, t.p99),
+        row("per month", m.mean, m.p50, m.p95, m.p99),
     ];
     o.push_str(&md_table(&rows, &[false, true, true, true, true]));
     o.push('\n');
