@@ -14,6 +14,7 @@ use crate::fmt::{num, pct, secs, usd};
 use crate::summary::kinds;
 use burnrate_sim::SimResult;
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters::style::{FontStyle, register_font};
@@ -360,6 +361,34 @@ fn quantile_marks(p50: f64, p95: f64, p99: f64) -> [(&'static str, f64, RGBColor
     [("p50", p50, P50), ("p95", p95, P95), ("p99", p99, P99)]
 }
 
+/// The `k`th percentile marker of a histogram: a vertical line at `v` with its label on top,
+/// each later marker shorter so that the labels do not overlap. Linear and log x axes alike.
+fn draw_quantile_line<DB, X>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<X, RangedCoordf64>>,
+    k: usize,
+    v: f64,
+    color: &RGBColor,
+    ymax: f64,
+    text: String,
+) -> DrawResult
+where
+    DB: DrawingBackend,
+    DB::ErrorType: 'static,
+    X: Ranged<ValueType = f64>,
+{
+    let top = ymax * (0.93 - 0.07 * k as f64);
+    chart.draw_series(LineSeries::new(
+        vec![(v, 0.0), (v, top)],
+        color.stroke_width(2),
+    ))?;
+    chart.draw_series(std::iter::once(Text::new(
+        text,
+        (v, top),
+        label(13, color, HPos::Left, VPos::Bottom),
+    )))?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Simulation charts
 
@@ -431,16 +460,7 @@ where
     )?;
 
     for (k, (name, v, color)) in quantile_marks(q.p50, q.p95, q.p99).into_iter().enumerate() {
-        let top = ymax * (0.93 - 0.07 * k as f64);
-        chart.draw_series(LineSeries::new(
-            vec![(v, 0.0), (v, top)],
-            color.stroke_width(2),
-        ))?;
-        chart.draw_series(std::iter::once(Text::new(
-            format!("{name} {}", usd(v)),
-            (v, top),
-            label(13, &color, HPos::Left, VPos::Bottom),
-        )))?;
+        draw_quantile_line(&mut chart, k, v, &color, ymax, format!("{name} {}", usd(v)))?;
     }
     match (budget, on_chart) {
         (Some(b), Some(_)) => {
@@ -684,16 +704,14 @@ where
         if v <= 0.0 {
             continue;
         }
-        let top = ymax * (0.93 - 0.07 * k as f64);
-        chart.draw_series(LineSeries::new(
-            vec![(v, 0.0), (v, top)],
-            color.stroke_width(2),
-        ))?;
-        chart.draw_series(std::iter::once(Text::new(
+        draw_quantile_line(
+            &mut chart,
+            k,
+            v,
+            &color,
+            ymax,
             format!("{name} {}", secs(v)),
-            (v, top),
-            label(13, &color, HPos::Left, VPos::Bottom),
-        )))?;
+        )?;
     }
     Ok(())
 }
