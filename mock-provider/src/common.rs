@@ -895,10 +895,7 @@ pub fn sse_response(
         axum::http::header::CACHE_CONTROL,
         HeaderValue::from_static("no-cache"),
     );
-    for (k, v) in headers.iter() {
-        h.insert(k.clone(), v.clone());
-    }
-    resp
+    with_headers(resp, headers)
 }
 
 /// A JSON response with headers, after the simulated latency; `malformed` truncates the body
@@ -932,10 +929,7 @@ pub async fn json_response<T: serde::Serialize + ?Sized>(
         axum::http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json"),
     );
-    for (k, v) in headers.iter() {
-        h.insert(k.clone(), v.clone());
-    }
-    resp
+    with_headers(resp, headers)
 }
 
 /// Seed of the content of a request: the config seed and the request body.
