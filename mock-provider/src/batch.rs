@@ -320,13 +320,7 @@ fn settle(req: &Req, id: &str) -> Option<StoredBatch> {
         let line = match result {
             Ok((resp, tokens, model)) => {
                 ok += 1;
-                let call = Call {
-                    model,
-                    fault: None,
-                    forced_output: None,
-                    call_index: 0,
-                    slowdown: 1.0,
-                };
+                let call = Call::batch(model);
                 let _ = worker.model_name.set(call.model.spec.id.clone());
                 drop(worker.charge(&call, tokens, 200, None, true, false));
                 if snapshot.anthropic {

@@ -749,6 +749,19 @@ pub struct Call {
     pub slowdown: f64,
 }
 
+impl Call {
+    /// The call behind one batch line: batch lines see no faults, forced output or slowdown.
+    pub fn batch(model: Arc<ModelEntry>) -> Call {
+        Call {
+            model,
+            fault: None,
+            forced_output: None,
+            call_index: 0,
+            slowdown: 1.0,
+        }
+    }
+}
+
 /// Counts a request in flight while alive.
 #[derive(Debug)]
 pub struct Inflight(Arc<AppState>);

@@ -1140,13 +1140,7 @@ pub(crate) fn batch_chat(
     let ids = chat_prompt(&r);
     let ask = chat_ask(&r);
     let plan = plan(&req.cfg, &model.output_tokens, None, &ask, seed);
-    let call = Call {
-        model: model.clone(),
-        fault: None,
-        forced_output: None,
-        call_index: 0,
-        slowdown: 1.0,
-    };
+    let call = Call::batch(model.clone());
     let cached = openai_cache(req, &call, &ids, r.prompt_cache_key.as_deref());
     let prompt = ids.len() as u64;
     let tool_calls: Vec<Value> = plan
