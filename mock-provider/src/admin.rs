@@ -67,15 +67,22 @@ fn esc(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
+/// The `# HELP` and `# TYPE` lines that open one metric in the Prometheus text format.
+fn metric_header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
 pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
     let mut out = String::with_capacity(8192);
     {
         let l = st.ledger.lock().unwrap_or_else(|e| e.into_inner());
-        let _ = writeln!(
-            out,
-            "# HELP burnrate_mock_requests_total Requests by model and HTTP status."
+        metric_header(
+            &mut out,
+            "burnrate_mock_requests_total",
+            "counter",
+            "Requests by model and HTTP status.",
         );
-        let _ = writeln!(out, "# TYPE burnrate_mock_requests_total counter");
         for ((model, status), n) in &l.by_status {
             let _ = writeln!(
                 out,
@@ -83,11 +90,12 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
                 esc(model)
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP burnrate_mock_tokens_total Tokens by model and kind."
+        metric_header(
+            &mut out,
+            "burnrate_mock_tokens_total",
+            "counter",
+            "Tokens by model and kind.",
         );
-        let _ = writeln!(out, "# TYPE burnrate_mock_tokens_total counter");
         for (model, u) in &l.by_model {
             for (kind, n) in [
                 ("input", u.input_tokens),
@@ -103,11 +111,12 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
                 );
             }
         }
-        let _ = writeln!(
-            out,
-            "# HELP burnrate_mock_cost_usd_total Cost in USD by model (catalog prices)."
+        metric_header(
+            &mut out,
+            "burnrate_mock_cost_usd_total",
+            "counter",
+            "Cost in USD by model (catalog prices).",
         );
-        let _ = writeln!(out, "# TYPE burnrate_mock_cost_usd_total counter");
         for (model, u) in &l.by_model {
             let _ = writeln!(
                 out,
@@ -116,11 +125,12 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
                 u.cost_pusd as f64 / 1e12
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP burnrate_mock_errors_total Error answers by kind."
+        metric_header(
+            &mut out,
+            "burnrate_mock_errors_total",
+            "counter",
+            "Error answers by kind.",
         );
-        let _ = writeln!(out, "# TYPE burnrate_mock_errors_total counter");
         for (kind, n) in &l.total.errors_by_kind {
             let _ = writeln!(
                 out,
@@ -128,13 +138,11 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
                 esc(kind)
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP burnrate_mock_request_duration_seconds Request latency by model (to the last byte for streams)."
-        );
-        let _ = writeln!(
-            out,
-            "# TYPE burnrate_mock_request_duration_seconds histogram"
+        metric_header(
+            &mut out,
+            "burnrate_mock_request_duration_seconds",
+            "histogram",
+            "Request latency by model (to the last byte for streams).",
         );
         for (model, h) in &l.latency {
             let m = esc(model);
@@ -163,21 +171,23 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
             );
         }
     }
-    let _ = writeln!(
-        out,
-        "# HELP burnrate_mock_inflight_requests Requests in flight."
+    metric_header(
+        &mut out,
+        "burnrate_mock_inflight_requests",
+        "gauge",
+        "Requests in flight.",
     );
-    let _ = writeln!(out, "# TYPE burnrate_mock_inflight_requests gauge");
     let _ = writeln!(
         out,
         "burnrate_mock_inflight_requests {}",
         st.inflight.load(Ordering::Relaxed)
     );
-    let _ = writeln!(
-        out,
-        "# HELP burnrate_mock_log_write_errors_total Failed request-log writes."
+    metric_header(
+        &mut out,
+        "burnrate_mock_log_write_errors_total",
+        "counter",
+        "Failed request-log writes.",
     );
-    let _ = writeln!(out, "# TYPE burnrate_mock_log_write_errors_total counter");
     let _ = writeln!(
         out,
         "burnrate_mock_log_write_errors_total {}",
