@@ -6,9 +6,7 @@
 //! day's cost is the cost of that day's tasks, like the article's tables).
 
 use crate::catalog::{ModelSpec, TokenCounts};
-use crate::model::{
-    Arrivals, ContextMode, GrowthShape, IncidentKind, ModelIdx, Scenario, StepModel, ceilings,
-};
+use crate::model::{ContextMode, IncidentKind, ModelIdx, Scenario, StepModel, ceilings};
 use crate::summary::{
     F_BREAKER, F_MALFORMED, F_OUTAGE, F_RATE_LIMIT, F_SERVER_ERROR, F_TIMEOUT, F_TOOL_ERROR,
     Summary,
@@ -355,7 +353,7 @@ pub(crate) struct Replica<'a> {
     minutes: Vec<MinuteCounter>,
     day_spend: Vec<u128>,
     /// Uniform arrivals: (day, index in day, count that day).
-    uniform_state: (u32, u64, u64),
+    arrivals: crate::arrivals::ArrivalProcess<'a>,
     in_flight: usize,
     events: u64,
     pub summary: Summary,
@@ -388,7 +386,7 @@ impl<'a> Replica<'a> {
             breakers: vec![BreakerState::default(); models],
             minutes: vec![MinuteCounter::default(); models],
             day_spend: vec![0; sc.horizon.days as usize],
-            uniform_state: (0, 0, 0),
+            arrivals: crate::arrivals::ArrivalProcess::new(sc, prep, sc.horizon.seed, index),
             in_flight: 0,
             events: 0,
             summary: Summary::new(lines, models),
@@ -406,7 +404,7 @@ impl<'a> Replica<'a> {
 
     /// Runs to the end of the horizon and until every task in flight has finished.
     pub fn run(mut self) -> Result<Summary, EngineError> {
-        if let Some(t) = self.next_arrival(0) {
+        if let Some(t) = self.arrivals.next_after(0) {
             self.push(t, Ev::Arrival);
         }
         while let Some(Reverse(entry)) = self.queue.pop() {
@@ -421,7 +419,7 @@ impl<'a> Replica<'a> {
             match entry.ev {
                 Ev::Arrival => {
                     self.arrive()?;
-                    if let Some(t) = self.next_arrival(self.now_us) {
+                    if let Some(t) = self.arrivals.next_after(self.now_us) {
                         self.push(t, Ev::Arrival);
                     }
                 }
@@ -455,130 +453,6 @@ impl<'a> Replica<'a> {
         self.summary.day_costs = std::mem::take(&mut self.day_spend);
         self.summary.replica_costs = vec![total];
         Ok(self.summary)
-    }
-
-    // ----- traffic -----
-
-    /// Tasks per second at time `t_s`.
-    fn rate_per_s(&self, t_s: f64) -> f64 {
-        let tr = &self.sc.traffic;
-        let horizon_s = f64::from(self.sc.horizon.days) * DAY_S;
-        let frac = (t_s / horizon_s).clamp(0.0, 1.0);
-        let tpd = match tr.growth_to_tasks_per_day {
-            None => tr.tasks_per_day,
-            Some(end) => match tr.growth_shape {
-                GrowthShape::Linear => tr.tasks_per_day + (end - tr.tasks_per_day) * frac,
-                GrowthShape::Exponential => tr.tasks_per_day * (end / tr.tasks_per_day).powf(frac),
-            },
-        };
-        let hour = ((t_s % DAY_S) / 3600.0) as usize;
-        let day = (t_s / DAY_S) as usize;
-        let mut rate = tpd / DAY_S;
-        if let Some(p) = &tr.daily_profile {
-            rate *= p[hour.min(23)];
-        }
-        if let Some(w) = &tr.weekly_profile {
-            rate *= w[day % 7];
-        }
-        for inc in &self.sc.incidents {
-            if let IncidentKind::Surge { multiplier } = inc.kind
-                && inc.active(t_s)
-            {
-                rate *= multiplier;
-            }
-        }
-        rate
-    }
-
-    /// Time of the next arrival after `after_us`, or `None` past the horizon.
-    fn next_arrival(&mut self, after_us: u64) -> Option<u64> {
-        match self.sc.traffic.arrivals {
-            Arrivals::Poisson if self.sc.traffic.growth_to_tasks_per_day.is_none() => {
-                // Without growth the rate is constant between hour boundaries and surge edges,
-                // so the next arrival is found exactly by inverting the integrated rate: draw
-                // E ~ Exp(1) and walk the segments until their integral reaches E. Bounded by
-                // the horizon: every segment moves time forward.
-                let horizon_s = self.prep.horizon_us as f64 / US_PER_S;
-                let mut t_s = after_us as f64 / US_PER_S;
-                let u: f64 = self.rng.random();
-                let mut e = -(1.0 - u).ln();
-                while t_s < horizon_s {
-                    let next_hour = ((t_s / 3600.0).floor() + 1.0) * 3600.0;
-                    let seg_end = self
-                        .prep
-                        .rate_breaks_s
-                        .iter()
-                        .copied()
-                        .find(|b| *b > t_s)
-                        .map_or(next_hour, |b| b.min(next_hour))
-                        .min(horizon_s);
-                    let rate = self.rate_per_s(t_s);
-                    let mass = rate * (seg_end - t_s);
-                    if mass >= e && rate > 0.0 {
-                        let at = t_s + e / rate;
-                        return (at < horizon_s)
-                            .then(|| ((at * US_PER_S) as u64).max(after_us + 1));
-                    }
-                    e -= mass;
-                    t_s = seg_end;
-                }
-                None
-            }
-            Arrivals::Poisson => {
-                let max_rate = self.prep.max_rate_per_s;
-                if max_rate <= 0.0 {
-                    return None;
-                }
-                // With growth the rate changes continuously: thinning (Lewis & Shedler),
-                // candidates at the peak rate kept with probability rate(t)/peak. Bounded by the
-                // horizon: every candidate moves time forward.
-                let mut t_s = after_us as f64 / US_PER_S;
-                let horizon_s = self.prep.horizon_us as f64 / US_PER_S;
-                loop {
-                    let u: f64 = self.rng.random();
-                    t_s += -(1.0 - u).ln() / max_rate;
-                    if t_s >= horizon_s {
-                        return None;
-                    }
-                    let keep: f64 = self.rng.random();
-                    if keep * max_rate < self.rate_per_s(t_s) {
-                        return Some(((t_s * US_PER_S) as u64).max(after_us + 1));
-                    }
-                }
-            }
-            Arrivals::Uniform => {
-                let days = self.sc.horizon.days;
-                loop {
-                    let (day, i, n) = self.uniform_state;
-                    if day >= days {
-                        return None;
-                    }
-                    if i == 0 && n == 0 {
-                        // Expected count of the day, from the rate at each hour.
-                        let base = f64::from(day) * DAY_S;
-                        let count: f64 = (0..24)
-                            .map(|h| {
-                                self.rate_per_s(base + f64::from(h) * 3600.0 + 1800.0) * 3600.0
-                            })
-                            .sum();
-                        let n = count.round() as u64;
-                        if n == 0 {
-                            self.uniform_state = (day + 1, 0, 0);
-                            continue;
-                        }
-                        self.uniform_state = (day, 0, n);
-                        continue;
-                    }
-                    if i >= n {
-                        self.uniform_state = (day + 1, 0, 0);
-                        continue;
-                    }
-                    self.uniform_state = (day, i + 1, n);
-                    let t_s = f64::from(day) * DAY_S + (i as f64 + 0.5) * DAY_S / n as f64;
-                    return Some((t_s * US_PER_S) as u64);
-                }
-            }
-        }
     }
 
     fn arrive(&mut self) -> Result<(), EngineError> {

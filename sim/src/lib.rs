@@ -1,6 +1,7 @@
 //! burnrate-sim: the catalog, the scenario model, the discrete-event Monte Carlo engine and its
 //! statistics. Pure: no IO, no clock, no global state. Randomness comes only from the seed.
 
+mod arrivals;
 mod calibrate;
 mod catalog;
 mod dist;
@@ -15,6 +16,7 @@ mod scenario;
 mod shard;
 mod summary;
 
+pub use arrivals::ArrivalProcess;
 pub use calibrate::{
     CalibrateError, Calibration, FailureFit, Fit, Observation, StepFit, calibrate, fit, parse_line,
     parse_log,

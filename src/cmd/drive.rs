@@ -1223,15 +1223,6 @@ pub fn run(args: Args) -> CliResult {
                 .to_string(),
         );
     }
-    if sc.traffic.daily_profile.is_some()
-        || sc.traffic.weekly_profile.is_some()
-        || sc.traffic.growth_to_tasks_per_day.is_some()
-    {
-        warnings.push(
-            "arrivals use the base tasks_per_day rate (profiles and growth are not replayed)"
-                .to_string(),
-        );
-    }
     let seed = args.seed.unwrap_or(sc.horizon.seed);
 
     // The prediction: one simulated day per replica.
@@ -1396,9 +1387,11 @@ async fn drive_all(
 ) -> (Vec<TaskRecord>, Option<Value>, Option<Value>, u64) {
     let before = fetch_ledger(&ctx).await;
     let sem = Arc::new(tokio::sync::Semaphore::new(concurrency));
-    let mut arrivals = Pcg64Mcg::seed_from_u64(seed ^ 0x6172_7269_7665);
-    let rate_per_s = ctx.sc.traffic.tasks_per_day / 86_400.0;
-    let uniform = ctx.sc.traffic.arrivals == burnrate_sim::Arrivals::Uniform;
+    // The simulator's own arrival process (profiles, growth, surges included); when one
+    // horizon's arrivals run out, the next replica's horizon follows it.
+    let horizon_s = f64::from(ctx.sc.horizon.days) * 86_400.0;
+    let mut replica = 0u32;
+    let mut arrivals = burnrate_sim::ArrivalProcess::for_scenario(&ctx.sc, seed, replica);
     let start = tokio::time::Instant::now();
     let mut set = tokio::task::JoinSet::new();
     let mut records: Vec<TaskRecord> = Vec::with_capacity(tasks.min(1 << 20) as usize);
@@ -1406,11 +1399,20 @@ async fn drive_all(
     let mut queued = 0u64;
     let mut last_report = Instant::now();
     for i in 0..tasks {
-        t_s = if uniform {
-            (i as f64 + 0.5) / rate_per_s
-        } else {
-            t_s + -(1.0 - arrivals.random::<f64>()).ln() / rate_per_s
+        t_s = loop {
+            match arrivals.next() {
+                Some(t) => break f64::from(replica) * horizon_s + t,
+                // Bounded: a horizon with no arrivals at all ends the run.
+                None if replica > 0 && t_s < f64::from(replica) * horizon_s => break f64::NAN,
+                None => {
+                    replica += 1;
+                    arrivals = burnrate_sim::ArrivalProcess::for_scenario(&ctx.sc, seed, replica);
+                }
+            }
         };
+        if t_s.is_nan() {
+            break;
+        }
         let at = start + Duration::from_secs_f64((t_s / ctx.speedup).min(1e9));
         tokio::time::sleep_until(at).await;
         // Bounded: at most `concurrency` tasks in flight; a late arrival waits for a slot.

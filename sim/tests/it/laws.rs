@@ -326,3 +326,20 @@ multiplier = 3
     let last_hour = r.sample_day.last().unwrap().0;
     assert!(last_hour < 12.01, "spend at hour {last_hour}");
 }
+
+#[test]
+fn the_public_arrival_process_is_the_engines() {
+    // `burnrate drive` replays arrivals with `ArrivalProcess`; it must be the very process the
+    // engine simulates: same count per replica, evenly spaced when uniform.
+    let sc = scenario(&shipped("support-agent.toml"));
+    let r = run_with(&sc, &RunOptions { replicas: Some(1), days: Some(5), seed: Some(8), threads: Some(1) });
+    let mut five_days = sc.clone();
+    five_days.horizon.days = 5;
+    let times: Vec<f64> = burnrate_sim::ArrivalProcess::for_scenario(&five_days, 8, 0).collect();
+    assert_eq!(times.len() as u64, r.tasks.total);
+    assert!(times.windows(2).all(|w| w[0] < w[1]) && *times.last().unwrap() < 5.0 * 86_400.0);
+    let exact = scenario(&shipped("support-budget-exact.toml"));
+    let times: Vec<f64> = burnrate_sim::ArrivalProcess::for_scenario(&exact, 1, 0).collect();
+    assert_eq!(times.len(), 300);
+    assert!((times[1] - times[0] - 288.0).abs() < 1e-6 && (times[0] - 144.0).abs() < 1e-6);
+}
