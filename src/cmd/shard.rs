@@ -100,20 +100,5 @@ pub fn run_merge(args: MergeArgs) -> CliResult {
     }
     let result = burnrate_sim::merge_shards(&scenario, &options(&args.run), shards)
         .map_err(|e| CliError::BadInput(e.into()))?;
-    if let Some(dir) = &args.out_dir {
-        burnrate_reports::write_report_dir(&result, dir)
-            .with_context(|| format!("cannot write the report to {}", dir.display()))?;
-    }
-    let out = match args.format {
-        Format::Text => burnrate_reports::text(&result),
-        Format::Json => burnrate_reports::json(&result),
-        Format::Md => burnrate_reports::markdown(&result),
-        Format::Csv => burnrate_reports::csv(&result)
-            .into_iter()
-            .find(|(name, _)| name == "summary.csv")
-            .map(|(_, body)| body)
-            .unwrap_or_default(),
-    };
-    super::print(&out);
-    Ok(())
+    crate::cmd::simulate::report(&result, args.format, args.out_dir.as_deref())
 }

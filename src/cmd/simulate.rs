@@ -93,23 +93,25 @@ pub fn run_scenario(scenario: &Scenario, args: &RunArgs) -> Result<SimResult, Cl
 pub fn run(args: Args) -> CliResult {
     let (scenario, _) = load_scenario(&args.scenario)?;
     let result = run_scenario(&scenario, &args.run)?;
-    if let Some(dir) = &args.out {
-        burnrate_reports::write_report_dir(&result, dir)
+    report(&result, args.format, args.out.as_deref())
+}
+
+/// Writes the report directory (when asked) and prints the result in `format`.
+pub fn report(result: &SimResult, format: Format, out_dir: Option<&Path>) -> CliResult {
+    if let Some(dir) = out_dir {
+        burnrate_reports::write_report_dir(result, dir)
             .with_context(|| format!("cannot write the report to {}", dir.display()))?;
     }
-    let out = match args.format {
-        Format::Text => burnrate_reports::text(&result),
-        Format::Json => burnrate_reports::json(&result),
-        Format::Md => burnrate_reports::markdown(&result),
-        Format::Csv => burnrate_reports::csv(&result)
+    let out = match format {
+        Format::Text => burnrate_reports::text(result),
+        Format::Json => burnrate_reports::json(result),
+        Format::Md => burnrate_reports::markdown(result),
+        Format::Csv => burnrate_reports::csv(result)
             .into_iter()
             .find(|(name, _)| name == "summary.csv")
             .map(|(_, body)| body)
             .unwrap_or_default(),
     };
-    print!("{out}");
-    if !out.ends_with('\n') {
-        println!();
-    }
+    super::print(&out);
     Ok(())
 }

@@ -332,7 +332,15 @@ fn the_public_arrival_process_is_the_engines() {
     // `burnrate drive` replays arrivals with `ArrivalProcess`; it must be the very process the
     // engine simulates: same count per replica, evenly spaced when uniform.
     let sc = scenario(&shipped("support-agent.toml"));
-    let r = run_with(&sc, &RunOptions { replicas: Some(1), days: Some(5), seed: Some(8), threads: Some(1) });
+    let r = run_with(
+        &sc,
+        &RunOptions {
+            replicas: Some(1),
+            days: Some(5),
+            seed: Some(8),
+            threads: Some(1),
+        },
+    );
     let mut five_days = sc.clone();
     five_days.horizon.days = 5;
     let times: Vec<f64> = burnrate_sim::ArrivalProcess::for_scenario(&five_days, 8, 0).collect();
