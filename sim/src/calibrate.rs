@@ -138,21 +138,19 @@ pub fn parse_line(line: usize, text: &str) -> Result<Option<Observation>, Calibr
         None => obj,
     };
     let get = |k: &str| uint(usage.get(k));
-    if let Some(prompt) = get("prompt_tokens") {
-        // OpenAI Chat Completions: cached tokens are a subset of prompt tokens.
-        let cached = uint(
-            usage
-                .get("prompt_tokens_details")
-                .and_then(|d| d.get("cached_tokens")),
-        )
-        .unwrap_or(0);
-        if cached > prompt {
+    // OpenAI (chat and Responses): cached tokens are a subset of the prompt's tokens.
+    let cached_subset = |total: u64, total_name: &str, details: &str| {
+        let cached = uint(usage.get(details).and_then(|d| d.get("cached_tokens"))).unwrap_or(0);
+        if cached > total {
             return Err(err(format!(
-                "cached_tokens {cached} exceed prompt_tokens {prompt}"
+                "cached_tokens {cached} exceed {total_name} {total}"
             )));
         }
-        o.input = prompt - cached;
-        o.cache_read = cached;
+        Ok((total - cached, cached))
+    };
+    if let Some(prompt) = get("prompt_tokens") {
+        // OpenAI Chat Completions.
+        (o.input, o.cache_read) = cached_subset(prompt, "prompt_tokens", "prompt_tokens_details")?;
         o.output = get("completion_tokens").unwrap_or(0);
     } else if let Some(input) = get("input_tokens") {
         if usage.contains_key("cache_creation_input_tokens")
@@ -163,20 +161,8 @@ pub fn parse_line(line: usize, text: &str) -> Result<Option<Observation>, Calibr
             o.cache_write = get("cache_creation_input_tokens").unwrap_or(0);
             o.cache_read = get("cache_read_input_tokens").unwrap_or(0);
         } else {
-            // OpenAI Responses (or Anthropic without cache counters): cached is a subset.
-            let cached = uint(
-                usage
-                    .get("input_tokens_details")
-                    .and_then(|d| d.get("cached_tokens")),
-            )
-            .unwrap_or(0);
-            if cached > input {
-                return Err(err(format!(
-                    "cached_tokens {cached} exceed input_tokens {input}"
-                )));
-            }
-            o.input = input - cached;
-            o.cache_read = cached;
+            // OpenAI Responses (or Anthropic without cache counters).
+            (o.input, o.cache_read) = cached_subset(input, "input_tokens", "input_tokens_details")?;
         }
         o.output = get("output_tokens").unwrap_or(0);
     } else {
