@@ -342,8 +342,9 @@ pub(crate) struct Replica<'a> {
     free_groups: Vec<u32>,
     /// Per step: tasks waiting for a combined call.
     combine_buffers: Vec<Vec<u32>>,
-    /// Per step: whether a flush is scheduled.
-    flush_pending: Vec<bool>,
+    /// Per step: when the window of the items now waiting closes (0: nobody waits). A flush
+    /// event for another time is stale (its items left in a full call) and is ignored.
+    flush_due_us: Vec<u64>,
     cache_expiry_us: Vec<u64>,
     buckets: Vec<Bucket>,
     /// Per model: calls waiting for its rate limits, first come first served.
@@ -378,7 +379,7 @@ impl<'a> Replica<'a> {
             groups: Vec::new(),
             free_groups: Vec::new(),
             combine_buffers: vec![Vec::new(); sc.steps.len()],
-            flush_pending: vec![false; sc.steps.len()],
+            flush_due_us: vec![0; sc.steps.len()],
             cache_expiry_us: vec![0; lines * models],
             buckets: sc.models.iter().map(Bucket::new).collect(),
             waiting: vec![std::collections::VecDeque::new(); models],
@@ -437,8 +438,9 @@ impl<'a> Replica<'a> {
                 }
                 Ev::CallDone(c) => self.finish_attempt(c),
                 Ev::Flush(step) => {
-                    self.flush_pending[step as usize] = false;
-                    self.flush_combined(step as usize);
+                    if self.flush_due_us[step as usize] == self.now_us {
+                        self.flush_combined(step as usize);
+                    }
                 }
             }
         }
@@ -598,9 +600,10 @@ impl<'a> Replica<'a> {
             self.combine_buffers[step_idx].push(task_id);
             if self.combine_buffers[step_idx].len() as u32 >= step.items_per_call {
                 self.flush_combined(step_idx);
-            } else if !self.flush_pending[step_idx] {
-                self.flush_pending[step_idx] = true;
-                let at = self.now_us + (step.combine_window_s * US_PER_S) as u64;
+            } else if self.combine_buffers[step_idx].len() == 1 {
+                // The first item opens the window.
+                let at = self.now_us + ((step.combine_window_s * US_PER_S) as u64).max(1);
+                self.flush_due_us[step_idx] = at;
                 self.push(at, Ev::Flush(step_idx as u32));
             }
             return;
@@ -634,6 +637,7 @@ impl<'a> Replica<'a> {
         if self.combine_buffers[step_idx].is_empty() {
             return;
         }
+        self.flush_due_us[step_idx] = 0;
         let members = std::mem::take(&mut self.combine_buffers[step_idx]);
         let step = &self.sc.steps[step_idx];
         // Validation keeps routed steps out of combining, so every item uses one model.

@@ -102,3 +102,41 @@ ttl = "1h"
     assert_usd(r.cost_usd.by_kind.cache_write, 2000.0 * 3.75 / 1e6);
     assert_usd(r.cost_usd.by_kind.cache_read, 999.0 * 2000.0 * 0.30 / 1e6);
 }
+
+#[test]
+fn combined_calls_share_one_prefix_and_close_on_size_or_window() {
+    // 1000 items a day, 86.4 s apart; 10 items a call share one 2,000-token prefix.
+    let text = |window_s: u32| {
+        format!(
+            r#"
+[horizon]
+days = 1
+replicas = 1
+[traffic]
+tasks_per_day = 1000
+arrivals = "uniform"
+[[steps]]
+name = "classify"
+model = "article-claude-haiku"
+prefix_tokens = 2000
+input_tokens = 100
+output_tokens = 10
+items_per_call = 10
+combine_window_s = {window_s}
+"#
+        )
+    };
+    // A 1-hour window: every call fills up (10 items arrive in 777.6 s), so 100 calls, each
+    // (2000 + 10 * 100) input tokens at $0.25/M and 10 * 10 output tokens at $1.25/M.
+    let r = run(&text(3600));
+    assert_eq!(r.calls.total, 100);
+    assert_usd(
+        r.cost_usd.per_day.mean,
+        100.0 * 3000.0 * 0.25e-6 + 1000.0 * 10.0 * 1.25e-6,
+    );
+    // A 10-minute window closes after 7 items (43.2 + 6 * 86.4 <= 643.2 < 43.2 + 7 * 86.4):
+    // 142 calls of 7 and one of 6.
+    let r = run(&text(600));
+    assert_eq!(r.calls.total, 143);
+    assert_eq!(r.tasks.succeeded, 1000);
+}
