@@ -993,9 +993,10 @@ impl<'a> Replica<'a> {
         if let Some(b) = &sc.limits.breaker {
             let state = &mut self.breakers[call.model];
             if failed {
-                state.consecutive += 1;
+                // The count is kept while open, so after the cooldown one failed probe
+                // (half-open) opens the breaker again; a success closes it.
+                state.consecutive = state.consecutive.saturating_add(1);
                 if state.consecutive >= b.consecutive_failures {
-                    state.consecutive = 0;
                     state.open_until_us = self.now_us + (b.cooldown_s * US_PER_S) as u64;
                 }
             } else {

@@ -351,3 +351,54 @@ fn the_public_arrival_process_is_the_engines() {
     assert_eq!(times.len(), 300);
     assert!((times[1] - times[0] - 288.0).abs() < 1e-6 && (times[0] - 144.0).abs() < 1e-6);
 }
+
+#[test]
+fn a_circuit_breaker_fails_fast_through_an_outage() {
+    // 1000 tasks a day, 86.4 s apart; the model is down for 2 hours (83 arrivals), no retries.
+    let text = |breaker: &str| {
+        format!(
+            r#"
+[horizon]
+days = 1
+replicas = 1
+[traffic]
+tasks_per_day = 1000
+arrivals = "uniform"
+[[steps]]
+name = "s"
+model = "article-claude-haiku"
+input_tokens = 100
+output_tokens = 10
+[[incidents]]
+kind = "outage"
+start_hour = 6
+duration_hours = 2
+[limits]
+max_retries = 0
+{breaker}
+"#
+        )
+    };
+    let without = run(&text(""));
+    assert_eq!(without.calls.failures_by_kind["outage"], 83);
+    assert_eq!(without.tasks.failed, 83);
+    // 3 failures open it for 10 minutes; then each failed probe re-opens it at once: at most
+    // 3 + 7200 / 600 = 15 calls reach the dead model, the rest fail fast.
+    let with = run(&text(
+        "breaker = { consecutive_failures = 3, cooldown_s = 600 }",
+    ));
+    let outage = with.calls.failures_by_kind["outage"];
+    assert!((3..=15).contains(&outage), "{outage} calls hit the outage");
+    // Every failed task either hit the outage or met the open breaker; the breaker can stay
+    // open up to one cooldown (7 arrivals) past the end of the outage.
+    assert_eq!(
+        with.calls.failures_by_kind["breaker_open"] + outage,
+        with.tasks.failed
+    );
+    assert!(
+        (83..=90).contains(&with.tasks.failed),
+        "{} failed",
+        with.tasks.failed
+    );
+    assert_eq!(with.tasks.succeeded + with.tasks.failed, 1000);
+}
