@@ -701,9 +701,10 @@ impl Ctx {
                 let mut br = self.breakers.lock().unwrap_or_else(|e| e.into_inner());
                 let state = &mut br[model];
                 if failed_kind.is_some() {
-                    state.0 += 1;
+                    // Half-open like the engine's: the count is kept while open, so one failed
+                    // probe after the cooldown opens the breaker again.
+                    state.0 = state.0.saturating_add(1);
                     if state.0 >= b.consecutive_failures {
-                        state.0 = 0;
                         state.1 = Some(
                             Instant::now()
                                 + Duration::from_secs_f64(
