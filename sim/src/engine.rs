@@ -108,11 +108,8 @@ impl Prepared {
                     .iter()
                     .map(|&s| {
                         let step = &sc.steps[s];
-                        let model = match step.model {
-                            StepModel::Fixed(m) => m,
-                            StepModel::Routed => sc.routing.as_ref().map_or(0, |r| r.cheap_model),
-                        };
-                        let spec = &sc.models[model];
+                        // Expected on the cheap tier: the cost the router aims for.
+                        let spec = &sc.models[sc.step_model(s, false)];
                         let input = (step.prefix_tokens.mean() + step.input_tokens.mean())
                             * kind.token_scale;
                         let mut output = step.output_tokens.mean() * kind.token_scale;
@@ -616,21 +613,7 @@ impl<'a> Replica<'a> {
     }
 
     fn model_for(&self, tier: Tier, step_idx: usize) -> ModelIdx {
-        match self.sc.steps[step_idx].model {
-            StepModel::Fixed(m) => m,
-            StepModel::Routed => {
-                let r = self
-                    .sc
-                    .routing
-                    .as_ref()
-                    .expect("validated: routed steps need [routing]");
-                if tier == Tier::Strong {
-                    r.strong_model
-                } else {
-                    r.cheap_model
-                }
-            }
-        }
+        self.sc.step_model(step_idx, tier == Tier::Strong)
     }
 
     fn flush_combined(&mut self, step_idx: usize) {

@@ -30,6 +30,27 @@ pub struct Scenario {
     pub daily_budget_pusd: Option<u64>,
 }
 
+impl Scenario {
+    /// The model step `step` runs on: its own, or for a routed step the tier's (`strong` for
+    /// the strong tier, else the cheap one). Shared by the engine and `burnrate drive`.
+    pub fn step_model(&self, step: usize, strong: bool) -> ModelIdx {
+        match self.steps[step].model {
+            StepModel::Fixed(m) => m,
+            StepModel::Routed => {
+                let r = self
+                    .routing
+                    .as_ref()
+                    .expect("validated: routed steps need [routing]");
+                if strong {
+                    r.strong_model
+                } else {
+                    r.cheap_model
+                }
+            }
+        }
+    }
+}
+
 #[derive(Debug, Clone, Serialize)]
 pub struct Horizon {
     pub days: u32,

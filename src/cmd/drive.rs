@@ -511,21 +511,7 @@ impl Ctx {
     }
 
     fn model_for(&self, tier: Tier, step: usize) -> usize {
-        match self.sc.steps[step].model {
-            StepModel::Fixed(m) => m,
-            StepModel::Routed => {
-                let r = self
-                    .sc
-                    .routing
-                    .as_ref()
-                    .expect("validated: routed steps need routing");
-                if tier == Tier::Strong {
-                    r.strong_model
-                } else {
-                    r.cheap_model
-                }
-            }
-        }
+        self.sc.step_model(step, tier == Tier::Strong)
     }
 
     /// Plays one call with its retries. Returns how it ended.
