@@ -3,8 +3,8 @@
 //! so a driven run sees the traffic the simulator predicts. It has its own random stream,
 //! derived from (seed, replica), so arrivals do not depend on anything else the engine draws.
 
-use crate::engine::{Prepared, replica_rng};
 use crate::model::{Arrivals, GrowthShape, IncidentKind, Scenario};
+use crate::prepared::{Prepared, replica_rng};
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 

@@ -5,8 +5,10 @@
 //! Money is charged when a call completes, in exact pUSD, to the day the task arrived (so a
 //! day's cost is the cost of that day's tasks, like the article's tables).
 
+use crate::agent::{self, AfterSteps, BreakerState, Next, TaskState, Tier};
 use crate::catalog::{ModelSpec, TokenCounts};
-use crate::model::{ContextMode, IncidentKind, ModelIdx, Scenario, StepModel, ceilings};
+use crate::model::{IncidentKind, ModelIdx, Scenario, ceilings};
+use crate::prepared::{Prepared, replica_rng};
 use crate::summary::{
     F_BREAKER, F_MALFORMED, F_OUTAGE, F_RATE_LIMIT, F_SERVER_ERROR, F_TIMEOUT, F_TOOL_ERROR,
     Summary,
@@ -17,7 +19,6 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 const US_PER_S: f64 = 1_000_000.0;
-const DAY_S: f64 = 86_400.0;
 const DAY_US: u64 = 86_400_000_000;
 const MAX_BATCH_DELAY_S: f64 = 86_400.0;
 
@@ -30,132 +31,6 @@ pub enum EngineError {
     TooManyTasksInFlight { replica: u32, limit: usize },
     #[error("replica {replica}: more than {limit} events; shorten the horizon")]
     TooManyEvents { replica: u32, limit: u64 },
-}
-
-/// Seeds replica `index` of a run with `seed`: SplitMix64 of both, so neighbouring replicas get
-/// unrelated streams and the stream depends on nothing else (not the thread that runs it).
-pub(crate) fn replica_rng(seed: u64, index: u32) -> Pcg64Mcg {
-    fn splitmix(mut z: u64) -> u64 {
-        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    let hi = splitmix(seed ^ 0x6275_726E_7261_7465); // "burnrate"
-    let lo = splitmix(hi ^ u64::from(index));
-    Pcg64Mcg::new((u128::from(hi) << 64) | u128::from(lo) | 1)
-}
-
-/// Per-run facts derived once from the scenario.
-pub(crate) struct Prepared {
-    /// Step lines for attribution: steps, then "router", then "summarize".
-    pub router_line: usize,
-    pub summarize_line: usize,
-    /// Expected cost of a task of each kind without failures or cache, pUSD (for alerts).
-    pub expected_task_pusd: Vec<f64>,
-    /// Upper bound of the arrival rate, tasks per second (for thinning).
-    pub max_rate_per_s: f64,
-    /// Horizon in microseconds.
-    pub horizon_us: u64,
-    /// Cumulative kind shares.
-    pub kind_cumulative: Vec<f64>,
-    /// Sorted surge start and end times, seconds: where the arrival rate can change other than
-    /// on the hour.
-    pub rate_breaks_s: Vec<f64>,
-    /// Per model: latency noise factor (lognormal, mean 1), `None` when its cv is 0.
-    pub latency_noise: Vec<Option<crate::dist::Dist>>,
-}
-
-impl Prepared {
-    pub fn new(sc: &Scenario) -> Prepared {
-        let n = sc.steps.len();
-        let max_profile = sc
-            .traffic
-            .daily_profile
-            .map_or(1.0, |p| p.iter().copied().fold(0.0, f64::max));
-        let max_week = sc
-            .traffic
-            .weekly_profile
-            .map_or(1.0, |p| p.iter().copied().fold(0.0, f64::max));
-        let max_tpd = sc
-            .traffic
-            .tasks_per_day
-            .max(sc.traffic.growth_to_tasks_per_day.unwrap_or(0.0));
-        let max_surge = sc
-            .incidents
-            .iter()
-            .filter_map(|i| match i.kind {
-                IncidentKind::Surge { multiplier } => Some(multiplier),
-                _ => None,
-            })
-            .fold(1.0, f64::max);
-        let mut acc = 0.0;
-        let kind_cumulative = sc
-            .traffic
-            .kinds
-            .iter()
-            .map(|k| {
-                acc += k.share;
-                acc
-            })
-            .collect();
-        let expected_task_pusd = sc
-            .traffic
-            .kinds
-            .iter()
-            .map(|kind| {
-                kind.steps
-                    .iter()
-                    .map(|&s| {
-                        let step = &sc.steps[s];
-                        // Expected on the cheap tier: the cost the router aims for.
-                        let spec = &sc.models[sc.step_model(s, false)];
-                        let input = (step.prefix_tokens.mean() + step.input_tokens.mean())
-                            * kind.token_scale;
-                        let mut output = step.output_tokens.mean() * kind.token_scale;
-                        if let Some(cap) = step.max_tokens {
-                            output = output.min(cap as f64);
-                        }
-                        step.repeat.mean()
-                            * (input * spec.input_pusd as f64 + output * spec.output_pusd as f64)
-                    })
-                    .sum()
-            })
-            .collect();
-        Prepared {
-            router_line: n,
-            summarize_line: n + 1,
-            expected_task_pusd,
-            max_rate_per_s: max_tpd / DAY_S * max_profile * max_week * max_surge,
-            horizon_us: u64::from(sc.horizon.days) * DAY_US,
-            kind_cumulative,
-            rate_breaks_s: {
-                let mut b: Vec<f64> = sc
-                    .incidents
-                    .iter()
-                    .filter(|i| matches!(i.kind, IncidentKind::Surge { .. }))
-                    .flat_map(|i| [i.start_s, i.end_s])
-                    .collect();
-                b.sort_by(f64::total_cmp);
-                b
-            },
-            latency_noise: sc
-                .models
-                .iter()
-                .map(|m| {
-                    if m.latency.cv > 0.0 {
-                        crate::dist::Dist::lognormal(1.0, m.latency.cv)
-                    } else {
-                        None
-                    }
-                })
-                .collect(),
-        }
-    }
-
-    pub fn step_lines(&self) -> usize {
-        self.summarize_line + 1
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -175,35 +50,16 @@ struct Entry {
     ev: Ev,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tier {
-    None,
-    Cheap,
-    Strong,
-}
-
 #[derive(Debug, Clone)]
 struct Task {
-    kind: u32,
+    /// What the agent's policy reads and changes (kind, tier, cursor, context, stuck loop).
+    a: TaskState,
     arrival_us: u64,
     day: u32,
-    /// Position in the kind's step list.
-    cursor: u32,
-    reps_left: u64,
-    tier: Tier,
-    easy: bool,
-    escalated: bool,
-    /// The cheap tier's answer was already judged (pass or escalate).
-    judged: bool,
-    stuck_calls_left: u64,
-    stuck: bool,
-    context_tokens: u64,
     tokens_used: u64,
     calls: u32,
     retries: u32,
     cost_pusd: u128,
-    /// Position of the first routed step in the kind's list (to re-run on escalation).
-    first_routed: Option<u32>,
     /// Input this task brings to a combined call it waits for.
     pending_body: u64,
     live: bool,
@@ -307,12 +163,6 @@ impl Bucket {
         }
         None
     }
-}
-
-#[derive(Default, Clone, Copy)]
-struct BreakerState {
-    consecutive: u32,
-    open_until_us: u64,
 }
 
 #[derive(Default, Clone, Copy)]
@@ -458,15 +308,11 @@ impl<'a> Replica<'a> {
         self.summary.tasks_total += 1;
         let day = ((self.now_us / DAY_US) as u32).min(self.sc.horizon.days - 1);
         let sc = self.sc;
-        if sc.batching.prefilter_share > 0.0
-            && self.rng.random::<f64>() < sc.batching.prefilter_share
-        {
+        if agent::prefiltered(sc, &mut self.rng) {
             self.summary.prefiltered += 1;
             return Ok(());
         }
-        if let Some(cap) = sc.limits.daily_cap_pusd
-            && self.day_spend[day as usize] >= u128::from(cap)
-        {
+        if agent::daily_cap_reached(&sc.limits, self.day_spend[day as usize]) {
             self.summary.rejected_by_cap += 1;
             return Ok(());
         }
@@ -476,44 +322,16 @@ impl<'a> Replica<'a> {
                 limit: ceilings::MAX_TASKS_IN_FLIGHT,
             });
         }
-        let kind = if self.prep.kind_cumulative.len() == 1 {
-            0
-        } else {
-            let u: f64 = self.rng.random();
-            self.prep
-                .kind_cumulative
-                .partition_point(|c| *c < u)
-                .min(self.prep.kind_cumulative.len() - 1)
-        };
-        let (stuck, stuck_calls_left) = match &sc.stuck {
-            Some(s) if self.rng.random::<f64>() < s.probability => {
-                (true, s.extra_calls.sample_count(&mut self.rng))
-            }
-            _ => (false, 0),
-        };
-        let steps = &sc.traffic.kinds[kind].steps;
-        let first_routed = steps
-            .iter()
-            .position(|&s| sc.steps[s].model == StepModel::Routed)
-            .map(|p| p as u32);
+        let a = TaskState::arrive(sc, &self.prep.kind_cumulative, &mut self.rng);
+        let routed = a.routing(sc).is_some();
         let task = Task {
-            kind: kind as u32,
+            a,
             arrival_us: self.now_us,
             day,
-            cursor: 0,
-            reps_left: 0,
-            tier: Tier::None,
-            easy: false,
-            escalated: false,
-            judged: false,
-            stuck_calls_left,
-            stuck,
-            context_tokens: 0,
             tokens_used: 0,
             calls: 0,
             retries: 0,
             cost_pusd: 0,
-            first_routed,
             pending_body: 0,
             live: true,
         };
@@ -528,9 +346,7 @@ impl<'a> Replica<'a> {
             }
         };
         self.in_flight += 1;
-        if first_routed.is_some()
-            && let Some(r) = &sc.routing
-        {
+        if routed && let Some(r) = &sc.routing {
             self.summary.routed_tasks += 1;
             let prefix = r.classifier_prefix_tokens.sample_count(&mut self.rng);
             let body = r.classifier_input_tokens.sample_count(&mut self.rng);
@@ -545,52 +361,36 @@ impl<'a> Replica<'a> {
 
     // ----- task progress -----
 
-    /// Starts the step at the task's cursor (drawing its repeat count) or finishes the task.
+    /// Starts the step at the task's cursor (drawing its repeat count) or ends the steps.
     fn begin_step(&mut self, task_id: u32) {
-        let sc = self.sc;
-        let t = &self.tasks[task_id as usize];
-        let steps = &sc.traffic.kinds[t.kind as usize].steps;
-        if (t.cursor as usize) < steps.len() {
-            let step = &sc.steps[steps[t.cursor as usize]];
-            let reps = step
-                .repeat
-                .sample_count(&mut self.rng)
-                .min(ceilings::MAX_REPEAT);
-            self.tasks[task_id as usize].reps_left = reps;
-            self.next_call(task_id);
-        } else {
-            self.end_of_steps(task_id);
-        }
+        let next = self.tasks[task_id as usize]
+            .a
+            .begin_step(self.sc, &mut self.rng);
+        self.follow(task_id, next);
     }
 
-    /// Issues the next call of the current step, or moves to the next step.
+    /// Issues the next call of the current step, moves to the next step or ends the steps.
     fn next_call(&mut self, task_id: u32) {
-        let sc = self.sc;
-        let t = &mut self.tasks[task_id as usize];
-        if t.reps_left == 0 {
-            t.cursor += 1;
-            self.begin_step(task_id);
-            return;
+        let next = self.tasks[task_id as usize]
+            .a
+            .next_call(self.sc, &mut self.rng);
+        self.follow(task_id, next);
+    }
+
+    fn follow(&mut self, task_id: u32, next: Next) {
+        match next {
+            Next::Call(step_idx) => self.issue_step_call(task_id, step_idx, false),
+            Next::EndOfSteps => self.end_of_steps(task_id),
         }
-        t.reps_left -= 1;
-        let kind = &sc.traffic.kinds[t.kind as usize];
-        let step_idx = kind.steps[t.cursor as usize];
-        self.issue_step_call(task_id, step_idx, false);
     }
 
     fn issue_step_call(&mut self, task_id: u32, step_idx: usize, looping: bool) {
         let sc = self.sc;
         let step = &sc.steps[step_idx];
         let t = &self.tasks[task_id as usize];
-        let scale = sc.traffic.kinds[t.kind as usize].token_scale;
-        let model = self.model_for(t.tier, step_idx);
-        let context = if looping || step.context == ContextMode::Accumulate {
-            t.context_tokens
-        } else {
-            0
-        };
-        let fresh = step.input_tokens.sample_scaled(&mut self.rng, scale);
-        let body = (fresh + context).min(ceilings::MAX_CONTEXT_TOKENS);
+        let scale = t.a.scale(sc);
+        let model = t.a.model(sc, step_idx);
+        let body = agent::call_body_tokens(step, scale, t.a.context_tokens, looping, &mut self.rng);
         if step.items_per_call > 1 && !looping {
             // Wait for a combined call: it fills up or its window closes.
             self.tasks[task_id as usize].pending_body = body;
@@ -612,10 +412,6 @@ impl<'a> Replica<'a> {
         );
     }
 
-    fn model_for(&self, tier: Tier, step_idx: usize) -> ModelIdx {
-        self.sc.step_model(step_idx, tier == Tier::Strong)
-    }
-
     fn flush_combined(&mut self, step_idx: usize) {
         if self.combine_buffers[step_idx].is_empty() {
             return;
@@ -624,7 +420,7 @@ impl<'a> Replica<'a> {
         let members = std::mem::take(&mut self.combine_buffers[step_idx]);
         let step = &self.sc.steps[step_idx];
         // Validation keeps routed steps out of combining, so every item uses one model.
-        let model = self.model_for(Tier::Cheap, step_idx);
+        let model = self.sc.step_model(step_idx, false);
         let body = members
             .iter()
             .map(|&t| self.tasks[t as usize].pending_body)
@@ -734,14 +530,13 @@ impl<'a> Replica<'a> {
     /// ceiling on calls. Checked before every call, so a cap is exceeded by at most one call.
     fn must_stop(&self, task_id: u32) -> bool {
         let t = &self.tasks[task_id as usize];
-        let l = &self.sc.limits;
-        l.max_tokens_per_task
-            .is_some_and(|max| t.tokens_used >= max)
-            || l.max_pusd_per_task
-                .is_some_and(|max| t.cost_pusd >= u128::from(max))
-            || l.daily_cap_pusd
-                .is_some_and(|cap| self.day_spend[t.day as usize] >= u128::from(cap))
-            || t.calls >= ceilings::MAX_CALLS_PER_TASK
+        agent::must_stop(
+            &self.sc.limits,
+            t.tokens_used,
+            t.cost_pusd,
+            self.day_spend[t.day as usize],
+            u64::from(t.calls),
+        )
     }
 
     /// Starts an attempt of call `c`, unless it must queue for its model's rate limits.
@@ -756,7 +551,7 @@ impl<'a> Replica<'a> {
             self.finish_task(call.task, End::Partial);
             return true;
         }
-        if self.breakers[call.model].open_until_us > now {
+        if self.breakers[call.model].is_open(now) {
             // Fail fast: no call is made while the breaker is open.
             self.summary.failures[F_BREAKER] += 1;
             self.give_up(c, true);
@@ -769,7 +564,7 @@ impl<'a> Replica<'a> {
                 let scale = if call.group.is_some() {
                     1.0
                 } else {
-                    sc.traffic.kinds[self.tasks[call.task as usize].kind as usize].token_scale
+                    self.tasks[call.task as usize].a.scale(sc)
                 };
                 let mut out = 0;
                 for _ in 0..n_items {
@@ -974,19 +769,9 @@ impl<'a> Replica<'a> {
         }
         let failed = call.outcome != Outcome::Ok;
         if let Some(b) = &sc.limits.breaker {
-            let state = &mut self.breakers[call.model];
-            if failed {
-                // The count is kept while open, so after the cooldown one failed probe
-                // (half-open) opens the breaker again; a success closes it.
-                state.consecutive = state.consecutive.saturating_add(1);
-                if state.consecutive >= b.consecutive_failures {
-                    state.open_until_us = self.now_us + (b.cooldown_s * US_PER_S) as u64;
-                }
-            } else {
-                state.consecutive = 0;
-            }
+            self.breakers[call.model].record(b, failed, self.now_us);
         }
-        let max_retries = sc.limits.max_retries.min(ceilings::MAX_RETRIES_PER_CALL);
+        let max_retries = agent::max_retries(&sc.limits);
         match call.outcome {
             Outcome::Ok => {
                 if call.growth_tokens > 0 {
@@ -1007,7 +792,7 @@ impl<'a> Replica<'a> {
                     CallKind::Router => self.route(call.task),
                     CallKind::Summarize(_) => {
                         let t = &mut self.tasks[call.task as usize];
-                        t.context_tokens += call.tokens.output;
+                        t.a.context_tokens += call.tokens.output;
                         self.continue_task(call.task);
                     }
                     CallKind::Step(s) => {
@@ -1030,12 +815,12 @@ impl<'a> Replica<'a> {
                     let mut growth = 0;
                     if let CallKind::Step(s) = call.kind {
                         let step = &sc.steps[s as usize];
-                        growth = match &step.retry_growth_tokens {
-                            Some(list) => list[(call.content_retries as usize).min(list.len() - 1)],
-                            None => {
-                                call.tokens.output + step.error_tokens.sample_count(&mut self.rng)
-                            }
-                        };
+                        growth = agent::retry_growth(
+                            step,
+                            call.content_retries,
+                            call.tokens.output,
+                            &mut self.rng,
+                        );
                     }
                     let call = &mut self.calls[c as usize];
                     call.attempt += 1;
@@ -1053,10 +838,7 @@ impl<'a> Replica<'a> {
                 self.summary.cost_retry_overhead += total;
                 if call.attempt < max_retries {
                     // The same request again after exponential backoff with jitter.
-                    let l = &sc.limits;
-                    let exp = l.backoff_base_s * 2f64.powi(call.attempt.min(30) as i32);
-                    let jitter: f64 = self.rng.random();
-                    let wait_s = exp.min(l.backoff_max_s) * (1.0 - l.jitter * jitter);
+                    let wait_s = agent::backoff_s(&sc.limits, call.attempt, &mut self.rng);
                     self.calls[c as usize].attempt += 1;
                     let at = self.now_us + ((wait_s * US_PER_S) as u64).max(1);
                     self.push(at, Ev::CallStart(c));
@@ -1126,17 +908,13 @@ impl<'a> Replica<'a> {
             None => vec![call.task],
         };
         self.release_call(c);
-        let routed_step = matches!(call.kind, CallKind::Step(s) if self.sc.steps[s as usize].model == StepModel::Routed);
+        let step = match call.kind {
+            CallKind::Step(s) => Some(s as usize),
+            _ => None,
+        };
         for t in members {
             let task = &self.tasks[t as usize];
-            let can_escalate = !breaker
-                && routed_step
-                && task.tier == Tier::Cheap
-                && self
-                    .sc
-                    .routing
-                    .as_ref()
-                    .is_some_and(|r| r.escalate_on_failure);
+            let can_escalate = step.is_some_and(|s| task.a.can_escalate(self.sc, s, breaker));
             if can_escalate {
                 self.escalate(t);
             } else {
@@ -1151,27 +929,16 @@ impl<'a> Replica<'a> {
             .routing
             .as_ref()
             .expect("router calls exist only with routing");
-        let easy = self.rng.random::<f64>() < r.easy_share;
-        let misrouted = self.rng.random::<f64>() < r.misroute_rate;
+        let misrouted = self.tasks[task_id as usize].a.route(r, &mut self.rng);
         if misrouted {
             self.summary.misrouted += 1;
         }
-        let t = &mut self.tasks[task_id as usize];
-        t.easy = easy;
-        t.tier = if easy != misrouted {
-            Tier::Cheap
-        } else {
-            Tier::Strong
-        };
         self.begin_step(task_id);
     }
 
     fn escalate(&mut self, task_id: u32) {
         self.summary.escalated += 1;
-        let t = &mut self.tasks[task_id as usize];
-        t.tier = Tier::Strong;
-        t.escalated = true;
-        t.cursor = t.first_routed.unwrap_or(0);
+        self.tasks[task_id as usize].a.escalate();
         self.begin_step(task_id);
     }
 
@@ -1179,9 +946,9 @@ impl<'a> Replica<'a> {
         let sc = self.sc;
         let step = &sc.steps[step_idx];
         let t = &mut self.tasks[task_id as usize];
-        t.context_tokens = (t.context_tokens + output).min(ceilings::MAX_CONTEXT_TOKENS);
+        t.a.context_tokens = agent::grow_context(t.a.context_tokens, output);
         if let Some(tool) = &step.tool_result_tokens {
-            let scale = sc.traffic.kinds[t.kind as usize].token_scale;
+            let scale = t.a.scale(sc);
             let tool_tokens = tool.sample_scaled(&mut self.rng, scale);
             if let Some(sm) = &step.summarize {
                 let line = self.prep.summarize_line;
@@ -1190,53 +957,27 @@ impl<'a> Replica<'a> {
                 return;
             }
             let t = &mut self.tasks[task_id as usize];
-            t.context_tokens = (t.context_tokens + tool_tokens).min(ceilings::MAX_CONTEXT_TOKENS);
+            t.a.context_tokens = agent::grow_context(t.a.context_tokens, tool_tokens);
         }
         self.continue_task(task_id);
     }
 
     fn continue_task(&mut self, task_id: u32) {
-        let t = &self.tasks[task_id as usize];
-        if t.cursor as usize >= self.sc.traffic.kinds[t.kind as usize].steps.len() {
-            self.end_of_steps(task_id);
-        } else {
-            self.next_call(task_id);
-        }
+        self.next_call(task_id);
     }
 
     fn end_of_steps(&mut self, task_id: u32) {
-        let sc = self.sc;
-        let t = &self.tasks[task_id as usize];
-        if let (Some(r), Some(_)) = (&sc.routing, t.first_routed)
-            && t.tier == Tier::Cheap
-            && !t.escalated
-            && !t.judged
+        match self.tasks[task_id as usize]
+            .a
+            .end_of_steps(self.sc, &mut self.rng)
         {
-            // The cheap tier's answer is judged once, even if a stuck agent keeps looping.
-            let pass_rate = if t.easy {
-                r.cheap_resolution_rate
-            } else {
-                r.hard_on_cheap_pass_rate
-            };
-            let passed = self.rng.random::<f64>() < pass_rate;
-            let just_in_case = passed && self.rng.random::<f64>() < r.fallback_rate;
-            self.tasks[task_id as usize].judged = true;
-            if !passed || just_in_case {
-                self.escalate(task_id);
-                return;
+            AfterSteps::Escalated => {
+                self.summary.escalated += 1;
+                self.begin_step(task_id);
             }
+            AfterSteps::Loop(last) => self.issue_step_call(task_id, last, true),
+            AfterSteps::Succeeded => self.finish_task(task_id, End::Succeeded),
         }
-        let t = &mut self.tasks[task_id as usize];
-        if t.stuck_calls_left > 0 {
-            // A stuck agent repeats its last step with everything so far in its context.
-            t.stuck_calls_left -= 1;
-            let steps = &sc.traffic.kinds[t.kind as usize].steps;
-            if let Some(&last) = steps.last() {
-                self.issue_step_call(task_id, last, true);
-                return;
-            }
-        }
-        self.finish_task(task_id, End::Succeeded);
     }
 
     fn finish_task(&mut self, task_id: u32, end: End) {
@@ -1256,10 +997,10 @@ impl<'a> Replica<'a> {
                 s.escalated_to_human += 1;
             }
         }
-        if t.stuck {
+        if t.a.stuck {
             s.runaway += 1;
         }
-        if t.first_routed.is_some() && t.tier == Tier::Cheap && end == End::Succeeded {
+        if t.a.first_routed.is_some() && t.a.tier == Tier::Cheap && end == End::Succeeded {
             s.resolved_cheap += 1;
         }
         s.task_cost_sum += t.cost_pusd;
@@ -1270,7 +1011,7 @@ impl<'a> Replica<'a> {
         let ms = (self.now_us - t.arrival_us) / 1000;
         s.task_latency_ms.saturating_record(ms.max(1));
         if let Some(k) = self.sc.limits.alert_multiple
-            && t.cost_pusd as f64 > k * self.prep.expected_task_pusd[t.kind as usize]
+            && t.cost_pusd as f64 > k * self.prep.expected_task_pusd[t.a.kind as usize]
         {
             s.cost_alerts += 1;
         }

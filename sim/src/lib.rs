@@ -1,15 +1,18 @@
 //! burnrate-sim: the catalog, the scenario model, the discrete-event Monte Carlo engine and its
 //! statistics. Pure: no IO, no clock, no global state. Randomness comes only from the seed.
 
+pub mod agent;
 mod arrivals;
 mod calibrate;
 mod catalog;
 mod dist;
+mod drive_report;
 mod engine;
 mod levers;
 mod litellm;
 mod model;
 mod money;
+mod prepared;
 mod result;
 mod run;
 mod scenario;
@@ -26,6 +29,7 @@ pub use catalog::{
     TokenCounts,
 };
 pub use dist::{Dist, Shape};
+pub use drive_report::{Difference, DriveReport, EndpointLedger, Figures, Spread};
 pub use engine::EngineError;
 pub use levers::{lever_variants, naive_poc};
 pub use litellm::{LiteLlmError, LiteLlmImport, import_litellm, models_to_toml};

@@ -1,8 +1,9 @@
 //! Runs replicas in parallel and turns the merged summary into a [`SimResult`].
 
-use crate::engine::{EngineError, Prepared, Replica};
+use crate::engine::{EngineError, Replica};
 use crate::model::Scenario;
 use crate::money::pusd_to_usd;
+use crate::prepared::Prepared;
 use crate::result::*;
 use crate::summary::{FAILURE_KINDS, Summary};
 use hdrhistogram::Histogram;

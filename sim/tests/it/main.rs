@@ -3,6 +3,7 @@
 mod arithmetic;
 mod errors;
 mod laws;
+mod scenarios;
 mod shards;
 
 use burnrate_sim::{RunOptions, Scenario, SimResult, simulate};
