@@ -4,8 +4,10 @@
 //! else (IO, network, internal).
 
 mod cmd;
+mod error;
 
 use clap::{Parser, Subcommand};
+use error::CliError;
 use std::process::ExitCode;
 
 /// What will this AI agent really cost? A Monte Carlo simulator of agent traffic and a mock
@@ -44,25 +46,6 @@ enum Command {
     /// Fit a scenario from usage logs (the mock's request log, OpenAI or Anthropic usage).
     Calibrate(cmd::calibrate::Args),
 }
-
-/// An error with the exit code it maps to.
-#[derive(Debug)]
-pub enum CliError {
-    /// Bad arguments, scenario or config: exit 2.
-    BadInput(anyhow::Error),
-    /// A gate that did not hold (e.g. `check`): exit 1. The verdict was already printed.
-    CheckFailed,
-    /// IO, network or internal failure: exit 3.
-    Other(anyhow::Error),
-}
-
-impl From<anyhow::Error> for CliError {
-    fn from(err: anyhow::Error) -> Self {
-        CliError::Other(err)
-    }
-}
-
-pub type CliResult = Result<(), CliError>;
 
 fn main() -> ExitCode {
     let cli = Cli::parse();

@@ -1,63 +1,12 @@
 //! Renderers for the analysis commands: the lever waterfall and parameter sweeps.
 
 use crate::charts::{lever_waterfall_chart, sweep_chart};
+use crate::data::{LeverStep, Sweep, SweepPoint};
 use crate::error::ReportError;
 use crate::files::{chart_files, write_files};
 use crate::fmt::{md_table, num, pct, text_table, usd};
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use std::path::{Path, PathBuf};
-
-/// One step of the lever waterfall: the scenario with the levers so far switched on.
-///
-/// The first step is the naive proof of concept (its savings are zero); each later step switches
-/// one more lever on. `saving_usd` and `saving_percent` are this step's p50 daily saving against
-/// the step before it (positive when the lever made the agent cheaper).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct LeverStep {
-    pub name: String,
-    pub p50_usd_per_day: f64,
-    pub p95_usd_per_day: f64,
-    pub saving_usd: f64,
-    pub saving_percent: f64,
-}
-
-/// One swept value and the daily-cost figures the engine produced for it.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SweepPoint {
-    pub value: f64,
-    pub p50: f64,
-    pub p95: f64,
-    pub p99: f64,
-    pub breach_probability: f64,
-}
-
-/// A parameter sweep: the parameter's path in the scenario, the daily budget the breach
-/// probabilities were measured against, and one point per value.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Sweep {
-    pub param: String,
-    pub daily_budget: Option<f64>,
-    pub points: Vec<SweepPoint>,
-}
-
-impl Sweep {
-    /// The largest swept value whose p95 daily cost is at or under the budget; `None` without a
-    /// budget or when no value holds it. Only swept values count: nothing is interpolated.
-    pub fn largest_value_under_budget(&self) -> Option<f64> {
-        let budget = self.daily_budget?;
-        self.points
-            .iter()
-            .filter(|p| p.p95 <= budget && p.value.is_finite())
-            .map(|p| p.value)
-            .max_by(f64::total_cmp)
-    }
-
-    fn sorted(&self) -> Vec<&SweepPoint> {
-        let mut v: Vec<&SweepPoint> = self.points.iter().collect();
-        v.sort_by(|a, b| a.value.total_cmp(&b.value));
-        v
-    }
-}
 
 /// (naive p50, final p50, saving in USD, saving in %) over the whole waterfall.
 fn lever_total(steps: &[LeverStep]) -> Option<(f64, f64, f64, f64)> {

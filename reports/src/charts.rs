@@ -8,7 +8,7 @@
 //! Colours are fixed so that the SVG is machine-checkable: the budget line is always
 //! [`BUDGET_COLOR`], bars of a breakdown are always [`BAR_COLOR`].
 
-use crate::analysis::{LeverStep, Sweep};
+use crate::data::{LeverStep, Sweep};
 use crate::error::ReportError;
 use crate::fmt::{num, pct, secs, usd};
 use crate::summary::kinds;
@@ -995,7 +995,7 @@ where
         (
             "p50",
             P50,
-            (|p: &crate::analysis::SweepPoint| p.p50) as fn(&_) -> f64,
+            (|p: &crate::data::SweepPoint| p.p50) as fn(&_) -> f64,
         ),
         ("p95", P95, |p| p.p95),
         ("p99", P99, |p| p.p99),

@@ -16,6 +16,8 @@ mod charts;
 mod check;
 mod compare;
 mod csv;
+mod data;
+mod drive;
 mod error;
 mod files;
 mod fmt;
@@ -23,8 +25,8 @@ mod html;
 mod summary;
 
 pub use analysis::{
-    LeverStep, Sweep, SweepPoint, levers_json, levers_markdown, levers_text, sweep_json,
-    sweep_markdown, sweep_text, write_levers_dir, write_sweep_dir,
+    levers_json, levers_markdown, levers_text, sweep_json, sweep_markdown, sweep_text,
+    write_levers_dir, write_sweep_dir,
 };
 pub use charts::{
     BAR_COLOR, BUDGET_COLOR, Chart, FONT_FAMILY, FONT_LICENCE, FONT_NAME, lever_waterfall_chart,
@@ -33,6 +35,8 @@ pub use charts::{
 pub use check::{CheckOutcome, check, check_markdown};
 pub use compare::{compare_json, compare_markdown, compare_text};
 pub use csv::csv;
+pub use data::{LeverStep, Sweep, SweepPoint};
+pub use drive::{drive_json, drive_markdown, drive_text};
 pub use error::ReportError;
 pub use files::{write_charts_dir, write_report_dir};
 pub use html::html;

@@ -2,7 +2,7 @@
 //! Responses usage objects, Anthropic usage objects; each line optionally tagged with `step`,
 //! `model`, `task` and `status`). The fitting itself is pure and lives in `burnrate_sim`.
 
-use crate::{CliError, CliResult};
+use crate::error::{CliError, CliResult};
 use anyhow::Context;
 use burnrate_sim::{CalibrateError, Catalog, Fit};
 use serde_json::json;

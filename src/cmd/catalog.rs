@@ -1,7 +1,7 @@
 //! `burnrate catalog`: the built-in price catalog as text or JSON, or LiteLLM's price map
 //! imported, validated and turned into `[models]` tables for scenarios.
 
-use crate::{CliError, CliResult};
+use crate::error::{CliError, CliResult};
 use anyhow::Context;
 use burnrate_sim::{Catalog, ModelKind, usd_per_mtok};
 use std::path::PathBuf;

@@ -2,7 +2,7 @@
 //! 2 on bad input. Prints the Markdown verdict and appends it to `$GITHUB_STEP_SUMMARY`.
 
 use crate::cmd::simulate::{RunArgs, load_scenario, run_scenario};
-use crate::{CliError, CliResult};
+use crate::error::{CliError, CliResult};
 use anyhow::{Context, anyhow};
 use std::io::Write;
 use std::path::PathBuf;

@@ -1,7 +1,7 @@
 //! `burnrate compare A B`: two scenarios side by side, on the same seed.
 
-use crate::CliResult;
 use crate::cmd::simulate::{RunArgs, load_scenario, run_scenario};
+use crate::error::CliResult;
 use std::path::PathBuf;
 
 #[derive(Debug, clap::Args)]

@@ -2,7 +2,7 @@
 //! scenario as written, every variant on the same seed.
 
 use crate::cmd::simulate::{RunArgs, load_scenario, run_scenario};
-use crate::{CliError, CliResult};
+use crate::error::{CliError, CliResult};
 use anyhow::Context;
 use burnrate_reports::LeverStep;
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! `burnrate mock`: run the mock OpenAI- and Anthropic-compatible provider.
 
-use crate::{CliError, CliResult};
+use crate::error::{CliError, CliResult};
 use anyhow::Context;
 use std::io::Write;
 use std::path::PathBuf;

@@ -3,7 +3,7 @@
 //! result equals the single-machine result bit for bit.
 
 use crate::cmd::simulate::{Format, RunArgs, load_scenario};
-use crate::{CliError, CliResult};
+use crate::error::{CliError, CliResult};
 use anyhow::{Context, anyhow};
 use burnrate_sim::{RunOptions, ShardSummary};
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! `burnrate simulate`: run a scenario and report its distributions.
 
-use crate::{CliError, CliResult};
+use crate::error::{CliError, CliResult};
 use anyhow::Context;
 use burnrate_sim::{RunOptions, Scenario, SimError, SimResult};
 use std::path::{Path, PathBuf};

@@ -2,7 +2,7 @@
 //! same seed.
 
 use crate::cmd::simulate::{RunArgs, run_scenario};
-use crate::{CliError, CliResult};
+use crate::error::{CliError, CliResult};
 use anyhow::{Context, anyhow};
 use burnrate_reports::{Sweep, SweepPoint};
 use burnrate_sim::Scenario;

@@ -66,7 +66,7 @@ pub(crate) fn start_mock(config: &Path) -> (Mock, String) {
     (mock, url.to_string())
 }
 
-fn f(v: &Value, path: &str) -> f64 {
+pub(crate) fn f(v: &Value, path: &str) -> f64 {
     v.pointer(path)
         .and_then(Value::as_f64)
         .unwrap_or_else(|| panic!("missing {path} in {v}"))

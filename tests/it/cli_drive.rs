@@ -416,3 +416,60 @@ fn drive_against_the_mock_then_calibrate_its_log_round_trips() {
     );
     simulate_accepts(&toml);
 }
+
+#[test]
+fn drive_exits_3_with_one_line_when_the_endpoint_dies_mid_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("requests.jsonl");
+    let config = dir.path().join("mock.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "time_scale = 0.0\nrequest_log = {:?}\n",
+            log.display().to_string()
+        ),
+    )
+    .unwrap();
+    let (mock, url) = start_mock(&config);
+    // 2,000 tasks at 3,000x: about 29 s of arrivals, so the mock dies early in the run.
+    let mut drive = std::process::Command::new(env!("CARGO_BIN_EXE_burnrate"))
+        .arg("drive")
+        .arg(scenario("agreement.toml"))
+        .args(["--endpoint", &url, "--tasks", "2000", "--speedup", "3000"])
+        .args(["--format", "json", "--quiet"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start drive");
+    // Wait (bounded) until the mock has logged answered requests, then kill it (SIGKILL).
+    let deadline = std::time::Instant::now() + LIMIT;
+    while std::fs::read_to_string(&log).map_or(0, |t| t.lines().count()) < 20 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the mock never answered"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    drop(mock);
+    let status = loop {
+        if let Some(s) = drive.try_wait().unwrap() {
+            break s;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = drive.kill();
+            panic!("drive did not stop after its endpoint died");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = drive.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(3), "stderr: {stderr}");
+    assert_eq!(stderr.trim().lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "the endpoint {url} stopped answering during the run"
+        )),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty(), "no figures from a dead endpoint");
+}
