@@ -34,6 +34,6 @@ pub use check::{CheckOutcome, check, check_markdown};
 pub use compare::{compare_json, compare_markdown, compare_text};
 pub use csv::csv;
 pub use error::ReportError;
-pub use files::{write_charts_dir, write_report_dir};
+pub use files::{MANIFEST, write_charts_dir, write_report_dir};
 pub use html::html;
 pub use summary::{json, markdown, text};

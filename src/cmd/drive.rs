@@ -1341,7 +1341,7 @@ pub fn run(args: Args) -> CliResult {
         Format::Text => render(&out, &m, &p, false),
         Format::Md => render(&out, &m, &p, true),
     };
-    println!("{text}");
+    super::print(&text);
     if m.calls_per_task > 0.0 && records.iter().all(|r| r.fatal.is_some()) {
         return Err(CliError::Other(anyhow!(
             "every task failed with a client error: {}",

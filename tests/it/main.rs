@@ -3,4 +3,6 @@
 mod agreement;
 mod cli;
 mod cli_drive;
+mod cli_shard;
+mod cli_shell;
 mod mock_sdk;
