@@ -3,6 +3,7 @@
 use crate::charts::{Chart, simulation_charts};
 use crate::error::ReportError;
 use burnrate_sim::SimResult;
+use std::collections::BTreeSet;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -16,40 +17,96 @@ pub(crate) fn chart_files(charts: &[Chart]) -> Vec<(String, Vec<u8>)> {
     files
 }
 
-/// Writes `files` into `dir` (created if missing). Everything is first written to a hidden
-/// temporary directory inside `dir`, then renamed into place; if any write fails, the temporary
-/// directory is removed and `dir` is left as it was. Returns the final paths in order.
+/// Name of the list of files the last write put in a directory (one name a line), so the next
+/// write can remove what it does not write again: a report directory holds one run's output,
+/// never a mix with an earlier run's. Files burnrate did not write are never touched.
+pub const MANIFEST: &str = ".burnrate-files";
+
+/// Writes `files` into `dir` (created if missing) and removes the files the previous write
+/// listed in [`MANIFEST`] that this one does not write. Everything is first written to a hidden
+/// temporary directory inside `dir`; then every file about to be replaced or removed is moved
+/// aside into a second one, and the new files are renamed into place. If any step fails, what
+/// was moved in is removed and what was moved aside is put back, so `dir` is left exactly as it
+/// was. Returns the final paths in order.
 pub(crate) fn write_files(
     dir: &Path,
     files: Vec<(String, Vec<u8>)>,
 ) -> Result<Vec<PathBuf>, ReportError> {
     fs::create_dir_all(dir).map_err(|e| ReportError::io("could not create", dir, e))?;
-    let tmp = tempfile::Builder::new()
-        .prefix(".burnrate-report-")
-        .tempdir_in(dir)
-        .map_err(|e| ReportError::io("could not create a temporary directory in", dir, e))?;
-    for (name, bytes) in &files {
-        let path = tmp.path().join(name);
+    let tmp = |prefix: &str| {
+        tempfile::Builder::new()
+            .prefix(prefix)
+            .tempdir_in(dir)
+            .map_err(|e| ReportError::io("could not create a temporary directory in", dir, e))
+    };
+    let staging = tmp(".burnrate-report-")?;
+    let mut names: Vec<&str> = files.iter().map(|(name, _)| name.as_str()).collect();
+    names.push(MANIFEST);
+    let manifest = names[..names.len() - 1].join("\n") + "\n";
+    for (name, bytes) in files
+        .iter()
+        .map(|(n, b)| (n.as_str(), b.as_slice()))
+        .chain([(MANIFEST, manifest.as_bytes())])
+    {
+        let path = staging.path().join(name);
         fs::write(&path, bytes).map_err(|e| ReportError::io("could not write", path, e))?;
     }
-    let mut done = Vec::with_capacity(files.len());
-    for (name, _) in &files {
-        let from = tmp.path().join(name);
+
+    // What goes: the previous write's files and any file this write replaces.
+    let mut aside: BTreeSet<String> = previous_files(dir);
+    aside.extend(names.iter().map(|n| n.to_string()));
+    aside.retain(|name| {
+        fs::symlink_metadata(dir.join(name)).is_ok_and(|m| m.is_file() || m.is_symlink())
+    });
+    let backup = tmp(".burnrate-previous-")?;
+    let mut moved_aside: Vec<&str> = Vec::with_capacity(aside.len());
+    let mut moved_in: Vec<PathBuf> = Vec::with_capacity(names.len());
+    let undo = |moved_in: &[PathBuf], moved_aside: &[&str]| {
+        for p in moved_in {
+            let _ = fs::remove_file(p);
+        }
+        for name in moved_aside {
+            let _ = fs::rename(backup.path().join(name), dir.join(name));
+        }
+    };
+    for name in &aside {
+        if let Err(e) = fs::rename(dir.join(name), backup.path().join(name)) {
+            undo(&moved_in, &moved_aside);
+            return Err(ReportError::io("could not move aside", dir.join(name), e));
+        }
+        moved_aside.push(name);
+    }
+    for name in &names {
         let to = dir.join(name);
-        if let Err(e) = fs::rename(&from, &to) {
-            // Take back what was already moved so no mix of old and new files is left behind
-            // (files this call replaced cannot be restored; a rename within one directory only
-            // fails in exotic conditions, such as `to` being a directory).
-            for p in &done {
-                let _ = fs::remove_file(p);
-            }
+        if let Err(e) = fs::rename(staging.path().join(name), &to) {
+            undo(&moved_in, &moved_aside);
             return Err(ReportError::io("could not move into place", to, e));
         }
-        done.push(to);
+        moved_in.push(to);
     }
-    tmp.close()
+    backup
+        .close()
         .map_err(|e| ReportError::io("could not remove the temporary directory in", dir, e))?;
-    Ok(done)
+    staging
+        .close()
+        .map_err(|e| ReportError::io("could not remove the temporary directory in", dir, e))?;
+    moved_in.pop(); // the manifest is bookkeeping, not an artefact
+    Ok(moved_in)
+}
+
+/// The file names the previous write listed in `dir`'s manifest: plain names only (a name
+/// with a path separator or `..` is ignored, so a tampered manifest cannot reach outside `dir`).
+fn previous_files(dir: &Path) -> BTreeSet<String> {
+    let Ok(text) = fs::read_to_string(dir.join(MANIFEST)) else {
+        return BTreeSet::new();
+    };
+    text.lines()
+        .map(str::trim)
+        .filter(|n| {
+            !n.is_empty() && *n != "." && *n != ".." && !n.contains(['/', '\\']) && *n != MANIFEST
+        })
+        .map(str::to_string)
+        .collect()
 }
 
 /// Writes every artefact of a run into `dir` (created if missing) and returns their paths:

@@ -38,6 +38,6 @@ pub use csv::csv;
 pub use data::{LeverStep, Sweep, SweepPoint};
 pub use drive::{drive_json, drive_markdown, drive_text};
 pub use error::ReportError;
-pub use files::{write_charts_dir, write_report_dir};
+pub use files::{MANIFEST, write_charts_dir, write_report_dir};
 pub use html::html;
 pub use summary::{json, markdown, text};

@@ -95,7 +95,7 @@ pub fn run(args: Args) -> CliResult {
     match &args.out {
         Some(path) => std::fs::write(path, output)
             .with_context(|| format!("cannot write {}", path.display()))?,
-        None => println!("{}", output.trim_end()),
+        None => super::print(output.trim_end()),
     }
     Ok(())
 }

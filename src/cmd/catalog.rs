@@ -60,16 +60,13 @@ pub fn run(args: Args) -> CliResult {
     match args.format {
         Format::Toml => {
             let models: Vec<_> = catalog.models().cloned().collect();
-            print!("{}", burnrate_sim::models_to_toml(&models));
+            super::out::write_stdout(burnrate_sim::models_to_toml(&models).as_bytes());
         }
         Format::Json => {
             let models: Vec<_> = catalog.models().collect();
-            println!(
-                "{}",
-                serde_json::to_string_pretty(&models).map_err(anyhow::Error::from)?
-            );
+            super::print(&serde_json::to_string_pretty(&models).map_err(anyhow::Error::from)?);
         }
-        Format::Text => print!("{}", text(&catalog)),
+        Format::Text => super::out::write_stdout(text(&catalog).as_bytes()),
     }
     Ok(())
 }

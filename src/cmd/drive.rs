@@ -112,6 +112,6 @@ pub fn run(args: Args) -> CliResult {
         Format::Text => burnrate_reports::drive_text(r),
         Format::Md => burnrate_reports::drive_markdown(r),
     };
-    println!("{text}");
+    super::print(&text);
     Ok(())
 }

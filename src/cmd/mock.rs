@@ -25,6 +25,9 @@ pub struct Args {
     /// Server worker threads (default: one per core).
     #[arg(long)]
     threads: Option<usize>,
+    /// Append the JSONL request log to this file (overrides the config's `request_log`).
+    #[arg(long, value_name = "FILE")]
+    request_log: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> CliResult {
@@ -43,6 +46,9 @@ pub fn run(args: Args) -> CliResult {
     }
     if let Some(ts) = args.time_scale {
         raw.time_scale = Some(ts);
+    }
+    if let Some(log) = &args.request_log {
+        raw.request_log = Some(log.clone());
     }
     let config =
         burnrate_mock::MockConfig::from_raw(raw).map_err(|e| CliError::BadInput(e.into()))?;

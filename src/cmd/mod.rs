@@ -5,9 +5,12 @@ pub mod catalog;
 pub mod check;
 pub mod compare;
 pub mod drive;
+pub mod examples;
 pub mod levers;
 pub mod mock;
+pub mod out;
 pub mod shard;
+pub mod shell;
 pub mod simulate;
 pub mod sweep;
 
@@ -19,10 +22,12 @@ pub enum OutputFormat {
     Md,
 }
 
-/// Prints a report to stdout, ending it with exactly one newline.
+/// Prints a report to stdout, ending it with exactly one newline (a closed pipe or a full disk
+/// ends the process cleanly: see [`out`]).
 pub fn print(out: &str) {
-    print!("{out}");
-    if !out.ends_with('\n') {
-        println!();
+    if out.ends_with('\n') {
+        out::write_stdout(out.as_bytes());
+    } else {
+        out::write_stdout(format!("{out}\n").as_bytes());
     }
 }

@@ -4,4 +4,6 @@ mod agreement;
 mod agreement_routing;
 mod cli;
 mod cli_drive;
+mod cli_shard;
+mod cli_shell;
 mod mock_sdk;

@@ -56,6 +56,7 @@ fn writes_every_artefact_and_nothing_else() {
         .collect();
     assert_eq!(names, EXPECTED);
     let mut sorted: Vec<String> = EXPECTED.iter().map(|s| s.to_string()).collect();
+    sorted.push(reports::MANIFEST.to_string());
     sorted.sort();
     assert_eq!(listing(&dir), sorted, "no temporary files left behind");
 
@@ -150,5 +151,67 @@ fn lever_and_sweep_dirs() {
         .map(|p| p.file_name().unwrap().to_owned())
         .collect();
     assert_eq!(names, ["sweep.svg", "sweep.png", "sweep.md", "sweep.json"]);
-    assert_eq!(listing(tmp.path()).len(), 8);
+    // The directory holds the last write's output: the levers' files went with it.
+    let mut expected = vec![
+        "sweep.svg",
+        "sweep.png",
+        "sweep.md",
+        "sweep.json",
+        reports::MANIFEST,
+    ];
+    expected.sort();
+    assert_eq!(listing(tmp.path()), expected);
+}
+
+#[test]
+fn a_second_write_removes_the_first_writes_stale_files_and_nothing_else() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    fs::write(dir.join("notes.txt"), "mine").unwrap();
+    let r = support_agent();
+    reports::write_report_dir(&r, dir).unwrap();
+    let charts = reports::simulation_charts(&r).unwrap();
+    let only = &charts[..1];
+    let paths = reports::write_charts_dir(only, dir).unwrap();
+    assert_eq!(paths.len(), 2);
+    let mut expected = vec![
+        format!("{}.svg", only[0].name),
+        format!("{}.png", only[0].name),
+        reports::MANIFEST.to_string(),
+        "notes.txt".to_string(),
+    ];
+    expected.sort();
+    assert_eq!(listing(dir), expected, "stale report files are gone");
+    assert_eq!(fs::read_to_string(dir.join("notes.txt")).unwrap(), "mine");
+}
+
+#[test]
+fn a_failed_second_write_keeps_the_first_run_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("report");
+    let r = support_agent();
+    reports::write_report_dir(&r, &dir).unwrap();
+    let before: Vec<(String, Vec<u8>)> = listing(&dir)
+        .into_iter()
+        .map(|n| {
+            let bytes = fs::read(dir.join(&n)).unwrap();
+            (n, bytes)
+        })
+        .collect();
+    // The levers' Markdown cannot go where a directory stands: the write fails after the old
+    // run's files were moved aside and the chart moved in, and must undo both.
+    fs::create_dir(dir.join("levers.md")).unwrap();
+    let err = reports::write_levers_dir(&crate::fixtures::levers(), Some(50.0), &dir).unwrap_err();
+    assert!(err.to_string().contains("levers.md"), "{err}");
+    let mut names: Vec<String> = before.iter().map(|(n, _)| n.clone()).collect();
+    names.push("levers.md".into());
+    names.sort();
+    assert_eq!(listing(&dir), names, "nothing added, nothing lost");
+    for (name, bytes) in &before {
+        assert_eq!(
+            &fs::read(dir.join(name)).unwrap(),
+            bytes,
+            "{name} unchanged"
+        );
+    }
 }
