@@ -1218,6 +1218,7 @@ pub fn run(args: Args) -> CliResult {
         days: Some(1),
         seed: Some(seed),
         threads: None,
+        ..Default::default()
     };
     let prediction =
         burnrate_sim::simulate(&sc, &options, &|| {}).map_err(|e| CliError::BadInput(e.into()))?;

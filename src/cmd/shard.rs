@@ -47,11 +47,18 @@ fn options(run: &RunArgs) -> RunOptions {
         days: run.days,
         seed: run.seed,
         threads: run.threads,
+        ..Default::default()
     }
 }
 
 pub fn run_shard(args: ShardArgs) -> CliResult {
     let (scenario, _) = load_scenario(&args.scenario)?;
+    if args.run.precision.is_some() {
+        // Shards are fixed replica ranges; a precision target needs the merged result.
+        return Err(CliError::BadInput(anyhow!(
+            "--precision does not apply to shards: give --replicas"
+        )));
+    }
     if args.count == 0 || args.index >= args.count {
         return Err(CliError::BadInput(anyhow!(
             "--index must be below --count, got {}/{}",
