@@ -373,6 +373,78 @@ fn baseline_gate_catches_longer_draft_outputs() {
 }
 
 #[test]
+fn compare_says_when_a_difference_is_within_noise() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(scenario("support-agent.toml")).unwrap();
+    let variant = |from: &str, to: &str, name: &str| {
+        let changed = text.replacen(from, to, 1);
+        assert_ne!(changed, text, "{from} moved");
+        let path = dir.path().join(name);
+        std::fs::write(&path, changed).unwrap();
+        path
+    };
+    // Draft outputs 20% longer: surely dearer. A changed description only: no difference, which
+    // must read as within noise. (With common random numbers even classify outputs one token
+    // longer is resolved as a real, tiny rise: every task draws the same randomness.)
+    let longer = variant(
+        "mean = 400, cv = 0.5",
+        "mean = 480, cv = 0.5",
+        "longer.toml",
+    );
+    let tiny = variant(
+        "description = \"",
+        "description = \"Same agent. ",
+        "same.toml",
+    );
+    let row = |b: &Path, metric: &str| {
+        let v = json_stdout(
+            burnrate()
+                .args([
+                    "compare",
+                    "-q",
+                    "--replicas",
+                    "16",
+                    "--days",
+                    "7",
+                    "--format",
+                    "json",
+                ])
+                .arg(scenario("support-agent.toml"))
+                .arg(b),
+        );
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["metric"] == metric)
+            .unwrap()
+            .clone()
+    };
+    for metric in ["daily cost p95", "daily cost mean", "monthly cost p50"] {
+        let r = row(&longer, metric);
+        assert_eq!(r["paired"], true, "{r}");
+        assert_eq!(r["within_noise"], false, "{r}");
+        assert!(r["difference_ci95"][0].as_f64().unwrap() > 0.0, "{r}");
+        let r = row(&tiny, metric);
+        assert_eq!(r["within_noise"], true, "{r}");
+    }
+    let out = burnrate()
+        .args(["compare", "-q", "--replicas", "16", "--days", "7"])
+        .arg(scenario("support-agent.toml"))
+        .arg(&tiny)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.lines().next().unwrap().contains("within noise"),
+        "{text}"
+    );
+}
+
+#[test]
 fn levers_naive_poc_is_the_most_expensive_and_savings_are_attributed() {
     let v = json_stdout(
         burnrate()
