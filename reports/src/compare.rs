@@ -2,6 +2,7 @@
 
 use crate::fmt::{md_table, pct, pp_signed, rel_change, secs, text_table, usd, usd_signed};
 use burnrate_sim::SimResult;
+use burnrate_sim::stats::{Ci95, Z975, paired_mean_diff_ci, paired_quantile_diff_ci};
 use serde::Serialize;
 use std::collections::BTreeSet;
 
@@ -17,6 +18,55 @@ struct Row {
     a: f64,
     b: f64,
     unit: Unit,
+    /// 95% interval of B - A, and whether it is paired (common random numbers, replica by
+    /// replica) or from the two runs' own intervals taken as independent (conservative: common
+    /// random numbers correlate the runs positively).
+    diff_ci: Option<(Ci95, bool)>,
+}
+
+/// Whether A and B have the same replica-by-day layout, so replica `i` of one pairs with
+/// replica `i` of the other.
+fn paired(a: &SimResult, b: &SimResult) -> bool {
+    a.days == b.days
+        && a.replicas == b.replicas
+        && a.seed == b.seed
+        && a.daily_costs_usd.len() == b.daily_costs_usd.len()
+        && !a.daily_costs_usd.is_empty()
+}
+
+/// Standard error implied by a 95% interval; `None` when it is unbounded.
+fn se(ci: &Ci95) -> Option<f64> {
+    ci.high().map(|h| (h - ci.low()) / (2.0 * Z975))
+}
+
+/// Interval of `b - a` from the two runs' own intervals, taken as independent.
+fn unpaired(a: f64, ca: &Ci95, b: f64, cb: &Ci95) -> Option<(Ci95, bool)> {
+    let (sa, sb) = (se(ca)?, se(cb)?);
+    if ca.low() == 0.0 && ca.high() == Some(0.0) && a != 0.0 {
+        return None; // no interval recorded (an old result)
+    }
+    let h = Z975 * (sa * sa + sb * sb).sqrt();
+    Some((Ci95(b - a - h, Some(b - a + h)), false))
+}
+
+/// Per-replica values of a run: day-cost means, month totals and breach shares.
+fn per_replica(r: &SimResult) -> (Vec<f64>, Vec<f64>, Option<Vec<f64>>) {
+    let days = r.days.max(1) as usize;
+    let chunks = r.daily_costs_usd.chunks(days);
+    let means = chunks
+        .clone()
+        .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+        .collect();
+    let months = chunks
+        .clone()
+        .map(|c| c.iter().sum::<f64>() * 30.0 / days as f64 + r.cost_usd.per_month.fixed)
+        .collect();
+    let breaches = r.budget.daily_usd.map(|budget| {
+        chunks
+            .map(|c| c.iter().filter(|x| **x > budget).count() as f64 / c.len() as f64)
+            .collect()
+    });
+    (means, months, breaches)
 }
 
 fn rows(a: &SimResult, b: &SimResult) -> Vec<Row> {
@@ -27,6 +77,7 @@ fn rows(a: &SimResult, b: &SimResult) -> Vec<Row> {
             a: x,
             b: y,
             unit,
+            diff_ci: None,
         })
     };
     let (ca, cb) = (&a.cost_usd, &b.cost_usd);
@@ -117,7 +168,106 @@ fn rows(a: &SimResult, b: &SimResult) -> Vec<Row> {
             Unit::Usd,
         );
     }
+    add_intervals(a, b, &mut out);
     out
+}
+
+fn add_intervals(a: &SimResult, b: &SimResult, rows: &mut [Row]) {
+    let is_paired = paired(a, b);
+    let (ma, moa, ba) = per_replica(a);
+    let (mb, mob, bb) = per_replica(b);
+    let days = a.days.max(1) as usize;
+    let (da, db) = (&a.daily_costs_usd, &b.daily_costs_usd);
+    let (ca, cb) = (&a.cost_usd, &b.cost_usd);
+    for row in rows.iter_mut() {
+        let p = |ci: Option<Ci95>| ci.map(|c| (c, true));
+        row.diff_ci = match row.metric.as_str() {
+            "daily cost mean" if is_paired => p(paired_mean_diff_ci(&ma, &mb)),
+            "daily cost p50" if is_paired => p(paired_quantile_diff_ci(da, db, days, 0.50)),
+            "daily cost p95" if is_paired => p(paired_quantile_diff_ci(da, db, days, 0.95)),
+            "daily cost p99" if is_paired => p(paired_quantile_diff_ci(da, db, days, 0.99)),
+            "monthly cost p50" if is_paired => p(paired_quantile_diff_ci(&moa, &mob, 1, 0.50)),
+            "monthly cost p95" if is_paired => p(paired_quantile_diff_ci(&moa, &mob, 1, 0.95)),
+            "budget breach probability" if is_paired => match (&ba, &bb) {
+                (Some(x), Some(y)) => p(paired_mean_diff_ci(x, y)),
+                _ => None,
+            },
+            "daily cost mean" => unpaired(
+                ca.per_day.mean,
+                &ca.per_day.mean_ci95,
+                cb.per_day.mean,
+                &cb.per_day.mean_ci95,
+            ),
+            "daily cost p95" => unpaired(
+                ca.per_day.p95,
+                &ca.per_day.p95_ci95,
+                cb.per_day.p95,
+                &cb.per_day.p95_ci95,
+            ),
+            "task cost mean" => unpaired(
+                ca.per_task.mean,
+                &ca.per_task.mean_ci95,
+                cb.per_task.mean,
+                &cb.per_task.mean_ci95,
+            ),
+            "task cost p95" => unpaired(
+                ca.per_task.p95,
+                &ca.per_task.p95_ci95,
+                cb.per_task.p95,
+                &cb.per_task.p95_ci95,
+            ),
+            "task latency p50" => unpaired(
+                a.latency_s.task.p50,
+                &a.latency_s.task.p50_ci95,
+                b.latency_s.task.p50,
+                &b.latency_s.task.p50_ci95,
+            ),
+            "task latency p95" => unpaired(
+                a.latency_s.task.p95,
+                &a.latency_s.task.p95_ci95,
+                b.latency_s.task.p95,
+                &b.latency_s.task.p95_ci95,
+            ),
+            _ => None,
+        };
+    }
+}
+
+/// Whether an interval of a difference contains zero.
+fn within_noise(ci: &Ci95) -> bool {
+    ci.low() <= 0.0 && ci.high().is_none_or(|h| h >= 0.0)
+}
+
+/// The interval cell: `+$0.15 to +$0.25`, `within noise (-$0.03 to +$0.05)`, or `-`.
+fn interval_cell(r: &Row) -> String {
+    let Some((ci, _)) = &r.diff_ci else {
+        return "-".to_string();
+    };
+    let end = |v: f64| match r.unit {
+        Unit::Usd => usd_signed(v),
+        Unit::Share => pp_signed(v),
+        Unit::Seconds => format!(
+            "{}{}",
+            if v > 0.0 {
+                "+"
+            } else if v < 0.0 {
+                "-"
+            } else {
+                ""
+            },
+            secs(v.abs())
+        ),
+    };
+    let span = format!(
+        "{} to {}",
+        end(ci.low()),
+        ci.high().map_or("?".to_string(), end)
+    );
+    if within_noise(ci) {
+        format!("within noise ({span})")
+    } else {
+        span
+    }
 }
 
 fn names(a: &SimResult, b: &SimResult) -> (String, String) {
@@ -169,15 +319,40 @@ fn table(a: &SimResult, b: &SimResult) -> Vec<Vec<String>> {
         nb,
         "B - A".into(),
         "change".into(),
+        "B - A, 95% interval".into(),
     ]];
     for r in rows(a, b) {
         let [x, y, d, c] = cells(&r);
-        out.push(vec![r.metric, x, y, d, c]);
+        let i = interval_cell(&r);
+        out.push(vec![r.metric, x, y, d, c, i]);
     }
     out
 }
 
 fn headline(a: &SimResult, b: &SimResult) -> String {
+    let base = headline_figures(a, b);
+    let p95 = rows(a, b)
+        .into_iter()
+        .find(|r| r.metric == "daily cost p95")
+        .and_then(|r| r.diff_ci);
+    match p95 {
+        Some((ci, paired)) if within_noise(&ci) => format!(
+            "{base}: within noise ({} interval of the difference {} to {})",
+            if paired { "paired 95%" } else { "95%" },
+            usd_signed(ci.low()),
+            ci.high().map_or("?".to_string(), usd_signed)
+        ),
+        Some((ci, paired)) => format!(
+            "{base} ({} interval of the difference {} to {})",
+            if paired { "paired 95%" } else { "95%" },
+            usd_signed(ci.low()),
+            ci.high().map_or("?".to_string(), usd_signed)
+        ),
+        None => base,
+    }
+}
+
+fn headline_figures(a: &SimResult, b: &SimResult) -> String {
     let (pa, pb) = (a.cost_usd.per_day.p95, b.cost_usd.per_day.p95);
     let (na, nb) = names(a, b);
     let direction = if pb < pa {
@@ -200,7 +375,7 @@ fn headline(a: &SimResult, b: &SimResult) -> String {
     }
 }
 
-const RIGHT: [bool; 5] = [false, true, true, true, true];
+const RIGHT: [bool; 6] = [false, true, true, true, true, true];
 
 /// A and B side by side as plain text, the p95 daily cost difference first.
 pub fn compare_text(a: &SimResult, b: &SimResult) -> String {
@@ -236,6 +411,12 @@ struct JsonRow {
     difference: f64,
     /// (b / a - 1); null when a is zero.
     relative_change: Option<f64>,
+    /// 95% interval of the difference; null when there is none for this metric.
+    difference_ci95: Option<Ci95>,
+    /// Whether the interval is paired (replica by replica, common random numbers).
+    paired: bool,
+    /// Whether the interval contains zero; null without an interval.
+    within_noise: Option<bool>,
 }
 
 #[derive(Serialize)]
@@ -246,7 +427,8 @@ struct CompareJson<'a> {
 }
 
 /// A and B as pretty JSON: `{"a": {...}, "b": {...}, "rows": [{"metric", "unit", "a", "b",
-/// "difference", "relative_change"}]}`; `unit` is `usd`, `share` or `seconds`.
+/// "difference", "relative_change", "difference_ci95", "paired", "within_noise"}]}`; `unit` is
+/// `usd`, `share` or `seconds`.
 pub fn compare_json(a: &SimResult, b: &SimResult) -> String {
     fn side(r: &SimResult) -> Side<'_> {
         Side {
@@ -270,6 +452,9 @@ pub fn compare_json(a: &SimResult, b: &SimResult) -> String {
                 },
                 difference: r.b - r.a,
                 relative_change: (r.a != 0.0).then(|| r.b / r.a - 1.0),
+                difference_ci95: r.diff_ci.map(|d| d.0),
+                paired: r.diff_ci.is_some_and(|d| d.1),
+                within_noise: r.diff_ci.map(|d| within_noise(&d.0)),
                 metric: r.metric,
                 a: r.a,
                 b: r.b,

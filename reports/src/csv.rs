@@ -24,6 +24,14 @@ fn table(header: &[&str], rows: impl IntoIterator<Item = Vec<String>>) -> String
     out
 }
 
+/// `PREFIX.STAT_ci95_low` and `_high` rows (high empty when unbounded).
+fn ci_rows(out: &mut Vec<(String, String)>, prefix: &str, cis: &[(&str, burnrate_sim::Ci95)]) {
+    for (stat, ci) in cis {
+        out.push((format!("{prefix}.{stat}_ci95_low"), ci.low().to_string()));
+        out.push((format!("{prefix}.{stat}_ci95_high"), opt(ci.high())));
+    }
+}
+
 fn opt<T: ToString>(v: Option<T>) -> String {
     v.map_or(String::new(), |v| v.to_string())
 }
@@ -51,6 +59,16 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
         ] {
             summary.push((format!("cost_usd.{name}.{stat}"), v.to_string()));
         }
+        ci_rows(
+            &mut summary,
+            &format!("cost_usd.{name}"),
+            &[
+                ("mean", q.mean_ci95),
+                ("p50", q.p50_ci95),
+                ("p95", q.p95_ci95),
+                ("p99", q.p99_ci95),
+            ],
+        );
     }
     let m = &c.per_month;
     for (stat, v) in [
@@ -62,6 +80,16 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
     ] {
         summary.push((format!("cost_usd.per_month.{stat}"), v.to_string()));
     }
+    ci_rows(
+        &mut summary,
+        "cost_usd.per_month",
+        &[
+            ("mean", m.mean_ci95),
+            ("p50", m.p50_ci95),
+            ("p95", m.p95_ci95),
+            ("p99", m.p99_ci95),
+        ],
+    );
     summary.push(("cost_usd.batch_per_day".into(), c.batch_per_day.to_string()));
     summary.push((
         "cost_usd.retry_overhead_per_day".into(),
@@ -73,6 +101,11 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
         "budget.breach_probability".into(),
         b.breach_probability.to_string(),
     ));
+    ci_rows(
+        &mut summary,
+        "budget",
+        &[("breach_probability", b.breach_probability_ci95)],
+    );
     summary.push((
         "budget.expected_breach_days_per_month".into(),
         b.expected_breach_days_per_month.to_string(),
@@ -132,6 +165,20 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
         ("max", l.max),
     ] {
         summary.push((format!("latency_s.task.{stat}"), v.to_string()));
+    }
+    ci_rows(
+        &mut summary,
+        "latency_s.task",
+        &[
+            ("p50", l.p50_ci95),
+            ("p95", l.p95_ci95),
+            ("p99", l.p99_ci95),
+        ],
+    );
+    if let Some(p) = &r.precision {
+        summary.push(("precision.target".into(), p.target.to_string()));
+        summary.push(("precision.achieved".into(), p.achieved.to_string()));
+        summary.push(("precision.reached".into(), p.reached.to_string()));
     }
     for (model, cap) in &r.capacity.by_model {
         summary.push((

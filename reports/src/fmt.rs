@@ -19,6 +19,35 @@ pub(crate) fn usd(x: f64) -> String {
     format!("{sign}${}.{frac}", group_thousands(int))
 }
 
+/// A figure with its 95% interval, `$4.43 (4.38-4.49)`: the interval's ends without the unit;
+/// `?` for an end the sample cannot bound.
+fn with_ci(figure: String, ci: &burnrate_sim::Ci95, end: impl Fn(f64) -> String) -> String {
+    let high = ci.high().map_or("?".to_string(), &end);
+    format!("{figure} ({}-{high})", end(ci.low()))
+}
+
+/// Dollars with their 95% interval: `$4.43 (4.38-4.49)`.
+pub(crate) fn usd_ci(x: f64, ci: &burnrate_sim::Ci95) -> String {
+    with_ci(usd(x), ci, |v| usd(v).replacen('$', "", 1))
+}
+
+/// A share with its 95% interval: `1.2% (0.4-3.1%)`.
+pub(crate) fn pct_ci(p: f64, ci: &burnrate_sim::Ci95) -> String {
+    let high = ci.high().map_or("?".to_string(), pct);
+    format!("{} ({:.1}-{high})", pct(p), ci.low() * 100.0)
+}
+
+/// Seconds with their 95% interval: `12.3 s (11.9-12.8 s)` (the unit once when both ends share it).
+pub(crate) fn secs_ci(s: f64, ci: &burnrate_sim::Ci95) -> String {
+    let high = ci.high().map_or("?".to_string(), secs);
+    let low = secs(ci.low());
+    let low = match (low.rsplit_once(' '), high.rsplit_once(' ')) {
+        (Some((n, a)), Some((_, b))) if a == b => n.to_string(),
+        _ => low,
+    };
+    format!("{} ({low}-{high})", secs(s))
+}
+
 /// A signed difference in dollars: `+$1.20`, `-$0.50`, `$0.00`.
 pub(crate) fn usd_signed(x: f64) -> String {
     if x > 0.0 {
@@ -196,17 +225,17 @@ pub(crate) fn text_table(rows: &[Vec<String>], right: &[bool]) -> String {
     out
 }
 
-/// The cost table's rows in dollars, under the columns mean, p50, p95, p99, max, CVaR95: per
+/// The cost table's rows in dollars (each quantile with its 95% interval), under the columns mean, p50, p95, p99, max, CVaR95: per
 /// task, per day, and per month (a month has no max or CVaR95, so those cells stay empty).
 /// Shared by the HTML and plain-text reports so both show the same figures.
 pub(crate) fn cost_quantile_rows(c: &burnrate_sim::CostSummary) -> Vec<Vec<String>> {
     let q = |name: &str, q: &burnrate_sim::Quantiles| {
         vec![
             name.to_string(),
-            usd(q.mean),
-            usd(q.p50),
-            usd(q.p95),
-            usd(q.p99),
+            usd_ci(q.mean, &q.mean_ci95),
+            usd_ci(q.p50, &q.p50_ci95),
+            usd_ci(q.p95, &q.p95_ci95),
+            usd_ci(q.p99, &q.p99_ci95),
             usd(q.max),
             usd(q.cvar95),
         ]
@@ -216,25 +245,14 @@ pub(crate) fn cost_quantile_rows(c: &burnrate_sim::CostSummary) -> Vec<Vec<Strin
         q("per day", &c.per_day),
         vec![
             "per month".to_string(),
-            usd(c.per_month.mean),
-            usd(c.per_month.p50),
-            usd(c.per_month.p95),
-            usd(c.per_month.p99),
+            usd_ci(c.per_month.mean, &c.per_month.mean_ci95),
+            usd_ci(c.per_month.p50, &c.per_month.p50_ci95),
+            usd_ci(c.per_month.p95, &c.per_month.p95_ci95),
+            usd_ci(c.per_month.p99, &c.per_month.p99_ci95),
             String::new(),
             String::new(),
         ],
     ]
-}
-
-/// Nearest-rank percentile (0 < p <= 100) of unsorted values; `None` when empty.
-pub(crate) fn percentile(values: &[f64], p: f64) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut v: Vec<f64> = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    let rank = ((p / 100.0) * v.len() as f64).ceil() as usize;
-    Some(v[rank.clamp(1, v.len()) - 1])
 }
 
 #[cfg(test)]
@@ -265,14 +283,5 @@ mod tests {
         assert_eq!(count(1_234_567), "1,234,567");
         assert_eq!(rel_change(2.0, 3.0), "+50.0%");
         assert_eq!(rel_change(0.0, 3.0), "n/a");
-    }
-
-    #[test]
-    fn nearest_rank() {
-        let v: Vec<f64> = (1..=100).map(f64::from).collect();
-        assert_eq!(percentile(&v, 95.0), Some(95.0));
-        assert_eq!(percentile(&v, 100.0), Some(100.0));
-        assert_eq!(percentile(&v, 0.1), Some(1.0));
-        assert_eq!(percentile(&[], 50.0), None);
     }
 }

@@ -110,7 +110,7 @@ pub(crate) fn html_with(r: &SimResult, charts: &[Chart]) -> String {
             ],
             vec![
                 "breach probability (per day)".into(),
-                pct(b.breach_probability),
+                crate::fmt::pct_ci(b.breach_probability, &b.breach_probability_ci95),
             ],
             vec![
                 "expected breach days a month".into(),
@@ -264,9 +264,9 @@ pub(crate) fn html_with(r: &SimResult, charts: &[Chart]) -> String {
         &[vec![
             "arrival to answer".into(),
             secs(l.mean),
-            secs(l.p50),
-            secs(l.p95),
-            secs(l.p99),
+            crate::fmt::secs_ci(l.p50, &l.p50_ci95),
+            crate::fmt::secs_ci(l.p95, &l.p95_ci95),
+            crate::fmt::secs_ci(l.p99, &l.p99_ci95),
             secs(l.max),
         ]],
         &[false, true, true, true, true, true],

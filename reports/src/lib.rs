@@ -32,7 +32,9 @@ pub use charts::{
     BAR_COLOR, BUDGET_COLOR, Chart, FONT_FAMILY, FONT_LICENCE, FONT_NAME, lever_waterfall_chart,
     simulation_charts, sweep_chart,
 };
-pub use check::{CheckOutcome, check, check_markdown};
+pub use check::{
+    Change, CheckOutcome, CheckSpec, Gate, Verdict, check, check_json, check_junit, check_markdown,
+};
 pub use compare::{compare_json, compare_markdown, compare_text};
 pub use csv::csv;
 pub use data::{LeverStep, Sweep, SweepPoint};

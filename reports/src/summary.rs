@@ -1,6 +1,8 @@
 //! The report of one run as plain text, Markdown and JSON.
 
-use crate::fmt::{cost_quantile_rows, count, md_table, pct, secs, text_table, usd};
+use crate::fmt::{
+    cost_quantile_rows, count, md_table, pct, pct_ci, secs, secs_ci, text_table, usd, usd_ci,
+};
 use burnrate_sim::SimResult;
 use std::collections::BTreeMap;
 
@@ -12,7 +14,8 @@ pub(crate) fn within_budget(r: &SimResult) -> Option<bool> {
 
 /// The one-line verdict without its status mark.
 pub(crate) fn verdict_sentence(r: &SimResult) -> String {
-    let p95 = usd(r.cost_usd.per_day.p95);
+    let d = &r.cost_usd.per_day;
+    let p95 = usd_ci(d.p95, &d.p95_ci95);
     match r.budget.daily_usd {
         Some(b) => format!(
             "p95 daily cost {p95} is {} the {} budget (breach probability {})",
@@ -22,7 +25,10 @@ pub(crate) fn verdict_sentence(r: &SimResult) -> String {
                 "over"
             },
             usd(b),
-            pct(r.budget.breach_probability)
+            pct_ci(
+                r.budget.breach_probability,
+                &r.budget.breach_probability_ci95
+            )
         ),
         None => format!("p95 daily cost {p95} (no daily budget set)"),
     }
@@ -79,12 +85,16 @@ pub fn text(r: &SimResult) -> String {
     let mut o = String::new();
     o.push_str(&format!("burnrate: {}\n", r.scenario));
     o.push_str(&format!(
-        "  seed {}, {} replicas x {} days, scenario sha256 {}\n\n",
+        "  seed {}, {} replicas x {} days, scenario sha256 {}\n",
         r.seed,
         r.replicas,
         r.days,
         short_hash(r)
     ));
+    if let Some(line) = precision_line(r) {
+        o.push_str(&format!("  {line}\n"));
+    }
+    o.push_str("  figures in parentheses: 95% confidence interval (see README)\n\n");
     let status = match within_budget(r) {
         Some(true) => "OK",
         Some(false) => "OVER BUDGET",
@@ -119,7 +129,7 @@ pub fn text(r: &SimResult) -> String {
     ]];
     rows.push(vec![
         "breach probability (per day)".into(),
-        pct(b.breach_probability),
+        pct_ci(b.breach_probability, &b.breach_probability_ci95),
     ]);
     rows.push(vec![
         "expected breach days a month".into(),
@@ -225,9 +235,9 @@ pub fn text(r: &SimResult) -> String {
     o.push_str(&format!(
         "Latency (task, arrival to answer)\n  mean {}, p50 {}, p95 {}, p99 {}, max {}\n\n",
         secs(l.mean),
-        secs(l.p50),
-        secs(l.p95),
-        secs(l.p99),
+        secs_ci(l.p50, &l.p50_ci95),
+        secs_ci(l.p95, &l.p95_ci95),
+        secs_ci(l.p99, &l.p99_ci95),
         secs(l.max)
     ));
 
@@ -258,6 +268,33 @@ pub fn text(r: &SimResult) -> String {
     o
 }
 
+/// How a `--precision` run ended, when it used one.
+pub(crate) fn precision_line(r: &SimResult) -> Option<String> {
+    let p = r.precision.as_ref()?;
+    let fmt = |x: f64| {
+        if x.is_finite() {
+            format!("{:.2}%", x * 100.0)
+        } else {
+            "unbounded".to_string()
+        }
+    };
+    Some(if p.reached {
+        format!(
+            "precision: p95 daily cost known to within {} (target {}) after {} replicas",
+            fmt(p.achieved),
+            fmt(p.target),
+            r.replicas
+        )
+    } else {
+        format!(
+            "precision NOT reached: p95 daily cost known to within {} (target {}); stopped at the cap of {} replicas (--max-replicas)",
+            fmt(p.achieved),
+            fmt(p.target),
+            p.max_replicas
+        )
+    })
+}
+
 fn kv_text(rows: &[Vec<String>]) -> String {
     let w = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0);
     rows.iter()
@@ -280,21 +317,23 @@ pub fn markdown(r: &SimResult) -> String {
         short_hash(r)
     ));
     let c = &r.cost_usd;
-    // A month is not a `Quantiles`, so the row takes the four figures themselves.
-    let row = |name: &str, mean: f64, p50: f64, p95: f64, p99: f64| {
-        vec![name.to_string(), usd(mean), usd(p50), usd(p95), usd(p99)]
-    };
-    let (d, t, m) = (&c.per_day, &c.per_task, &c.per_month);
-    let rows = vec![
+    if let Some(line) = precision_line(r) {
+        o.push_str(&format!("{line}\n\n"));
+    }
+    // The shared rows less max and CVaR95: per task, per day, per month.
+    let mut rows = vec![
         ["cost", "mean", "p50", "p95", "p99"]
             .map(String::from)
             .to_vec(),
-        row("per day", d.mean, d.p50, d.p95, d.p99),
-        row("per task", t.mean, t.p50, t.p95, t.p99),
-        row("per month", m.mean, m.p50, m.p95, m.p99),
     ];
+    let mut quantiles = cost_quantile_rows(c);
+    quantiles.swap(0, 1);
+    rows.extend(quantiles.into_iter().map(|mut r| {
+        r.truncate(5);
+        r
+    }));
     o.push_str(&md_table(&rows, &[false, true, true, true, true]));
-    o.push('\n');
+    o.push_str("\nFigures in parentheses: 95% confidence intervals.\n\n");
 
     if !c.by_step.is_empty() {
         let mut rows = vec![vec!["step".to_string(), "$/day".into(), "share".into()]];
@@ -329,7 +368,8 @@ pub fn markdown(r: &SimResult) -> String {
         "{} of tasks succeeded",
         pct(ratio(r.tasks.succeeded, r.tasks.total))
     ));
-    notes.push(format!("task latency p95 {}", secs(r.latency_s.task.p95)));
+    let l = &r.latency_s.task;
+    notes.push(format!("task latency p95 {}", secs_ci(l.p95, &l.p95_ci95)));
     o.push_str(&notes.join(" · "));
     o.push('\n');
     o

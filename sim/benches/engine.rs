@@ -23,6 +23,7 @@ fn engine(c: &mut Criterion) {
             days: Some(30),
             seed: Some(1),
             threads: Some(threads),
+            ..Default::default()
         };
         let probe = simulate(&sc, &options, &|| {}).expect("runs");
         eprintln!(

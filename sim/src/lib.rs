@@ -5,6 +5,7 @@ pub mod agent;
 mod arrivals;
 mod calibrate;
 mod catalog;
+mod ci;
 mod dist;
 mod drive_report;
 mod engine;
@@ -17,6 +18,7 @@ mod result;
 mod run;
 mod scenario;
 mod shard;
+pub mod stats;
 mod summary;
 
 pub use arrivals::ArrivalProcess;
@@ -43,10 +45,14 @@ pub use money::{
 };
 pub use result::{
     BudgetSummary, CacheSummary, CallCounts, CapacitySummary, CostSummary, KindBreakdown,
-    LatencyQuantiles, LatencySummary, ModelCapacity, MonthSummary, Quantiles, RoutingSummary,
-    SimResult, TaskCounts,
+    LatencyQuantiles, LatencySummary, ModelCapacity, MonthSummary, PrecisionSummary, Quantiles,
+    RoutingSummary, SimResult, TaskCounts,
 };
-pub use run::{RunOptions, SimError, scenario_hash, simulate};
+pub use run::{
+    PRECISION_BATCH, RunOptions, SimError, precision_reached, scenario_hash, simulate,
+    simulate_until,
+};
 pub use scenario::ScenarioError;
 pub use shard::{MergeError, ShardSummary, merge_shards, simulate_shard};
+pub use stats::Ci95;
 pub use summary::FAILURE_KINDS;

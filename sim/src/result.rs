@@ -3,6 +3,7 @@
 //! Every figure here is derived from exact integer summaries at the very end, so the same seed
 //! gives the same result whatever the thread count. Dollar figures are `f64` for display only.
 
+use crate::stats::Ci95;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -34,6 +35,25 @@ pub struct SimResult {
     /// Cumulative spend over the first simulated day of replica 0, one point per minute with
     /// spend: (hour of day, cumulative USD).
     pub sample_day: Vec<(f64, f64)>,
+    /// Present when the run used `--precision`: the target and how it ended.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub precision: Option<PrecisionSummary>,
+}
+
+/// How a `--precision` run ended.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct PrecisionSummary {
+    /// Target: largest distance from the p95 daily cost to either end of its 95% interval,
+    /// relative to it (0.01 for `--precision 1%`).
+    pub target: f64,
+    /// The same distance reached by the replicas run.
+    pub achieved: f64,
+    /// Replicas per batch (replica index ranges, so the result does not depend on batching).
+    pub batch_replicas: u32,
+    /// The cap on replicas.
+    pub max_replicas: u32,
+    /// Whether the target was reached (false: the cap stopped the run first).
+    pub reached: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -76,13 +96,22 @@ pub struct CallCounts {
     pub batch_calls: u64,
 }
 
-/// Quantiles of a distribution in USD.
+/// Quantiles of a distribution in USD, each with its 95% confidence interval (`_ci95`, see
+/// `stats` for how each is computed).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Quantiles {
     pub mean: f64,
+    #[serde(default)]
+    pub mean_ci95: Ci95,
     pub p50: f64,
+    #[serde(default)]
+    pub p50_ci95: Ci95,
     pub p95: f64,
+    #[serde(default)]
+    pub p95_ci95: Ci95,
     pub p99: f64,
+    #[serde(default)]
+    pub p99_ci95: Ci95,
     pub max: f64,
     /// Conditional value at risk: mean of the worst 5%.
     pub cvar95: f64,
@@ -91,9 +120,17 @@ pub struct Quantiles {
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct MonthSummary {
     pub mean: f64,
+    #[serde(default)]
+    pub mean_ci95: Ci95,
     pub p50: f64,
+    #[serde(default)]
+    pub p50_ci95: Ci95,
     pub p95: f64,
+    #[serde(default)]
+    pub p95_ci95: Ci95,
     pub p99: f64,
+    #[serde(default)]
+    pub p99_ci95: Ci95,
     /// Fixed monthly costs included in the figures above.
     pub fixed: f64,
 }
@@ -132,6 +169,9 @@ pub struct BudgetSummary {
     pub daily_usd: Option<f64>,
     /// Share of simulated days whose cost exceeded the daily budget.
     pub breach_probability: f64,
+    /// Wilson 95% interval of the breach probability on the effective number of days.
+    #[serde(default)]
+    pub breach_probability_ci95: Ci95,
     /// breach_probability x 30.
     pub expected_breach_days_per_month: f64,
     /// Daily budget / p95 daily cost: how many times traffic can grow before p95 breaches
@@ -164,8 +204,14 @@ pub struct RoutingSummary {
 pub struct LatencyQuantiles {
     pub mean: f64,
     pub p50: f64,
+    #[serde(default)]
+    pub p50_ci95: Ci95,
     pub p95: f64,
+    #[serde(default)]
+    pub p95_ci95: Ci95,
     pub p99: f64,
+    #[serde(default)]
+    pub p99_ci95: Ci95,
     pub max: f64,
 }
 

@@ -19,6 +19,22 @@ pub struct RunOptions {
     pub seed: Option<u64>,
     /// Worker threads; `None` uses one per core. The result does not depend on it.
     pub threads: Option<usize>,
+    /// Run batches of [`PRECISION_BATCH`] replicas until the 95% interval of the p95 daily cost
+    /// is within this fraction of it (0.01 = 1%); `replicas` is then the minimum to run.
+    pub precision: Option<f64>,
+    /// Cap on replicas for `precision` (default 10,000).
+    pub max_replicas: Option<u32>,
+}
+
+/// Replicas per batch of a `--precision` run. Fixed, so where a run stops never depends on the
+/// machine: batches are replica index ranges and replica `i` is the same in any batching.
+pub const PRECISION_BATCH: u32 = 16;
+const DEFAULT_MAX_REPLICAS: u32 = 10_000;
+
+/// Whether `r`'s p95 daily cost interval is within `target` of it (both ends).
+pub fn precision_reached(r: &SimResult, target: f64) -> bool {
+    let pd = &r.cost_usd.per_day;
+    pd.p95_ci95.relative_half_width(pd.p95) <= target
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +54,14 @@ pub fn simulate(
     options: &RunOptions,
     on_replica_done: &(dyn Fn() + Sync),
 ) -> Result<SimResult, SimError> {
+    if let Some(target) = options.precision {
+        return simulate_until(
+            scenario,
+            options,
+            &|r| precision_reached(r, target),
+            on_replica_done,
+        );
+    }
     let mut sc = scenario.clone();
     apply_options(&mut sc, options)?;
     let summary = run_summary(
@@ -47,6 +71,70 @@ pub fn simulate(
         on_replica_done,
     )?;
     Ok(build_result(&sc, &summary))
+}
+
+/// Runs batches of [`PRECISION_BATCH`] replicas (after a first run of `options.replicas`, or one
+/// batch, rounded up to whole batches) until `done` says the result is good enough or
+/// `options.max_replicas` is reached. The result records the replicas used and, when
+/// `options.precision` is set, how the target ended. Deterministic: `done` sees the same
+/// results in the same order whatever the thread count.
+pub fn simulate_until(
+    scenario: &Scenario,
+    options: &RunOptions,
+    done: &dyn Fn(&SimResult) -> bool,
+    on_replica_done: &(dyn Fn() + Sync),
+) -> Result<SimResult, SimError> {
+    let target = options.precision.unwrap_or(0.0);
+    if !(target.is_finite() && target >= 0.0 && target < 1.0) {
+        return Err(SimError::InvalidOption(format!(
+            "--precision must be a fraction in [0, 1) such as 1% or 0.01, got {target}"
+        )));
+    }
+    let max = options.max_replicas.unwrap_or(DEFAULT_MAX_REPLICAS);
+    if max == 0 || max > crate::model::ceilings::MAX_REPLICAS {
+        return Err(SimError::InvalidOption(format!(
+            "--max-replicas must be between 1 and {}, got {max}",
+            crate::model::ceilings::MAX_REPLICAS
+        )));
+    }
+    let mut sc = scenario.clone();
+    apply_options(
+        &mut sc,
+        &RunOptions {
+            replicas: None,
+            ..options.clone()
+        },
+    )?;
+    let first = options
+        .replicas
+        .unwrap_or(PRECISION_BATCH)
+        .div_ceil(PRECISION_BATCH)
+        .saturating_mul(PRECISION_BATCH)
+        .clamp(1, max);
+    let mut summary = run_summary(&sc, 0..first, options.threads, on_replica_done)?;
+    let mut used = first;
+    loop {
+        sc.horizon.replicas = used;
+        let mut result = build_result(&sc, &summary);
+        let ok = done(&result);
+        if ok || used >= max {
+            if let Some(target) = options.precision {
+                let pd = &result.cost_usd.per_day;
+                result.precision = Some(PrecisionSummary {
+                    target,
+                    achieved: pd.p95_ci95.relative_half_width(pd.p95),
+                    batch_replicas: PRECISION_BATCH,
+                    max_replicas: max,
+                    reached: ok,
+                });
+            }
+            return Ok(result);
+        }
+        let next = used.saturating_add(PRECISION_BATCH).min(max);
+        let batch = run_summary(&sc, used..next, options.threads, on_replica_done)?;
+        summary.merge(&batch);
+        used = next;
+    }
 }
 
 fn apply_options(sc: &mut Scenario, options: &RunOptions) -> Result<(), SimError> {
@@ -102,7 +190,10 @@ pub(crate) fn run_summary(
             .clone()
             .into_par_iter()
             .map(|i| {
-                let s = Replica::new(sc, &prep, i).run();
+                let s = Replica::new(sc, &prep, i).run().map(|mut s| {
+                    s.record_replica(i);
+                    s
+                });
                 on_replica_done();
                 s
             })
@@ -167,6 +258,7 @@ fn exact_quantiles(values: &[u128]) -> Quantiles {
         p99: usd(quantile_sorted(&sorted, 0.99)),
         max: usd(sorted.last().copied().unwrap_or(0)),
         cvar95: usd(cvar),
+        ..Default::default()
     }
 }
 
@@ -206,6 +298,7 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
         p99: q(0.99),
         max: hi,
         cvar95: (hist_cvar95(h) / 1e9).clamp(lo, hi),
+        ..Default::default()
     };
     let per_day = exact_quantiles(&s.day_costs);
 
@@ -230,6 +323,7 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
         p95: mq(0.95),
         p99: mq(0.99),
         fixed: usd(fixed_pusd),
+        ..Default::default()
     };
 
     let line_name = |i: usize| -> String {
@@ -273,6 +367,7 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
         headroom_multiple: daily_usd
             .filter(|_| per_day.p95 > 0.0)
             .map(|b| b / per_day.p95),
+        ..Default::default()
     };
 
     let (lookups, hits) = s
@@ -320,6 +415,7 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
             p95: ms(lh.value_at_quantile(0.95)),
             p99: ms(lh.value_at_quantile(0.99)),
             max: ms(lh.max()),
+            ..Default::default()
         }
     };
     let task_histogram = if lh.is_empty() {
@@ -369,7 +465,7 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
         .map(|(k, v)| (k.to_string(), v))
         .collect();
 
-    SimResult {
+    let mut result = SimResult {
         scenario: sc.name.clone(),
         scenario_hash: scenario_hash(sc),
         seed: sc.horizon.seed,
@@ -427,5 +523,8 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
             .iter()
             .map(|(minute, c)| (f64::from(*minute) / 60.0, usd(*c)))
             .collect(),
-    }
+        precision: None,
+    };
+    crate::ci::add_intervals(sc, s, &mut result);
+    result
 }

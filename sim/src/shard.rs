@@ -23,7 +23,8 @@ pub struct ShardSummary {
     summary: Summary,
 }
 
-const VERSION: u32 = 1;
+/// 2: summaries carry per-replica quantiles (for intervals).
+const VERSION: u32 = 2;
 
 #[derive(Debug, thiserror::Error)]
 pub enum MergeError {

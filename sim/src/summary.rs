@@ -81,6 +81,14 @@ pub(crate) struct Summary {
     pub peaks: Vec<(u64, u64)>,
     /// Replica 0, day 0: (minute of day, cumulative pUSD).
     pub sample_day: Vec<(u32, u128)>,
+    /// Task cost and latency histograms by replica group (replica index mod
+    /// `stats::TASK_GROUPS`, sorted by group), for the intervals of their quantiles.
+    #[serde(with = "hist_hex_groups")]
+    pub task_cost_groups: Vec<(u32, Histogram<u64>)>,
+    #[serde(with = "hist_hex_groups")]
+    pub latency_groups: Vec<(u32, Histogram<u64>)>,
+    /// Per replica: (task cost sum pUSD, finished tasks), for the interval of the mean.
+    pub replica_task_cost: Vec<(u128, u64)>,
 }
 
 impl Summary {
@@ -124,7 +132,19 @@ impl Summary {
                 .expect("static histogram bounds are valid"),
             peaks: vec![(0, 0); models],
             sample_day: Vec::new(),
+            task_cost_groups: Vec::new(),
+            latency_groups: Vec::new(),
+            replica_task_cost: Vec::new(),
         }
+    }
+
+    /// Records what this single replica (index `index`) contributes to interval estimates;
+    /// called once per replica, before merging.
+    pub fn record_replica(&mut self, index: u32) {
+        let group = index % crate::stats::TASK_GROUPS as u32;
+        self.task_cost_groups = vec![(group, self.task_cost_nusd.clone())];
+        self.latency_groups = vec![(group, self.task_latency_ms.clone())];
+        self.replica_task_cost = vec![(self.task_cost_sum, self.finished_tasks())];
     }
 
     /// Adds `other` into `self`. Associative and, but for the order of the per-day and
@@ -186,10 +206,45 @@ impl Summary {
         if self.sample_day.is_empty() {
             self.sample_day.clone_from(&other.sample_day);
         }
+        merge_groups(&mut self.task_cost_groups, &other.task_cost_groups);
+        merge_groups(&mut self.latency_groups, &other.latency_groups);
+        self.replica_task_cost
+            .extend_from_slice(&other.replica_task_cost);
     }
 
     pub fn finished_tasks(&self) -> u64 {
         self.succeeded + self.failed + self.partial
+    }
+}
+
+/// Adds group histograms into `into` (sorted by group): exact, in any order.
+fn merge_groups(into: &mut Vec<(u32, Histogram<u64>)>, other: &[(u32, Histogram<u64>)]) {
+    for (g, h) in other {
+        match into.binary_search_by_key(g, |x| x.0) {
+            Ok(i) => into[i].1.add(h).expect("histograms share bounds"),
+            Err(i) => into.insert(i, (*g, h.clone())),
+        }
+    }
+}
+
+/// Group histograms as `[[group, hex], ...]`.
+mod hist_hex_groups {
+    use hdrhistogram::Histogram;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Hex(#[serde(with = "super::hist_hex")] Histogram<u64>);
+
+    pub fn serialize<S: Serializer>(v: &[(u32, Histogram<u64>)], s: S) -> Result<S::Ok, S::Error> {
+        let hex: Vec<(u32, Hex)> = v.iter().map(|(g, h)| (*g, Hex(h.clone()))).collect();
+        hex.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(
+        d: D,
+    ) -> Result<Vec<(u32, Histogram<u64>)>, D::Error> {
+        let v: Vec<(u32, Hex)> = Vec::deserialize(d)?;
+        Ok(v.into_iter().map(|(g, h)| (g, h.0)).collect())
     }
 }
 

@@ -22,8 +22,23 @@ pub fn run(args: Args) -> CliResult {
     // Same seed for both unless the user set one: common random numbers.
     let mut run = args.run.clone();
     run.seed = Some(run.seed.unwrap_or(a.horizon.seed));
-    let ra = run_scenario(&a, &run)?;
-    let rb = run_scenario(&b, &run)?;
+    let mut ra = run_scenario(&a, &run)?;
+    let mut rb = run_scenario(&b, &run)?;
+    // With --precision each may stop at a different count: rerun the shorter one to the longer's
+    // replicas, so replica i of A pairs with replica i of B (paired intervals).
+    if run.precision.is_some() && ra.replicas != rb.replicas {
+        let fixed = RunArgs {
+            replicas: Some(ra.replicas.max(rb.replicas)),
+            precision: None,
+            max_replicas: None,
+            ..run.clone()
+        };
+        if ra.replicas < rb.replicas {
+            ra = run_scenario(&a, &fixed)?;
+        } else {
+            rb = run_scenario(&b, &fixed)?;
+        }
+    }
     let out = match args.format {
         super::OutputFormat::Text => burnrate_reports::compare_text(&ra, &rb),
         super::OutputFormat::Json => burnrate_reports::compare_json(&ra, &rb),

@@ -59,6 +59,7 @@ fn options(run: &RunArgs) -> RunOptions {
         days: run.days,
         seed: run.seed,
         threads: run.threads,
+        ..Default::default()
     }
 }
 
@@ -176,6 +177,12 @@ pub fn run_shard(args: ShardArgs) -> CliResult {
     })
     .map_err(|e| CliError::BadInput(anyhow!(e)))?;
     let (scenario, _) = load_scenario(&args.scenario)?;
+    if args.run.precision.is_some() {
+        // Shards are fixed replica ranges; a precision target needs the merged result.
+        return Err(CliError::BadInput(anyhow!(
+            "--precision does not apply to shards: give --replicas"
+        )));
+    }
     let shard = burnrate_sim::simulate_shard(
         &scenario,
         &options(&args.run),

@@ -34,6 +34,13 @@ pub struct RunArgs {
     /// Worker threads (default: one per core).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Run replicas in batches of 16 until the 95% interval of the p95 daily cost is within
+    /// this of it, e.g. `1%` or `0.01` (`--replicas` is then the minimum).
+    #[arg(long, value_parser = parse_fraction)]
+    pub precision: Option<f64>,
+    /// Cap on replicas for --precision (default 10000); the report says when it was hit.
+    #[arg(long, requires = "precision")]
+    pub max_replicas: Option<u32>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -45,6 +52,23 @@ pub enum Format {
     Json,
     Md,
     Csv,
+}
+
+/// A fraction written as a percentage (`1%`, `10%`) or a plain number (`0.01`).
+pub fn parse_fraction(s: &str) -> Result<f64, String> {
+    let (num, scale) = match s.trim().strip_suffix('%') {
+        Some(n) => (n, 100.0),
+        None => (s.trim(), 1.0),
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("expected a percentage like 1% or a fraction like 0.01, got {s:?}"))?;
+    let v = v / scale;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("must be a non-negative percentage, got {s:?}"));
+    }
+    Ok(v)
 }
 
 /// Reads and validates a scenario file; errors are bad input (exit 2).
@@ -59,30 +83,51 @@ pub fn load_scenario(path: &Path) -> Result<(Scenario, String), CliError> {
 
 /// Runs a scenario with a progress bar on stderr (hidden when stderr is not a terminal).
 pub fn run_scenario(scenario: &Scenario, args: &RunArgs) -> Result<SimResult, CliError> {
+    run_scenario_until(scenario, args, None)
+}
+
+/// [`run_scenario`], and with `--precision` stopping when both the precision target is reached
+/// and `also_done` (if any) accepts the result.
+pub fn run_scenario_until(
+    scenario: &Scenario,
+    args: &RunArgs,
+    also_done: Option<&dyn Fn(&SimResult) -> bool>,
+) -> Result<SimResult, CliError> {
     let options = RunOptions {
         replicas: args.replicas,
         days: args.days,
         seed: args.seed,
         threads: args.threads,
+        precision: args.precision,
+        max_replicas: args.max_replicas,
     };
     let replicas = args.replicas.unwrap_or(scenario.horizon.replicas);
     let bar = if args.quiet {
         indicatif::ProgressBar::hidden()
     } else {
-        let bar = indicatif::ProgressBar::with_draw_target(
-            Some(u64::from(replicas)),
-            indicatif::ProgressDrawTarget::stderr(),
-        );
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{spinner} simulating {pos}/{len} replicas [{elapsed_precise}] {wide_bar} eta {eta}",
-            )
-            .expect("static template"),
-        );
+        // With a precision target the total is not known in advance.
+        let len = args.precision.is_none().then_some(u64::from(replicas));
+        let bar =
+            indicatif::ProgressBar::with_draw_target(len, indicatif::ProgressDrawTarget::stderr());
+        let template = if len.is_some() {
+            "{spinner} simulating {pos}/{len} replicas [{elapsed_precise}] {wide_bar} eta {eta}"
+        } else {
+            "{spinner} simulating {pos} replicas until the target precision [{elapsed_precise}]"
+        };
+        bar.set_style(indicatif::ProgressStyle::with_template(template).expect("static template"));
         bar
     };
     let tick = || bar.inc(1);
-    let result = burnrate_sim::simulate(scenario, &options, &tick).map_err(|e| match e {
+    let outcome = match (args.precision, also_done) {
+        (Some(target), Some(extra)) => burnrate_sim::simulate_until(
+            scenario,
+            &options,
+            &|r| burnrate_sim::precision_reached(r, target) && extra(r),
+            &tick,
+        ),
+        _ => burnrate_sim::simulate(scenario, &options, &tick),
+    };
+    let result = outcome.map_err(|e| match e {
         SimError::InvalidOption(_) => CliError::BadInput(e.into()),
         other => CliError::Other(other.into()),
     })?;

@@ -2,7 +2,7 @@
 
 use assert_cmd::Command;
 use serde_json::Value;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 fn burnrate() -> Command {
     Command::cargo_bin("burnrate").expect("the binary is built")
@@ -183,17 +183,41 @@ fn same_seed_same_output_with_one_and_two_threads() {
 }
 
 #[test]
-fn check_gate_exit_codes() {
+fn check_gate_is_honest_about_what_it_knows() {
+    // 8 replicas x 7 days of support-agent, none over its $50 budget: with 56 correlated days a
+    // breach rate up to 9% is consistent with seeing none, so a 1% limit cannot be told yet.
     let base = || {
         let mut c = burnrate();
-        c.args(["check", "-q", "--replicas", "4", "--days", "3"])
-            .arg(scenario("support-agent.toml"));
+        c.args([
+            "check",
+            "-q",
+            "--replicas",
+            "8",
+            "--days",
+            "7",
+            "--max-breach-probability",
+            "0.01",
+        ])
+        .arg(scenario("support-agent.toml"));
         c
     };
+    let out = base().assert().code(1).get_output().stdout.clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.starts_with("### Budget gate: support-agent\n\n⚠️ Budget gate inconclusive"),
+        "{text}"
+    );
+    assert!(
+        text.contains("replicas of 7 days would settle it"),
+        "{text}"
+    );
+    base().arg("--inconclusive-ok").assert().code(0);
+
+    // With --precision it runs until it can tell: holds (the scenario's own $50 budget).
     let dir = tempfile::tempdir().unwrap();
     let summary = dir.path().join("summary.md");
     let out = base()
-        .args(["--daily-budget", "50"])
+        .args(["--precision", "1%"])
         .env("GITHUB_STEP_SUMMARY", &summary)
         .assert()
         .code(0)
@@ -201,12 +225,22 @@ fn check_gate_exit_codes() {
         .stdout
         .clone();
     let text = String::from_utf8_lossy(&out);
-    assert!(text.starts_with('✅'), "{text}");
+    assert!(text.contains("✅ Budget gate holds"), "{text}");
+    assert!(
+        text.contains("precision: p95 daily cost known to within"),
+        "{text}"
+    );
     assert!(
         std::fs::read_to_string(&summary)
             .unwrap()
             .contains("Budget gate holds")
     );
+    let v = json_stdout(base().args(["--precision", "1%", "--format", "json"]));
+    assert_eq!(v["verdict"], "holds");
+    assert_eq!(v["gates"][1]["name"], "share of days over budget");
+    assert!(v["gates"][1]["ci95"][1].as_f64().unwrap() <= 0.01);
+
+    // Surely over: breaches.
     let out = base()
         .args(["--daily-budget", "1"])
         .assert()
@@ -214,16 +248,200 @@ fn check_gate_exit_codes() {
         .get_output()
         .stdout
         .clone();
-    assert!(String::from_utf8_lossy(&out).starts_with('❌'));
+    assert!(String::from_utf8_lossy(&out).contains("❌ Budget gate fails"));
     base().args(["--daily-budget", "-1"]).assert().code(2);
     base()
-        .args(["--daily-budget", "50", "--max-breach-probability", "2"])
+        .args(["--max-breach-probability", "2"])
         .assert()
         .code(2);
-    base()
-        .args(["--daily-budget", "50", "--percentile", "0"])
+    base().args(["--percentile", "0"]).assert().code(2);
+    base().args(["--precision", "one"]).assert().code(2);
+    // A scenario without [budget] needs --daily-budget.
+    burnrate()
+        .args(["check", "-q", "--replicas", "2", "--days", "1"])
+        .arg(scenario("retry-loop.toml"))
         .assert()
         .code(2);
+}
+
+/// The venv's Python (scripts/test creates it with tests/python/requirements.txt).
+fn python() -> String {
+    std::env::var("BURNRATE_PYTHON").unwrap_or_else(|_| {
+        panic!("BURNRATE_PYTHON is not set: run the tests with scripts/test, which creates .venv with lxml")
+    })
+}
+
+#[test]
+fn check_junit_validates_against_the_junit_schema() {
+    let dir = tempfile::tempdir().unwrap();
+    let xsd = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/junit.xsd");
+    for (budget, extra, code) in [
+        ("50", None, 1),                      // inconclusive: a failure
+        ("50", Some("--inconclusive-ok"), 0), // inconclusive: skipped
+        ("1", None, 1),                       // breaches
+    ] {
+        let mut c = burnrate();
+        c.args([
+            "check",
+            "-q",
+            "--replicas",
+            "8",
+            "--days",
+            "7",
+            "--format",
+            "junit",
+        ])
+        .args(["--daily-budget", budget, "--max-breach-probability", "0.01"])
+        .arg(scenario("support-agent.toml"));
+        if let Some(e) = extra {
+            c.arg(e);
+        }
+        let xml = c.assert().code(code).get_output().stdout.clone();
+        let file = dir.path().join("junit.xml");
+        std::fs::write(&file, &xml).unwrap();
+        let check = std::process::Command::new(python())
+            .args([
+                "-c",
+                "import sys; from lxml import etree\n\
+                 schema = etree.XMLSchema(etree.parse(sys.argv[1]))\n\
+                 doc = etree.parse(sys.argv[2])\n\
+                 schema.assertValid(doc)\n\
+                 print(len(doc.findall('.//testcase')))",
+            ])
+            .arg(&xsd)
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "{}\n{}",
+            String::from_utf8_lossy(&check.stderr),
+            String::from_utf8_lossy(&xml)
+        );
+        // One test case per threshold.
+        assert_eq!(String::from_utf8_lossy(&check.stdout).trim(), "2");
+    }
+}
+
+#[test]
+fn baseline_gate_catches_longer_draft_outputs() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("base");
+    let run = ["-q", "--days", "7", "--precision", "1%"];
+    burnrate()
+        .arg("simulate")
+        .args(run)
+        .arg("--out")
+        .arg(&out)
+        .arg(scenario("support-agent.toml"))
+        .assert()
+        .success();
+    let baseline = out.join("result.json");
+    // The draft step's outputs 20% longer (mean 400 -> 480 tokens). Draft is ~90% of the cost
+    // and output ~40% of draft, so p95 daily cost rises ~8%: over a 5% limit beyond noise (at 1%
+    // precision), while the unchanged scenario holds.
+    let text = std::fs::read_to_string(scenario("support-agent.toml")).unwrap();
+    let longer = text.replacen(
+        "output_tokens = { dist = \"lognormal\", mean = 400, cv = 0.5 }",
+        "output_tokens = { dist = \"lognormal\", mean = 480, cv = 0.5 }",
+        1,
+    );
+    assert_ne!(longer, text, "the draft step's output line moved");
+    let longer_path = dir.path().join("support-agent.toml");
+    std::fs::write(&longer_path, longer).unwrap();
+    let gate = |path: &Path| {
+        let mut c = burnrate();
+        c.arg("check")
+            .args(run)
+            .arg("--baseline")
+            .arg(&baseline)
+            .args(["--max-increase", "5%"])
+            .arg(path);
+        c
+    };
+    let stdout = gate(&longer_path)
+        .assert()
+        .code(1)
+        .get_output()
+        .stdout
+        .clone();
+    let md = String::from_utf8_lossy(&stdout);
+    assert!(md.contains("p95 daily cost / baseline"), "{md}");
+    assert!(md.contains("| step | draft |"), "{md}");
+    assert!(md.contains("| model | article-claude-sonnet |"), "{md}");
+    gate(&scenario("support-agent.toml")).assert().code(0);
+}
+
+#[test]
+fn compare_says_when_a_difference_is_within_noise() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = std::fs::read_to_string(scenario("support-agent.toml")).unwrap();
+    let variant = |from: &str, to: &str, name: &str| {
+        let changed = text.replacen(from, to, 1);
+        assert_ne!(changed, text, "{from} moved");
+        let path = dir.path().join(name);
+        std::fs::write(&path, changed).unwrap();
+        path
+    };
+    // Draft outputs 20% longer: surely dearer. A changed description only: no difference, which
+    // must read as within noise. (With common random numbers even classify outputs one token
+    // longer is resolved as a real, tiny rise: every task draws the same randomness.)
+    let longer = variant(
+        "mean = 400, cv = 0.5",
+        "mean = 480, cv = 0.5",
+        "longer.toml",
+    );
+    let tiny = variant(
+        "description = \"",
+        "description = \"Same agent. ",
+        "same.toml",
+    );
+    let row = |b: &Path, metric: &str| {
+        let v = json_stdout(
+            burnrate()
+                .args([
+                    "compare",
+                    "-q",
+                    "--replicas",
+                    "16",
+                    "--days",
+                    "7",
+                    "--format",
+                    "json",
+                ])
+                .arg(scenario("support-agent.toml"))
+                .arg(b),
+        );
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["metric"] == metric)
+            .unwrap()
+            .clone()
+    };
+    for metric in ["daily cost p95", "daily cost mean", "monthly cost p50"] {
+        let r = row(&longer, metric);
+        assert_eq!(r["paired"], true, "{r}");
+        assert_eq!(r["within_noise"], false, "{r}");
+        assert!(r["difference_ci95"][0].as_f64().unwrap() > 0.0, "{r}");
+        let r = row(&tiny, metric);
+        assert_eq!(r["within_noise"], true, "{r}");
+    }
+    let out = burnrate()
+        .args(["compare", "-q", "--replicas", "16", "--days", "7"])
+        .arg(scenario("support-agent.toml"))
+        .arg(&tiny)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let text = String::from_utf8_lossy(&out);
+    assert!(
+        text.lines().next().unwrap().contains("within noise"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -496,11 +714,6 @@ fn analysis_commands_reject_bad_arguments_and_write_charts() {
         .arg(scenario("support-agent.toml"))
         .assert()
         .code(2);
-    burnrate()
-        .args(["check", "-q"])
-        .arg(scenario("support-agent.toml"))
-        .assert()
-        .code(2); // --daily-budget is required
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("levers");
     burnrate()

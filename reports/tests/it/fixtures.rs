@@ -5,6 +5,7 @@
 //! `over_budget()` is a runaway tool-using agent that breaches its $50 budget on some days.
 
 use burnrate_reports::{LeverStep, Sweep, SweepPoint};
+use burnrate_sim::stats::{self, Ci95};
 use burnrate_sim::{
     BudgetSummary, CacheSummary, CallCounts, CapacitySummary, CostSummary, KindBreakdown,
     LatencyQuantiles, LatencySummary, ModelCapacity, MonthSummary, Quantiles, RoutingSummary,
@@ -36,12 +37,23 @@ fn nearest_rank(sorted: &[f64], p: f64) -> f64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
-fn quantiles(values: &[f64]) -> Quantiles {
+/// Daily-cost quantiles with the engine's own interval methods (days replica-major).
+fn quantiles(values: &[f64], days: usize) -> Quantiles {
     let mut s = values.to_vec();
     s.sort_by(f64::total_cmp);
     let tail = &s[(s.len() * 95).div_ceil(100).min(s.len() - 1)..];
+    let ci = |p: f64| stats::clustered_quantile_ci(values, days, p).1.map(r4);
+    let means: Vec<f64> = values
+        .chunks(days)
+        .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+        .collect();
+    let mean = r4(s.iter().sum::<f64>() / s.len() as f64);
     Quantiles {
-        mean: r4(s.iter().sum::<f64>() / s.len() as f64),
+        mean_ci95: stats::replica_mean_ci(mean, &means).map(r4),
+        p50_ci95: ci(0.50),
+        p95_ci95: ci(0.95),
+        p99_ci95: ci(0.99),
+        mean,
         p50: nearest_rank(&s, 50.0),
         p95: nearest_rank(&s, 95.0),
         p99: nearest_rank(&s, 99.0),
@@ -75,13 +87,14 @@ fn map<const N: usize>(entries: [(&str, f64); N]) -> BTreeMap<String, f64> {
 }
 
 pub fn support_agent() -> SimResult {
-    let replicas = 4;
-    let days = 30;
+    // Many short replicas: enough independent units for every interval to be bounded.
+    let replicas = 30;
+    let days = 4;
     let daily: Vec<f64> = normals(7, (replicas * days) as usize)
         .into_iter()
         .map(|z| r4(4.4 + 0.19 * z))
         .collect();
-    let per_day = quantiles(&daily);
+    let per_day = quantiles(&daily, days as usize);
     let budget = 50.0;
     SimResult {
         scenario: "support-agent".to_string(),
@@ -127,6 +140,10 @@ pub fn support_agent() -> SimResult {
                 p99: 0.0243,
                 max: 0.081,
                 cvar95: 0.0205,
+                mean_ci95: Ci95(0.0087, Some(0.0089)),
+                p50_ci95: Ci95(0.0078, Some(0.0080)),
+                p95_ci95: Ci95(0.0158, Some(0.0164)),
+                p99_ci95: Ci95(0.0236, Some(0.0251)),
             },
             per_month: MonthSummary {
                 mean: r4(per_day.mean * 30.0),
@@ -134,6 +151,10 @@ pub fn support_agent() -> SimResult {
                 p95: 135.6,
                 p99: 137.1,
                 fixed: 0.0,
+                mean_ci95: Ci95(131.2, Some(133.1)),
+                p50_ci95: Ci95(130.8, Some(133.0)),
+                p95_ci95: Ci95(134.9, None),
+                p99_ci95: Ci95(135.6, None),
             },
             per_day: per_day.clone(),
             by_step: map([
@@ -155,6 +176,12 @@ pub fn support_agent() -> SimResult {
         budget: BudgetSummary {
             daily_usd: Some(budget),
             breach_probability: 0.0,
+            breach_probability_ci95: stats::clustered_share_ci(
+                &daily.iter().map(|c| *c > budget).collect::<Vec<_>>(),
+                days as usize,
+            )
+            .1
+            .map(r4),
             expected_breach_days_per_month: 0.0,
             headroom_multiple: Some(r4(budget / per_day.p95)),
         },
@@ -171,6 +198,9 @@ pub fn support_agent() -> SimResult {
                 p95: 24.5,
                 p99: 41.0,
                 max: 118.0,
+                p50_ci95: Ci95(7.5, Some(7.7)),
+                p95_ci95: Ci95(24.1, Some(25.0)),
+                p99_ci95: Ci95(40.2, Some(42.3)),
             },
             task_histogram: vec![
                 (1.0, 120),
@@ -210,18 +240,19 @@ pub fn support_agent() -> SimResult {
             max_sustainable_tasks_per_day: Some(3_278.69),
         },
         sample_day: sample_day(4.37),
+        precision: None,
         daily_costs_usd: daily,
     }
 }
 
 pub fn over_budget() -> SimResult {
-    let replicas = 2;
-    let days = 30;
+    let replicas = 15;
+    let days = 4;
     let daily: Vec<f64> = normals(11, (replicas * days) as usize)
         .into_iter()
         .map(|z| r4(44.0 + 7.0 * z))
         .collect();
-    let per_day = quantiles(&daily);
+    let per_day = quantiles(&daily, days as usize);
     let budget = 50.0;
     let over = daily.iter().filter(|c| **c > budget).count() as f64 / daily.len() as f64;
     let mut r = support_agent();
@@ -239,6 +270,10 @@ pub fn over_budget() -> SimResult {
         p99: 0.92,
         max: 2.4,
         cvar95: 0.58,
+        mean_ci95: Ci95(0.081, Some(0.095)),
+        p50_ci95: Ci95(0.039, Some(0.043)),
+        p95_ci95: Ci95(0.29, Some(0.33)),
+        p99_ci95: Ci95(0.85, Some(1.01)),
     };
     r.cost_usd.per_month = MonthSummary {
         mean: r4(per_day.mean * 30.0),
@@ -246,6 +281,7 @@ pub fn over_budget() -> SimResult {
         p95: 1_402.5,
         p99: 1_431.0,
         fixed: 20.0,
+        ..Default::default()
     };
     r.cost_usd.by_step = map([("plan", 6.1), ("tool_loop", 33.5), ("answer", 4.4)]);
     r.cost_usd.by_model = map([("gpt-4.1", 37.9), ("gpt-4.1-mini", 6.1)]);
@@ -259,6 +295,12 @@ pub fn over_budget() -> SimResult {
     r.budget = BudgetSummary {
         daily_usd: Some(budget),
         breach_probability: over,
+        breach_probability_ci95: stats::clustered_share_ci(
+            &daily.iter().map(|c| *c > budget).collect::<Vec<_>>(),
+            days as usize,
+        )
+        .1
+        .map(r4),
         expected_breach_days_per_month: r4(over * 30.0),
         headroom_multiple: Some(r4(budget / per_day.p95)),
     };

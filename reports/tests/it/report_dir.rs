@@ -102,9 +102,7 @@ fn html_is_self_contained_with_every_chart_inline() {
             c.name
         );
     }
-    assert!(html.contains(
-        "<span class=\"status\">Within budget:</span> p95 daily cost $4.74 is under the $50.00 budget"
-    ));
+    assert!(html.contains("<span class=\"status\">Within budget:</span> p95 daily cost $4.74 ("));
 }
 
 #[test]

@@ -178,6 +178,7 @@ fn same_seed_same_json_whatever_the_thread_count() {
         days: Some(3),
         seed: Some(9),
         threads: Some(threads),
+        ..Default::default()
     };
     let one = serde_json::to_string(&run_with(&sc, &opts(1))).unwrap();
     let two = serde_json::to_string(&run_with(&sc, &opts(2))).unwrap();
@@ -339,6 +340,7 @@ fn the_public_arrival_process_is_the_engines() {
             days: Some(5),
             seed: Some(8),
             threads: Some(1),
+            ..Default::default()
         },
     );
     let mut five_days = sc.clone();

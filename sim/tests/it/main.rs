@@ -2,6 +2,7 @@
 
 mod arithmetic;
 mod errors;
+mod intervals;
 mod laws;
 mod scenarios;
 mod shards;

@@ -15,6 +15,7 @@ fn merged_shards_equal_the_single_machine_run() {
         days: Some(3),
         seed: Some(4),
         threads: Some(2),
+        ..Default::default()
     };
     let whole = serde_json::to_string(&run_with(&sc, &options)).unwrap();
     let shards: Vec<ShardSummary> = [2, 0, 1]
