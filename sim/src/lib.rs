@@ -4,6 +4,7 @@
 mod arrivals;
 mod calibrate;
 mod catalog;
+mod catalog_builtin;
 mod dist;
 mod engine;
 mod levers;
@@ -22,8 +23,8 @@ pub use calibrate::{
     parse_log,
 };
 pub use catalog::{
-    CacheTtl, Catalog, CostBreakdown, Latency, ModelKind, ModelSpec, Provider, RateLimits,
-    TokenCounts,
+    Billing, BillingError, CacheTtl, Catalog, CostBreakdown, Latency, LongContext, ModelKind,
+    ModelSpec, PriceBand, Provider, RateLimits, Rates, ServiceTier, TokenCounts, is_iso_date,
 };
 pub use dist::{Dist, Shape};
 pub use engine::EngineError;

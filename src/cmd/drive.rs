@@ -292,7 +292,8 @@ impl Ctx {
                 if let Some(ttl) = spec.cache {
                     block["cache_control"] = match ttl {
                         CacheTtl::FiveMinutes => json!({"type": "ephemeral"}),
-                        CacheTtl::OneHour => json!({"type": "ephemeral", "ttl": "1h"}),
+                        // Validation lets only Anthropic's TTLs (5m, 1h) reach here.
+                        ttl => json!({"type": "ephemeral", "ttl": ttl.as_str()}),
                     };
                 }
                 req["system"] = json!([block]);
@@ -547,7 +548,8 @@ impl Ctx {
                 "summarize",
             ),
         };
-        let cache = (sc.caching.enabled && cacheable).then_some(sc.caching.ttl);
+        let cache = (sc.caching.enabled && cacheable)
+            .then(|| sc.cache_ttl((line < sc.steps.len()).then_some(line), model));
         let max_retries = sc.limits.max_retries.min(ceilings::MAX_RETRIES_PER_CALL);
         let timeout_s = if failures.timeout_s > 0.0 {
             failures.timeout_s
