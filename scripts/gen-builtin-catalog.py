@@ -11,6 +11,7 @@ so the two implementations check each other. Rates are integer pUSD per token
 """
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -215,6 +216,8 @@ def main():
         key, c = models[name]
         lines.append(row(name, key, c, aliases.get(name, [])))
     OUT.write_text(TEMPLATE.replace("@ROWS@", "\n".join(lines)).replace("@COUNT@", str(len(models))))
+    # The output is committed formatted: format it as `cargo fmt` would.
+    subprocess.run(["rustfmt", "--edition", "2024", str(OUT)], check=True)
     print(f"{len(models)} models, {sum(len(a) for a in aliases.values())} aliases -> {OUT}")
 
 
