@@ -86,7 +86,8 @@ impl LiteLlmImport {
 
 /// USD per token (LiteLLM's unit) to pUSD per token.
 fn pusd(usd_per_token: f64) -> Option<u64> {
-    (usd_per_token.is_finite() && usd_per_token >= 0.0 && usd_per_token < 1.0)
+    (0.0..1.0)
+        .contains(&usd_per_token)
         .then(|| (usd_per_token * 1e12).round() as u64)
 }
 
@@ -306,6 +307,8 @@ fn derive(p: u64, num: u64, den: u64) -> u64 {
 struct BandCtx<'a> {
     r: &'a Reader<'a>,
     provider: Provider,
+    /// The model caches at all (else missing write prices are not worth a note).
+    caches: bool,
     stems: &'static [(CacheTtl, Option<&'static str>)],
     infix: String,
     label: &'static str,
@@ -380,10 +383,12 @@ impl BandCtx<'_> {
                     (None, Some(b)) => d(b.cache_write(*ttl)),
                     (None, None) => {
                         let v = write_rule(*ttl, input);
-                        notes.push(format!(
+                        if self.caches {
+                            notes.push(format!(
                             "{where_}{stem} missing; used the provider's rule ({} write = {v} pUSD/token)",
                             ttl.as_str()
                         ));
+                        }
                         v
                     }
                 },
@@ -467,26 +472,28 @@ fn import_entry(
             .is_some_and(|v| !v.is_null());
     let mut new_openai_cache = false;
     let mut read_from_write = None;
-    if provider == Provider::OpenAi {
-        if let Some(cc) = r.price("cache_creation_input_token_cost")? {
-            if cc >= input {
-                new_openai_cache = true;
-            } else if !has_read {
-                read_from_write = Some(cc);
-                notes.push(format!(
-                    "cache_creation_input_token_cost = {cc} pUSD/token is below input ({input}) and there is no read price: OpenAI models without a write premium bill writes as input, so it was taken as the cache read price"
-                ));
-            } else {
-                notes.push(format!(
-                    "cache_creation_input_token_cost = {cc} pUSD/token is below input ({input}); OpenAI models without a write premium bill writes as input, so it was not used"
-                ));
-            }
+    if provider == Provider::OpenAi
+        && let Some(cc) = r.price("cache_creation_input_token_cost")?
+    {
+        if cc >= input {
+            new_openai_cache = true;
+        } else if !has_read {
+            read_from_write = Some(cc);
+            notes.push(format!(
+                "cache_creation_input_token_cost = {cc} pUSD/token is below input ({input}) and there is no read price: OpenAI models without a write premium bill writes as input, so it was taken as the cache read price"
+            ));
+        } else {
+            notes.push(format!(
+                "cache_creation_input_token_cost = {cc} pUSD/token is below input ({input}); OpenAI models without a write premium bill writes as input, so it was not used"
+            ));
         }
     }
     let stems = write_stems(provider, new_openai_cache);
+    let caches = has_read || read_from_write.is_some();
     let short_ctx = BandCtx {
         r,
         provider,
+        caches,
         stems,
         infix: String::new(),
         label: "",
@@ -495,7 +502,6 @@ fn import_entry(
     if let Some(cc) = read_from_write {
         prices.standard.cache_read_pusd = cc;
     }
-    let caches = has_read || read_from_write.is_some();
     // Long context: the lowest `_above_<N>k_tokens` threshold with an input price.
     let threshold =
         r.e.keys()
@@ -510,6 +516,7 @@ fn import_entry(
             let ctx = BandCtx {
                 r,
                 provider,
+                caches,
                 stems,
                 infix: format!("_above_{n}k_tokens"),
                 label: "long context: ",
@@ -535,13 +542,13 @@ fn import_entry(
             }
         }
     }
-    if let Some(rp) = r.price("output_cost_per_reasoning_token")? {
-        if rp != prices.standard.output_pusd {
-            notes.push(format!(
-                "output_cost_per_reasoning_token = {rp} differs from output ({}); reasoning tokens bill as output",
-                prices.standard.output_pusd
-            ));
-        }
+    if let Some(rp) = r.price("output_cost_per_reasoning_token")?
+        && rp != prices.standard.output_pusd
+    {
+        notes.push(format!(
+            "output_cost_per_reasoning_token = {rp} differs from output ({}); reasoning tokens bill as output",
+            prices.standard.output_pusd
+        ));
     }
     let mut regions = BTreeMap::new();
     let mut uplift = |region: &str, v: Option<f64>, notes: &mut Vec<String>| {
@@ -601,10 +608,10 @@ fn import_entry(
         u32::MAX
     };
     let deprecation_date = r.str("deprecation_date").map(str::to_string);
-    if let Some(d) = &deprecation_date {
-        if !crate::catalog::is_iso_date(d) {
-            return Err(format!("deprecation_date `{d}` is not a YYYY-MM-DD date"));
-        }
+    if let Some(d) = &deprecation_date
+        && !crate::catalog::is_iso_date(d)
+    {
+        return Err(format!("deprecation_date `{d}` is not a YYYY-MM-DD date"));
     }
     let successor = r
         .str("successor_model")

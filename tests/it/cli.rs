@@ -625,6 +625,45 @@ fn catalog_current_hides_retired_models_and_keeps_the_snapshot_prices() {
     for model in ["gpt-5.6", "claude-sonnet-4-6", "gemini-3.5-flash", "gpt-5"] {
         assert!(current_ids.iter().any(|i| i == model), "{model}");
     }
+    // Every current model's billing equals LiteLLM's December map imported through the CLI.
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("sim/tests/fixtures/litellm-prices-2026-12.json");
+    let snapshot = json_stdout(
+        burnrate()
+            .args([
+                "catalog",
+                "--format",
+                "json",
+                "--as-of",
+                "2026-12-01",
+                "--import-litellm",
+            ])
+            .arg(&fixture),
+    );
+    let snap = snapshot.as_array().unwrap();
+    for m in current.as_array().unwrap() {
+        let id = m["id"].as_str().unwrap();
+        if m["source"]
+            .as_str()
+            .unwrap()
+            .contains("no longer in LiteLLM")
+        {
+            continue;
+        }
+        let s = snap
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap_or_else(|| panic!("{id} is not in the snapshot"));
+        for field in [
+            "prices",
+            "long_context",
+            "cache_ttls",
+            "min_cacheable_tokens",
+            "regions",
+        ] {
+            assert_eq!(m[field], s[field], "{id}: {field}");
+        }
+    }
     // gpt-5 retires on 2026-12-11: current on the 1st, gone on the 12th.
     let later = ids(&json_stdout(burnrate().args([
         "catalog",
