@@ -3,6 +3,7 @@
 //! 0 success, 1 a check that did not hold, 2 bad input (arguments, scenario, config), 3 anything
 //! else (IO, network, internal).
 
+mod asof;
 mod cmd;
 mod error;
 

@@ -155,7 +155,8 @@ impl Ctx {
                 "summarize",
             ),
         };
-        let cache = (sc.caching.enabled && cacheable).then_some(sc.caching.ttl);
+        let cache = (sc.caching.enabled && cacheable)
+            .then(|| sc.cache_ttl((line < sc.steps.len()).then_some(line), model));
         let max_retries = agent::max_retries(&sc.limits);
         let timeout_s = if failures.timeout_s > 0.0 {
             failures.timeout_s

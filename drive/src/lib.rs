@@ -13,10 +13,12 @@
 //! and the figures.
 
 mod agent_loop;
+mod fetch;
 mod figures;
 mod prompt;
 mod run;
 mod wire;
 
 pub use burnrate_sim::DriveReport;
+pub use fetch::{FetchError, fetch_text, is_url};
 pub use run::{DriveError, DriveOptions, Driven, MAX_CONCURRENCY, MAX_TASKS, check_options, drive};

@@ -157,7 +157,8 @@ impl Wire {
                 if let Some(ttl) = spec.cache {
                     block["cache_control"] = match ttl {
                         CacheTtl::FiveMinutes => json!({"type": "ephemeral"}),
-                        CacheTtl::OneHour => json!({"type": "ephemeral", "ttl": "1h"}),
+                        // Validation lets only Anthropic's TTLs (5m, 1h) reach here.
+                        ttl => json!({"type": "ephemeral", "ttl": ttl.as_str()}),
                     };
                 }
                 req["system"] = json!([block]);

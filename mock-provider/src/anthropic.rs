@@ -55,12 +55,15 @@ fn ttl_of(shape: Shape, cc: Option<&Value>) -> Result<Option<CacheTtl>, ApiError
     }
     match cc.get("ttl").and_then(Value::as_str) {
         None => Ok(Some(CacheTtl::FiveMinutes)),
-        Some(t) => CacheTtl::parse(t).map(Some).ok_or_else(|| {
-            ApiError::bad_request(
-                shape,
-                format!("cache_control.ttl: Input should be '5m' or '1h', got {t:?}"),
-            )
-        }),
+        Some(t) => CacheTtl::parse(t)
+            .filter(|t| matches!(t, CacheTtl::FiveMinutes | CacheTtl::OneHour))
+            .map(Some)
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    shape,
+                    format!("cache_control.ttl: Input should be '5m' or '1h', got {t:?}"),
+                )
+            }),
     }
 }
 

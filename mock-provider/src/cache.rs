@@ -198,7 +198,8 @@ impl PromptCache {
             let seg = b.cum_tokens - covered;
             match ttl {
                 CacheTtl::FiveMinutes => out.write_5m += seg,
-                CacheTtl::OneHour => out.write_1h += seg,
+                // Anthropic offers 5m and 1h only (`ttl_of` rejects the others).
+                _ => out.write_1h += seg,
             }
             covered = b.cum_tokens;
             self.store(b.cum_hash, Duration::from_secs_f64(ttl.seconds()), now);

@@ -1,16 +1,22 @@
 //! The built-in, dated price catalog and the one cost formula both halves of burnrate use.
 //!
-//! Billing differs by provider (provider-facts.md, "Prompt caching"):
-//! - OpenAI and Google: cached tokens are a *subset* of prompt tokens and there is no write fee,
-//!   so a cache write is billed at the plain input price.
+//! Billing differs by provider and model (provider-facts.md, provider-facts-2026-12.md):
+//! - OpenAI before GPT-5.6 and Google: cached tokens are a *subset* of prompt tokens and there
+//!   is no write fee, so a cache write is billed at the plain input price.
+//! - OpenAI GPT-5.6 and later: a write costs 1.25x input with a 30-minute minimum lifetime
+//!   (2.5x for 24-hour retention).
 //! - Anthropic: uncached input, cache writes and cache reads are three separate counters, and a
-//!   write costs a premium that depends on the TTL.
+//!   write costs a premium that depends on the TTL (1.25x for 5 minutes, 2x for 1 hour).
+//! - Service tiers (flex, priority, batch) and long-context bands (the whole request at higher
+//!   rates once the prompt passes 200k or 272k tokens) are price lists of their own, as the
+//!   providers publish them (not always exact multiples); a regional uplift multiplies every
+//!   line.
 //!
 //! [`TokenCounts`] is the provider-neutral form (uncached input, cache write, cache read, output)
-//! and [`ModelSpec::cost_pusd`] prices it; the mock maps each provider's usage fields onto it.
+//! and [`ModelSpec::bill`] prices it under a [`Billing`] (TTL, tier, region); the mock maps each
+//! provider's usage fields onto it.
 
-use crate::money::pusd_per_token_from_usd_per_mtok;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 
 /// Who serves a model; decides the wire format and the cache accounting.
@@ -40,7 +46,8 @@ impl Provider {
         }
     }
 
-    /// Whether cached tokens are billed as a subset of prompt tokens with no write fee.
+    /// Whether cached tokens are reported as a subset of prompt tokens (OpenAI, Google) rather
+    /// than as separate counters (Anthropic).
     pub fn cache_is_prompt_subset(self) -> bool {
         !matches!(self, Provider::Anthropic)
     }
@@ -54,33 +61,86 @@ pub enum ModelKind {
     Embedding,
 }
 
-/// Prompt-cache lifetime.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+/// Prompt-cache lifetime a request asks for. Which ones a model offers, and at what write
+/// price, is per model ([`ModelSpec::cache_ttls`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 pub enum CacheTtl {
     #[serde(rename = "5m")]
     FiveMinutes,
+    /// OpenAI GPT-5.6+ `prompt_cache_options.ttl` (a minimum; the backend may keep longer).
+    #[serde(rename = "30m")]
+    ThirtyMinutes,
     #[serde(rename = "1h")]
     OneHour,
+    /// OpenAI extended retention (`prompt_cache_retention: "24h"`).
+    #[serde(rename = "24h")]
+    OneDay,
 }
 
 impl CacheTtl {
+    pub const ALL: [CacheTtl; 4] = [
+        CacheTtl::FiveMinutes,
+        CacheTtl::ThirtyMinutes,
+        CacheTtl::OneHour,
+        CacheTtl::OneDay,
+    ];
+
     pub fn seconds(self) -> f64 {
         match self {
             CacheTtl::FiveMinutes => 300.0,
-            CacheTtl::OneHour => 3600.0,
+            CacheTtl::ThirtyMinutes => 1_800.0,
+            CacheTtl::OneHour => 3_600.0,
+            CacheTtl::OneDay => 86_400.0,
         }
     }
+
     pub fn parse(s: &str) -> Option<CacheTtl> {
-        match s {
-            "5m" => Some(CacheTtl::FiveMinutes),
-            "1h" => Some(CacheTtl::OneHour),
-            _ => None,
-        }
+        CacheTtl::ALL.into_iter().find(|t| t.as_str() == s)
     }
+
     pub fn as_str(self) -> &'static str {
         match self {
             CacheTtl::FiveMinutes => "5m",
+            CacheTtl::ThirtyMinutes => "30m",
             CacheTtl::OneHour => "1h",
+            CacheTtl::OneDay => "24h",
+        }
+    }
+
+    fn index(self) -> usize {
+        self as usize
+    }
+}
+
+/// Service tier of a request: the price list it is billed from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum ServiceTier {
+    #[default]
+    Standard,
+    Flex,
+    Priority,
+    Batch,
+}
+
+impl ServiceTier {
+    pub const ALL: [ServiceTier; 4] = [
+        ServiceTier::Standard,
+        ServiceTier::Flex,
+        ServiceTier::Priority,
+        ServiceTier::Batch,
+    ];
+
+    pub fn parse(s: &str) -> Option<ServiceTier> {
+        ServiceTier::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ServiceTier::Standard => "standard",
+            ServiceTier::Flex => "flex",
+            ServiceTier::Priority => "priority",
+            ServiceTier::Batch => "batch",
         }
     }
 }
@@ -106,24 +166,147 @@ pub struct Latency {
     pub cv: f64,
 }
 
-/// One model's prices and limits. Prices are pUSD per token (see [`crate::money`]).
+fn ser_writes<S: Serializer>(w: &[u64; 4], s: S) -> Result<S::Ok, S::Error> {
+    let map: BTreeMap<&str, u64> = CacheTtl::ALL
+        .iter()
+        .filter(|t| w[t.index()] > 0)
+        .map(|t| (t.as_str(), w[t.index()]))
+        .collect();
+    map.serialize(s)
+}
+
+/// One price list, pUSD per token (see [`crate::money`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct Rates {
+    pub input_pusd: u64,
+    pub output_pusd: u64,
+    pub cache_read_pusd: u64,
+    /// Write price per TTL, indexed by [`CacheTtl`] order; only offered TTLs are meaningful.
+    #[serde(rename = "cache_write_pusd", serialize_with = "ser_writes")]
+    pub cache_write_pusd: [u64; 4],
+}
+
+impl Rates {
+    pub fn cache_write(&self, ttl: CacheTtl) -> u64 {
+        self.cache_write_pusd[ttl.index()]
+    }
+
+    pub fn set_cache_write(&mut self, ttl: CacheTtl, pusd: u64) {
+        self.cache_write_pusd[ttl.index()] = pusd;
+    }
+
+    /// Every line times `num / den` (floor): derived tiers.
+    fn scaled(&self, num: u64, den: u64) -> Rates {
+        let f = |p: u64| (u128::from(p) * u128::from(num) / u128::from(den.max(1))) as u64;
+        Rates {
+            input_pusd: f(self.input_pusd),
+            output_pusd: f(self.output_pusd),
+            cache_read_pusd: f(self.cache_read_pusd),
+            cache_write_pusd: self.cache_write_pusd.map(f),
+        }
+    }
+
+    /// `self` scaled line by line by `tier / base` (how a long-context band lacking a tier
+    /// derives it from the short-context ratio).
+    fn ratio_scaled(&self, tier: &Rates, base: &Rates) -> Rates {
+        let f = |p: u64, t: u64, b: u64| {
+            if b == 0 {
+                t
+            } else {
+                (u128::from(p) * u128::from(t) / u128::from(b)) as u64
+            }
+        };
+        let mut w = [0; 4];
+        for (i, slot) in w.iter_mut().enumerate() {
+            *slot = f(
+                self.cache_write_pusd[i],
+                tier.cache_write_pusd[i],
+                base.cache_write_pusd[i],
+            );
+        }
+        Rates {
+            input_pusd: f(self.input_pusd, tier.input_pusd, base.input_pusd),
+            output_pusd: f(self.output_pusd, tier.output_pusd, base.output_pusd),
+            cache_read_pusd: f(
+                self.cache_read_pusd,
+                tier.cache_read_pusd,
+                base.cache_read_pusd,
+            ),
+            cache_write_pusd: w,
+        }
+    }
+}
+
+/// The price lists of one context band: standard, and the tiers the model offers.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct PriceBand {
+    pub standard: Rates,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub flex: Option<Rates>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Rates>,
+    /// Batch API prices; when absent, `batch_discount_percent` off standard.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub batch: Option<Rates>,
+}
+
+impl PriceBand {
+    pub fn tier(&self, tier: ServiceTier) -> Option<&Rates> {
+        match tier {
+            ServiceTier::Standard => Some(&self.standard),
+            ServiceTier::Flex => self.flex.as_ref(),
+            ServiceTier::Priority => self.priority.as_ref(),
+            ServiceTier::Batch => self.batch.as_ref(),
+        }
+    }
+
+    pub fn tier_mut(&mut self, tier: ServiceTier) -> &mut Option<Rates> {
+        match tier {
+            ServiceTier::Standard => unreachable!("standard is not optional"),
+            ServiceTier::Flex => &mut self.flex,
+            ServiceTier::Priority => &mut self.priority,
+            ServiceTier::Batch => &mut self.batch,
+        }
+    }
+}
+
+/// Long-context pricing: once a request's prompt (all input, cached or not) exceeds
+/// `above_input_tokens`, the whole request is billed from `prices`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LongContext {
+    pub above_input_tokens: u64,
+    pub prices: PriceBand,
+}
+
+/// One model's prices, billing rules and limits.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ModelSpec {
     pub id: String,
     pub aliases: Vec<String>,
     pub provider: Provider,
     pub kind: ModelKind,
-    pub input_pusd: u64,
-    pub output_pusd: u64,
-    pub cache_read_pusd: u64,
-    pub cache_write_5m_pusd: u64,
-    pub cache_write_1h_pusd: u64,
+    /// Prices for prompts up to the long-context threshold.
+    pub prices: PriceBand,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub long_context: Option<LongContext>,
+    /// Cache lifetimes the model offers, the default first.
+    pub cache_ttls: Vec<CacheTtl>,
     /// Below this many prefix tokens nothing is cached (and nothing fails).
     pub min_cacheable_tokens: u32,
     /// Cache hits come in steps of this many tokens (128 for OpenAI, 1 for Anthropic).
     pub cache_granularity_tokens: u32,
-    /// Percent off every line for the batch API (50 for both providers).
+    /// Percent off every line for the batch API when `prices.batch` is not given.
     pub batch_discount_percent: u32,
+    /// Regional (or compliance) processing uplift by region name, per mille (1100 = 1.1x).
+    pub regions: BTreeMap<String, u32>,
+    /// Bills hidden reasoning (thinking) tokens, as output.
+    pub reasoning: bool,
+    pub max_input_tokens: Option<u64>,
+    pub max_output_tokens: Option<u64>,
+    /// The provider retires the model on this day (`YYYY-MM-DD`).
+    pub deprecation_date: Option<String>,
+    /// What the provider suggests instead.
+    pub successor: Option<String>,
     pub rate_limits: RateLimits,
     pub latency: Latency,
     /// Date the prices were read, `YYYY-MM` or `YYYY-MM-DD`.
@@ -137,10 +320,11 @@ pub struct ModelSpec {
 pub struct TokenCounts {
     /// Input tokens neither written to nor read from the cache.
     pub input: u64,
-    /// Input tokens written to the cache (billed at the input price for OpenAI/Google).
+    /// Input tokens written to the cache (billed at the model's write price for the TTL).
     pub cache_write: u64,
     /// Input tokens read from the cache.
     pub cache_read: u64,
+    /// Output tokens, reasoning tokens included (both bill as output).
     pub output: u64,
 }
 
@@ -165,30 +349,185 @@ impl CostBreakdown {
     }
 }
 
+/// How one request is billed beyond its tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Billing {
+    pub ttl: CacheTtl,
+    pub tier: ServiceTier,
+    /// Regional uplift per mille (1000 = none).
+    pub uplift_permille: u32,
+}
+
+impl Billing {
+    pub fn standard(ttl: CacheTtl) -> Billing {
+        Billing {
+            ttl,
+            tier: ServiceTier::Standard,
+            uplift_permille: 1000,
+        }
+    }
+}
+
+/// Why a model cannot be billed the way a scenario asks.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum BillingError {
+    #[error("model `{model}` does not offer cache TTL `{asked}`; it offers: {offered}")]
+    Ttl {
+        model: String,
+        asked: String,
+        offered: String,
+    },
+    #[error("model `{model}` does not offer the `{asked}` tier; it offers: {offered}")]
+    Tier {
+        model: String,
+        asked: String,
+        offered: String,
+    },
+    #[error("model `{model}` has no regional price for `{asked}`; it has: {offered}")]
+    Region {
+        model: String,
+        asked: String,
+        offered: String,
+    },
+}
+
 impl ModelSpec {
-    /// Price per token of a cache write with this TTL.
-    pub fn cache_write_pusd(&self, ttl: CacheTtl) -> u64 {
-        match ttl {
-            CacheTtl::FiveMinutes => self.cache_write_5m_pusd,
-            CacheTtl::OneHour => self.cache_write_1h_pusd,
+    /// Standard input price for prompts below the long-context threshold.
+    pub fn input_pusd(&self) -> u64 {
+        self.prices.standard.input_pusd
+    }
+
+    /// Standard output price for prompts below the long-context threshold.
+    pub fn output_pusd(&self) -> u64 {
+        self.prices.standard.output_pusd
+    }
+
+    /// The TTL a cached request gets when it does not ask for one.
+    pub fn default_ttl(&self) -> CacheTtl {
+        self.cache_ttls
+            .first()
+            .copied()
+            .unwrap_or(CacheTtl::FiveMinutes)
+    }
+
+    pub fn offers_ttl(&self, ttl: CacheTtl) -> Result<(), BillingError> {
+        if self.cache_ttls.contains(&ttl) {
+            return Ok(());
+        }
+        Err(BillingError::Ttl {
+            model: self.id.clone(),
+            asked: ttl.as_str().to_string(),
+            offered: list(self.cache_ttls.iter().map(|t| t.as_str())),
+        })
+    }
+
+    /// Tiers the model can be billed at (batch always: a discount when not priced).
+    pub fn tiers(&self) -> Vec<ServiceTier> {
+        ServiceTier::ALL
+            .into_iter()
+            .filter(|t| *t == ServiceTier::Batch || self.prices.tier(*t).is_some())
+            .collect()
+    }
+
+    pub fn offers_tier(&self, tier: ServiceTier) -> Result<(), BillingError> {
+        if self.tiers().contains(&tier) {
+            return Ok(());
+        }
+        Err(BillingError::Tier {
+            model: self.id.clone(),
+            asked: tier.as_str().to_string(),
+            offered: list(self.tiers().iter().map(|t| t.as_str())),
+        })
+    }
+
+    /// The uplift of `region`, per mille.
+    pub fn region_uplift(&self, region: &str) -> Result<u32, BillingError> {
+        self.regions
+            .get(region)
+            .copied()
+            .ok_or_else(|| BillingError::Region {
+                model: self.id.clone(),
+                asked: region.to_string(),
+                offered: if self.regions.is_empty() {
+                    "none (the provider prices every region alike)".to_string()
+                } else {
+                    list(self.regions.keys().map(String::as_str))
+                },
+            })
+    }
+
+    /// The price list a request of `prompt_tokens` input tokens is billed from.
+    pub fn rates(&self, tier: ServiceTier, prompt_tokens: u64) -> Rates {
+        let short = self.band_rates(&self.prices, tier);
+        match &self.long_context {
+            Some(lc) if prompt_tokens > lc.above_input_tokens => match lc.prices.tier(tier) {
+                Some(r) => *r,
+                // The long band lacks this tier: apply the short band's tier ratio to the
+                // long standard prices (exact for the usual 0.5x / 2x tiers).
+                None => lc
+                    .prices
+                    .standard
+                    .ratio_scaled(&short, &self.prices.standard),
+            },
+            _ => short,
         }
     }
 
-    /// Exact cost of one call. `batch` applies the batch discount to every line.
-    pub fn cost_pusd(&self, tokens: &TokenCounts, ttl: CacheTtl, batch: bool) -> CostBreakdown {
-        let scale = |price: u64| {
-            if batch {
-                price * u64::from(100 - self.batch_discount_percent) / 100
-            } else {
-                price
-            }
+    fn band_rates(&self, band: &PriceBand, tier: ServiceTier) -> Rates {
+        match (band.tier(tier), tier) {
+            (Some(r), _) => *r,
+            (None, ServiceTier::Batch) => band
+                .standard
+                .scaled(u64::from(100 - self.batch_discount_percent.min(100)), 100),
+            // Validation rejects tiers a model does not offer; standard is the safe reading.
+            (None, _) => band.standard,
+        }
+    }
+
+    /// Exact cost of one call: the tier's (and, past the threshold, the long-context) prices,
+    /// the write price of the TTL, and the regional uplift on every line.
+    pub fn bill(&self, tokens: &TokenCounts, billing: &Billing) -> CostBreakdown {
+        let r = self.rates(billing.tier, tokens.total_input());
+        let line = |n: u64, price: u64| {
+            (u128::from(n) * u128::from(price) * u128::from(billing.uplift_permille) / 1000) as u64
+        };
+        let write = line(tokens.cache_write, r.cache_write(billing.ttl));
+        // Providers without a write premium bill written tokens as plain input (OpenAI before
+        // GPT-5.6, Google): they show as input spend, not cache-write spend.
+        let (input_extra, cache_write) = if self.writes_as_input(&r, billing.ttl) {
+            (write, 0)
+        } else {
+            (0, write)
         };
         CostBreakdown {
-            input: tokens.input * scale(self.input_pusd),
-            cache_write: tokens.cache_write * scale(self.cache_write_pusd(ttl)),
-            cache_read: tokens.cache_read * scale(self.cache_read_pusd),
-            output: tokens.output * scale(self.output_pusd),
+            input: line(tokens.input, r.input_pusd) + input_extra,
+            cache_write,
+            cache_read: line(tokens.cache_read, r.cache_read_pusd),
+            output: line(tokens.output, r.output_pusd),
         }
+    }
+
+    /// Whether a cache write is billed as plain input (no premium).
+    pub fn writes_as_input(&self, rates: &Rates, ttl: CacheTtl) -> bool {
+        self.provider.cache_is_prompt_subset() && rates.cache_write(ttl) == rates.input_pusd
+    }
+
+    /// Exact cost of one call at the standard tier (or the batch tier with `batch`), no
+    /// regional uplift.
+    pub fn cost_pusd(&self, tokens: &TokenCounts, ttl: CacheTtl, batch: bool) -> CostBreakdown {
+        let tier = if batch {
+            ServiceTier::Batch
+        } else {
+            ServiceTier::Standard
+        };
+        self.bill(
+            tokens,
+            &Billing {
+                ttl,
+                tier,
+                uplift_permille: 1000,
+            },
+        )
     }
 
     /// How many of `prefix_tokens` a provider can cache: 0 below the minimum, then whole
@@ -200,6 +539,44 @@ impl ModelSpec {
         let step = u64::from(self.cache_granularity_tokens.max(1));
         prefix_tokens / step * step
     }
+
+    /// Whether the model is retired on `as_of` (`YYYY-MM-DD`; ISO dates compare as strings).
+    pub fn retired_on(&self, as_of: &str) -> bool {
+        self.deprecation_date.as_deref().is_some_and(|d| d <= as_of)
+    }
+}
+
+fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
+    items.collect::<Vec<_>>().join(", ")
+}
+
+/// Whether `s` is a calendar date `YYYY-MM-DD` (so dates compare as strings).
+pub fn is_iso_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|x| x.parse::<u32>().ok());
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    if !b[..4]
+        .iter()
+        .chain(&b[5..7])
+        .chain(&b[8..])
+        .all(u8::is_ascii_digit)
+    {
+        return false;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
 }
 
 /// The price catalog: models by id, with aliases.
@@ -211,12 +588,13 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// The built-in catalog: every model of provider-facts.md plus the seed article's
-    /// February 2026 prices as `article-*` entries.
+    /// The built-in catalog: the current first-party models of LiteLLM's December 2026 price
+    /// map (generated, see `catalog_builtin.rs`), older models kept with their retirement
+    /// dates, and the seed article's February 2026 prices as `article-*` entries.
     pub fn builtin() -> Catalog {
         let mut catalog = Catalog::default();
-        for row in BUILTIN {
-            catalog.insert(row.to_spec());
+        for spec in crate::catalog_builtin::models() {
+            catalog.insert(spec);
         }
         catalog
     }
@@ -258,181 +636,6 @@ impl Catalog {
     }
 }
 
-/// A built-in row in USD per million tokens, as the price pages show them.
-struct Row {
-    id: &'static str,
-    aliases: &'static [&'static str],
-    provider: Provider,
-    kind: ModelKind,
-    input: f64,
-    /// Anthropic 5-minute write; ignored (= input) for providers without write fees.
-    write_5m: f64,
-    write_1h: f64,
-    read: f64,
-    output: f64,
-    min_cache: u32,
-    limits: RateLimits,
-    latency: Latency,
-    as_of: &'static str,
-    source: &'static str,
-}
-
-impl Row {
-    fn to_spec(&self) -> ModelSpec {
-        let p =
-            |usd: f64| pusd_per_token_from_usd_per_mtok(usd).expect("built-in prices are valid");
-        let (write_5m, write_1h) = if self.provider.cache_is_prompt_subset() {
-            (self.input, self.input)
-        } else {
-            (self.write_5m, self.write_1h)
-        };
-        ModelSpec {
-            id: self.id.to_string(),
-            aliases: self.aliases.iter().map(|a| a.to_string()).collect(),
-            provider: self.provider,
-            kind: self.kind,
-            input_pusd: p(self.input),
-            output_pusd: p(self.output),
-            cache_read_pusd: p(self.read),
-            cache_write_5m_pusd: p(write_5m),
-            cache_write_1h_pusd: p(write_1h),
-            min_cacheable_tokens: self.min_cache,
-            cache_granularity_tokens: if self.provider == Provider::OpenAi {
-                128
-            } else {
-                1
-            },
-            batch_discount_percent: 50,
-            rate_limits: self.limits,
-            latency: self.latency,
-            as_of: self.as_of.to_string(),
-            source: self.source.to_string(),
-        }
-    }
-}
-
-const ANTHROPIC_SRC: &str =
-    "docs.anthropic.com pricing and prompt-caching pages (provider-facts.md)";
-const OPENAI_SRC: &str = "OpenAI price map, secondary copy July 2026 (provider-facts.md)";
-const GOOGLE_SRC: &str =
-    "ai.google.dev pricing, prompts up to 200K (provider-facts.md; partly secondary)";
-const EMBED_SRC: &str = "OpenAI embeddings pricing (provider-facts.md; unconfirmed)";
-const ARTICLE_SRC: &str = "seed article 'What agents actually cost', February 2026 table";
-
-// Rate limits are typical high-tier defaults (Anthropic tier 4, OpenAI tier 5), not promises:
-// scenarios and mock configs set their own tier.
-const ANTHROPIC_BIG: RateLimits = RateLimits {
-    requests_per_minute: Some(4_000),
-    tokens_per_minute: None,
-    input_tokens_per_minute: Some(2_000_000),
-    output_tokens_per_minute: Some(400_000),
-};
-const ANTHROPIC_SMALL: RateLimits = RateLimits {
-    requests_per_minute: Some(4_000),
-    tokens_per_minute: None,
-    input_tokens_per_minute: Some(4_000_000),
-    output_tokens_per_minute: Some(800_000),
-};
-const OPENAI_BIG: RateLimits = RateLimits {
-    requests_per_minute: Some(10_000),
-    tokens_per_minute: Some(30_000_000),
-    input_tokens_per_minute: None,
-    output_tokens_per_minute: None,
-};
-const OPENAI_SMALL: RateLimits = RateLimits {
-    requests_per_minute: Some(30_000),
-    tokens_per_minute: Some(150_000_000),
-    input_tokens_per_minute: None,
-    output_tokens_per_minute: None,
-};
-const EMBED_LIMITS: RateLimits = RateLimits {
-    requests_per_minute: Some(10_000),
-    tokens_per_minute: Some(10_000_000),
-    input_tokens_per_minute: None,
-    output_tokens_per_minute: None,
-};
-const GOOGLE_LIMITS: RateLimits = RateLimits {
-    requests_per_minute: Some(2_000),
-    tokens_per_minute: Some(8_000_000),
-    input_tokens_per_minute: None,
-    output_tokens_per_minute: None,
-};
-
-// Latency defaults are burnrate's estimates of typical streaming speeds, overridable per scenario.
-const fn lat(ttft_s: f64, tokens_per_s: f64) -> Latency {
-    Latency {
-        time_to_first_token_s: ttft_s,
-        time_per_output_token_s: 1.0 / tokens_per_s,
-        cv: 0.3,
-    }
-}
-const FAST: Latency = lat(0.4, 150.0);
-const MID: Latency = lat(0.8, 70.0);
-const SLOW: Latency = lat(1.5, 40.0);
-const REASONING: Latency = lat(6.0, 50.0);
-const EMBED: Latency = lat(0.15, 1.0e6);
-
-macro_rules! anthropic {
-    ($id:expr, [$($a:expr),*], $in:expr, $w5:expr, $w1:expr, $r:expr, $out:expr, $min:expr, $lim:expr, $lat:expr, $asof:expr, $src:expr) => {
-        Row { id: $id, aliases: &[$($a),*], provider: Provider::Anthropic, kind: ModelKind::Chat,
-              input: $in, write_5m: $w5, write_1h: $w1, read: $r, output: $out, min_cache: $min,
-              limits: $lim, latency: $lat, as_of: $asof, source: $src }
-    };
-}
-macro_rules! prefix_cached {
-    ($prov:expr, $kind:expr, $id:expr, [$($a:expr),*], $in:expr, $r:expr, $out:expr, $min:expr, $lim:expr, $lat:expr, $asof:expr, $src:expr) => {
-        Row { id: $id, aliases: &[$($a),*], provider: $prov, kind: $kind,
-              input: $in, write_5m: $in, write_1h: $in, read: $r, output: $out, min_cache: $min,
-              limits: $lim, latency: $lat, as_of: $asof, source: $src }
-    };
-}
-
-const OA: Provider = Provider::OpenAi;
-const GO: Provider = Provider::Google;
-const CHAT: ModelKind = ModelKind::Chat;
-const EMB: ModelKind = ModelKind::Embedding;
-
-#[rustfmt::skip]
-const BUILTIN: &[Row] = &[
-    // Anthropic, 2026 list prices: input, 5m write, 1h write, read, output.
-    anthropic!("claude-opus-4-1", ["claude-opus-4-1-20250805"], 15.0, 18.75, 30.0, 1.50, 75.0, 1024, ANTHROPIC_BIG, SLOW, "2026", ANTHROPIC_SRC),
-    anthropic!("claude-opus-4", ["claude-opus-4-20250514", "claude-opus-4-0"], 15.0, 18.75, 30.0, 1.50, 75.0, 1024, ANTHROPIC_BIG, SLOW, "2026", ANTHROPIC_SRC),
-    anthropic!("claude-opus-4-5", ["claude-opus-4-5-20251101"], 5.0, 6.25, 10.0, 0.50, 25.0, 4096, ANTHROPIC_BIG, SLOW, "2026", ANTHROPIC_SRC),
-    anthropic!("claude-sonnet-4-5", ["claude-sonnet-4-5-20250929"], 3.0, 3.75, 6.0, 0.30, 15.0, 1024, ANTHROPIC_BIG, MID, "2026", ANTHROPIC_SRC),
-    anthropic!("claude-sonnet-4", ["claude-sonnet-4-20250514", "claude-sonnet-4-0"], 3.0, 3.75, 6.0, 0.30, 15.0, 1024, ANTHROPIC_BIG, MID, "2026", ANTHROPIC_SRC),
-    anthropic!("claude-haiku-4-5", ["claude-haiku-4-5-20251001"], 1.0, 1.25, 2.0, 0.10, 5.0, 4096, ANTHROPIC_SMALL, FAST, "2026", ANTHROPIC_SRC),
-    anthropic!("claude-3-5-haiku", ["claude-3-5-haiku-20241022", "claude-3-5-haiku-latest"], 0.80, 1.0, 1.6, 0.08, 4.0, 2048, ANTHROPIC_SMALL, FAST, "2026", ANTHROPIC_SRC),
-    anthropic!("claude-3-haiku", ["claude-3-haiku-20240307"], 0.25, 0.30, 0.50, 0.03, 1.25, 2048, ANTHROPIC_SMALL, FAST, "2026", ANTHROPIC_SRC),
-    // OpenAI: input, cached input, output. Automatic caching from 1024 tokens in 128-token steps.
-    prefix_cached!(OA, CHAT, "gpt-4o", ["gpt-4o-2024-08-06", "gpt-4o-2024-11-20", "gpt-4o-2024-05-13"], 2.50, 1.25, 10.0, 1024, OPENAI_BIG, MID, "2026-07", OPENAI_SRC),
-    prefix_cached!(OA, CHAT, "gpt-4o-mini", ["gpt-4o-mini-2024-07-18"], 0.15, 0.075, 0.60, 1024, OPENAI_SMALL, FAST, "2026-07", OPENAI_SRC),
-    prefix_cached!(OA, CHAT, "gpt-4.1", ["gpt-4.1-2025-04-14"], 2.00, 0.50, 8.0, 1024, OPENAI_BIG, MID, "2026-07", OPENAI_SRC),
-    prefix_cached!(OA, CHAT, "gpt-4.1-mini", ["gpt-4.1-mini-2025-04-14"], 0.40, 0.10, 1.60, 1024, OPENAI_SMALL, FAST, "2026-07", OPENAI_SRC),
-    prefix_cached!(OA, CHAT, "gpt-4.1-nano", ["gpt-4.1-nano-2025-04-14"], 0.10, 0.025, 0.40, 1024, OPENAI_SMALL, FAST, "2026-07", OPENAI_SRC),
-    prefix_cached!(OA, CHAT, "gpt-5", ["gpt-5-2025-08-07"], 1.25, 0.125, 10.0, 1024, OPENAI_BIG, REASONING, "2026-07", OPENAI_SRC),
-    prefix_cached!(OA, CHAT, "gpt-5.1", ["gpt-5.1-2025-11-13"], 1.25, 0.125, 10.0, 1024, OPENAI_BIG, REASONING, "2026-07", OPENAI_SRC),
-    prefix_cached!(OA, CHAT, "gpt-5-mini", ["gpt-5-mini-2025-08-07"], 0.25, 0.025, 2.0, 1024, OPENAI_SMALL, MID, "2026-07", OPENAI_SRC),
-    prefix_cached!(OA, CHAT, "gpt-5-nano", ["gpt-5-nano-2025-08-07"], 0.05, 0.005, 0.40, 1024, OPENAI_SMALL, FAST, "2026-07", OPENAI_SRC),
-    prefix_cached!(OA, CHAT, "o1", ["o1-2024-12-17"], 15.0, 7.50, 60.0, 1024, OPENAI_BIG, REASONING, "2026-07", OPENAI_SRC),
-    prefix_cached!(OA, CHAT, "o3", ["o3-2025-04-16"], 2.0, 0.50, 8.0, 1024, OPENAI_BIG, REASONING, "2026-07", OPENAI_SRC),
-    prefix_cached!(OA, CHAT, "o4-mini", ["o4-mini-2025-04-16"], 1.10, 0.275, 4.40, 1024, OPENAI_BIG, REASONING, "2026-07", OPENAI_SRC),
-    prefix_cached!(OA, EMB, "text-embedding-3-small", [], 0.02, 0.02, 0.0, u32::MAX, EMBED_LIMITS, EMBED, "2026", EMBED_SRC),
-    prefix_cached!(OA, EMB, "text-embedding-3-large", [], 0.13, 0.13, 0.0, u32::MAX, EMBED_LIMITS, EMBED, "2026", EMBED_SRC),
-    prefix_cached!(OA, EMB, "text-embedding-ada-002", [], 0.10, 0.10, 0.0, u32::MAX, EMBED_LIMITS, EMBED, "2026", EMBED_SRC),
-    // Google: implicit caching, no write fee (minimums unconfirmed here).
-    prefix_cached!(GO, CHAT, "gemini-2.5-pro", [], 1.25, 0.125, 10.0, 2048, GOOGLE_LIMITS, REASONING, "2026", GOOGLE_SRC),
-    prefix_cached!(GO, CHAT, "gemini-2.5-flash", [], 0.30, 0.03, 2.50, 1024, GOOGLE_LIMITS, FAST, "2026", GOOGLE_SRC),
-    prefix_cached!(GO, CHAT, "gemini-2.5-flash-lite", [], 0.10, 0.01, 0.40, 1024, GOOGLE_LIMITS, FAST, "2026", GOOGLE_SRC),
-    // The seed article's February 2026 table, so its budgets reproduce to the cent. Cache prices
-    // are those of the model each name meant then (Claude 3 Haiku, Sonnet 4.x, Opus 4.x).
-    anthropic!("article-claude-haiku", [], 0.25, 0.30, 0.50, 0.03, 1.25, 2048, ANTHROPIC_SMALL, FAST, "2026-02", ARTICLE_SRC),
-    anthropic!("article-claude-sonnet", [], 3.0, 3.75, 6.0, 0.30, 15.0, 1024, ANTHROPIC_BIG, MID, "2026-02", ARTICLE_SRC),
-    anthropic!("article-claude-opus", [], 15.0, 18.75, 30.0, 1.50, 75.0, 1024, ANTHROPIC_BIG, SLOW, "2026-02", ARTICLE_SRC),
-    prefix_cached!(OA, CHAT, "article-gpt-4o", [], 2.50, 1.25, 10.0, 1024, OPENAI_BIG, MID, "2026-02", ARTICLE_SRC),
-    prefix_cached!(OA, CHAT, "article-gpt-4o-mini", [], 0.15, 0.075, 0.60, 1024, OPENAI_SMALL, FAST, "2026-02", ARTICLE_SRC),
-    prefix_cached!(OA, CHAT, "article-o1", [], 15.0, 7.50, 60.0, 1024, OPENAI_BIG, REASONING, "2026-02", ARTICLE_SRC),
-];
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -445,6 +648,10 @@ mod tests {
             "claude-sonnet-4-5"
         );
         assert_eq!(c.get("gpt-4o-mini-2024-07-18").unwrap().id, "gpt-4o-mini");
+        assert_eq!(
+            c.get("claude-opus-4-6-20260205").unwrap().id,
+            "claude-opus-4-6"
+        );
         assert!(c.get("gpt-7").is_none());
     }
 
@@ -458,7 +665,7 @@ mod tests {
             output: 100,
         };
         // Anthropic Sonnet: 1000*3 + 2000*3.75 + 3000*0.30 + 100*15 per MTok.
-        let sonnet = c.get("claude-sonnet-4-5").unwrap();
+        let sonnet = c.get("claude-sonnet-4-6").unwrap();
         let cost = sonnet.cost_pusd(&tokens, CacheTtl::FiveMinutes, false);
         assert_eq!(cost.total(), (3_000 + 7_500 + 900 + 1_500) * 1_000_000);
         let cost_1h = sonnet.cost_pusd(&tokens, CacheTtl::OneHour, false);
@@ -486,5 +693,15 @@ mod tests {
         let haiku = Catalog::builtin().get("claude-haiku-4-5").unwrap().clone();
         assert_eq!(haiku.cacheable_tokens(4095), 0);
         assert_eq!(haiku.cacheable_tokens(4097), 4097);
+    }
+
+    #[test]
+    fn iso_dates_are_checked() {
+        assert!(is_iso_date("2026-12-01"));
+        assert!(is_iso_date("2028-02-29"));
+        assert!(!is_iso_date("2026-02-29"));
+        assert!(!is_iso_date("2026-13-01"));
+        assert!(!is_iso_date("2026-1-01"));
+        assert!(!is_iso_date("2026-12-0x"));
     }
 }

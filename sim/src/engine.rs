@@ -72,6 +72,14 @@ enum CallKind {
     Summarize(u32),
 }
 
+/// The step whose billing options a call follows (`None`: router and summarize calls).
+fn step_of(kind: CallKind) -> Option<usize> {
+    match kind {
+        CallKind::Step(s) => Some(s as usize),
+        CallKind::Router | CallKind::Summarize(_) => None,
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Ok,
@@ -96,6 +104,8 @@ struct Call {
     batch: bool,
     // The attempt in flight:
     tokens: TokenCounts,
+    /// Reasoning tokens of the attempt (inside `tokens.output`; they do not enter the context).
+    reasoning: u64,
     outcome: Outcome,
     live: bool,
 }
@@ -193,6 +203,9 @@ pub(crate) struct Replica<'a> {
     /// event for another time is stale (its items left in a full call) and is ignored.
     flush_due_us: Vec<u64>,
     cache_expiry_us: Vec<u64>,
+    /// When the cache entry becomes readable: once the response writing it has begun
+    /// (`u64::MAX` while no write has begun). Requests before that write again.
+    cache_ready_us: Vec<u64>,
     buckets: Vec<Bucket>,
     /// Per model: calls waiting for its rate limits, first come first served.
     waiting: Vec<std::collections::VecDeque<u32>>,
@@ -228,6 +241,7 @@ impl<'a> Replica<'a> {
             combine_buffers: vec![Vec::new(); sc.steps.len()],
             flush_due_us: vec![0; sc.steps.len()],
             cache_expiry_us: vec![0; lines * models],
+            cache_ready_us: vec![0; lines * models],
             buckets: sc.models.iter().map(Bucket::new).collect(),
             waiting: vec![std::collections::VecDeque::new(); models],
             refill_pending: vec![false; models],
@@ -476,6 +490,7 @@ impl<'a> Replica<'a> {
             content_retries: 0,
             batch,
             tokens: TokenCounts::default(),
+            reasoning: 0,
             outcome: Outcome::Ok,
             live: true,
         };
@@ -558,6 +573,7 @@ impl<'a> Replica<'a> {
             return true;
         }
         let n_items = self.member_count(&call);
+        let mut reasoning = 0;
         let (mut output, rates, cacheable_step) = match call.kind {
             CallKind::Step(s) => {
                 let step = &sc.steps[s as usize];
@@ -568,11 +584,19 @@ impl<'a> Replica<'a> {
                 };
                 let mut out = 0;
                 for _ in 0..n_items {
+                    // Reasoning comes first and counts against max_tokens (drawn only when
+                    // the step has it, so other scenarios keep their random streams).
+                    let mut r = match &step.reasoning_tokens {
+                        Some(d) => d.sample_scaled(&mut self.rng, scale),
+                        None => 0,
+                    };
                     let mut o = step.output_tokens.sample_scaled(&mut self.rng, scale);
                     if let Some(cap) = step.max_tokens {
-                        o = o.min(cap);
+                        r = r.min(cap);
+                        o = o.min(cap - r);
                     }
                     out += o;
+                    reasoning += r;
                 }
                 (out, step.failures, step.cache)
             }
@@ -605,7 +629,7 @@ impl<'a> Replica<'a> {
         let wait = if !from_queue && !self.waiting[m].is_empty() {
             Some(0)
         } else {
-            self.buckets[m].acquire(now, input_total, output)
+            self.buckets[m].acquire(now, input_total, output + reasoning)
         };
         if let Some(wait_us) = wait {
             if from_queue {
@@ -620,7 +644,7 @@ impl<'a> Replica<'a> {
             }
             return false;
         }
-        self.count_minute(call.model, input_total + output);
+        self.count_minute(call.model, input_total + output + reasoning);
         self.summary.calls += 1;
         if call.attempt > 0 {
             self.summary.retries += 1;
@@ -688,9 +712,11 @@ impl<'a> Replica<'a> {
         );
         if outcome == Outcome::Transport(F_TIMEOUT) || !billed_input {
             output = 0;
+            reasoning = 0;
         }
         let spec = &sc.models[call.model];
         let mut tokens = TokenCounts::default();
+        let mut writes_cache = false;
         if billed_input {
             let cached = if sc.caching.enabled && cacheable_step {
                 spec.cacheable_tokens(call.prefix_tokens)
@@ -698,19 +724,26 @@ impl<'a> Replica<'a> {
                 0
             };
             tokens.input = input_total - cached;
-            tokens.output = output;
+            tokens.output = output + reasoning;
             if cached > 0 {
-                let line = call.cache_key / sc.models.len();
-                let expiry = &mut self.cache_expiry_us[call.cache_key];
+                let key = call.cache_key;
+                let line = key / sc.models.len();
                 self.summary.cache_by_step[line].0 += 1;
-                if *expiry > now {
+                let live = self.cache_expiry_us[key] > now;
+                if live && self.cache_ready_us[key] <= now {
                     tokens.cache_read = cached;
                     self.summary.cache_by_step[line].1 += 1;
                 } else {
+                    // Not readable yet (or gone): this request writes again.
                     tokens.cache_write = cached;
+                    writes_cache = true;
+                    if !live {
+                        self.cache_ready_us[key] = u64::MAX;
+                    }
                 }
                 // A hit refreshes the lifetime; a write starts it.
-                *expiry = now + (sc.caching.ttl.seconds() * US_PER_S) as u64;
+                let ttl = sc.cache_ttl(step_of(call.kind), call.model);
+                self.cache_expiry_us[key] = now + (ttl.seconds() * US_PER_S) as u64;
             }
         }
         let noise = match &self.prep.latency_noise[call.model] {
@@ -727,15 +760,27 @@ impl<'a> Replica<'a> {
                 .sample(&mut self.rng)
                 .min(MAX_BATCH_DELAY_S),
             _ => {
-                (lat.time_to_first_token_s + output as f64 * lat.time_per_output_token_s)
+                (lat.time_to_first_token_s
+                    + (output + reasoning) as f64 * lat.time_per_output_token_s)
                     * noise
                     * latency_mult
             }
         };
+        let done = now + ((duration_s * US_PER_S) as u64).max(1);
+        if writes_cache && !matches!(outcome, Outcome::Transport(_)) {
+            // Readable once this response begins (a batch response at its completion).
+            let begins = if call.batch {
+                done
+            } else {
+                now + ((lat.time_to_first_token_s * noise * latency_mult * US_PER_S) as u64)
+            };
+            let ready = &mut self.cache_ready_us[call.cache_key];
+            *ready = (*ready).min(begins);
+        }
         let call = &mut self.calls[c as usize];
         call.tokens = tokens;
+        call.reasoning = reasoning;
         call.outcome = outcome;
-        let done = now + ((duration_s * US_PER_S) as u64).max(1);
         self.push(done, Ev::CallDone(c));
         true
     }
@@ -761,7 +806,8 @@ impl<'a> Replica<'a> {
         let sc = self.sc;
         let call = self.calls[c as usize];
         let spec = &sc.models[call.model];
-        let cost = spec.cost_pusd(&call.tokens, sc.caching.ttl, call.batch);
+        let billing = sc.billing(step_of(call.kind), call.model, call.batch);
+        let cost = spec.bill(&call.tokens, &billing);
         let total = u128::from(cost.total());
         if total > 0 {
             let line = call.cache_key / sc.models.len();
@@ -779,7 +825,7 @@ impl<'a> Replica<'a> {
                         input: call.growth_tokens,
                         ..TokenCounts::default()
                     };
-                    let g = spec.cost_pusd(&growth, sc.caching.ttl, call.batch).total();
+                    let g = spec.bill(&growth, &billing).total();
                     self.summary.cost_retry_overhead += u128::from(g);
                 }
                 let n = self.member_count(&call);
@@ -796,7 +842,7 @@ impl<'a> Replica<'a> {
                         self.continue_task(call.task);
                     }
                     CallKind::Step(s) => {
-                        let per_item = call.tokens.output / n;
+                        let per_item = (call.tokens.output - call.reasoning) / n;
                         if members.is_empty() {
                             self.after_step_call(call.task, s as usize, per_item);
                         } else {
@@ -818,7 +864,7 @@ impl<'a> Replica<'a> {
                         growth = agent::retry_growth(
                             step,
                             call.content_retries,
-                            call.tokens.output,
+                            call.tokens.output - call.reasoning,
                             &mut self.rng,
                         );
                     }
@@ -870,9 +916,8 @@ impl<'a> Replica<'a> {
                 cache_read: 0,
                 output: call.tokens.output,
             };
-            let full = spec
-                .cost_pusd(&uncached, self.sc.caching.ttl, call.batch)
-                .total();
+            let billing = self.sc.billing(step_of(call.kind), call.model, call.batch);
+            let full = spec.bill(&uncached, &billing).total();
             s.cache_savings += i128::from(full) - i128::from(cost.total());
         }
         let n = self.member_count(call) as u128;

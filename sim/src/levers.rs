@@ -53,7 +53,7 @@ pub fn naive_poc(sc: &Scenario) -> Scenario {
         .models
         .iter()
         .enumerate()
-        .max_by_key(|(_, m)| 4 * m.input_pusd + m.output_pusd)
+        .max_by_key(|(_, m)| 4 * m.input_pusd() + m.output_pusd())
         .map(|(i, _)| i)
         .expect("a validated scenario uses at least one model");
     for step in &mut naive.steps {

@@ -6,6 +6,7 @@ mod arrivals;
 mod calibrate;
 mod catalog;
 mod ci;
+mod catalog_builtin;
 mod dist;
 mod drive_report;
 mod engine;
@@ -27,8 +28,8 @@ pub use calibrate::{
     parse_log,
 };
 pub use catalog::{
-    CacheTtl, Catalog, CostBreakdown, Latency, ModelKind, ModelSpec, Provider, RateLimits,
-    TokenCounts,
+    Billing, BillingError, CacheTtl, Catalog, CostBreakdown, Latency, LongContext, ModelKind,
+    ModelSpec, PriceBand, Provider, RateLimits, Rates, ServiceTier, TokenCounts, is_iso_date,
 };
 pub use dist::{Dist, Shape};
 pub use drive_report::{Difference, DriveReport, EndpointLedger, Figures, Spread};

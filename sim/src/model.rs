@@ -2,7 +2,7 @@
 //! [`crate::Scenario::from_toml`] (or programmatically by the lever and sweep helpers), so every
 //! value here is already checked: probabilities in [0, 1], models resolved, counts bounded.
 
-use crate::catalog::{CacheTtl, ModelSpec};
+use crate::catalog::{Billing, CacheTtl, ModelSpec, ServiceTier};
 use crate::dist::Dist;
 use serde::Serialize;
 
@@ -13,6 +13,8 @@ pub type ModelIdx = usize;
 pub struct Scenario {
     pub name: String,
     pub description: Option<String>,
+    /// The day the scenario is priced for (`YYYY-MM-DD`), when it says.
+    pub as_of: Option<String>,
     pub horizon: Horizon,
     /// The models the scenario uses, resolved from the catalog with overrides applied.
     pub models: Vec<ModelSpec>,
@@ -48,6 +50,53 @@ impl Scenario {
                 }
             }
         }
+    }
+}
+
+impl Scenario {
+    /// The cache lifetime of a call of `step` (`None`: the router) on `model`: the step's
+    /// `ttl`, else `[caching] ttl` when written, else the model's default (5m, or 30m on
+    /// OpenAI GPT-5.6+). Validation checked the model offers it.
+    pub fn cache_ttl(&self, step: Option<usize>, model: ModelIdx) -> CacheTtl {
+        step.and_then(|s| self.steps[s].ttl)
+            .or(self.caching.ttl_set.then_some(self.caching.ttl))
+            .unwrap_or_else(|| self.models[model].default_ttl())
+    }
+
+    /// How a call of `step` (`None`: router and summarize calls, billed at the standard tier
+    /// without uplift) on `model` is billed.
+    pub fn billing(&self, step: Option<usize>, model: ModelIdx, batch: bool) -> Billing {
+        let (tier, region) = match step {
+            Some(s) => (self.steps[s].tier, self.steps[s].region.as_deref()),
+            None => (ServiceTier::Standard, None),
+        };
+        Billing {
+            ttl: self.cache_ttl(step, model),
+            tier: if batch { ServiceTier::Batch } else { tier },
+            uplift_permille: region
+                .and_then(|r| self.models[model].regions.get(r).copied())
+                .unwrap_or(1000),
+        }
+    }
+
+    /// One line per model the scenario uses that its provider retires on or before `as_of`
+    /// (`YYYY-MM-DD`), with the date and the suggested successor. The scenario still runs.
+    pub fn retirement_warnings(&self, as_of: &str) -> Vec<String> {
+        self.models
+            .iter()
+            .filter(|m| m.retired_on(as_of))
+            .map(|m| {
+                let date = m.deprecation_date.as_deref().unwrap_or("?");
+                let successor = match &m.successor {
+                    Some(s) => format!("; suggested successor: `{s}`"),
+                    None => String::new(),
+                };
+                format!(
+                    "model `{}` was retired by its provider on {date} (as of {as_of}){successor}; prices are the last known",
+                    m.id
+                )
+            })
+            .collect()
     }
 }
 
@@ -142,8 +191,17 @@ pub struct Step {
     pub context: ContextMode,
     /// Whether the prefix is marked cacheable (also needs `[caching]` on).
     pub cache: bool,
+    /// Cache lifetime this step asks for (else `[caching] ttl`, else the model's default).
+    pub ttl: Option<CacheTtl>,
     /// Sent through the batch API: discounted, completes after a delay.
     pub batch: bool,
+    /// Service tier billed (`Batch` exactly when `batch`).
+    pub tier: ServiceTier,
+    /// Processing region whose uplift applies (checked against every model the step uses).
+    pub region: Option<String>,
+    /// Hidden reasoning tokens per call: billed as output, counted against `max_tokens` and
+    /// the output rate limits, drawn again on every attempt; they do not enter the context.
+    pub reasoning_tokens: Option<Dist>,
     /// Items combined into one call (sharing one prefix); 1 = no combining.
     pub items_per_call: u32,
     /// Longest wait to fill a combined call, seconds.
@@ -251,7 +309,10 @@ pub struct Routing {
 #[derive(Debug, Clone, Serialize)]
 pub struct Caching {
     pub enabled: bool,
+    /// `[caching] ttl` as written (5m when not).
     pub ttl: CacheTtl,
+    /// Whether `[caching] ttl` was written (else each model's default applies).
+    pub ttl_set: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]

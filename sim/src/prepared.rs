@@ -79,12 +79,14 @@ impl Prepared {
                         let spec = &sc.models[sc.step_model(s, false)];
                         let input = (step.prefix_tokens.mean() + step.input_tokens.mean())
                             * kind.token_scale;
-                        let mut output = step.output_tokens.mean() * kind.token_scale;
+                        let reasoning = step.reasoning_tokens.as_ref().map_or(0.0, |d| d.mean());
+                        let mut output = (step.output_tokens.mean() + reasoning) * kind.token_scale;
                         if let Some(cap) = step.max_tokens {
                             output = output.min(cap as f64);
                         }
                         step.repeat.mean()
-                            * (input * spec.input_pusd as f64 + output * spec.output_pusd as f64)
+                            * (input * spec.input_pusd() as f64
+                                + output * spec.output_pusd() as f64)
                     })
                     .sum()
             })

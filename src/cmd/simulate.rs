@@ -44,6 +44,10 @@ pub struct RunArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// The day retirements are judged at (YYYY-MM-DD; default: the scenario's `as_of`, else
+    /// today, UTC). A retired model still runs, with a warning naming its successor.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -93,6 +97,7 @@ pub fn run_scenario_until(
     args: &RunArgs,
     also_done: Option<&dyn Fn(&SimResult) -> bool>,
 ) -> Result<SimResult, CliError> {
+    crate::asof::warn_retired(scenario, args.as_of.as_deref())?;
     let options = RunOptions {
         replicas: args.replicas,
         days: args.days,

@@ -578,9 +578,22 @@ fn catalog_lists_article_and_current_prices() {
             .find(|m| m["id"] == id)
             .unwrap_or_else(|| panic!("{id}"))
     };
-    assert_eq!(find("article-claude-haiku")["input_pusd"], 250_000);
-    assert_eq!(find("claude-sonnet-4-5")["cache_write_1h_pusd"], 6_000_000);
-    assert_eq!(find("gpt-4o-mini")["cache_read_pusd"], 75_000);
+    assert_eq!(
+        find("article-claude-haiku")["prices"]["standard"]["input_pusd"],
+        250_000
+    );
+    assert_eq!(
+        find("claude-sonnet-4-6")["prices"]["standard"]["cache_write_pusd"]["1h"],
+        6_000_000
+    );
+    assert_eq!(
+        find("gpt-4o-mini")["prices"]["standard"]["cache_read_pusd"],
+        75_000
+    );
+    assert_eq!(
+        find("gpt-5.6")["prices"]["standard"]["cache_write_pusd"]["30m"],
+        5_000_000
+    );
     assert!(
         models
             .iter()
@@ -609,10 +622,15 @@ fn catalog_imports_litellm_and_rejects_what_is_not_a_price_map() {
         .clone();
     let toml = String::from_utf8(out.stdout).unwrap();
     assert!(
-        toml.contains("[models.\"gpt-4o-mini\"]") && toml.contains("input_usd_per_mtok = 0.15"),
+        toml.contains("[models.gpt-4o-mini]") && toml.contains("input_usd_per_mtok = 0.15"),
         "{toml}"
     );
-    assert!(String::from_utf8_lossy(&out.stderr).contains("skipped dall-e-3"));
+    let report = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        report.contains("skipped dall-e-3: mode `image_generation`"),
+        "{report}"
+    );
+    assert!(report.starts_with("imported 1 models"), "{report}");
     // The tables paste into a scenario as they are.
     let scenario = dir.path().join("s.toml");
     std::fs::write(&scenario, format!("{toml}\n[traffic]\ntasks_per_day = 10\n[[steps]]\nname = \"a\"\nmodel = \"gpt-4o-mini\"\noutput_tokens = 5\n")).unwrap();
@@ -787,4 +805,224 @@ fn the_readme_scenario_reference_is_a_valid_scenario() {
     );
     assert!(v["tasks"]["total"].as_u64().unwrap() > 0);
     assert!(v["routing"]["cheap_tier_share"].as_f64().is_some());
+}
+
+#[test]
+fn catalog_current_hides_retired_models_and_keeps_the_snapshot_prices() {
+    let current = json_stdout(burnrate().args([
+        "catalog",
+        "--current",
+        "--as-of",
+        "2026-12-01",
+        "--format",
+        "json",
+    ]));
+    let all = json_stdout(burnrate().args(["catalog", "--format", "json"]));
+    let ids = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let (current_ids, all_ids) = (ids(&current), ids(&all));
+    for retired in [
+        "claude-sonnet-4-5",
+        "gemini-2.5-pro",
+        "o1",
+        "article-claude-haiku",
+    ] {
+        assert!(all_ids.iter().any(|i| i == retired), "{retired}");
+        assert!(!current_ids.iter().any(|i| i == retired), "{retired}");
+    }
+    for model in ["gpt-5.6", "claude-sonnet-4-6", "gemini-3.5-flash", "gpt-5"] {
+        assert!(current_ids.iter().any(|i| i == model), "{model}");
+    }
+    // Every current model's billing equals LiteLLM's December map imported through the CLI.
+    let fixture = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("sim/tests/fixtures/litellm-prices-2026-12.json");
+    let snapshot = json_stdout(
+        burnrate()
+            .args([
+                "catalog",
+                "--format",
+                "json",
+                "--as-of",
+                "2026-12-01",
+                "--import-litellm",
+            ])
+            .arg(&fixture),
+    );
+    let snap = snapshot.as_array().unwrap();
+    for m in current.as_array().unwrap() {
+        let id = m["id"].as_str().unwrap();
+        if m["source"]
+            .as_str()
+            .unwrap()
+            .contains("no longer in LiteLLM")
+        {
+            continue;
+        }
+        let s = snap
+            .iter()
+            .find(|s| s["id"] == id)
+            .unwrap_or_else(|| panic!("{id} is not in the snapshot"));
+        for field in [
+            "prices",
+            "long_context",
+            "cache_ttls",
+            "min_cacheable_tokens",
+            "regions",
+        ] {
+            assert_eq!(m[field], s[field], "{id}: {field}");
+        }
+    }
+    // gpt-5 retires on 2026-12-11: current on the 1st, gone on the 12th.
+    let later = ids(&json_stdout(burnrate().args([
+        "catalog",
+        "--current",
+        "--as-of",
+        "2026-12-12",
+        "--format",
+        "json",
+    ])));
+    assert!(!later.iter().any(|i| i == "gpt-5"));
+    burnrate()
+        .args(["catalog", "--current", "--as-of", "12/01/2026"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn simulate_warns_about_retired_models_and_still_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.toml");
+    std::fs::write(
+        &path,
+        "[traffic]\ntasks_per_day = 5\n[[steps]]\nname = \"a\"\nmodel = \"claude-sonnet-4-5\"\noutput_tokens = 5\n",
+    )
+    .unwrap();
+    let out = burnrate()
+        .args([
+            "simulate",
+            "-q",
+            "--replicas",
+            "1",
+            "--days",
+            "1",
+            "--as-of",
+            "2026-12-01",
+        ])
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(
+            "warning: model `claude-sonnet-4-5` was retired by its provider on 2026-11-30"
+        ) && err.contains("claude-sonnet-5-5"),
+        "{err}"
+    );
+    let out = burnrate()
+        .args([
+            "simulate",
+            "-q",
+            "--replicas",
+            "1",
+            "--days",
+            "1",
+            "--as-of",
+            "2026-11-01",
+        ])
+        .arg(&path)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("warning"));
+}
+
+/// Serves `body` over plain HTTP on a loopback port 0 for `requests` requests, answering
+/// `status` (a minimal HTTP/1.1 server: the fetch sends one GET per connection).
+fn serve(
+    body: &'static [u8],
+    status: &'static str,
+    requests: usize,
+) -> (String, std::thread::JoinHandle<()>) {
+    use std::io::{BufRead, BufReader, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!(
+        "http://{}/model_prices_and_context_window.json",
+        listener.local_addr().unwrap()
+    );
+    let handle = std::thread::spawn(move || {
+        for _ in 0..requests {
+            let (stream, _) = listener.accept().unwrap();
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            // Read the request head up to the blank line.
+            while reader.read_line(&mut line).unwrap() > 0 && line != "\r\n" {
+                line.clear();
+            }
+            let mut stream = stream;
+            write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            )
+            .unwrap();
+            stream.write_all(body).unwrap();
+        }
+    });
+    (url, handle)
+}
+
+#[test]
+fn catalog_imports_litellm_from_a_url() {
+    const MAP: &[u8] = br#"{"gpt-5.6": {"input_cost_per_token": 4e-06, "output_cost_per_token": 2e-05, "cache_read_input_token_cost": 4e-07, "cache_creation_input_token_cost": 5e-06, "cache_creation_input_token_cost_above_12hr": 1e-05, "input_cost_per_token_above_272k_tokens": 8e-06, "output_cost_per_token_above_272k_tokens": 3e-05, "litellm_provider": "openai", "mode": "chat"}}"#;
+    let (url, server) = serve(MAP, "200 OK", 1);
+    let out = burnrate()
+        .args([
+            "catalog",
+            "--format",
+            "toml",
+            "--as-of",
+            "2026-12-01",
+            "--import-litellm",
+        ])
+        .arg(&url)
+        .assert()
+        .success()
+        .get_output()
+        .clone();
+    server.join().unwrap();
+    let toml = String::from_utf8(out.stdout).unwrap();
+    assert!(toml.contains("\"30m\" = 5"), "{toml}");
+    assert!(toml.contains("above_input_tokens = 272000"), "{toml}");
+    assert!(String::from_utf8_lossy(&out.stderr).starts_with("imported 1 models"));
+    // A server error is not bad input (exit 3) and names the URL.
+    let (url, server) = serve(b"gone", "404 Not Found", 1);
+    let out = burnrate()
+        .args(["catalog", "--import-litellm"])
+        .arg(&url)
+        .assert()
+        .code(3)
+        .get_output()
+        .clone();
+    server.join().unwrap();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("answered 404"));
+    // Plain http:// is refused for anything but loopback (exit 2, nothing fetched).
+    let out = burnrate()
+        .args([
+            "catalog",
+            "--import-litellm",
+            "http://example.com/prices.json",
+        ])
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("only https://"));
 }

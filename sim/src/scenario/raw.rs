@@ -9,6 +9,8 @@ use std::collections::BTreeMap;
 pub struct RawScenario {
     pub name: Option<String>,
     pub description: Option<String>,
+    /// The day the scenario is priced for (`YYYY-MM-DD`): retirement warnings compare with it.
+    pub as_of: Option<String>,
     #[serde(default)]
     pub horizon: RawHorizon,
     pub traffic: RawTraffic,
@@ -81,6 +83,20 @@ pub struct RawModel {
     pub cache_read_usd_per_mtok: Option<f64>,
     pub cache_write_5m_usd_per_mtok: Option<f64>,
     pub cache_write_1h_usd_per_mtok: Option<f64>,
+    /// TTLs offered and their write prices: `{ "30m" = 5.0, "24h" = 10.0 }`.
+    pub cache_write_usd_per_mtok: Option<BTreeMap<String, f64>>,
+    pub flex: Option<RawRates>,
+    pub priority: Option<RawRates>,
+    pub batch: Option<RawRates>,
+    pub long_context: Option<RawLongContext>,
+    /// Regional uplift multipliers: `{ us = 1.1 }`.
+    pub regions: Option<BTreeMap<String, f64>>,
+    pub reasoning: Option<bool>,
+    pub kind: Option<String>,
+    pub max_input_tokens: Option<i64>,
+    pub max_output_tokens: Option<i64>,
+    pub deprecation_date: Option<String>,
+    pub successor: Option<String>,
     pub min_cacheable_tokens: Option<i64>,
     pub batch_discount_percent: Option<i64>,
     pub requests_per_minute: Option<i64>,
@@ -92,6 +108,30 @@ pub struct RawModel {
     pub latency_cv: Option<f64>,
     pub as_of: Option<String>,
     pub source: Option<String>,
+}
+
+/// One tier's price list.
+#[derive(Debug, Default, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRates {
+    pub input_usd_per_mtok: Option<f64>,
+    pub output_usd_per_mtok: Option<f64>,
+    pub cache_read_usd_per_mtok: Option<f64>,
+    pub cache_write_usd_per_mtok: Option<BTreeMap<String, f64>>,
+}
+
+/// Prices once the prompt exceeds `above_input_tokens`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawLongContext {
+    pub above_input_tokens: i64,
+    pub input_usd_per_mtok: Option<f64>,
+    pub output_usd_per_mtok: Option<f64>,
+    pub cache_read_usd_per_mtok: Option<f64>,
+    pub cache_write_usd_per_mtok: Option<BTreeMap<String, f64>>,
+    pub flex: Option<RawRates>,
+    pub priority: Option<RawRates>,
+    pub batch: Option<RawRates>,
 }
 
 /// A distribution: a plain number is a constant.
@@ -133,7 +173,11 @@ pub struct RawStep {
     pub summary_tokens: Option<RawDist>,
     pub context: Option<String>,
     pub cache: Option<bool>,
+    pub ttl: Option<String>,
     pub batch: Option<bool>,
+    pub tier: Option<String>,
+    pub region: Option<String>,
+    pub reasoning_tokens: Option<RawDist>,
     pub items_per_call: Option<i64>,
     pub combine_window_s: Option<f64>,
     pub failures: Option<RawFailures>,

@@ -3,7 +3,10 @@
 
 use super::Seg;
 use super::raw::*;
-use crate::catalog::{CacheTtl, Catalog, Latency, ModelSpec, Provider, RateLimits};
+use crate::catalog::{
+    CacheTtl, Catalog, Latency, LongContext, ModelKind, ModelSpec, PriceBand, Provider, RateLimits,
+    Rates, ServiceTier, is_iso_date,
+};
 use crate::dist::Dist;
 use crate::model::*;
 use crate::money::{pusd_per_token_from_usd_per_mtok, usd_to_pusd};
@@ -88,6 +91,15 @@ fn one_of<'a>(v: &str, allowed: &[&'a str], path: Vec<Seg>) -> VResult<&'a str> 
         (
             path,
             format!("`{v}` is not allowed; use one of: {}", allowed.join(", ")),
+        )
+    })
+}
+
+fn ttl(v: &str, path: Vec<Seg>) -> VResult<CacheTtl> {
+    CacheTtl::parse(v).ok_or_else(|| {
+        (
+            path,
+            format!("`{v}` is not a cache TTL; use one of: 5m, 30m, 1h, 24h (as the model offers)"),
         )
     })
 }
@@ -228,6 +240,121 @@ impl Models {
     }
 }
 
+/// The price fields of one list as written.
+struct RatesFields<'a> {
+    input: Option<f64>,
+    output: Option<f64>,
+    read: Option<f64>,
+    writes: Option<&'a std::collections::BTreeMap<String, f64>>,
+}
+
+fn offer(ttls: &mut Vec<CacheTtl>, t: CacheTtl) {
+    if !ttls.contains(&t) {
+        ttls.push(t);
+        ttls.sort();
+    }
+}
+
+/// Applies written prices to `rates`. A `cache_write_usd_per_mtok` table replaces the TTLs
+/// offered (its keys, the shortest first = the default).
+fn rates_override(
+    rates: &mut Rates,
+    ttls: &mut Vec<CacheTtl>,
+    raw: RatesFields,
+    path: &[Seg],
+) -> VResult<()> {
+    let f = |field: &str| at(path, &[k(field)]);
+    if let Some(v) = raw.input {
+        rates.input_pusd = price(v, f("input_usd_per_mtok"))?;
+    }
+    if let Some(v) = raw.output {
+        rates.output_pusd = price(v, f("output_usd_per_mtok"))?;
+    }
+    if let Some(v) = raw.read {
+        rates.cache_read_pusd = price(v, f("cache_read_usd_per_mtok"))?;
+    }
+    if let Some(w) = raw.writes {
+        let wp = f("cache_write_usd_per_mtok");
+        ttls.clear();
+        rates.cache_write_pusd = [0; 4];
+        for (t, v) in w {
+            let t = ttl(t, at(&wp, &[k(t)]))?;
+            rates.set_cache_write(t, price(*v, at(&wp, &[k(t.as_str())]))?);
+            offer(ttls, t);
+        }
+    }
+    Ok(())
+}
+
+/// A tier's list: what is written, the rest at the band's standard prices scaled by the tier's
+/// input (or output) ratio.
+fn tier_rates(raw: &RawRates, standard: &Rates, ttls: &[CacheTtl], path: &[Seg]) -> VResult<Rates> {
+    let f = |field: &str| at(path, &[k(field)]);
+    let input = raw
+        .input_usd_per_mtok
+        .map(|v| price(v, f("input_usd_per_mtok")))
+        .transpose()?;
+    let output = raw
+        .output_usd_per_mtok
+        .map(|v| price(v, f("output_usd_per_mtok")))
+        .transpose()?;
+    let (num, den) = match (input, output) {
+        (Some(i), _) => (i, standard.input_pusd),
+        (None, Some(o)) => (o, standard.output_pusd),
+        (None, None) => {
+            return fail(
+                path.to_vec(),
+                "a tier needs at least `input_usd_per_mtok` or `output_usd_per_mtok`",
+            );
+        }
+    };
+    let d = |p: u64| {
+        if den == 0 {
+            p
+        } else {
+            (u128::from(p) * u128::from(num) / u128::from(den)) as u64
+        }
+    };
+    let mut r = Rates {
+        input_pusd: input.unwrap_or_else(|| d(standard.input_pusd)),
+        output_pusd: output.unwrap_or_else(|| d(standard.output_pusd)),
+        cache_read_pusd: d(standard.cache_read_pusd),
+        cache_write_pusd: standard.cache_write_pusd.map(d),
+    };
+    let mut tier_ttls = ttls.to_vec();
+    rates_override(
+        &mut r,
+        &mut tier_ttls,
+        RatesFields {
+            input: None,
+            output: None,
+            read: raw.cache_read_usd_per_mtok,
+            writes: None,
+        },
+        path,
+    )?;
+    if let Some(w) = &raw.cache_write_usd_per_mtok {
+        let wp = f("cache_write_usd_per_mtok");
+        for (t, v) in w {
+            let tt = ttl(t, at(&wp, &[k(t)]))?;
+            if !ttls.contains(&tt) {
+                return fail(
+                    at(&wp, &[k(t)]),
+                    format!(
+                        "the model does not offer TTL `{t}`; it offers: {}",
+                        ttls.iter()
+                            .map(|t| t.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                );
+            }
+            r.set_cache_write(tt, price(*v, at(&wp, &[k(t)]))?);
+        }
+    }
+    Ok(r)
+}
+
 fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> VResult<ModelSpec> {
     let path = vec![k("models"), k(name)];
     let f = |field: &str| at(&path, &[k(field)]);
@@ -259,24 +386,60 @@ fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> VResult<Mode
                 "a new model needs `output_usd_per_mtok`".to_string(),
             ))?;
             let input_p = price(input, f("input_usd_per_mtok"))?;
-            let (w5, w1, read) = if provider.cache_is_prompt_subset() {
-                (input_p, input_p, input_p / 2)
-            } else {
-                (input_p * 5 / 4, input_p * 2, input_p / 10)
+            // The provider's usual rules until the file says otherwise.
+            let (ttls, read): (&[(CacheTtl, u64)], u64) = match provider {
+                Provider::Anthropic => (
+                    &[
+                        (CacheTtl::FiveMinutes, input_p * 5 / 4),
+                        (CacheTtl::OneHour, input_p * 2),
+                    ],
+                    input_p / 10,
+                ),
+                Provider::OpenAi => (
+                    &[
+                        (CacheTtl::FiveMinutes, input_p),
+                        (CacheTtl::OneHour, input_p),
+                        (CacheTtl::OneDay, input_p),
+                    ],
+                    input_p / 2,
+                ),
+                Provider::Google => (
+                    &[
+                        (CacheTtl::FiveMinutes, input_p),
+                        (CacheTtl::OneHour, input_p),
+                    ],
+                    input_p / 2,
+                ),
             };
+            let mut standard = Rates {
+                input_pusd: input_p,
+                output_pusd: price(output, f("output_usd_per_mtok"))?,
+                cache_read_pusd: read,
+                cache_write_pusd: [0; 4],
+            };
+            for (t, p) in ttls {
+                standard.set_cache_write(*t, *p);
+            }
             ModelSpec {
                 id: name.to_string(),
                 aliases: Vec::new(),
                 provider,
-                kind: crate::catalog::ModelKind::Chat,
-                input_pusd: input_p,
-                output_pusd: price(output, f("output_usd_per_mtok"))?,
-                cache_read_pusd: read,
-                cache_write_5m_pusd: w5,
-                cache_write_1h_pusd: w1,
+                kind: ModelKind::Chat,
+                prices: PriceBand {
+                    standard,
+                    ..PriceBand::default()
+                },
+                long_context: None,
+                cache_ttls: ttls.iter().map(|(t, _)| *t).collect(),
                 min_cacheable_tokens: 1024,
                 cache_granularity_tokens: if provider == Provider::OpenAi { 128 } else { 1 },
                 batch_discount_percent: 50,
+                regions: Default::default(),
+                reasoning: false,
+                max_input_tokens: None,
+                max_output_tokens: None,
+                deprecation_date: None,
+                successor: None,
                 rate_limits: RateLimits::default(),
                 latency: Latency {
                     time_to_first_token_s: 0.8,
@@ -298,24 +461,143 @@ fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> VResult<Mode
             format!("`{p}` is not allowed; use one of: openai, anthropic, google"),
         ))?;
     }
-    if let Some(v) = raw.input_usd_per_mtok {
-        spec.input_pusd = price(v, f("input_usd_per_mtok"))?;
-        if spec.provider.cache_is_prompt_subset() {
-            spec.cache_write_5m_pusd = spec.input_pusd;
-            spec.cache_write_1h_pusd = spec.input_pusd;
+    if let Some(kind) = &raw.kind {
+        spec.kind = match one_of(kind, &["chat", "embedding"], f("kind"))? {
+            "chat" => ModelKind::Chat,
+            _ => ModelKind::Embedding,
+        };
+    }
+    // Standard prices. Changing one drops the base entry's tier and long-context lists (they
+    // were absolute prices for the old standard ones) unless the file gives them again; writes
+    // that were billed as input follow the new input price.
+    let old = spec.prices.standard;
+    rates_override(
+        &mut spec.prices.standard,
+        &mut spec.cache_ttls,
+        RatesFields {
+            input: raw.input_usd_per_mtok,
+            output: raw.output_usd_per_mtok,
+            read: raw.cache_read_usd_per_mtok,
+            writes: raw.cache_write_usd_per_mtok.as_ref(),
+        },
+        &path,
+    )?;
+    if spec.prices.standard.input_pusd != old.input_pusd {
+        for t in CacheTtl::ALL {
+            if old.cache_write(t) == old.input_pusd && spec.cache_ttls.contains(&t) {
+                let input = spec.prices.standard.input_pusd;
+                spec.prices.standard.set_cache_write(t, input);
+            }
         }
     }
-    if let Some(v) = raw.output_usd_per_mtok {
-        spec.output_pusd = price(v, f("output_usd_per_mtok"))?;
-    }
-    if let Some(v) = raw.cache_read_usd_per_mtok {
-        spec.cache_read_pusd = price(v, f("cache_read_usd_per_mtok"))?;
+    if spec.prices.standard != old {
+        spec.prices.flex = None;
+        spec.prices.priority = None;
+        spec.prices.batch = None;
+        spec.long_context = None;
     }
     if let Some(v) = raw.cache_write_5m_usd_per_mtok {
-        spec.cache_write_5m_pusd = price(v, f("cache_write_5m_usd_per_mtok"))?;
+        let p = price(v, f("cache_write_5m_usd_per_mtok"))?;
+        offer(&mut spec.cache_ttls, CacheTtl::FiveMinutes);
+        spec.prices
+            .standard
+            .set_cache_write(CacheTtl::FiveMinutes, p);
     }
     if let Some(v) = raw.cache_write_1h_usd_per_mtok {
-        spec.cache_write_1h_pusd = price(v, f("cache_write_1h_usd_per_mtok"))?;
+        let p = price(v, f("cache_write_1h_usd_per_mtok"))?;
+        offer(&mut spec.cache_ttls, CacheTtl::OneHour);
+        spec.prices.standard.set_cache_write(CacheTtl::OneHour, p);
+    }
+    let standard = spec.prices.standard;
+    for (tier, raw_tier) in [
+        (ServiceTier::Flex, &raw.flex),
+        (ServiceTier::Priority, &raw.priority),
+        (ServiceTier::Batch, &raw.batch),
+    ] {
+        if let Some(rt) = raw_tier {
+            let tp = at(&path, &[k(tier.as_str())]);
+            *spec.prices.tier_mut(tier) = Some(tier_rates(rt, &standard, &spec.cache_ttls, &tp)?);
+        }
+    }
+    if let Some(lc) = &raw.long_context {
+        let lp = at(&path, &[k("long_context")]);
+        let above = count(
+            lc.above_input_tokens,
+            1,
+            MAX_TOKENS as i64,
+            at(&lp, &[k("above_input_tokens")]),
+        )?;
+        let mut long_std = standard;
+        let mut ttls = spec.cache_ttls.clone();
+        rates_override(
+            &mut long_std,
+            &mut ttls,
+            RatesFields {
+                input: lc.input_usd_per_mtok,
+                output: lc.output_usd_per_mtok,
+                read: lc.cache_read_usd_per_mtok,
+                writes: lc.cache_write_usd_per_mtok.as_ref(),
+            },
+            &lp,
+        )?;
+        if ttls != spec.cache_ttls {
+            return fail(
+                at(&lp, &[k("cache_write_usd_per_mtok")]),
+                "must price the same TTLs as the model's own `cache_write_usd_per_mtok`",
+            );
+        }
+        let mut prices = PriceBand {
+            standard: long_std,
+            ..PriceBand::default()
+        };
+        for (tier, raw_tier) in [
+            (ServiceTier::Flex, &lc.flex),
+            (ServiceTier::Priority, &lc.priority),
+            (ServiceTier::Batch, &lc.batch),
+        ] {
+            if let Some(rt) = raw_tier {
+                let tp = at(&lp, &[k(tier.as_str())]);
+                *prices.tier_mut(tier) = Some(tier_rates(rt, &long_std, &spec.cache_ttls, &tp)?);
+            }
+        }
+        spec.long_context = Some(LongContext {
+            above_input_tokens: above,
+            prices,
+        });
+    }
+    if let Some(regions) = &raw.regions {
+        spec.regions.clear();
+        for (region, m) in regions {
+            if !(m.is_finite() && (1.0..=10.0).contains(m)) {
+                return fail(
+                    at(&path, &[k("regions"), k(region)]),
+                    format!("must be an uplift multiplier from 1 to 10, got {m}"),
+                );
+            }
+            spec.regions
+                .insert(region.clone(), (m * 1000.0).round() as u32);
+        }
+    }
+    if let Some(v) = raw.reasoning {
+        spec.reasoning = v;
+    }
+    if let Some(v) = raw.max_input_tokens {
+        spec.max_input_tokens = Some(count(v, 1, i64::MAX / 2, f("max_input_tokens"))?);
+    }
+    if let Some(v) = raw.max_output_tokens {
+        spec.max_output_tokens = Some(count(v, 1, i64::MAX / 2, f("max_output_tokens"))?);
+    }
+    if let Some(d) = &raw.deprecation_date {
+        if !is_iso_date(d) {
+            return fail(
+                f("deprecation_date"),
+                format!("`{d}` is not a date; write YYYY-MM-DD"),
+            );
+        }
+        spec.deprecation_date = Some(d.clone());
+    }
+    if let Some(s) = &raw.successor {
+        spec.successor = Some(s.clone());
     }
     if let Some(v) = raw.min_cacheable_tokens {
         spec.min_cacheable_tokens = count(v, 0, u32::MAX as i64, f("min_cacheable_tokens"))? as u32;
@@ -553,6 +835,34 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
             ),
             None => None,
         };
+        let tier = match &s.tier {
+            Some(t) => ServiceTier::parse(one_of(
+                t,
+                &["standard", "flex", "priority", "batch"],
+                f("tier"),
+            )?)
+            .expect("checked"),
+            None if s.batch == Some(true) => ServiceTier::Batch,
+            None => ServiceTier::Standard,
+        };
+        let batch = match (s.batch, tier) {
+            (Some(true), ServiceTier::Flex | ServiceTier::Priority) => {
+                return fail(
+                    f("tier"),
+                    format!(
+                        "a `batch = true` step is billed at the batch tier, not `{}`; drop one of the two",
+                        tier.as_str()
+                    ),
+                );
+            }
+            (Some(false), ServiceTier::Batch) => {
+                return fail(
+                    f("tier"),
+                    "`tier = \"batch\"` sends the step through the batch API, but the step says `batch = false`",
+                );
+            }
+            _ => tier == ServiceTier::Batch,
+        };
         steps.push(Step {
             name: s.name.clone(),
             model,
@@ -581,7 +891,17 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
             summarize,
             context,
             cache: s.cache.unwrap_or(true),
-            batch: s.batch.unwrap_or(false),
+            ttl: match &s.ttl {
+                Some(t) => Some(ttl(t, f("ttl"))?),
+                None => None,
+            },
+            batch,
+            tier,
+            region: s.region.clone(),
+            reasoning_tokens: match &s.reasoning_tokens {
+                Some(d) => Some(dist(d, f("reasoning_tokens"), MAX_TOKENS)?),
+                None => None,
+            },
             items_per_call,
             combine_window_s: match s.combine_window_s {
                 Some(v) => positive(v, f("combine_window_s"))?.min(86_400.0),
@@ -854,10 +1174,10 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
             .caching
             .enabled
             .unwrap_or(raw.caching.ttl.is_some() || raw.caching.enabled.is_some()),
+        ttl_set: raw.caching.ttl.is_some(),
         ttl: match raw.caching.ttl.as_deref() {
             None => CacheTtl::FiveMinutes,
-            Some(t) => CacheTtl::parse(one_of(t, &["5m", "1h"], vec![k("caching"), k("ttl")])?)
-                .expect("checked"),
+            Some(t) => ttl(t, vec![k("caching"), k("ttl")])?,
         },
     };
 
@@ -957,9 +1277,79 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
         None => None,
     };
 
+    // Billing options each step asks of the models it may run on.
+    let routing_models = routing.as_ref().map(|r| [r.cheap_model, r.strong_model]);
+    for (i, (step, rs)) in steps.iter().zip(&raw.steps).enumerate() {
+        let sp = vec![k("steps"), Seg::Index(i)];
+        let f = |field: &str| at(&sp, &[k(field)]);
+        let on: Vec<ModelIdx> = match step.model {
+            StepModel::Fixed(m) => vec![m],
+            StepModel::Routed => routing_models.map(|m| m.to_vec()).unwrap_or_default(),
+        };
+        for m in on {
+            let spec = &models.used[m];
+            if caching.enabled && step.cache && !spec.cache_ttls.is_empty() {
+                if let Some(t) = step.ttl {
+                    spec.offers_ttl(t).map_err(|e| (f("ttl"), e.to_string()))?;
+                } else if caching.ttl_set {
+                    spec.offers_ttl(caching.ttl).map_err(|e| {
+                        (
+                            vec![k("caching"), k("ttl")],
+                            format!(
+                                "{e} (step `{}`; set `ttl` on the step to override)",
+                                rs.name
+                            ),
+                        )
+                    })?;
+                }
+            }
+            spec.offers_tier(step.tier).map_err(|e| {
+                (
+                    f(if rs.tier.is_some() { "tier" } else { "batch" }),
+                    e.to_string(),
+                )
+            })?;
+            if let Some(r) = &step.region {
+                spec.region_uplift(r)
+                    .map_err(|e| (f("region"), e.to_string()))?;
+            }
+            if step.reasoning_tokens.is_some() && !spec.reasoning {
+                return fail(
+                    f("reasoning_tokens"),
+                    format!(
+                        "model `{}` is not a reasoning model, so it bills no reasoning tokens (set `reasoning = true` under [models.{}] if it is)",
+                        spec.id, spec.id
+                    ),
+                );
+            }
+        }
+    }
+    if let (Some(r), true) = (&routing, caching.enabled && caching.ttl_set) {
+        let spec = &models.used[r.classifier_model];
+        if !spec.cache_ttls.is_empty() {
+            spec.offers_ttl(caching.ttl).map_err(|e| {
+                (
+                    vec![k("caching"), k("ttl")],
+                    format!("{e} (the classifier)"),
+                )
+            })?;
+        }
+    }
+    let as_of = match raw.as_of {
+        Some(d) if is_iso_date(&d) => Some(d),
+        Some(d) => {
+            return fail(
+                vec![k("as_of")],
+                format!("`{d}` is not a date; write YYYY-MM-DD, e.g. \"2026-12-01\""),
+            );
+        }
+        None => None,
+    };
+
     Ok(Scenario {
         name: raw.name.unwrap_or_else(|| default_name.to_string()),
         description: raw.description,
+        as_of,
         horizon,
         models: models.used,
         traffic,

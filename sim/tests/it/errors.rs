@@ -97,7 +97,7 @@ fn enumerations_list_what_is_allowed() {
     assert_eq!(e.field, "steps[0].context");
     assert!(e.message.contains("fresh, accumulate"), "{e}");
     let e = error(&format!("{GOOD}\n[caching]\nttl = \"10m\"\n"));
-    assert!(e.message.contains("5m, 1h"), "{e}");
+    assert!(e.message.contains("5m, 30m, 1h, 24h"), "{e}");
     let e = error(&GOOD.replace(
         "input_tokens = 100",
         "input_tokens = { dist = \"pareto\", mean = 3 }",

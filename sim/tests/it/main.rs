@@ -1,6 +1,8 @@
 //! burnrate-sim's integration tests: one binary, one module per concern.
 
 mod arithmetic;
+mod billing;
+mod catalog;
 mod errors;
 mod intervals;
 mod laws;
