@@ -85,7 +85,7 @@ pub fn simulate_until(
     on_replica_done: &(dyn Fn() + Sync),
 ) -> Result<SimResult, SimError> {
     let target = options.precision.unwrap_or(0.0);
-    if !(target.is_finite() && target >= 0.0 && target < 1.0) {
+    if !(0.0..1.0).contains(&target) {
         return Err(SimError::InvalidOption(format!(
             "--precision must be a fraction in [0, 1) such as 1% or 0.01, got {target}"
         )));

@@ -118,7 +118,7 @@ fn binomial_cdf(n: usize, p: f64) -> Vec<f64> {
 const EXACT_MAX_N: usize = 200_000;
 
 /// 1-based ranks `(l, u)` of the order statistics bounding the p-quantile of `n` iid draws with
-/// >= 95% confidence: `P(B < l) <= 2.5%` and `P(B >= u) <= 2.5%` for B ~ Binomial(n, p).
+/// at least 95% confidence: `P(B < l) <= 2.5%` and `P(B >= u) <= 2.5%` for B ~ Binomial(n, p).
 /// `l == 0` means no lower order statistic (bound below by 0); `u > n`, no upper one.
 pub fn order_stat_ranks(n: usize, p: f64) -> (usize, usize) {
     let alpha = (1.0 - CONFIDENCE) / 2.0;
@@ -422,7 +422,7 @@ pub fn paired_mean_diff_ci(a: &[f64], b: &[f64]) -> Option<Ci95> {
 pub fn paired_quantile_diff_ci(a: &[f64], b: &[f64], per_cluster: usize, p: f64) -> Option<Ci95> {
     let n = a.len();
     let per_cluster = per_cluster.max(1);
-    if n != b.len() || n < 2 * per_cluster || n % per_cluster != 0 {
+    if n != b.len() || n < 2 * per_cluster || !n.is_multiple_of(per_cluster) {
         return None;
     }
     let r = n / per_cluster;
