@@ -138,6 +138,7 @@ pub async fn drive(
         days: Some(1),
         seed: Some(o.seed),
         threads: None,
+        ..RunOptions::default()
     };
     let prediction = burnrate_sim::simulate(&sc, &options, &|| {})?;
     // The per-task sd needs days with a fixed task count (see `per_task_sd`): with Poisson
