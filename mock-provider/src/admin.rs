@@ -1,9 +1,11 @@
 //! Control endpoints: health, Prometheus metrics, the ledger, reset and run-time config.
 
-use crate::common::{RawBody, ok_json};
 use crate::config::MockConfig;
 use crate::error::{ApiError, Shape};
-use crate::state::{AppState, LATENCY_BUCKETS, LOG_ERRORS};
+use crate::pipeline::RawBody;
+use crate::reqlog::LOG_ERRORS;
+use crate::state::{AppState, LATENCY_BUCKETS};
+use crate::streaming::ok_json;
 use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
@@ -204,6 +206,7 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
 /// Unknown routes: the calling provider's 404.
 pub async fn fallback(method: Method, uri: Uri) -> Response {
     ApiError::not_found_route(Shape::from_path(uri.path()), method.as_str(), uri.path())
+        .unrecorded()
         .into_response()
 }
 
@@ -214,5 +217,6 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
         StatusCode::METHOD_NOT_ALLOWED,
         format!("Method {} not allowed for {}.", method.as_str(), uri.path()),
     )
+    .unrecorded()
     .into_response()
 }

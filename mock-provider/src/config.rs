@@ -452,9 +452,14 @@ pub(crate) fn build_entry(
             mean: 150.0,
             cv: 0.6,
         });
-    ttft.validate(&format!("{prefix}.ttft"))?;
-    inter_token.validate(&format!("{prefix}.inter_token"))?;
-    output_tokens.validate(&format!("{prefix}.output_tokens"))?;
+    for (name, dist) in [
+        ("ttft", &ttft),
+        ("inter_token", &inter_token),
+        ("output_tokens", &output_tokens),
+    ] {
+        dist.validate()
+            .map_err(|m| invalid(format!("{prefix}.{name}"), m))?;
+    }
     let slowdown = own
         .slowdown_per_inflight
         .or(defaults.slowdown_per_inflight)

@@ -5,25 +5,12 @@
 use crate::cache::PromptCache;
 use crate::config::MockConfig;
 use crate::ratelimit::RateLimiter;
+use crate::reqlog::{Charged, RequestLog};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
-
-/// Tokens and cost of one request, provider-neutral.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Charged {
-    pub input: u64,
-    pub cache_write_5m: u64,
-    pub cache_write_1h: u64,
-    pub cache_read: u64,
-    pub output: u64,
-    pub cost_pusd: u64,
-    pub batch: bool,
-}
+use std::time::Instant;
 
 /// Counters of one slice of the ledger (total, a model, or a key).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -188,53 +175,6 @@ impl Ledger {
     }
 }
 
-/// A JSONL request log, flushed at most every 200 ms and on drop.
-#[derive(Debug)]
-pub struct RequestLog {
-    out: BufWriter<File>,
-    last_flush: Instant,
-}
-
-impl RequestLog {
-    pub fn open(path: &std::path::Path) -> std::io::Result<RequestLog> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
-        Ok(RequestLog {
-            out: BufWriter::with_capacity(64 * 1024, file),
-            last_flush: Instant::now(),
-        })
-    }
-
-    pub fn write(&mut self, line: &serde_json::Value) {
-        // A failed log write must not fail the request; it is counted in the metrics.
-        let ok =
-            serde_json::to_writer(&mut self.out, line).is_ok() && self.out.write_all(b"\n").is_ok();
-        if !ok {
-            LOG_ERRORS.fetch_add(1, Ordering::Relaxed);
-        }
-        if self.last_flush.elapsed() > Duration::from_millis(200) {
-            self.flush();
-        }
-    }
-
-    pub fn flush(&mut self) {
-        if self.out.flush().is_err() {
-            LOG_ERRORS.fetch_add(1, Ordering::Relaxed);
-        }
-        self.last_flush = Instant::now();
-    }
-}
-
-impl Drop for RequestLog {
-    fn drop(&mut self) {
-        self.flush();
-    }
-}
-
-pub static LOG_ERRORS: AtomicU64 = AtomicU64::new(0);
-
 /// An uploaded file (`POST /v1/files`) or a batch output file.
 #[derive(Debug, Clone)]
 pub struct StoredFile {
@@ -269,7 +209,6 @@ pub struct StoredBatch {
 #[derive(Debug)]
 pub struct AppState {
     config: RwLock<Arc<MockConfig>>,
-    pub started: Instant,
     pub request_counter: AtomicU64,
     /// Calls per model (ids), for scripts and seeded fault draws.
     pub model_calls: Mutex<HashMap<String, u64>>,
@@ -296,7 +235,6 @@ impl AppState {
         };
         Ok(AppState {
             config: RwLock::new(Arc::new(config)),
-            started: Instant::now(),
             request_counter: AtomicU64::new(0),
             model_calls: Mutex::new(HashMap::new()),
             inflight: AtomicU64::new(0),
