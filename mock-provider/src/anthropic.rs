@@ -3,10 +3,11 @@
 use crate::cache::{AnthropicCache, Block, SEED_HASH, hash_str};
 use crate::config::{FaultKind, ModelEntry};
 use crate::error::{ApiError, Shape};
-use crate::pipeline::{Inflight, RawBody, Req, Tokens, content_seed, parse_json};
+use crate::pipeline::{Inflight, RawBody, Req, Tokens, content_seed, off_thread, parse_json};
 use crate::plan::{Ask, Finish, Plan, plan};
 use crate::streaming::{Frame, FrameFn, Timing, json_response, ok_json, sse_event, sse_response};
 use crate::tokens;
+use crate::validate::{self, Rule};
 use axum::Extension;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -26,6 +27,75 @@ pub struct MessagesRequest {
     pub tools: Option<Vec<Value>>,
     pub tool_choice: Option<Value>,
     pub cache_control: Option<Value>,
+    pub stop_sequences: Option<Vec<String>>,
+}
+
+/// Messages fields by type and range (Anthropic's API reference).
+const RULES: &[(&str, Rule)] = &[
+    ("model", Rule::Str),
+    ("messages", Rule::Array),
+    ("max_tokens", Rule::Integer(1, i64::MAX)),
+    ("system", Rule::StringOrArray),
+    ("temperature", Rule::Number(0.0, 1.0)),
+    ("top_p", Rule::Number(0.0, 1.0)),
+    ("top_k", Rule::Integer(0, i64::MAX)),
+    ("stop_sequences", Rule::Array),
+    ("stream", Rule::Bool),
+    ("tools", Rule::Array),
+    ("tool_choice", Rule::Object),
+    ("metadata", Rule::Object),
+    ("cache_control", Rule::Object),
+];
+
+/// Reads a messages body (`count_tokens` needs no `max_tokens`): every documented field
+/// checked, then typed.
+fn read<T: serde::de::DeserializeOwned>(
+    shape: Shape,
+    v: Value,
+    needs_max_tokens: bool,
+) -> Result<T, ApiError> {
+    let o = validate::object(shape, &v)?;
+    let required: &[&str] = if needs_max_tokens {
+        &["model", "max_tokens", "messages"]
+    } else {
+        &["model", "messages"]
+    };
+    for field in required {
+        if o.get(*field).is_none_or(Value::is_null) {
+            return Err(validate::missing(shape, field));
+        }
+    }
+    validate::fields(shape, o, RULES)?;
+    for (i, m) in o["messages"].as_array().into_iter().flatten().enumerate() {
+        validate::role(shape, i, m, &["user", "assistant"])?;
+    }
+    if let Some(Value::Array(stops)) = o.get("stop_sequences") {
+        for (i, s) in stops.iter().enumerate() {
+            validate::check(shape, &format!("stop_sequences.{i}"), s, Rule::Str)?;
+        }
+    }
+    if let Some(t) = o.get("tools").filter(|t| !t.is_null()) {
+        validate::tools(shape, t, false)?;
+    }
+    if o["messages"].as_array().is_some_and(Vec::is_empty) {
+        return Err(ApiError::bad_request(
+            shape,
+            "messages: at least one message is required",
+        ));
+    }
+    serde_json::from_value(v).map_err(|e| ApiError::bad_request(shape, format!("{e}")))
+}
+
+/// The checks that need the model: output limit and context window.
+fn fits(shape: Shape, max_tokens: u64, model: &ModelEntry, prompt: u64) -> Result<(), ApiError> {
+    validate::max_output(
+        shape,
+        "max_tokens",
+        max_tokens,
+        &model.spec.id,
+        model.window,
+    )?;
+    validate::context(shape, prompt, max_tokens, model.window)
 }
 
 #[derive(Debug, Deserialize)]
@@ -299,6 +369,7 @@ fn message_ask(r: &MessagesRequest, prompt: &Prompt, max_tokens: u64) -> Ask {
         tools: tools_of(r),
         after_tool_result: prompt.after_tool_result,
         max_tokens: Some(max_tokens),
+        stop: r.stop_sequences.clone().unwrap_or_default(),
         ..Ask::default()
     };
     let choice = r.tool_choice.as_ref();
@@ -316,8 +387,9 @@ fn message_ask(r: &MessagesRequest, prompt: &Prompt, max_tokens: u64) -> Ask {
     ask
 }
 
-fn stop_reason(f: Finish) -> &'static str {
-    match f {
+fn stop_reason(plan: &Plan) -> &'static str {
+    match plan.finish {
+        Finish::Stop if plan.stop_sequence.is_some() => "stop_sequence",
         Finish::Stop => "end_turn",
         Finish::Length => "max_tokens",
         Finish::ToolCalls => "tool_use",
@@ -347,7 +419,7 @@ fn message(
 ) -> (Value, Tokens) {
     let body = json!({
         "id": id, "type": "message", "role": "assistant", "model": model, "content": content_blocks(plan),
-        "stop_reason": stop_reason(plan.finish), "stop_sequence": null, "usage": usage_json(input, cache, plan.output_tokens),
+        "stop_reason": stop_reason(plan), "stop_sequence": plan.stop_sequence, "usage": usage_json(input, cache, plan.output_tokens),
     });
     let tokens = Tokens {
         input,
@@ -378,20 +450,23 @@ pub(crate) async fn messages(
     Extension(req): Extension<Arc<Req>>,
     body: Result<RawBody, ApiError>,
 ) -> Result<Response, ApiError> {
+    // Providers check the key before the body.
+    req.check_auth()?;
     let RawBody(bytes) = body?;
-    let r: MessagesRequest = parse_json(req.shape, &bytes)?;
+    let r: MessagesRequest = read(req.shape, parse_json(req.shape, &bytes)?, true)?;
     let call = req.admit(&r.model)?;
     let max_tokens = required(req.shape, &r)?;
-    let prompt = build_prompt(req.shape, scope_for(&req, &call.model.spec.id), &r)?;
+    let (shape, scope) = (req.shape, scope_for(&req, &call.model.spec.id));
+    let (r, prompt) = off_thread(&req, bytes.len(), move || {
+        let prompt = build_prompt(shape, scope, &r);
+        (r, prompt)
+    })
+    .await?;
+    let prompt = prompt?;
+    fits(req.shape, max_tokens, &call.model, prompt.total)?;
     let ask = message_ask(&r, &prompt, max_tokens);
     let seed = content_seed(req.cfg.seed, &bytes);
-    let plan = plan(
-        &req.cfg,
-        &call.model.output_tokens,
-        call.forced_output,
-        &ask,
-        seed,
-    );
+    let plan = plan(&req.cfg, &call.model, call.forced_output, &ask, seed);
     let stream = r.stream.unwrap_or(false);
     if let Some(kind) = call.fault {
         if kind == FaultKind::Timeout {
@@ -454,7 +529,7 @@ pub(crate) async fn messages(
         drop(inflight);
         return Ok(resp);
     }
-    let stop_reason = stop_reason(plan.finish);
+    let stop_reason = stop_reason(&plan);
     // message_start, then per block: start, ping (after the first), deltas, stop; message_delta, message_stop.
     let mut frames: Vec<(&'static str, String, bool)> = Vec::new();
     let mut start_usage = usage_json(input, &cache, 1);
@@ -510,7 +585,7 @@ pub(crate) async fn messages(
     let _ = pieces_total;
     frames.push((
         "message_delta",
-        json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null},
+        json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": plan.stop_sequence},
             "usage": {"input_tokens": input, "cache_creation_input_tokens": cache.write_5m + cache.write_1h,
                 "cache_read_input_tokens": cache.read, "output_tokens": plan.output_tokens}})
         .to_string(),
@@ -566,9 +641,11 @@ pub(crate) async fn count_tokens(
     Extension(req): Extension<Arc<Req>>,
     body: Result<RawBody, ApiError>,
 ) -> Result<Response, ApiError> {
+    // Providers check the key before the body.
+    req.check_auth()?;
     let RawBody(bytes) = body?;
-    let c: CountRequest = parse_json(req.shape, &bytes)?;
-    let _ = req.model_name.set(c.model.clone());
+    let c: CountRequest = read(req.shape, parse_json(req.shape, &bytes)?, false)?;
+    req.check_model_name(&c.model)?;
     req.check_auth()?;
     if req.cfg.model(&c.model, Provider::Anthropic).is_none() {
         return Err(ApiError::model_not_found(req.shape, &c.model));
@@ -582,8 +659,10 @@ pub(crate) async fn count_tokens(
         tools: c.tools,
         tool_choice: None,
         cache_control: None,
+        stop_sequences: None,
     };
-    let p = build_prompt(req.shape, 0, &r)?;
+    let shape = req.shape;
+    let p = off_thread(&req, bytes.len(), move || build_prompt(shape, 0, &r)).await??;
     Ok(ok_json(json!({"input_tokens": p.total})))
 }
 
@@ -594,16 +673,16 @@ pub(crate) fn batch_line(
     params: &Value,
     seed: u64,
 ) -> Result<(Value, Tokens, Arc<ModelEntry>), ApiError> {
-    let r: MessagesRequest = serde_json::from_value(params.clone())
-        .map_err(|e| ApiError::bad_request(req.shape, format!("params: {e}")))?;
+    let r: MessagesRequest = read(req.shape, params.clone(), true)?;
     let model = req
         .cfg
         .model(&r.model, Provider::Anthropic)
         .ok_or_else(|| ApiError::model_not_found(req.shape, &r.model))?;
     let max_tokens = required(req.shape, &r)?;
     let prompt = build_prompt(req.shape, scope_for(req, &model.spec.id), &r)?;
+    fits(req.shape, max_tokens, &model, prompt.total)?;
     let ask = message_ask(&r, &prompt, max_tokens);
-    let plan = plan(&req.cfg, &model.output_tokens, None, &ask, seed);
+    let plan = plan(&req.cfg, &model, None, &ask, seed);
     let cache = req.state.cache.anthropic(
         &prompt.blocks,
         u64::from(model.spec.min_cacheable_tokens),

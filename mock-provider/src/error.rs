@@ -32,7 +32,7 @@ pub struct ApiError {
     pub openai_type: &'static str,
     pub anthropic_type: Option<&'static str>,
     pub code: Option<&'static str>,
-    pub param: Option<&'static str>,
+    pub param: Option<String>,
     pub message: String,
     pub headers: Box<HeaderMap>,
     /// Whether the answer counts as a request in the ledger and the log (provider endpoints:
@@ -89,8 +89,8 @@ impl ApiError {
         self
     }
 
-    pub fn with_param(mut self, param: &'static str) -> ApiError {
-        self.param = Some(param);
+    pub fn with_param(mut self, param: impl Into<String>) -> ApiError {
+        self.param = Some(param.into());
         self
     }
 

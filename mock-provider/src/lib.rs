@@ -38,6 +38,7 @@
 //! time_scale = 1.0          # latency multiplier; 0 = instant
 //! accept_unknown_models = false
 //! api_keys = ["sk-test"]    # empty or absent: no key check
+//! admin_key = "sk-admin"    # needed on /_mock/* when api_keys is set (default: any api key)
 //! body_limit_bytes = 33554432
 //! spend_cap_usd = 5.0       # past it: the provider's quota error
 //! request_log = "requests.jsonl"
@@ -75,6 +76,16 @@
 //!
 //! [keys."sk-test"]              # per-key limits (each model's bucket for that key)
 //! rpm = 60
+//!
+//! [limits]                      # resource limits (defaults shown)
+//! header_read_timeout_s = 10    # also closes kept-alive connections idle this long
+//! idle_timeout_s = 60           # no byte either way this long: connection closed
+//! max_connections = 10000       # at most the open-file limit - 64; more wait in the backlog
+//! max_model_name_bytes = 256    # longer: 400
+//! max_api_key_bytes = 256       # longer: 400
+//! max_stored_file_bytes = 268435456  # uploaded + batch output files kept in memory
+//! tool_schema_max_depth = 8     # nesting of generated tool arguments
+//! tokenize_timeout_s = 10       # past it: 400 (prompts > 64 KiB tokenize off the async threads)
 //! ```
 //! # Faults and billing
 //! Injected errors answered before the model runs (429, 500, 502, 503, 529, quota, and
@@ -148,9 +159,12 @@ mod plan;
 mod ratelimit;
 mod reqlog;
 mod schema;
+mod server;
 mod state;
 mod streaming;
 mod tokens;
+mod validate;
+mod window;
 
 pub use config::{ConfigError, MockConfig, RawConfig};
 
@@ -253,8 +267,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = config.limits;
     let app = try_router(config).map_err(|e| std::io::Error::other(e.to_string()))?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    server::run(app, listener, limits, shutdown).await
 }

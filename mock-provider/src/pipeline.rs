@@ -13,7 +13,7 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use burnrate_sim::{CacheTtl, Provider, TokenCounts};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
@@ -89,6 +89,7 @@ pub struct Req {
     pub forced_fault: Option<Result<FaultKind, String>>,
     pub forced_output: Option<Result<u64, String>>,
     pub model_name: OnceLock<String>,
+    key_label: String,
 }
 
 impl Req {
@@ -110,7 +111,6 @@ impl Req {
             shape,
             api,
             request_id,
-            key,
             step: header_str(headers, "x-mock-step").map(|s| s.chars().take(200).collect()),
             task: header_str(headers, "x-mock-task").map(|s| s.chars().take(200).collect()),
             recorded: AtomicBool::new(false),
@@ -123,25 +123,62 @@ impl Req {
             forced_output: header_str(headers, "x-mock-output-tokens")
                 .map(|v| v.trim().parse::<u64>().map_err(|_| v.to_string())),
             model_name: OnceLock::new(),
+            key_label: redact_key(&key),
+            key,
             state,
         }
     }
 
-    /// The key as the ledger shows it.
+    /// Acts as `key` (a batch's lines run as the key that created the batch).
+    pub fn set_key(&mut self, key: String) {
+        self.key_label = redact_key(&key);
+        self.key = key;
+    }
+
+    /// The key as the ledger, the buckets and the log show it: redacted (see [`redact_key`]).
     pub fn key_label(&self) -> &str {
-        if self.key.is_empty() {
-            "(none)"
-        } else {
-            &self.key
-        }
+        &self.key_label
     }
 
     pub fn check_auth(&self) -> Result<(), ApiError> {
+        let max = self.cfg.limits.max_api_key_bytes;
+        if self.key.len() > max {
+            return Err(too_long(self.shape, "api key", None, max, self.key.len()));
+        }
         if self.cfg.api_keys.is_empty() || self.cfg.api_keys.contains(&self.key) {
             Ok(())
         } else {
             Err(ApiError::unauthorized(self.shape))
         }
+    }
+
+    /// May call `/_mock/*`: anyone when no keys are configured, else the `admin_key` (or,
+    /// without one, any of `api_keys`).
+    pub fn is_admin(&self) -> bool {
+        if self.cfg.api_keys.is_empty() {
+            return true;
+        }
+        match &self.cfg.admin_key {
+            Some(admin) => *admin == self.key,
+            None => self.cfg.api_keys.contains(&self.key),
+        }
+    }
+
+    /// Checks a model name's length before it is stored anywhere.
+    pub fn check_model_name(&self, name: &str) -> Result<(), ApiError> {
+        let max = self.cfg.limits.max_model_name_bytes;
+        if name.len() > max {
+            let _ = self.model_name.set("(too long)".to_string());
+            return Err(too_long(
+                self.shape,
+                "model",
+                Some("model"),
+                max,
+                name.len(),
+            ));
+        }
+        let _ = self.model_name.set(name.to_string());
+        Ok(())
     }
 
     pub fn provider(&self) -> Provider {
@@ -214,7 +251,7 @@ impl Req {
 
     /// Looks the model up and decides the fault of this call.
     pub fn admit(&self, model_name: &str) -> Result<Call, ApiError> {
-        let _ = self.model_name.set(model_name.to_string());
+        self.check_model_name(model_name)?;
         self.check_auth()?;
         let model = self
             .cfg
@@ -550,6 +587,8 @@ impl Req {
             kind,
             charged,
             stream,
+            call.model.clone(),
+            t,
         )
     }
 }
@@ -680,6 +719,9 @@ pub struct Outcome {
     kind: Option<FaultKind>,
     charged: Charged,
     stream: bool,
+    /// What was priced, to re-price a stream the client cut.
+    entry: Arc<ModelEntry>,
+    tokens: Tokens,
 }
 
 impl Outcome {
@@ -693,6 +735,8 @@ impl Outcome {
         kind: Option<FaultKind>,
         charged: Charged,
         stream: bool,
+        entry: Arc<ModelEntry>,
+        tokens: Tokens,
     ) -> Outcome {
         Outcome {
             state,
@@ -703,7 +747,32 @@ impl Outcome {
             kind,
             charged,
             stream,
+            entry,
+            tokens,
         }
+    }
+
+    /// Re-prices the call with at most `delivered` output tokens (a stream the client left)
+    /// and corrects the ledger; the log line written on drop shows what was billed.
+    pub fn bill_cut(&mut self, delivered: u64) {
+        if delivered >= self.tokens.output {
+            return;
+        }
+        let tokens = Tokens {
+            output: delivered,
+            ..self.tokens
+        };
+        let billed = price(&self.entry, tokens, self.charged.batch);
+        self.state
+            .total_cost_pusd
+            .fetch_sub(self.charged.cost_pusd - billed.cost_pusd, Ordering::Relaxed);
+        self.state
+            .ledger
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .correct(&self.model, &self.req.key, &self.charged, &billed);
+        self.charged = billed;
+        self.tokens = tokens;
     }
 }
 
@@ -803,14 +872,19 @@ pub async fn track(State(st): State<Arc<AppState>>, mut request: Request, next: 
             .get::<MatchedPath>()
             .map(MatchedPath::as_str),
     );
+    let admin = path.starts_with("/_mock/");
     let req = Arc::new(Req::new(
         st,
         shape,
         api.unwrap_or("other"),
         request.headers(),
     ));
-    request.extensions_mut().insert(req.clone());
-    let mut resp = next.run(request).await;
+    let mut resp = if admin && !req.is_admin() {
+        ApiError::unauthorized(shape).unrecorded().into_response()
+    } else {
+        request.extensions_mut().insert(req.clone());
+        next.run(request).await
+    };
     if let Some(err) = resp.extensions_mut().remove::<ApiError>() {
         if api.is_some() && err.record {
             req.record_failure(&err);
@@ -819,4 +893,75 @@ pub async fn track(State(st): State<Arc<AppState>>, mut request: Request, next: 
     }
     req.base_headers(resp.headers_mut());
     resp
+}
+
+/// Bodies up to this size are tokenized on the async thread (well under a millisecond).
+const INLINE_BYTES: usize = 64 * 1024;
+
+/// Runs the CPU-heavy part of a request (tokenizing its prompt) off the async threads when the
+/// body is large, within the configured time budget, so that big prompts cannot stall
+/// `/healthz` or other requests. Past the budget the request gets a 400 in its provider's
+/// shape; the work itself is linear in the body (see `tokens::MAX_RUN_BYTES`) and finishes
+/// on the blocking pool.
+pub async fn off_thread<T: Send + 'static>(
+    req: &Req,
+    body_bytes: usize,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    if body_bytes <= INLINE_BYTES {
+        return Ok(work());
+    }
+    let budget = req.cfg.limits.tokenize_timeout;
+    match tokio::time::timeout(budget, tokio::task::spawn_blocking(work)).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(ApiError::new(
+            req.shape,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("tokenizer failed: {e}"),
+        )),
+        Err(_) => Err(ApiError::bad_request(
+            req.shape,
+            format!(
+                "The prompt could not be tokenized within {} s (limits.tokenize_timeout_s).",
+                budget.as_secs_f64()
+            ),
+        )),
+    }
+}
+
+/// A key as the mock shows it anywhere (ledger, log, buckets, `GET /_mock/config`): never the
+/// key itself. Keys of 12 characters or more show their first 3 and last 4 (`sk-…a1b2`, as
+/// providers' dashboards do); shorter ones a hash (`key-1a2b3c4d`); no key is `(none)`.
+pub fn redact_key(key: &str) -> String {
+    let n = key.chars().count();
+    if n == 0 {
+        "(none)".to_string()
+    } else if n >= 12 {
+        let head: String = key.chars().take(3).collect();
+        let tail: String = key.chars().skip(n - 4).collect();
+        format!("{head}…{tail}")
+    } else {
+        format!("key-{:08x}", hash_str(0x006b_6579, key) as u32)
+    }
+}
+
+/// A string field over its length limit, in the provider's wording.
+fn too_long(
+    shape: Shape,
+    what: &str,
+    param: Option<&'static str>,
+    max: usize,
+    len: usize,
+) -> ApiError {
+    let msg = match shape {
+        Shape::OpenAi => format!(
+            "Invalid '{what}': string too long. Expected a string with maximum length {max}, but got a string with length {len} instead."
+        ),
+        Shape::Anthropic => format!("{what}: String should have at most {max} characters"),
+    };
+    let err = ApiError::bad_request(shape, msg).with_code("string_above_max_length");
+    match param {
+        Some(p) => err.with_param(p),
+        None => err,
+    }
 }

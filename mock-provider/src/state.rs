@@ -94,6 +94,14 @@ pub struct Histogram {
 }
 
 impl Histogram {
+    pub fn merge(&mut self, other: &Histogram) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            *a += b;
+        }
+        self.sum += other.sum;
+        self.count += other.count;
+    }
+
     pub fn observe(&mut self, secs: f64) {
         let i = LATENCY_BUCKETS
             .iter()
@@ -151,6 +159,24 @@ impl Ledger {
         }
     }
 
+    /// Replaces what a request was charged (`was`) by what it is billed (`now`, fewer output
+    /// tokens) in the total and the request's model and key rows.
+    pub fn correct(&mut self, model: &str, key: &str, was: &Charged, now: &Charged) {
+        let out = was.output - now.output;
+        let cost = was.cost_pusd - now.cost_pusd;
+        for u in [
+            Some(&mut self.total),
+            self.by_model.get_mut(model),
+            self.by_key.get_mut(key),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            u.output_tokens -= out.min(u.output_tokens);
+            u.cost_pusd -= cost.min(u.cost_pusd);
+        }
+    }
+
     pub fn observe_latency(&mut self, model: &str, secs: f64) {
         if self.latency.len() < MAX_LEDGER_ROWS || self.latency.contains_key(model) {
             self.latency
@@ -195,8 +221,11 @@ pub struct StoredBatch {
     pub key: String,
     pub endpoint: String,
     pub input_file_id: Option<String>,
-    /// `(custom_id, url, body)` of each request.
-    pub requests: Vec<(String, String, serde_json::Value)>,
+    /// `(custom_id, url, body)` of each request (shared: polls clone the batch).
+    pub requests: Arc<Vec<(String, String, serde_json::Value)>>,
+    /// A poll is running the batch now; other polls see it unfinished, so that it is
+    /// settled (and billed) exactly once.
+    pub settling: bool,
     /// Output JSONL once ended.
     pub output_file_id: Option<String>,
     pub results: Option<bytes::Bytes>,

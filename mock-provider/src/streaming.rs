@@ -79,9 +79,28 @@ struct StreamState {
     start: tokio::time::Instant,
     deadline: Option<tokio::time::Instant>,
     cut_at: Option<usize>,
+    /// The stream ended as planned (all frames, or the server's own `stream_cut`).
     done: bool,
-    _outcome: Outcome,
+    /// Token frames handed to the connection so far.
+    tokens_sent: u64,
+    outcome: Outcome,
     _inflight: Inflight,
+}
+
+impl StreamState {
+    fn mark_done(&mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for StreamState {
+    fn drop(&mut self) {
+        // Dropped before the end: the client went away. Bill what was generated up to the
+        // cut (one token per token frame sent), not the whole planned answer.
+        if !self.done {
+            self.outcome.bill_cut(self.tokens_sent);
+        }
+    }
 }
 
 /// A streamed SSE response: token frames are released at `start + ttft`, then one
@@ -103,7 +122,8 @@ pub fn sse_response(
         deadline: None,
         cut_at,
         done: false,
-        _outcome: outcome,
+        tokens_sent: 0,
+        outcome,
         _inflight: inflight,
     };
     let stream = futures::stream::unfold(st, |mut s| async move {
@@ -114,7 +134,10 @@ pub fn sse_response(
             s.done = true;
             return Some((Err(std::io::Error::other("mock: stream cut")), s));
         }
-        let frame = (s.frames)(s.idx)?;
+        let Some(frame) = (s.frames)(s.idx) else {
+            s.mark_done();
+            return None;
+        };
         if frame.token && !s.timing.instant() {
             let next = match s.deadline {
                 None => s.start + s.timing.ttft,
@@ -122,6 +145,9 @@ pub fn sse_response(
             };
             s.deadline = Some(next);
             tokio::time::sleep_until(next).await;
+        }
+        if frame.token {
+            s.tokens_sent += 1;
         }
         s.idx += 1;
         Some((Ok::<Bytes, std::io::Error>(frame.data), s))

@@ -13,6 +13,7 @@ use crate::state::{MAX_BATCHES, StoredBatch};
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
 use serde_json::Value;
+use std::sync::Arc;
 use std::time::Instant;
 
 /// A batch just accepted for the caller's key: nothing run yet, no results, not ended.
@@ -32,7 +33,8 @@ fn new_batch(
         key: req.key.clone(),
         endpoint,
         input_file_id,
-        requests,
+        requests: Arc::new(requests),
+        settling: false,
         output_file_id: None,
         results: None,
         completed: 0,
@@ -53,21 +55,21 @@ fn store_batch(req: &Req, b: StoredBatch) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// Runs a due batch once; returns the stored state.
+/// Runs a due batch, exactly once whoever polls: the first poll after the delay claims it
+/// under the lock; polls meanwhile see it unfinished. Returns the stored state.
 fn settle(req: &Req, id: &str) -> Option<StoredBatch> {
-    let snapshot = req
-        .state
-        .batches
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .get(id)
-        .cloned()?;
-    if snapshot.ended_at.is_some() || snapshot.created.elapsed() < req.cfg.batch_completion {
-        return Some(snapshot);
-    }
+    let snapshot = {
+        let mut batches = req.state.batches.lock().unwrap_or_else(|e| e.into_inner());
+        let b = batches.get_mut(id)?;
+        if b.ended_at.is_some() || b.settling || b.created.elapsed() < req.cfg.batch_completion {
+            return Some(b.clone());
+        }
+        b.settling = true;
+        b.clone()
+    };
     // Run the requests outside the lock, as the batch's key.
     let mut worker = Req::new(req.state.clone(), req.shape, "batch", &HeaderMap::new());
-    worker.key = snapshot.key.clone();
+    worker.set_key(snapshot.key.clone());
     let mut lines = String::new();
     let (mut ok, mut failed) = (0u64, 0u64);
     for (i, (custom_id, url, body)) in snapshot.requests.iter().enumerate() {

@@ -79,6 +79,18 @@ pub(crate) async fn upload_file(
             format!("at most {MAX_FILES} files are kept; POST /_mock/reset"),
         ));
     }
+    let kept: u64 = files.values().map(|f| f.bytes.len() as u64).sum();
+    let cap = req.cfg.limits.max_stored_file_bytes;
+    if kept + f.bytes.len() as u64 > cap {
+        return Err(ApiError::bad_request(
+            req.shape,
+            format!(
+                "File storage is full: {kept} bytes are kept and this file is {} bytes, over limits.max_stored_file_bytes ({cap}); POST /_mock/reset",
+                f.bytes.len()
+            ),
+        )
+        .with_param("file"));
+    }
     files.insert(f.id.clone(), f);
     Ok(ok_json(body))
 }

@@ -5,11 +5,12 @@ use super::{
     tool_list,
 };
 use crate::config::{FaultKind, ModelEntry};
-use crate::error::ApiError;
-use crate::pipeline::{Call, RawBody, Req, Tokens, parse_json, unix_now};
+use crate::error::{ApiError, Shape};
+use crate::pipeline::{Call, RawBody, Req, Tokens, off_thread, parse_json, unix_now};
 use crate::plan::{Ask, Finish, Plan, plan};
 use crate::streaming::{Frame, FrameFn, Timing, json_response, sse_data, sse_response};
 use crate::tokens;
+use crate::validate::{self, Rule};
 use axum::Extension;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -30,6 +31,80 @@ pub struct ChatRequest {
     pub tool_choice: Option<Value>,
     pub response_format: Option<Value>,
     pub prompt_cache_key: Option<String>,
+    pub stop: Option<Value>,
+}
+
+/// Chat completion fields by type and range (the API reference's limits).
+const RULES: &[(&str, Rule)] = &[
+    ("model", Rule::Str),
+    ("messages", Rule::Array),
+    ("temperature", Rule::Number(0.0, 2.0)),
+    ("top_p", Rule::Number(0.0, 1.0)),
+    ("n", Rule::Integer(1, 128)),
+    ("max_tokens", Rule::Integer(1, i64::MAX)),
+    ("max_completion_tokens", Rule::Integer(1, i64::MAX)),
+    ("presence_penalty", Rule::Number(-2.0, 2.0)),
+    ("frequency_penalty", Rule::Number(-2.0, 2.0)),
+    ("stop", Rule::StringOrStrings(4)),
+    ("stream", Rule::Bool),
+    ("stream_options", Rule::Object),
+    ("tools", Rule::Array),
+    ("tool_choice", Rule::StringOrObject),
+    ("parallel_tool_calls", Rule::Bool),
+    ("response_format", Rule::Object),
+    ("seed", Rule::Integer(i64::MIN, i64::MAX)),
+    ("logprobs", Rule::Bool),
+    ("top_logprobs", Rule::Integer(0, 20)),
+    ("user", Rule::Str),
+    ("prompt_cache_key", Rule::Str),
+    ("metadata", Rule::Object),
+    ("store", Rule::Bool),
+];
+
+const ROLES: &[&str] = &[
+    "system",
+    "assistant",
+    "user",
+    "function",
+    "tool",
+    "developer",
+];
+
+/// Reads a chat completions body: every documented field checked, then typed.
+fn read(shape: Shape, v: Value) -> Result<ChatRequest, ApiError> {
+    let o = validate::object(shape, &v)?;
+    for required in ["model", "messages"] {
+        if o.get(required).is_none_or(Value::is_null) {
+            return Err(validate::missing(shape, required));
+        }
+    }
+    validate::fields(shape, o, RULES)?;
+    for (i, m) in o["messages"].as_array().into_iter().flatten().enumerate() {
+        validate::role(shape, i, m, ROLES)?;
+    }
+    if let Some(t) = o.get("tools").filter(|t| !t.is_null()) {
+        validate::tools(shape, t, true)?;
+    }
+    let r: ChatRequest = serde_json::from_value(v)
+        .map_err(|e| ApiError::bad_request(shape, format!("Invalid request body: {e}")))?;
+    if r.messages.is_empty() {
+        return Err(
+            ApiError::bad_request(shape, "[] is too short - 'messages'").with_param("messages")
+        );
+    }
+    Ok(r)
+}
+
+/// The checks that need the model: output limit and context window.
+fn fits(shape: Shape, r: &ChatRequest, model: &ModelEntry, prompt: u64) -> Result<(), ApiError> {
+    let (field, asked) = match (r.max_completion_tokens, r.max_tokens) {
+        (Some(n), _) => ("max_completion_tokens", Some(n)),
+        (None, n) => ("max_tokens", n),
+    };
+    if let Some(n) = asked {
+        validate::max_output(shape, field, n, &model.spec.id, model.window)?;
+    }
+    validate::context(shape, prompt, asked.unwrap_or(0), model.window)
 }
 
 #[derive(Debug, Deserialize)]
@@ -181,6 +256,15 @@ fn chat_ask(r: &ChatRequest) -> Ask {
         tools: tool_list(r.tools.as_ref(), true),
         after_tool_result: r.messages.last().is_some_and(|m| m.role == "tool"),
         max_tokens: r.max_completion_tokens.or(r.max_tokens),
+        stop: match &r.stop {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        },
         ..Ask::default()
     };
     apply_tool_choice(&mut ask, r.tool_choice.as_ref());
@@ -245,15 +329,17 @@ pub(crate) async fn chat(
     Extension(req): Extension<Arc<Req>>,
     body: Result<RawBody, ApiError>,
 ) -> Result<Response, ApiError> {
+    // Providers check the key before the body.
+    req.check_auth()?;
     let RawBody(bytes) = body?;
-    let r: ChatRequest = parse_json(req.shape, &bytes)?;
+    let r = read(req.shape, parse_json(req.shape, &bytes)?)?;
     let call = req.admit(&r.model)?;
-    if r.messages.is_empty() {
-        return Err(
-            ApiError::bad_request(req.shape, "[] is too short - 'messages'").with_param("messages"),
-        );
-    }
-    let ids = chat_prompt(&r);
+    let (r, ids) = off_thread(&req, bytes.len(), move || {
+        let ids = chat_prompt(&r);
+        (r, ids)
+    })
+    .await?;
+    fits(req.shape, &r, &call.model, ids.len() as u64)?;
     let ask = chat_ask(&r);
     let stream = r.stream.unwrap_or(false);
     let (plan, mut p) = plan_and_prepare(
@@ -397,14 +483,14 @@ pub(crate) fn batch_line(
     body: &Value,
     seed: u64,
 ) -> Result<(Value, Tokens, Arc<ModelEntry>), ApiError> {
-    let r: ChatRequest = serde_json::from_value(body.clone())
-        .map_err(|e| ApiError::bad_request(req.shape, format!("Invalid request body: {e}")))?;
+    let r = read(req.shape, body.clone())?;
     let model = req
         .cfg
         .model(&r.model, Provider::OpenAi)
         .ok_or_else(|| ApiError::model_not_found(req.shape, &r.model))?;
     let ids = chat_prompt(&r);
-    let plan = plan(&req.cfg, &model.output_tokens, None, &chat_ask(&r), seed);
+    fits(req.shape, &r, &model, ids.len() as u64)?;
+    let plan = plan(&req.cfg, &model, None, &chat_ask(&r), seed);
     let cached = openai_cache(
         req,
         &Call::batch(model.clone()),

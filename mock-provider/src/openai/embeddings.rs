@@ -3,9 +3,10 @@
 use crate::cache::{hash_str, mix};
 use crate::config::FaultKind;
 use crate::error::ApiError;
-use crate::pipeline::{RawBody, Req, Tokens, content_seed, parse_json};
+use crate::pipeline::{RawBody, Req, Tokens, content_seed, off_thread, parse_json};
 use crate::streaming::{Timing, json_response};
 use crate::tokens;
+use crate::validate::{self, Rule};
 use axum::Extension;
 use axum::http::HeaderMap;
 use axum::response::Response;
@@ -57,22 +58,9 @@ pub fn embed(seed: u64, model: &str, text: &str, dims: usize) -> Vec<f32> {
     v
 }
 
-pub(crate) async fn embeddings(
-    Extension(req): Extension<Arc<Req>>,
-    body: Result<RawBody, ApiError>,
-) -> Result<Response, ApiError> {
-    let RawBody(bytes) = body?;
-    let r: EmbeddingsRequest = parse_json(req.shape, &bytes)?;
-    let call = req.admit(&r.model)?;
-    let invalid = || {
-        ApiError::bad_request(
-            req.shape,
-            "'input' must be a string, an array of strings, or an array of token arrays",
-        )
-        .with_param("input")
-    };
-    // Inputs as (text, token count).
-    let inputs: Vec<(String, u64)> = match &r.input {
+/// The inputs as (text, token count), or `None` when `input` has none of the allowed shapes.
+fn inputs_of(input: &Value) -> Option<Vec<(String, u64)>> {
+    Some(match input {
         Value::String(s) => vec![(s.clone(), tokens::count_cl100k(s))],
         Value::Array(items) if !items.is_empty() => {
             if items.iter().all(Value::is_string) {
@@ -82,7 +70,7 @@ pub(crate) async fn embeddings(
                     .map(|s| (s.to_string(), tokens::count_cl100k(s)))
                     .collect()
             } else if items.iter().all(Value::is_u64) {
-                vec![(r.input.to_string(), items.len() as u64)]
+                vec![(input.to_string(), items.len() as u64)]
             } else if items
                 .iter()
                 .all(|i| i.as_array().is_some_and(|a| a.iter().all(Value::is_u64)))
@@ -92,10 +80,52 @@ pub(crate) async fn embeddings(
                     .map(|i| (i.to_string(), i.as_array().map_or(0, |a| a.len() as u64)))
                     .collect()
             } else {
-                return Err(invalid());
+                return None;
             }
         }
-        _ => return Err(invalid()),
+        _ => return None,
+    })
+}
+
+/// `POST /v1/embeddings`.
+pub(crate) async fn embeddings(
+    Extension(req): Extension<Arc<Req>>,
+    body: Result<RawBody, ApiError>,
+) -> Result<Response, ApiError> {
+    // Providers check the key before the body.
+    req.check_auth()?;
+    let RawBody(bytes) = body?;
+    let v: Value = parse_json(req.shape, &bytes)?;
+    let o = validate::object(req.shape, &v)?;
+    for field in ["model", "input"] {
+        if o.get(field).is_none_or(Value::is_null) {
+            return Err(validate::missing(req.shape, field));
+        }
+    }
+    validate::fields(
+        req.shape,
+        o,
+        &[
+            ("model", Rule::Str),
+            ("dimensions", Rule::Integer(1, i64::MAX)),
+            ("encoding_format", Rule::Str),
+            ("user", Rule::Str),
+        ],
+    )?;
+    let r: EmbeddingsRequest = serde_json::from_value(v)
+        .map_err(|e| ApiError::bad_request(req.shape, format!("Invalid request body: {e}")))?;
+    let call = req.admit(&r.model)?;
+    let invalid = || {
+        ApiError::bad_request(
+            req.shape,
+            "'input' must be a string, an array of strings, or an array of token arrays",
+        )
+        .with_param("input")
+    };
+    let input = r.input.clone();
+    let inputs = off_thread(&req, bytes.len(), move || inputs_of(&input)).await?;
+    let Some(inputs) = inputs else {
+        return Err(invalid());
     };
     if inputs.len() > 2048 {
         return Err(
@@ -115,6 +145,11 @@ pub(crate) async fn embeddings(
             format!("'dimensions' must be between 1 and {native}"),
         )
         .with_param("dimensions"));
+    }
+    // Each input must fit the model's context window (8,191 tokens).
+    if let Some(longest) = inputs.iter().map(|(_, n)| *n).max() {
+        validate::context(req.shape, longest, 0, call.model.window)
+            .map_err(|e| e.with_param("input"))?;
     }
     let prompt: u64 = inputs.iter().map(|(_, n)| n).sum();
     if let Some(kind) = call.fault {

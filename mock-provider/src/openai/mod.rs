@@ -227,13 +227,7 @@ async fn plan_and_prepare(
     stream: bool,
 ) -> Result<(Plan, Prepared), ApiError> {
     let seed = content_seed(req.cfg.seed, body);
-    let plan = plan(
-        &req.cfg,
-        &call.model.output_tokens,
-        call.forced_output,
-        ask,
-        seed,
-    );
+    let plan = plan(&req.cfg, &call.model, call.forced_output, ask, seed);
     let prepared = prepare(req, call, ids, cache_key, &plan, stream, seed).await?;
     Ok((plan, prepared))
 }

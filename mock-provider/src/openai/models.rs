@@ -20,7 +20,8 @@ fn model_json(id: &str, provider: Provider, anthropic: bool) -> Value {
 
 /// `GET /v1/models`: the catalog, in Anthropic's shape when the client sends
 /// `anthropic-version`.
-pub(crate) async fn list_models(Extension(req): Extension<Arc<Req>>) -> Response {
+pub(crate) async fn list_models(Extension(req): Extension<Arc<Req>>) -> Result<Response, ApiError> {
+    req.check_auth()?;
     let cfg = &req.cfg;
     let anthropic = req.shape == Shape::Anthropic;
     let mut seen = std::collections::BTreeSet::new();
@@ -34,11 +35,11 @@ pub(crate) async fn list_models(Extension(req): Extension<Arc<Req>>) -> Response
     if anthropic {
         let first = data.first().and_then(|d| d.get("id")).cloned();
         let last = data.last().and_then(|d| d.get("id")).cloned();
-        return ok_json(
+        return Ok(ok_json(
             json!({"data": data, "has_more": false, "first_id": first, "last_id": last}),
-        );
+        ));
     }
-    ok_json(json!({"object": "list", "data": data}))
+    Ok(ok_json(json!({"object": "list", "data": data})))
 }
 
 /// `GET /v1/models/{id}`.
@@ -47,10 +48,11 @@ pub(crate) async fn get_model(
     Path(id): Path<String>,
 ) -> Result<Response, ApiError> {
     let anthropic = req.shape == Shape::Anthropic;
+    req.check_model_name(&id)?;
+    req.check_auth()?;
     match req.cfg.models.get(&id) {
         Some(m) => Ok(ok_json(model_json(&id, m.spec.provider, anthropic))),
         None => {
-            let _ = req.model_name.set(id.clone());
             Err(ApiError::model_not_found(req.shape, &id).with_type("invalid_request_error", None))
         }
     }

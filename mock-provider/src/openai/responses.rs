@@ -4,11 +4,12 @@ use super::{
     PromptBuilder, apply_tool_choice, content_text, json_format, plan_and_prepare, tool_list,
 };
 use crate::config::FaultKind;
-use crate::error::ApiError;
-use crate::pipeline::{RawBody, Req, parse_json, unix_now};
+use crate::error::{ApiError, Shape};
+use crate::pipeline::{RawBody, Req, off_thread, parse_json, unix_now};
 use crate::plan::{Ask, Finish};
 use crate::streaming::{Frame, FrameFn, Timing, json_response, sse_event, sse_response};
 use crate::tokens;
+use crate::validate::{self, Rule};
 use axum::Extension;
 use axum::response::Response;
 use serde::Deserialize;
@@ -26,6 +27,51 @@ pub struct ResponsesRequest {
     pub tool_choice: Option<Value>,
     pub text: Option<Value>,
     pub prompt_cache_key: Option<String>,
+}
+
+/// Responses API fields by type and range.
+const RULES: &[(&str, Rule)] = &[
+    ("model", Rule::Str),
+    ("input", Rule::StringOrArray),
+    ("instructions", Rule::Str),
+    ("stream", Rule::Bool),
+    ("max_output_tokens", Rule::Integer(16, i64::MAX)),
+    ("temperature", Rule::Number(0.0, 2.0)),
+    ("top_p", Rule::Number(0.0, 1.0)),
+    ("tools", Rule::Array),
+    ("tool_choice", Rule::StringOrObject),
+    ("parallel_tool_calls", Rule::Bool),
+    ("text", Rule::Object),
+    ("prompt_cache_key", Rule::Str),
+    ("previous_response_id", Rule::Str),
+    ("store", Rule::Bool),
+    ("metadata", Rule::Object),
+    ("user", Rule::Str),
+];
+
+/// Reads a Responses API body: every documented field checked, then typed.
+fn read(shape: Shape, v: Value) -> Result<ResponsesRequest, ApiError> {
+    let o = validate::object(shape, &v)?;
+    if o.get("model").is_none_or(Value::is_null) {
+        return Err(validate::missing(shape, "model"));
+    }
+    validate::fields(shape, o, RULES)?;
+    if let Some(Value::Array(items)) = o.get("input") {
+        for (i, item) in items.iter().enumerate() {
+            if item.get("role").is_some() {
+                let roles = ["user", "assistant", "system", "developer"];
+                validate::role(shape, i, item, &roles).map_err(|e| ApiError {
+                    message: e.message.replace("messages", "input"),
+                    ..e
+                })?;
+            }
+        }
+    }
+    if let Some(t) = o.get("tools").filter(|t| !t.is_null()) {
+        validate::tools(shape, t, false)?;
+    }
+    serde_json::from_value(v)
+        .map_err(|e| ApiError::bad_request(shape, format!("Invalid request body: {e}")))
 }
 
 fn responses_prompt(r: &ResponsesRequest) -> (Vec<u32>, String, bool) {
@@ -91,8 +137,10 @@ pub(crate) async fn responses(
     Extension(req): Extension<Arc<Req>>,
     body: Result<RawBody, ApiError>,
 ) -> Result<Response, ApiError> {
+    // Providers check the key before the body.
+    req.check_auth()?;
     let RawBody(bytes) = body?;
-    let r: ResponsesRequest = parse_json(req.shape, &bytes)?;
+    let r = read(req.shape, parse_json(req.shape, &bytes)?)?;
     let call = req.admit(&r.model)?;
     if r.input.is_none() {
         return Err(
@@ -100,7 +148,26 @@ pub(crate) async fn responses(
                 .with_param("input"),
         );
     }
-    let (ids, last_user, after_tool) = responses_prompt(&r);
+    let (r, (ids, last_user, after_tool)) = off_thread(&req, bytes.len(), move || {
+        let prompt = responses_prompt(&r);
+        (r, prompt)
+    })
+    .await?;
+    if let Some(n) = r.max_output_tokens {
+        validate::max_output(
+            req.shape,
+            "max_output_tokens",
+            n,
+            &call.model.spec.id,
+            call.model.window,
+        )?;
+    }
+    validate::context(
+        req.shape,
+        ids.len() as u64,
+        r.max_output_tokens.unwrap_or(0),
+        call.model.window,
+    )?;
     let mut ask = Ask {
         last_user,
         tools: tool_list(r.tools.as_ref(), false),
