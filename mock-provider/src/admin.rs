@@ -1,14 +1,18 @@
 //! Control endpoints: health, Prometheus metrics, the ledger, reset and run-time config.
 
-use crate::common::{RawBody, ok_json};
 use crate::config::MockConfig;
 use crate::error::{ApiError, Shape};
-use crate::state::{AppState, LATENCY_BUCKETS, LOG_ERRORS};
+use crate::pipeline::{RawBody, redact_key};
+use crate::reqlog::LOG_ERRORS;
+use crate::state::{AppState, Histogram, LATENCY_BUCKETS};
+use crate::streaming::ok_json;
 use axum::extract::State;
 use axum::http::{HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
+use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::path::{Component, Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -26,9 +30,53 @@ pub async fn reset(State(st): State<Arc<AppState>>) -> Response {
     ok_json(json!({"reset": true}))
 }
 
+/// The config as parsed, keys redacted (a `PUT` must carry the real keys).
 pub async fn get_config(State(st): State<Arc<AppState>>) -> Response {
-    let cfg = st.config();
-    ok_json(serde_json::to_value(&cfg.raw).unwrap_or_default())
+    let mut raw = st.config().raw.clone();
+    if let Some(keys) = raw.api_keys.as_mut() {
+        for k in keys.iter_mut() {
+            *k = redact_key(k);
+        }
+    }
+    raw.keys = std::mem::take(&mut raw.keys)
+        .into_iter()
+        .map(|(k, v)| (redact_key(&k), v))
+        .collect();
+    raw.admin_key = raw.admin_key.as_deref().map(redact_key);
+    ok_json(serde_json::to_value(&raw).unwrap_or_default())
+}
+
+/// Where a `PUT` may put the request log: inside the directory given on the command line
+/// (`burnrate mock --log-dir`), by a relative path without `..` or an absolute one below it.
+fn log_path(new: Option<&Path>, old: &MockConfig) -> Result<Option<PathBuf>, String> {
+    let Some(p) = new else { return Ok(None) };
+    if old.request_log.as_deref() == Some(p) {
+        return Ok(Some(p.to_path_buf()));
+    }
+    let Some(dir) = old.log_dir.as_deref() else {
+        return Err(
+            "request_log can be changed at run time only inside the directory given with `burnrate mock --log-dir`"
+                .into(),
+        );
+    };
+    let plain = p.components().all(|c| {
+        matches!(
+            c,
+            Component::Normal(_) | Component::RootDir | Component::Prefix(_)
+        )
+    });
+    let resolved = if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        dir.join(p)
+    };
+    if !plain || !resolved.starts_with(dir) {
+        return Err(format!(
+            "request_log must be a path inside {} (no `..`)",
+            dir.display()
+        ));
+    }
+    Ok(Some(resolved))
 }
 
 /// Replaces the configuration with a JSON (or TOML) document of the config-file format.
@@ -47,17 +95,28 @@ pub async fn put_config(
             _ => Err(json_err),
         },
     };
-    match parsed {
-        Ok(cfg) => match st.set_config(cfg) {
-            Ok(()) => get_config(State(st)).await,
-            Err(e) => ApiError::new(
-                Shape::OpenAi,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("request_log: {e}"),
-            )
-            .into_response(),
-        },
-        Err(e) => ApiError::bad_request(Shape::OpenAi, e.to_string()).into_response(),
+    let mut cfg = match parsed {
+        Ok(cfg) => cfg,
+        Err(e) => return ApiError::bad_request(Shape::OpenAi, e.to_string()).into_response(),
+    };
+    let old = st.config();
+    match log_path(cfg.request_log.as_deref(), &old) {
+        Ok(p) => cfg.request_log = p,
+        Err(m) => {
+            return ApiError::bad_request(Shape::OpenAi, format!("request_log: {m}"))
+                .with_param("request_log")
+                .into_response();
+        }
+    }
+    cfg.log_dir = old.log_dir.clone();
+    match st.set_config(cfg) {
+        Ok(()) => get_config(State(st)).await,
+        Err(e) => ApiError::new(
+            Shape::OpenAi,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("request_log: {e}"),
+        )
+        .into_response(),
     }
 }
 
@@ -73,17 +132,57 @@ fn metric_header(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# TYPE {name} {kind}");
 }
 
+/// The `model` label: catalog ids and aliases as they are; any other name a client chose
+/// (unknown models, accepted or not) under one label, so clients cannot add series.
+fn model_label<'a>(cfg: &MockConfig, model: &'a str) -> &'a str {
+    if cfg.models.contains_key(model) {
+        model
+    } else {
+        UNKNOWN_MODEL
+    }
+}
+
+const UNKNOWN_MODEL: &str = "(unknown)";
+
 pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
     let mut out = String::with_capacity(8192);
+    let cfg = st.config();
     {
         let l = st.ledger.lock().unwrap_or_else(|e| e.into_inner());
+        let mut by_status: BTreeMap<(&str, u16), u64> = BTreeMap::new();
+        for ((model, status), n) in &l.by_status {
+            *by_status
+                .entry((model_label(&cfg, model), *status))
+                .or_default() += n;
+        }
+        let mut by_model: BTreeMap<&str, [u64; 6]> = BTreeMap::new();
+        for (model, u) in &l.by_model {
+            let row = by_model.entry(model_label(&cfg, model)).or_default();
+            for (acc, n) in row.iter_mut().zip([
+                u.input_tokens,
+                u.cache_write_5m_tokens,
+                u.cache_write_1h_tokens,
+                u.cache_read_tokens,
+                u.output_tokens,
+                u.cost_pusd,
+            ]) {
+                *acc += n;
+            }
+        }
+        let mut latency: BTreeMap<&str, Histogram> = BTreeMap::new();
+        for (model, h) in &l.latency {
+            latency
+                .entry(model_label(&cfg, model))
+                .or_default()
+                .merge(h);
+        }
         metric_header(
             &mut out,
             "burnrate_mock_requests_total",
             "counter",
             "Requests by model and HTTP status.",
         );
-        for ((model, status), n) in &l.by_status {
+        for ((model, status), n) in &by_status {
             let _ = writeln!(
                 out,
                 "burnrate_mock_requests_total{{model=\"{}\",status=\"{status}\"}} {n}",
@@ -96,13 +195,13 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
             "counter",
             "Tokens by model and kind.",
         );
-        for (model, u) in &l.by_model {
+        for (model, u) in &by_model {
             for (kind, n) in [
-                ("input", u.input_tokens),
-                ("cache_write_5m", u.cache_write_5m_tokens),
-                ("cache_write_1h", u.cache_write_1h_tokens),
-                ("cache_read", u.cache_read_tokens),
-                ("output", u.output_tokens),
+                ("input", u[0]),
+                ("cache_write_5m", u[1]),
+                ("cache_write_1h", u[2]),
+                ("cache_read", u[3]),
+                ("output", u[4]),
             ] {
                 let _ = writeln!(
                     out,
@@ -117,12 +216,12 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
             "counter",
             "Cost in USD by model (catalog prices).",
         );
-        for (model, u) in &l.by_model {
+        for (model, u) in &by_model {
             let _ = writeln!(
                 out,
                 "burnrate_mock_cost_usd_total{{model=\"{}\"}} {}",
                 esc(model),
-                u.cost_pusd as f64 / 1e12
+                u[5] as f64 / 1e12
             );
         }
         metric_header(
@@ -144,7 +243,7 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
             "histogram",
             "Request latency by model (to the last byte for streams).",
         );
-        for (model, h) in &l.latency {
+        for (model, h) in &latency {
             let m = esc(model);
             let mut cum = 0;
             for (i, le) in LATENCY_BUCKETS.iter().enumerate() {
@@ -204,6 +303,7 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
 /// Unknown routes: the calling provider's 404.
 pub async fn fallback(method: Method, uri: Uri) -> Response {
     ApiError::not_found_route(Shape::from_path(uri.path()), method.as_str(), uri.path())
+        .unrecorded()
         .into_response()
 }
 
@@ -214,5 +314,6 @@ pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
         StatusCode::METHOD_NOT_ALLOWED,
         format!("Method {} not allowed for {}.", method.as_str(), uri.path()),
     )
+    .unrecorded()
     .into_response()
 }

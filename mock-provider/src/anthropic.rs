@@ -1,16 +1,17 @@
 //! Anthropic-compatible endpoints: messages (JSON and SSE) and count_tokens.
 
 use crate::cache::{AnthropicCache, Block, SEED_HASH, hash_str};
-use crate::common::*;
-use crate::config::FaultKind;
+use crate::config::{FaultKind, ModelEntry};
 use crate::error::{ApiError, Shape};
-use crate::plan::{Ask, Finish, plan};
-use crate::state::AppState;
+use crate::pipeline::{Inflight, RawBody, Req, Tokens, content_seed, off_thread, parse_json};
+use crate::plan::{Ask, Finish, Plan, plan};
+use crate::streaming::{Frame, FrameFn, Timing, json_response, ok_json, sse_event, sse_response};
 use crate::tokens;
-use axum::extract::State;
+use crate::validate::{self, Rule};
+use axum::Extension;
 use axum::http::HeaderMap;
 use axum::response::Response;
-use burnrate_sim::CacheTtl;
+use burnrate_sim::{CacheTtl, Provider};
 use serde::Deserialize;
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -26,6 +27,75 @@ pub struct MessagesRequest {
     pub tools: Option<Vec<Value>>,
     pub tool_choice: Option<Value>,
     pub cache_control: Option<Value>,
+    pub stop_sequences: Option<Vec<String>>,
+}
+
+/// Messages fields by type and range (Anthropic's API reference).
+const RULES: &[(&str, Rule)] = &[
+    ("model", Rule::Str),
+    ("messages", Rule::Array),
+    ("max_tokens", Rule::Integer(1, i64::MAX)),
+    ("system", Rule::StringOrArray),
+    ("temperature", Rule::Number(0.0, 1.0)),
+    ("top_p", Rule::Number(0.0, 1.0)),
+    ("top_k", Rule::Integer(0, i64::MAX)),
+    ("stop_sequences", Rule::Array),
+    ("stream", Rule::Bool),
+    ("tools", Rule::Array),
+    ("tool_choice", Rule::Object),
+    ("metadata", Rule::Object),
+    ("cache_control", Rule::Object),
+];
+
+/// Reads a messages body (`count_tokens` needs no `max_tokens`): every documented field
+/// checked, then typed.
+fn read<T: serde::de::DeserializeOwned>(
+    shape: Shape,
+    v: Value,
+    needs_max_tokens: bool,
+) -> Result<T, ApiError> {
+    let o = validate::object(shape, &v)?;
+    let required: &[&str] = if needs_max_tokens {
+        &["model", "max_tokens", "messages"]
+    } else {
+        &["model", "messages"]
+    };
+    for field in required {
+        if o.get(*field).is_none_or(Value::is_null) {
+            return Err(validate::missing(shape, field));
+        }
+    }
+    validate::fields(shape, o, RULES)?;
+    for (i, m) in o["messages"].as_array().into_iter().flatten().enumerate() {
+        validate::role(shape, i, m, &["user", "assistant"])?;
+    }
+    if let Some(Value::Array(stops)) = o.get("stop_sequences") {
+        for (i, s) in stops.iter().enumerate() {
+            validate::check(shape, &format!("stop_sequences.{i}"), s, Rule::Str)?;
+        }
+    }
+    if let Some(t) = o.get("tools").filter(|t| !t.is_null()) {
+        validate::tools(shape, t, false)?;
+    }
+    if o["messages"].as_array().is_some_and(Vec::is_empty) {
+        return Err(ApiError::bad_request(
+            shape,
+            "messages: at least one message is required",
+        ));
+    }
+    serde_json::from_value(v).map_err(|e| ApiError::bad_request(shape, format!("{e}")))
+}
+
+/// The checks that need the model: output limit and context window.
+fn fits(shape: Shape, max_tokens: u64, model: &ModelEntry, prompt: u64) -> Result<(), ApiError> {
+    validate::max_output(
+        shape,
+        "max_tokens",
+        max_tokens,
+        &model.spec.id,
+        model.window,
+    )?;
+    validate::context(shape, prompt, max_tokens, model.window)
 }
 
 #[derive(Debug, Deserialize)]
@@ -290,73 +360,116 @@ fn usage_json(input: u64, c: &AnthropicCache, output: u64) -> Value {
     })
 }
 
-pub async fn messages(
-    State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
-    body: Result<RawBody, ApiError>,
-) -> Response {
-    let req = Req::new(st, Shape::Anthropic, "messages", &headers);
-    match messages_inner(&req, body).await {
-        Ok(r) => r,
-        Err(e) => req.fail(e),
-    }
-}
-
-/// Builds a non-streamed message body for a request (also used by batches).
-pub(crate) fn scope_for(req: &Req, model_id: &str) -> u64 {
+/// The prompt-cache scope of a request: model and key.
+fn scope_for(req: &Req, model_id: &str) -> u64 {
     hash_str(hash_str(SEED_HASH, model_id), &req.key)
 }
 
-async fn messages_inner(req: &Req, body: Result<RawBody, ApiError>) -> Result<Response, ApiError> {
-    let RawBody(bytes) = body?;
-    let r: MessagesRequest = parse_json(req.shape, &bytes)?;
-    let call = req.admit(&r.model)?;
-    let Some(max_tokens) = r.max_tokens else {
-        return Err(ApiError::bad_request(
-            req.shape,
-            "max_tokens: Field required",
-        ));
-    };
-    if r.messages.is_empty() {
-        return Err(ApiError::bad_request(
-            req.shape,
-            "messages: at least one message is required",
-        ));
-    }
-    let prompt = build_prompt(req.shape, scope_for(req, &call.model.spec.id), &r)?;
+/// What a messages request asks of the planner (live and batched alike).
+fn message_ask(r: &MessagesRequest, prompt: &Prompt, max_tokens: u64) -> Ask {
     let mut ask = Ask {
         last_user: prompt.last_user.clone(),
-        tools: tools_of(&r),
+        tools: tools_of(r),
         after_tool_result: prompt.after_tool_result,
         max_tokens: Some(max_tokens),
+        stop: r.stop_sequences.clone().unwrap_or_default(),
         ..Ask::default()
     };
-    match r
-        .tool_choice
-        .as_ref()
-        .and_then(|c| c.get("type"))
-        .and_then(Value::as_str)
-    {
+    let choice = r.tool_choice.as_ref();
+    match choice.and_then(|c| c.get("type")).and_then(Value::as_str) {
         Some("none") => ask.tools_disabled = true,
         Some("any") => ask.tool_required = true,
         Some("tool") => {
-            ask.forced_tool = r
-                .tool_choice
-                .as_ref()
+            ask.forced_tool = choice
                 .and_then(|c| c.get("name"))
                 .and_then(Value::as_str)
                 .map(str::to_string)
         }
         _ => {}
     }
+    ask
+}
+
+fn stop_reason(plan: &Plan) -> &'static str {
+    match plan.finish {
+        Finish::Stop if plan.stop_sequence.is_some() => "stop_sequence",
+        Finish::Stop => "end_turn",
+        Finish::Length => "max_tokens",
+        Finish::ToolCalls => "tool_use",
+    }
+}
+
+/// The reply's content blocks: text, or one `tool_use` block per call.
+fn content_blocks(plan: &Plan) -> Vec<Value> {
+    let mut content: Vec<Value> = Vec::new();
+    if plan.tool_calls.is_empty() {
+        content.push(json!({"type": "text", "text": plan.text()}));
+    }
+    for c in &plan.tool_calls {
+        content.push(json!({"type": "tool_use", "id": format!("toolu_{}", c.id_suffix), "name": c.name, "input": c.arguments}));
+    }
+    content
+}
+
+/// The answer to a messages request, live or batched: the message object and the tokens it
+/// bills (the output as planned; a stream cut short bills less, see [`messages`]).
+fn message(
+    id: &str,
+    model: &str,
+    plan: &Plan,
+    input: u64,
+    cache: &AnthropicCache,
+) -> (Value, Tokens) {
+    let body = json!({
+        "id": id, "type": "message", "role": "assistant", "model": model, "content": content_blocks(plan),
+        "stop_reason": stop_reason(plan), "stop_sequence": plan.stop_sequence, "usage": usage_json(input, cache, plan.output_tokens),
+    });
+    let tokens = Tokens {
+        input,
+        cache_write_5m: cache.write_5m,
+        cache_write_1h: cache.write_1h,
+        cache_read: cache.read,
+        output: plan.output_tokens,
+    };
+    (body, tokens)
+}
+
+/// Reads a messages request's required fields (live and batched alike).
+fn required(shape: Shape, r: &MessagesRequest) -> Result<u64, ApiError> {
+    let Some(max_tokens) = r.max_tokens else {
+        return Err(ApiError::bad_request(shape, "max_tokens: Field required"));
+    };
+    if r.messages.is_empty() {
+        return Err(ApiError::bad_request(
+            shape,
+            "messages: at least one message is required",
+        ));
+    }
+    Ok(max_tokens)
+}
+
+/// `POST /v1/messages`.
+pub(crate) async fn messages(
+    Extension(req): Extension<Arc<Req>>,
+    body: Result<RawBody, ApiError>,
+) -> Result<Response, ApiError> {
+    // Providers check the key before the body.
+    req.check_auth()?;
+    let RawBody(bytes) = body?;
+    let r: MessagesRequest = read(req.shape, parse_json(req.shape, &bytes)?, true)?;
+    let call = req.admit(&r.model)?;
+    let max_tokens = required(req.shape, &r)?;
+    let (shape, scope) = (req.shape, scope_for(&req, &call.model.spec.id));
+    let (r, prompt) = off_thread(&req, bytes.len(), move || {
+        let prompt = build_prompt(shape, scope, &r);
+        (r, prompt)
+    })
+    .await?;
+    let prompt = prompt?;
+    fits(req.shape, max_tokens, &call.model, prompt.total)?;
+    let ask = message_ask(&r, &prompt, max_tokens);
     let seed = content_seed(req.cfg.seed, &bytes);
-    let plan = plan(
-        &req.cfg,
-        &call.model.output_tokens,
-        call.forced_output,
-        &ask,
-        seed,
-    );
+    let plan = plan(&req.cfg, &call.model, call.forced_output, &ask, seed);
     let stream = r.stream.unwrap_or(false);
     if let Some(kind) = call.fault {
         if kind == FaultKind::Timeout {
@@ -407,35 +520,19 @@ async fn messages_inner(req: &Req, body: Result<RawBody, ApiError>) -> Result<Re
         stream,
     );
     let mut headers = HeaderMap::new();
-    req.base_headers(&mut headers);
     req.limit_headers(&snapshot, &mut headers);
     let mut timing = Timing::new(&req.cfg, &call, seed);
     let inflight = Inflight::new(&req.state);
     let id = format!("msg_{}", &req.request_id[4..]);
-    let stop_reason = match plan.finish {
-        Finish::Stop => "end_turn",
-        Finish::Length => "max_tokens",
-        Finish::ToolCalls => "tool_use",
-    };
-    let text = plan.text();
-    let mut content: Vec<Value> = Vec::new();
-    if plan.tool_calls.is_empty() {
-        content.push(json!({"type": "text", "text": text}));
-    }
-    for c in &plan.tool_calls {
-        content.push(json!({"type": "tool_use", "id": format!("toolu_{}", c.id_suffix), "name": c.name, "input": c.arguments}));
-    }
     if !stream {
-        let body = json!({
-            "id": id, "type": "message", "role": "assistant", "model": r.model, "content": content,
-            "stop_reason": stop_reason, "stop_sequence": null, "usage": usage_json(input, &cache, plan.output_tokens),
-        });
+        let (body, _) = message(&id, &r.model, &plan, input, &cache);
         let delay = timing.total(plan.output_tokens);
         let resp = json_response(&body, headers, delay, call.fault).await;
         drop(outcome);
         drop(inflight);
         return Ok(resp);
     }
+    let stop_reason = stop_reason(&plan);
     // message_start, then per block: start, ping (after the first), deltas, stop; message_delta, message_stop.
     let mut frames: Vec<(&'static str, String, bool)> = Vec::new();
     let mut start_usage = usage_json(input, &cache, 1);
@@ -491,7 +588,7 @@ async fn messages_inner(req: &Req, body: Result<RawBody, ApiError>) -> Result<Re
     let _ = pieces_total;
     frames.push((
         "message_delta",
-        json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": null},
+        json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": plan.stop_sequence},
             "usage": {"input_tokens": input, "cache_creation_input_tokens": cache.write_5m + cache.write_1h,
                 "cache_read_input_tokens": cache.read, "output_tokens": plan.output_tokens}})
         .to_string(),
@@ -542,99 +639,59 @@ pub struct CountRequest {
     pub tools: Option<Vec<Value>>,
 }
 
-pub async fn count_tokens(
-    State(st): State<Arc<AppState>>,
-    headers: HeaderMap,
+/// `POST /v1/messages/count_tokens`: the prompt's input tokens by the mock's rule.
+pub(crate) async fn count_tokens(
+    Extension(req): Extension<Arc<Req>>,
     body: Result<RawBody, ApiError>,
-) -> Response {
-    let req = Req::new(st, Shape::Anthropic, "count_tokens", &headers);
-    let result = async {
-        let RawBody(bytes) = body?;
-        let c: CountRequest = parse_json(req.shape, &bytes)?;
-        let _ = req.model_name.set(c.model.clone());
-        req.check_auth()?;
-        if req
-            .cfg
-            .model(&c.model, burnrate_sim::Provider::Anthropic)
-            .is_none()
-        {
-            return Err(ApiError::model_not_found(req.shape, &c.model));
-        }
-        let r = MessagesRequest {
-            model: c.model,
-            messages: c.messages,
-            system: c.system,
-            max_tokens: None,
-            stream: None,
-            tools: c.tools,
-            tool_choice: None,
-            cache_control: None,
-        };
-        let p = build_prompt(req.shape, 0, &r)?;
-        let mut headers = HeaderMap::new();
-        req.base_headers(&mut headers);
-        Ok(with_headers(
-            ok_json(json!({"input_tokens": p.total})),
-            headers,
-        ))
+) -> Result<Response, ApiError> {
+    // Providers check the key before the body.
+    req.check_auth()?;
+    let RawBody(bytes) = body?;
+    let c: CountRequest = read(req.shape, parse_json(req.shape, &bytes)?, false)?;
+    req.check_model_name(&c.model)?;
+    req.check_auth()?;
+    if req.cfg.model(&c.model, Provider::Anthropic).is_none() {
+        return Err(ApiError::model_not_found(req.shape, &c.model));
     }
-    .await;
-    result.unwrap_or_else(|e| req.fail(e))
+    let r = MessagesRequest {
+        model: c.model,
+        messages: c.messages,
+        system: c.system,
+        max_tokens: None,
+        stream: None,
+        tools: c.tools,
+        tool_choice: None,
+        cache_control: None,
+        stop_sequences: None,
+    };
+    let shape = req.shape;
+    let p = off_thread(&req, bytes.len(), move || build_prompt(shape, 0, &r)).await??;
+    Ok(ok_json(json!({"input_tokens": p.total})))
 }
 
-/// Answers one batch request (no latency, faults or rate limits); returns the body and the
-/// tokens. Used by the Anthropic batch API.
-pub(crate) fn batch_message(
+/// Answers one batch request (no latency, faults or rate limits): the message body and its
+/// tokens, priced by the caller at the batch rate.
+pub(crate) fn batch_line(
     req: &Req,
     params: &Value,
     seed: u64,
-) -> Result<(Value, Tokens, Arc<crate::config::ModelEntry>), ApiError> {
-    let r: MessagesRequest = serde_json::from_value(params.clone())
-        .map_err(|e| ApiError::bad_request(req.shape, format!("params: {e}")))?;
+) -> Result<(Value, Tokens, Arc<ModelEntry>), ApiError> {
+    let r: MessagesRequest = read(req.shape, params.clone(), true)?;
     let model = req
         .cfg
-        .model(&r.model, burnrate_sim::Provider::Anthropic)
+        .model(&r.model, Provider::Anthropic)
         .ok_or_else(|| ApiError::model_not_found(req.shape, &r.model))?;
-    let max_tokens = r
-        .max_tokens
-        .ok_or_else(|| ApiError::bad_request(req.shape, "max_tokens: Field required"))?;
+    let max_tokens = required(req.shape, &r)?;
     let prompt = build_prompt(req.shape, scope_for(req, &model.spec.id), &r)?;
-    let ask = Ask {
-        last_user: prompt.last_user.clone(),
-        tools: tools_of(&r),
-        after_tool_result: prompt.after_tool_result,
-        max_tokens: Some(max_tokens),
-        ..Ask::default()
-    };
-    let plan = plan(&req.cfg, &model.output_tokens, None, &ask, seed);
+    fits(req.shape, max_tokens, &model, prompt.total)?;
+    let ask = message_ask(&r, &prompt, max_tokens);
+    let plan = plan(&req.cfg, &model, None, &ask, seed);
     let cache = req.state.cache.anthropic(
         &prompt.blocks,
         u64::from(model.spec.min_cacheable_tokens),
         Instant::now(),
     );
     let input = prompt.total - cache.read - cache.write_5m - cache.write_1h;
-    let mut content: Vec<Value> = Vec::new();
-    if plan.tool_calls.is_empty() {
-        content.push(json!({"type": "text", "text": plan.text()}));
-    }
-    for c in &plan.tool_calls {
-        content.push(json!({"type": "tool_use", "id": format!("toolu_{}", c.id_suffix), "name": c.name, "input": c.arguments}));
-    }
-    let stop_reason = match plan.finish {
-        Finish::Stop => "end_turn",
-        Finish::Length => "max_tokens",
-        Finish::ToolCalls => "tool_use",
-    };
-    let body = json!({
-        "id": format!("msg_{seed:016x}"), "type": "message", "role": "assistant", "model": r.model, "content": content,
-        "stop_reason": stop_reason, "stop_sequence": null, "usage": usage_json(input, &cache, plan.output_tokens),
-    });
-    let t = Tokens {
-        input,
-        cache_write_5m: cache.write_5m,
-        cache_write_1h: cache.write_1h,
-        cache_read: cache.read,
-        output: plan.output_tokens,
-    };
-    Ok((body, t, model))
+    let (body, tokens) = message(&format!("msg_{seed:016x}"), &r.model, &plan, input, &cache);
+    Ok((body, tokens, model))
 }

@@ -3,6 +3,7 @@
 //! error names the offending field.
 
 use crate::dist::Dist;
+use crate::window::{Window, window};
 use burnrate_sim::{Catalog, ModelSpec, Provider};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -63,6 +64,95 @@ pub struct RawConfig {
     pub models: BTreeMap<String, RawBehavior>,
     #[serde(default)]
     pub keys: BTreeMap<String, RawLimits>,
+    /// Accepted on `/_mock/*` when `api_keys` is set (default: any of `api_keys`).
+    pub admin_key: Option<String>,
+    #[serde(default)]
+    pub limits: RawResourceLimits,
+}
+
+/// Resource limits against hostile or broken clients (`[limits]`); defaults on
+/// [`ResourceLimits`].
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawResourceLimits {
+    pub header_read_timeout_s: Option<f64>,
+    pub idle_timeout_s: Option<f64>,
+    pub max_connections: Option<usize>,
+    pub max_model_name_bytes: Option<usize>,
+    pub max_api_key_bytes: Option<usize>,
+    pub max_stored_file_bytes: Option<u64>,
+    pub tool_schema_max_depth: Option<usize>,
+    pub tokenize_timeout_s: Option<f64>,
+}
+
+/// Validated resource limits. The server-level ones (timeouts, connections) are fixed when
+/// the server starts, like the body limit; the others follow `PUT /_mock/config`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ResourceLimits {
+    /// A client must send a request's whole header within this (default 10 s).
+    pub header_read_timeout: Duration,
+    /// A kept-alive connection with no request for this long is closed (default 60 s).
+    pub idle_timeout: Duration,
+    /// Connections served at once; further ones wait in the listen backlog (default 10,000,
+    /// lowered to the open-file limit minus 64).
+    pub max_connections: usize,
+    /// Longer model names get a 400 (default 256).
+    pub max_model_name_bytes: usize,
+    /// Longer API keys get a 401 without being stored anywhere (default 256).
+    pub max_api_key_bytes: usize,
+    /// Bytes of uploaded and batch-output files kept in memory in all (default 256 MiB).
+    pub max_stored_file_bytes: u64,
+    /// Nesting depth of generated tool arguments and structured outputs (default 8).
+    pub tool_schema_max_depth: usize,
+    /// Tokenizing one request's prompt may take this long before a 400 (default 10 s).
+    pub tokenize_timeout: Duration,
+}
+
+impl ResourceLimits {
+    fn from_raw(r: &RawResourceLimits) -> Result<ResourceLimits, ConfigError> {
+        let positive = |field: &str, v: Option<f64>, default: f64| {
+            let v = v.unwrap_or(default);
+            if !v.is_finite() || !(0.001..=86_400.0).contains(&v) {
+                return Err(invalid(
+                    format!("limits.{field}"),
+                    format!("must be seconds in [0.001, 86400], got {v}"),
+                ));
+            }
+            Ok(Duration::from_secs_f64(v))
+        };
+        let count = |field: &str, v: Option<usize>, default: usize, max: usize| {
+            let v = v.unwrap_or(default);
+            if !(1..=max).contains(&v) {
+                return Err(invalid(
+                    format!("limits.{field}"),
+                    format!("must be in [1, {max}], got {v}"),
+                ));
+            }
+            Ok(v)
+        };
+        let files = r.max_stored_file_bytes.unwrap_or(256 << 20);
+        if files > 1 << 40 {
+            return Err(invalid(
+                "limits.max_stored_file_bytes",
+                format!("must be at most 2^40, got {files}"),
+            ));
+        }
+        Ok(ResourceLimits {
+            header_read_timeout: positive("header_read_timeout_s", r.header_read_timeout_s, 10.0)?,
+            idle_timeout: positive("idle_timeout_s", r.idle_timeout_s, 60.0)?,
+            max_connections: count("max_connections", r.max_connections, 10_000, 1 << 20)?,
+            max_model_name_bytes: count(
+                "max_model_name_bytes",
+                r.max_model_name_bytes,
+                256,
+                1 << 16,
+            )?,
+            max_api_key_bytes: count("max_api_key_bytes", r.max_api_key_bytes, 256, 1 << 16)?,
+            max_stored_file_bytes: files,
+            tool_schema_max_depth: count("tool_schema_max_depth", r.tool_schema_max_depth, 8, 64)?,
+            tokenize_timeout: positive("tokenize_timeout_s", r.tokenize_timeout_s, 10.0)?,
+        })
+    }
 }
 
 /// A canned reply, chosen when `match` is a substring of the last user message.
@@ -238,6 +328,8 @@ pub struct Limits {
 #[derive(Debug, Clone)]
 pub struct ModelEntry {
     pub spec: ModelSpec,
+    /// Context window and output limit.
+    pub window: Window,
     pub ttft: Dist,
     pub inter_token: Dist,
     pub output_tokens: Dist,
@@ -280,6 +372,12 @@ pub struct MockConfig {
     pub keys: BTreeMap<String, RawLimits>,
     /// Defaults applied to models not in the catalog when `accept_unknown_models`.
     pub defaults: RawBehavior,
+    pub admin_key: Option<String>,
+    pub limits: ResourceLimits,
+    /// The directory `PUT /_mock/config` may name a request log in (set by the operator with
+    /// `burnrate mock --log-dir`, never by the config itself). None: the request log cannot
+    /// be changed at run time.
+    pub log_dir: Option<PathBuf>,
     /// What was parsed, for `GET /_mock/config`.
     pub raw: RawConfig,
 }
@@ -452,9 +550,14 @@ pub(crate) fn build_entry(
             mean: 150.0,
             cv: 0.6,
         });
-    ttft.validate(&format!("{prefix}.ttft"))?;
-    inter_token.validate(&format!("{prefix}.inter_token"))?;
-    output_tokens.validate(&format!("{prefix}.output_tokens"))?;
+    for (name, dist) in [
+        ("ttft", &ttft),
+        ("inter_token", &inter_token),
+        ("output_tokens", &output_tokens),
+    ] {
+        dist.validate()
+            .map_err(|m| invalid(format!("{prefix}.{name}"), m))?;
+    }
     let slowdown = own
         .slowdown_per_inflight
         .or(defaults.slowdown_per_inflight)
@@ -484,6 +587,7 @@ pub(crate) fn build_entry(
     let script = validate_script(prefix, own.script.as_ref().or(defaults.script.as_ref()))?;
     Ok(ModelEntry {
         spec: spec.clone(),
+        window: window(&spec.id),
         ttft,
         inter_token,
         output_tokens,
@@ -541,6 +645,21 @@ impl MockConfig {
             if key.is_empty() {
                 return Err(invalid(format!("api_keys[{i}]"), "must not be empty"));
             }
+        }
+        let limits = ResourceLimits::from_raw(&raw.limits)?;
+        for (i, key) in raw.api_keys.iter().flatten().enumerate() {
+            if key.len() > limits.max_api_key_bytes {
+                return Err(invalid(
+                    format!("api_keys[{i}]"),
+                    format!(
+                        "longer than limits.max_api_key_bytes ({})",
+                        limits.max_api_key_bytes
+                    ),
+                ));
+            }
+        }
+        if raw.admin_key.as_deref() == Some("") {
+            return Err(invalid("admin_key", "must not be empty"));
         }
         let mut fixtures = Vec::new();
         for (i, f) in raw.fixtures.iter().enumerate() {
@@ -626,8 +745,17 @@ impl MockConfig {
             models: Arc::new(models),
             keys: raw.keys.clone(),
             defaults: raw.defaults.clone(),
+            admin_key: raw.admin_key.clone(),
+            limits,
+            log_dir: None,
             raw,
         })
+    }
+
+    /// Lets `PUT /_mock/config` name a request log inside `dir` (and nowhere else).
+    pub fn with_log_dir(mut self, dir: PathBuf) -> MockConfig {
+        self.log_dir = Some(dir);
+        self
     }
 
     /// Looks a model up by id or alias; unknown names get an entry priced like a stand-in

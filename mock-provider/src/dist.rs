@@ -1,6 +1,5 @@
 //! Distributions for latency and output length, sampled from seeded generators.
 
-use crate::config::ConfigError;
 use rand::Rng;
 use rand_distr::{Distribution, LogNormal, Normal};
 use serde::{Deserialize, Serialize};
@@ -21,13 +20,9 @@ pub enum Dist {
 }
 
 impl Dist {
-    pub fn validate(&self, field: &str) -> Result<(), ConfigError> {
-        let bad = |m: String| {
-            Err(ConfigError::Invalid {
-                field: field.to_string(),
-                message: m,
-            })
-        };
+    /// Checks the parameters; the error says what is allowed (the caller names the field).
+    pub fn validate(&self) -> Result<(), String> {
+        let bad = Err;
         let finite_nonneg = |v: f64| v.is_finite() && v >= 0.0;
         match *self {
             Dist::Constant { value } if !finite_nonneg(value) => {

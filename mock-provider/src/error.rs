@@ -32,9 +32,12 @@ pub struct ApiError {
     pub openai_type: &'static str,
     pub anthropic_type: Option<&'static str>,
     pub code: Option<&'static str>,
-    pub param: Option<&'static str>,
+    pub param: Option<String>,
     pub message: String,
     pub headers: Box<HeaderMap>,
+    /// Whether the answer counts as a request in the ledger and the log (provider endpoints:
+    /// yes; unknown routes and wrong methods: no).
+    pub record: bool,
 }
 
 /// Anthropic's error type for a status (docs api/errors).
@@ -67,6 +70,7 @@ impl ApiError {
             param: None,
             message: message.into(),
             headers: Box::default(),
+            record: true,
         }
     }
 
@@ -85,8 +89,8 @@ impl ApiError {
         self
     }
 
-    pub fn with_param(mut self, param: &'static str) -> ApiError {
-        self.param = Some(param);
+    pub fn with_param(mut self, param: impl Into<String>) -> ApiError {
+        self.param = Some(param.into());
         self
     }
 
@@ -94,6 +98,12 @@ impl ApiError {
         if let Ok(v) = HeaderValue::from_str(value) {
             self.headers.insert(HeaderName::from_static(name), v);
         }
+        self
+    }
+
+    /// An answer the ledger does not count (unknown routes, wrong methods).
+    pub fn unrecorded(mut self) -> ApiError {
+        self.record = false;
         self
     }
 
@@ -173,16 +183,11 @@ impl ApiError {
     }
 }
 
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let request_id = self
-            .headers
-            .get("request-id")
-            .or_else(|| self.headers.get("x-request-id"))
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string)
-            .unwrap_or_else(|| "req_mock".to_string());
-        let body = self.body(&request_id).to_string();
+impl ApiError {
+    /// The full response: status, the body in the provider's shape with `request_id`, and the
+    /// error's headers.
+    pub fn render(&self, request_id: &str) -> Response {
+        let body = self.body(request_id).to_string();
         let mut resp = (self.status, body).into_response();
         let headers = resp.headers_mut();
         headers.insert(
@@ -192,6 +197,16 @@ impl IntoResponse for ApiError {
         for (k, v) in self.headers.iter() {
             headers.insert(k.clone(), v.clone());
         }
+        resp
+    }
+}
+
+/// Handlers return `Result<_, ApiError>`; the response carries the error itself so that the
+/// [`crate::pipeline::track`] layer can record it and render it with the request id.
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let mut resp = self.render("req_unknown");
+        resp.extensions_mut().insert(self);
         resp
     }
 }

@@ -38,6 +38,7 @@
 //! time_scale = 1.0          # latency multiplier; 0 = instant
 //! accept_unknown_models = false
 //! api_keys = ["sk-test"]    # empty or absent: no key check
+//! admin_key = "sk-admin"    # needed on /_mock/* when api_keys is set (default: any api key)
 //! body_limit_bytes = 33554432
 //! spend_cap_usd = 5.0       # past it: the provider's quota error
 //! request_log = "requests.jsonl"
@@ -75,6 +76,16 @@
 //!
 //! [keys."sk-test"]              # per-key limits (each model's bucket for that key)
 //! rpm = 60
+//!
+//! [limits]                      # resource limits (defaults shown)
+//! header_read_timeout_s = 10    # also closes kept-alive connections idle this long
+//! idle_timeout_s = 60           # no byte either way this long: connection closed
+//! max_connections = 10000       # at most the open-file limit - 64; more wait in the backlog
+//! max_model_name_bytes = 256    # longer: 400
+//! max_api_key_bytes = 256       # longer: 400
+//! max_stored_file_bytes = 268435456  # uploaded + batch output files kept in memory
+//! tool_schema_max_depth = 8     # nesting of generated tool arguments
+//! tokenize_timeout_s = 10       # past it: 400 (prompts > 64 KiB tokenize off the async threads)
 //! ```
 //! # Faults and billing
 //! Injected errors answered before the model runs (429, 500, 502, 503, 529, quota, and
@@ -117,36 +128,50 @@
 //! both providers.
 //!
 //! # Token counting
-//! See [`tokens`]: exact tiktoken counts for OpenAI models, a documented approximation for
-//! Claude. Prompt caching: see [`cache`].
+//! Exact tiktoken counts (`o200k_base`; `cl100k_base` for embeddings models) for OpenAI
+//! models, with tiktoken's chat accounting: 3 tokens per message, the role, the content, 1 more
+//! for a `name`, and 3 priming the reply. Claude models have no offline tokenizer: the mock's
+//! documented approximation is the same `o200k_base` count (real Claude counts run roughly
+//! 10-30% higher for English), 3 tokens per message; tool definitions count as their name,
+//! description and JSON schema text; images count 1,600 tokens.
+//!
+//! # Prompt caching
+//! OpenAI: automatic prefix caching in 128-token steps from 1,024 tokens, scoped by model, key
+//! and `prompt_cache_key`. Anthropic: explicit `cache_control` breakpoints (at most 4), a 20-block
+//! lookback, 5-minute and 1-hour TTLs refreshed on a hit.
 //!
 //! # Rate limits
-//! Buckets per (API key, model), see [`ratelimit`]. The token buckets are charged with the
+//! Buckets per (API key, model), refilled continuously (an idle minute restores a full
+//! minute's allowance). The token buckets are charged with the
 //! request's total input tokens and its planned output at admission (Anthropic's ITPM is
 //! therefore charged for cache reads too, a conservative simplification).
 
-pub mod admin;
-pub mod anthropic;
-pub mod batch;
-pub mod cache;
-pub mod common;
-pub mod config;
-pub mod dist;
-pub mod error;
-pub mod openai;
-pub mod plan;
-pub mod ratelimit;
-pub mod schema;
-pub mod state;
-pub mod tokens;
+mod admin;
+mod anthropic;
+mod batch;
+mod cache;
+mod config;
+mod dist;
+mod error;
+mod openai;
+mod pipeline;
+mod plan;
+mod ratelimit;
+mod reqlog;
+mod schema;
+mod server;
+mod state;
+mod streaming;
+mod tokens;
+mod validate;
+mod window;
 
 pub use config::{ConfigError, MockConfig, RawConfig};
-pub use error::{ApiError, Shape};
-pub use state::AppState;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
+use state::AppState;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -159,27 +184,33 @@ pub enum MockError {
     Io(#[from] std::io::Error),
 }
 
-/// The router over a ready state (for callers that keep the state, e.g. to read the ledger).
-pub fn router_with_state(state: Arc<AppState>) -> Router {
+/// The router over a ready state.
+fn router_with_state(state: Arc<AppState>) -> Router {
     let body_limit = state.config().body_limit_bytes;
     Router::new()
-        .route("/v1/chat/completions", post(openai::chat))
-        .route("/v1/responses", post(openai::responses))
-        .route("/v1/embeddings", post(openai::embeddings))
-        .route("/v1/models", get(openai::list_models))
-        .route("/v1/models/{id}", get(openai::get_model))
-        .route("/v1/files", post(batch::upload_file))
-        .route("/v1/files/{id}", get(batch::file_meta))
-        .route("/v1/files/{id}/content", get(batch::file_content))
-        .route("/v1/batches", post(batch::create_batch))
-        .route("/v1/batches/{id}", get(batch::get_batch))
+        .route("/v1/chat/completions", post(openai::chat::chat))
+        .route("/v1/responses", post(openai::responses::responses))
+        .route("/v1/embeddings", post(openai::embeddings::embeddings))
+        .route("/v1/models", get(openai::models::list_models))
+        .route("/v1/models/{id}", get(openai::models::get_model))
+        .route("/v1/files", post(batch::openai::upload_file))
+        .route("/v1/files/{id}", get(batch::openai::file_meta))
+        .route("/v1/files/{id}/content", get(batch::openai::file_content))
+        .route("/v1/batches", post(batch::openai::create_batch))
+        .route("/v1/batches/{id}", get(batch::openai::get_batch))
         .route("/v1/messages", post(anthropic::messages))
         .route("/v1/messages/count_tokens", post(anthropic::count_tokens))
-        .route("/v1/messages/batches", post(batch::create_message_batch))
-        .route("/v1/messages/batches/{id}", get(batch::get_message_batch))
+        .route(
+            "/v1/messages/batches",
+            post(batch::anthropic::create_message_batch),
+        )
+        .route(
+            "/v1/messages/batches/{id}",
+            get(batch::anthropic::get_message_batch),
+        )
         .route(
             "/v1/messages/batches/{id}/results",
-            get(batch::message_batch_results),
+            get(batch::anthropic::message_batch_results),
         )
         .route("/healthz", get(admin::healthz))
         .route("/metrics", get(admin::metrics))
@@ -191,6 +222,10 @@ pub fn router_with_state(state: Arc<AppState>) -> Router {
         )
         .fallback(admin::fallback)
         .method_not_allowed_fallback(admin::method_not_allowed)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            pipeline::track,
+        ))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
 }
@@ -232,8 +267,7 @@ pub async fn serve(
     listener: tokio::net::TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let limits = config.limits;
     let app = try_router(config).map_err(|e| std::io::Error::other(e.to_string()))?;
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+    server::run(app, listener, limits, shutdown).await
 }

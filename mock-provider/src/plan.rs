@@ -1,7 +1,7 @@
 //! What a reply says: text (lorem, echo or a fixture), tool calls with arguments generated from
 //! the tool's JSON schema, or JSON conforming to a `response_format`; and how long it is.
 
-use crate::config::{ContentMode, MockConfig};
+use crate::config::{ContentMode, MockConfig, ModelEntry};
 use crate::tokens;
 use rand::SeedableRng;
 use rand_pcg::Pcg64Mcg;
@@ -33,6 +33,8 @@ pub struct Plan {
     pub tool_calls: Vec<ToolCall>,
     pub output_tokens: u64,
     pub finish: Finish,
+    /// The stop sequence the text ended at (`finish` is then `Stop`).
+    pub stop_sequence: Option<String>,
 }
 
 impl Plan {
@@ -56,6 +58,8 @@ pub struct Ask {
     pub json_schema: Option<Value>,
     pub json_object: bool,
     pub max_tokens: Option<u64>,
+    /// Stop sequences (`stop` / `stop_sequences`): the text ends before the first one.
+    pub stop: Vec<String>,
 }
 
 fn lorem(rng: &mut Pcg64Mcg, n: u64) -> Vec<Cow<'static, str>> {
@@ -82,15 +86,67 @@ fn first_word(piece: &str) -> &'static str {
 /// Plans the reply of one request.
 pub fn plan(
     cfg: &MockConfig,
-    dist: &crate::dist::Dist,
+    model: &ModelEntry,
+    forced: Option<u64>,
+    ask: &Ask,
+    seed: u64,
+) -> Plan {
+    let plan = unstopped(cfg, model, forced, ask, seed);
+    if ask.stop.is_empty() || !plan.tool_calls.is_empty() {
+        return plan;
+    }
+    stop_at(plan, &ask.stop)
+}
+
+/// Ends a text reply before the earliest stop sequence in it, as providers do (the sequence
+/// itself is not part of the reply, nor billed).
+fn stop_at(plan: Plan, stops: &[String]) -> Plan {
+    let text = plan.text();
+    let Some((at, seq)) = stops
+        .iter()
+        .filter(|s| !s.is_empty())
+        .filter_map(|s| text.find(s.as_str()).map(|i| (i, s)))
+        .min_by_key(|(i, _)| *i)
+    else {
+        return plan;
+    };
+    let mut pieces = Vec::new();
+    let mut end = 0;
+    for piece in plan.pieces {
+        if end + piece.len() <= at {
+            end += piece.len();
+            pieces.push(piece);
+        } else {
+            // A piece the stop sequence starts inside: its part before the sequence.
+            let keep = &piece[..at - end];
+            if !keep.is_empty() {
+                pieces.push(Cow::Owned(keep.to_string()));
+            }
+            break;
+        }
+    }
+    let kept: String = pieces.concat();
+    Plan {
+        output_tokens: tokens::count(&kept),
+        pieces,
+        tool_calls: Vec::new(),
+        finish: Finish::Stop,
+        stop_sequence: Some(seq.clone()),
+    }
+}
+
+fn unstopped(
+    cfg: &MockConfig,
+    model: &ModelEntry,
     forced: Option<u64>,
     ask: &Ask,
     seed: u64,
 ) -> Plan {
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
-    let cap = ask.max_tokens.unwrap_or(u64::MAX);
+    // Without max_tokens, the model's own output limit.
+    let cap = ask.max_tokens.unwrap_or(model.window.max_output_tokens);
     let wanted = forced
-        .unwrap_or_else(|| dist.sample(&mut rng).round().max(1.0) as u64)
+        .unwrap_or_else(|| model.output_tokens.sample(&mut rng).round().max(1.0) as u64)
         .min(1_000_000);
 
     // Fixtures first (they may answer with tool calls).
@@ -121,6 +177,7 @@ pub fn plan(
                 tool_calls: calls,
                 output_tokens: out,
                 finish: Finish::ToolCalls,
+                stop_sequence: None,
             };
         }
         if let Some(text) = &f.text {
@@ -138,30 +195,44 @@ pub fn plan(
             .as_ref()
             .and_then(|name| ask.tools.iter().find(|(n, _)| n == name))
             .unwrap_or(&ask.tools[0]);
-        let args = crate::schema::generate(&tool.1, &mut rng);
+        let args = crate::schema::generate(&tool.1, &mut rng, budget(cfg, cap));
         let args = if args.is_object() {
             args
         } else {
             serde_json::json!({})
         };
-        let text = args.to_string();
-        let out = tokens::count(&tool.0) + tokens::count(&text);
+        let mut text = args.to_string();
+        let name_tokens = tokens::count(&tool.0);
+        let mut out = name_tokens + tokens::count(&text);
+        let mut finish = Finish::ToolCalls;
+        let mut arguments = args;
+        if out > cap {
+            // Cut off by max_tokens, like a model: the arguments text stops mid-way (and
+            // so is not valid JSON); the parsed form is left empty.
+            let room = cap.saturating_sub(name_tokens);
+            let (pieces, used) = tokens::token_pieces(&text, room.min(usize::MAX as u64) as usize);
+            text = pieces.concat();
+            out = (name_tokens + used).min(cap);
+            finish = Finish::Length;
+            arguments = serde_json::json!({});
+        }
         return Plan {
             pieces: Vec::new(),
             tool_calls: vec![ToolCall {
                 id_suffix: format!("{seed:016x}0"),
                 name: tool.0.clone(),
-                arguments: args,
+                arguments,
                 arguments_text: text,
             }],
             output_tokens: out,
-            finish: Finish::ToolCalls,
+            finish,
+            stop_sequence: None,
         };
     }
 
     // Structured output.
     if let Some(schema) = &ask.json_schema {
-        let v = crate::schema::generate(schema, &mut rng);
+        let v = crate::schema::generate(schema, &mut rng, budget(cfg, cap));
         return text_plan(&v.to_string(), cap);
     }
     if ask.json_object {
@@ -183,6 +254,16 @@ pub fn plan(
         } else {
             Finish::Stop
         },
+        stop_sequence: None,
+    }
+}
+
+/// What a schema may generate for a reply capped at `cap` tokens: a token is rarely more
+/// than 8 bytes of JSON, and never more than 1 MiB whatever the cap.
+fn budget(cfg: &MockConfig, cap: u64) -> crate::schema::Budget {
+    crate::schema::Budget {
+        max_depth: cfg.limits.tool_schema_max_depth,
+        max_bytes: cap.saturating_mul(8).clamp(64, 1 << 20) as usize,
     }
 }
 
@@ -198,5 +279,6 @@ fn text_plan(text: &str, cap: u64) -> Plan {
         } else {
             Finish::Stop
         },
+        stop_sequence: None,
     }
 }

@@ -2,14 +2,66 @@
 //! outputs use: type, properties/required, items/minItems/maxItems, enum, const, anyOf/oneOf/
 //! allOf, local `$ref` into `$defs`/`definitions`, string length and formats, numeric bounds).
 
+//!
+//! Hostile schemas stay cheap: nesting stops at a depth limit (recursive `$ref`s end in
+//! `null`), and every value spends from a byte budget (strings their length, other values a
+//! few bytes); once it is spent, objects are empty, arrays hold nothing and strings are short,
+//! so the output's size is bounded by the budget whatever the schema says.
+
 use rand::Rng;
 use serde_json::{Map, Value, json};
 
-const MAX_DEPTH: usize = 12;
+/// How much one generation may produce.
+#[derive(Debug, Clone, Copy)]
+pub struct Budget {
+    /// Deepest nesting of objects, arrays and `$ref`s followed.
+    pub max_depth: usize,
+    /// Approximate bytes of JSON text the value may take.
+    pub max_bytes: usize,
+}
 
-/// A value conforming to `schema`, drawn from `rng`. `root` resolves `$ref`s.
-pub fn generate<R: Rng + ?Sized>(schema: &Value, rng: &mut R) -> Value {
-    gen_inner(schema, schema, rng, 0)
+/// A value conforming to `schema` as far as the budget allows, drawn from `rng`; `$ref`s
+/// resolve against `schema` itself.
+pub fn generate<R: Rng + ?Sized>(schema: &Value, rng: &mut R, budget: Budget) -> Value {
+    let mut g = Gen {
+        root: schema,
+        left: budget.max_bytes,
+        max_depth: budget.max_depth,
+    };
+    g.value(schema, rng, 0)
+}
+
+/// Longest string the generator pads to (`minLength` beyond it is not honoured).
+const MAX_STRING: usize = 4096;
+/// Most items one array gets.
+const MAX_ITEMS: u64 = 64;
+
+struct Gen<'a> {
+    root: &'a Value,
+    left: usize,
+    max_depth: usize,
+}
+
+impl Gen<'_> {
+    fn spend(&mut self, n: usize) -> bool {
+        if self.left < n {
+            self.left = 0;
+            return false;
+        }
+        self.left -= n;
+        true
+    }
+
+    fn value<R: Rng + ?Sized>(&mut self, schema: &Value, rng: &mut R, depth: usize) -> Value {
+        if depth > self.max_depth || !self.spend(4) {
+            return Value::Null;
+        }
+        let v = gen_inner(self, schema, rng, depth);
+        if let Value::String(s) = &v {
+            self.spend(s.len());
+        }
+        v
+    }
 }
 
 fn resolve<'a>(root: &'a Value, reference: &str) -> Option<&'a Value> {
@@ -44,14 +96,19 @@ fn gen_string<R: Rng + ?Sized>(schema: &Value, rng: &mut R) -> Value {
             (0..n).map(|_| word(rng)).collect::<Vec<_>>().join(" ")
         }
     };
-    let min = schema.get("minLength").and_then(Value::as_u64).unwrap_or(0) as usize;
+    let min = schema
+        .get("minLength")
+        .and_then(Value::as_u64)
+        .unwrap_or(0)
+        .min(MAX_STRING as u64) as usize;
     let max = schema
         .get("maxLength")
         .and_then(Value::as_u64)
-        .map(|m| m as usize);
+        .map(|m| m.min(MAX_STRING as u64) as usize);
     let mut s = s;
-    while s.chars().count() < min {
-        s.push('x');
+    let chars = s.chars().count();
+    if chars < min {
+        s.extend(std::iter::repeat_n('x', min - chars));
     }
     if let Some(max) = max {
         s = s.chars().take(max).collect();
@@ -60,7 +117,16 @@ fn gen_string<R: Rng + ?Sized>(schema: &Value, rng: &mut R) -> Value {
 }
 
 fn gen_number<R: Rng + ?Sized>(schema: &Value, rng: &mut R, integer: bool) -> Value {
-    let f = |k: &str| schema.get(k).and_then(Value::as_f64);
+    // Bounds are clamped to finite values a float can hold with room to spare, so that
+    // neither `hi - lo` nor the rounding below overflows.
+    const BIG: f64 = 1e300;
+    let f = |k: &str| {
+        schema
+            .get(k)
+            .and_then(Value::as_f64)
+            .filter(|x| x.is_finite())
+            .map(|x| x.clamp(-BIG, BIG))
+    };
     let mut lo = f("minimum").unwrap_or(0.0);
     let mut hi = f("maximum").unwrap_or(lo.max(0.0) + 100.0);
     if let Some(x) = f("exclusiveMinimum") {
@@ -73,6 +139,7 @@ fn gen_number<R: Rng + ?Sized>(schema: &Value, rng: &mut R, integer: bool) -> Va
         hi = lo;
     }
     if integer {
+        // `as` saturates: bounds beyond i64 become i64::MIN / i64::MAX.
         let (lo, hi) = (lo.ceil() as i64, hi.floor() as i64);
         let v = if hi > lo {
             rng.random_range(lo..=hi)
@@ -86,32 +153,32 @@ fn gen_number<R: Rng + ?Sized>(schema: &Value, rng: &mut R, integer: bool) -> Va
         {
             let mut k = v / m * m;
             if k < lo {
-                k += m;
+                k = k.checked_add(m).unwrap_or(k);
             }
             return json!(k);
         }
         json!(v)
     } else {
-        let v = if hi > lo {
-            rng.random_range(lo..hi)
+        // A convex combination, finite even when `hi - lo` is not.
+        let u: f64 = rng.random();
+        let v = lo * (1.0 - u) + hi * u;
+        let v = if v.abs() < 1e12 {
+            (v * 100.0).round() / 100.0
         } else {
-            lo
+            v
         };
-        json!((v * 100.0).round() / 100.0)
+        json!(v.clamp(lo, hi))
     }
 }
 
-fn gen_inner<R: Rng + ?Sized>(root: &Value, schema: &Value, rng: &mut R, depth: usize) -> Value {
-    if depth > MAX_DEPTH {
-        return Value::Null;
-    }
+fn gen_inner<R: Rng + ?Sized>(g: &mut Gen, schema: &Value, rng: &mut R, depth: usize) -> Value {
     let Some(obj) = schema.as_object() else {
         // `true` or a missing schema: anything goes.
         return Value::String(word(rng).to_string());
     };
     if let Some(r) = obj.get("$ref").and_then(Value::as_str) {
-        return match resolve(root, r) {
-            Some(target) => gen_inner(root, target, rng, depth + 1),
+        return match resolve(g.root, r) {
+            Some(target) => g.value(target, rng, depth + 1),
             None => Value::Null,
         };
     }
@@ -141,13 +208,13 @@ fn gen_inner<R: Rng + ?Sized>(root: &Value, schema: &Value, rng: &mut R, depth: 
             } else {
                 non_null[0]
             };
-            return gen_inner(root, pick, rng, depth + 1);
+            return g.value(pick, rng, depth + 1);
         }
     }
     if let Some(all) = obj.get("allOf").and_then(Value::as_array) {
         let mut merged = Map::new();
         for part in all {
-            if let Value::Object(o) = gen_inner(root, part, rng, depth + 1) {
+            if let Value::Object(o) = g.value(part, rng, depth + 1) {
                 merged.extend(o);
             }
         }
@@ -169,7 +236,11 @@ fn gen_inner<R: Rng + ?Sized>(root: &Value, schema: &Value, rng: &mut R, depth: 
             let mut out = Map::new();
             if let Some(props) = obj.get("properties").and_then(Value::as_object) {
                 for (name, sub) in props {
-                    out.insert(name.clone(), gen_inner(root, sub, rng, depth + 1));
+                    if g.left == 0 {
+                        break;
+                    }
+                    g.spend(name.len());
+                    out.insert(name.clone(), g.value(sub, rng, depth + 1));
                 }
             }
             if let Some(req) = obj.get("required").and_then(Value::as_array) {
@@ -182,19 +253,26 @@ fn gen_inner<R: Rng + ?Sized>(root: &Value, schema: &Value, rng: &mut R, depth: 
             Value::Object(out)
         }
         "array" => {
-            let min = obj.get("minItems").and_then(Value::as_u64).unwrap_or(1);
+            let min = obj
+                .get("minItems")
+                .and_then(Value::as_u64)
+                .unwrap_or(1)
+                .min(MAX_ITEMS);
             let max = obj
                 .get("maxItems")
                 .and_then(Value::as_u64)
                 .unwrap_or(min.max(3))
-                .max(min);
-            let n = rng.random_range(min..=max.min(min + 3)).min(64);
-            let item = obj.get("items").cloned().unwrap_or(Value::Bool(true));
-            Value::Array(
-                (0..n)
-                    .map(|_| gen_inner(root, &item, rng, depth + 1))
-                    .collect(),
-            )
+                .clamp(min, MAX_ITEMS);
+            let n = rng.random_range(min..=max.min(min + 3));
+            let item = obj.get("items").unwrap_or(&Value::Bool(true));
+            let mut out = Vec::new();
+            for _ in 0..n {
+                if g.left == 0 {
+                    break;
+                }
+                out.push(g.value(item, rng, depth + 1));
+            }
+            Value::Array(out)
         }
         "string" => gen_string(schema, rng),
         "integer" => gen_number(schema, rng, true),

@@ -5,25 +5,12 @@
 use crate::cache::PromptCache;
 use crate::config::MockConfig;
 use crate::ratelimit::RateLimiter;
+use crate::reqlog::{Charged, RequestLog};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
-use std::fs::File;
-use std::io::{BufWriter, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
-
-/// Tokens and cost of one request, provider-neutral.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Charged {
-    pub input: u64,
-    pub cache_write_5m: u64,
-    pub cache_write_1h: u64,
-    pub cache_read: u64,
-    pub output: u64,
-    pub cost_pusd: u64,
-    pub batch: bool,
-}
+use std::time::Instant;
 
 /// Counters of one slice of the ledger (total, a model, or a key).
 #[derive(Debug, Clone, Default, Serialize)]
@@ -107,6 +94,14 @@ pub struct Histogram {
 }
 
 impl Histogram {
+    pub fn merge(&mut self, other: &Histogram) {
+        for (a, b) in self.counts.iter_mut().zip(other.counts) {
+            *a += b;
+        }
+        self.sum += other.sum;
+        self.count += other.count;
+    }
+
     pub fn observe(&mut self, secs: f64) {
         let i = LATENCY_BUCKETS
             .iter()
@@ -164,6 +159,24 @@ impl Ledger {
         }
     }
 
+    /// Replaces what a request was charged (`was`) by what it is billed (`now`, fewer output
+    /// tokens) in the total and the request's model and key rows.
+    pub fn correct(&mut self, model: &str, key: &str, was: &Charged, now: &Charged) {
+        let out = was.output - now.output;
+        let cost = was.cost_pusd - now.cost_pusd;
+        for u in [
+            Some(&mut self.total),
+            self.by_model.get_mut(model),
+            self.by_key.get_mut(key),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            u.output_tokens -= out.min(u.output_tokens);
+            u.cost_pusd -= cost.min(u.cost_pusd);
+        }
+    }
+
     pub fn observe_latency(&mut self, model: &str, secs: f64) {
         if self.latency.len() < MAX_LEDGER_ROWS || self.latency.contains_key(model) {
             self.latency
@@ -188,53 +201,6 @@ impl Ledger {
     }
 }
 
-/// A JSONL request log, flushed at most every 200 ms and on drop.
-#[derive(Debug)]
-pub struct RequestLog {
-    out: BufWriter<File>,
-    last_flush: Instant,
-}
-
-impl RequestLog {
-    pub fn open(path: &std::path::Path) -> std::io::Result<RequestLog> {
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(path)?;
-        Ok(RequestLog {
-            out: BufWriter::with_capacity(64 * 1024, file),
-            last_flush: Instant::now(),
-        })
-    }
-
-    pub fn write(&mut self, line: &serde_json::Value) {
-        // A failed log write must not fail the request; it is counted in the metrics.
-        let ok =
-            serde_json::to_writer(&mut self.out, line).is_ok() && self.out.write_all(b"\n").is_ok();
-        if !ok {
-            LOG_ERRORS.fetch_add(1, Ordering::Relaxed);
-        }
-        if self.last_flush.elapsed() > Duration::from_millis(200) {
-            self.flush();
-        }
-    }
-
-    pub fn flush(&mut self) {
-        if self.out.flush().is_err() {
-            LOG_ERRORS.fetch_add(1, Ordering::Relaxed);
-        }
-        self.last_flush = Instant::now();
-    }
-}
-
-impl Drop for RequestLog {
-    fn drop(&mut self) {
-        self.flush();
-    }
-}
-
-pub static LOG_ERRORS: AtomicU64 = AtomicU64::new(0);
-
 /// An uploaded file (`POST /v1/files`) or a batch output file.
 #[derive(Debug, Clone)]
 pub struct StoredFile {
@@ -255,8 +221,11 @@ pub struct StoredBatch {
     pub key: String,
     pub endpoint: String,
     pub input_file_id: Option<String>,
-    /// `(custom_id, url, body)` of each request.
-    pub requests: Vec<(String, String, serde_json::Value)>,
+    /// `(custom_id, url, body)` of each request (shared: polls clone the batch).
+    pub requests: Arc<Vec<(String, String, serde_json::Value)>>,
+    /// A poll is running the batch now; other polls see it unfinished, so that it is
+    /// settled (and billed) exactly once.
+    pub settling: bool,
     /// Output JSONL once ended.
     pub output_file_id: Option<String>,
     pub results: Option<bytes::Bytes>,
@@ -269,7 +238,6 @@ pub struct StoredBatch {
 #[derive(Debug)]
 pub struct AppState {
     config: RwLock<Arc<MockConfig>>,
-    pub started: Instant,
     pub request_counter: AtomicU64,
     /// Calls per model (ids), for scripts and seeded fault draws.
     pub model_calls: Mutex<HashMap<String, u64>>,
@@ -296,7 +264,6 @@ impl AppState {
         };
         Ok(AppState {
             config: RwLock::new(Arc::new(config)),
-            started: Instant::now(),
             request_counter: AtomicU64::new(0),
             model_calls: Mutex::new(HashMap::new()),
             inflight: AtomicU64::new(0),

@@ -106,12 +106,48 @@ fn cl100k_cache() -> &'static EncodeCache {
     C.get_or_init(|| EncodeCache::new(SHARD_BUDGET))
 }
 
-/// Token ids of a text under o200k_base (special tokens are encoded as plain text).
-pub fn encode(text: &str) -> Arc<[u32]> {
+/// Bytes of text without white space that are encoded as one unit. BPE is quadratic in the
+/// length of such a run (tiktoken merges within one pre-tokenizer piece), so longer runs are
+/// encoded in pieces of this size: linear time for any input, at the price of counts that can
+/// differ from tiktoken's by a few tokens per run longer than this (long URLs, base64 blobs).
+pub const MAX_RUN_BYTES: usize = 256;
+
+/// Where `text` is cut so that no piece holds a run of more than [`MAX_RUN_BYTES`] bytes
+/// without white space (at char boundaries); empty when no run is that long.
+fn run_cuts(text: &str) -> Vec<usize> {
+    let mut cuts = Vec::new();
+    let mut run_start = 0;
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() {
+            run_start = i + c.len_utf8();
+        } else if i + c.len_utf8() - run_start > MAX_RUN_BYTES {
+            cuts.push(i);
+            run_start = i;
+        }
+    }
+    cuts
+}
+
+fn encode_with(cache: &EncodeCache, bpe: &CoreBPE, text: &str) -> Arc<[u32]> {
     if text.is_empty() {
         return Arc::from(Vec::new());
     }
-    o200k_cache().encode(o200k(), text)
+    let cuts = run_cuts(text);
+    if cuts.is_empty() {
+        return cache.encode(bpe, text);
+    }
+    let mut ids = Vec::with_capacity(text.len() / 3);
+    let mut start = 0;
+    for end in cuts.into_iter().chain([text.len()]) {
+        ids.extend_from_slice(&cache.encode(bpe, &text[start..end]));
+        start = end;
+    }
+    ids.into()
+}
+
+/// Token ids of a text under o200k_base (special tokens are encoded as plain text).
+pub fn encode(text: &str) -> Arc<[u32]> {
+    encode_with(o200k_cache(), o200k(), text)
 }
 
 /// Number of o200k_base tokens of a text.
@@ -121,10 +157,7 @@ pub fn count(text: &str) -> u64 {
 
 /// Number of cl100k_base tokens of a text (embeddings models).
 pub fn count_cl100k(text: &str) -> u64 {
-    if text.is_empty() {
-        return 0;
-    }
-    cl100k_cache().encode(cl100k(), text).len() as u64
+    encode_with(cl100k_cache(), cl100k(), text).len() as u64
 }
 
 const WORDS: &[&str] = &[
@@ -197,6 +230,27 @@ pub fn token_pieces(text: &str, max_tokens: usize) -> (Vec<String>, u64) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn ordinary_text_is_exact_and_long_runs_are_linear() {
+        let bpe = o200k();
+        let text = "Refunds take 5-7 days; see https://example.com/help. Réponse: oui!";
+        assert_eq!(&*encode(text), bpe.encode_ordinary(text).as_slice());
+        assert!(run_cuts(text).is_empty());
+        // A 400 KB word: tiktoken alone takes about a minute (quadratic); cut into runs of
+        // at most MAX_RUN_BYTES it is a few hundred milliseconds even in a debug build.
+        let word = "ab".repeat(200_000);
+        let cuts = run_cuts(&word);
+        assert_eq!(cuts.len(), word.len().div_ceil(MAX_RUN_BYTES) - 1);
+        let n = count(&word);
+        assert!(n > 0 && n <= word.len() as u64);
+        // Cuts respect char boundaries.
+        let wide = "é".repeat(1000);
+        for c in run_cuts(&wide) {
+            assert!(wide.is_char_boundary(c));
+        }
+        assert_eq!(count(&wide), encode(&wide).len() as u64);
+    }
 
     #[test]
     fn cached_encoding_matches_tiktoken_and_stays_bounded() {

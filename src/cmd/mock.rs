@@ -28,6 +28,10 @@ pub struct Args {
     /// Append the JSONL request log to this file (overrides the config's `request_log`).
     #[arg(long, value_name = "FILE")]
     request_log: Option<PathBuf>,
+    /// Directory `PUT /_mock/config` may name a request log in (without it, the request log
+    /// can only be set by --config at start).
+    #[arg(long)]
+    log_dir: Option<PathBuf>,
 }
 
 pub fn run(args: Args) -> CliResult {
@@ -50,8 +54,14 @@ pub fn run(args: Args) -> CliResult {
     if let Some(log) = &args.request_log {
         raw.request_log = Some(log.clone());
     }
-    let config =
+    let mut config =
         burnrate_mock::MockConfig::from_raw(raw).map_err(|e| CliError::BadInput(e.into()))?;
+    if let Some(dir) = &args.log_dir {
+        let dir = std::fs::canonicalize(dir)
+            .with_context(|| format!("--log-dir {}", dir.display()))
+            .map_err(CliError::BadInput)?;
+        config = config.with_log_dir(dir);
+    }
     if args.threads == Some(0) {
         return Err(CliError::BadInput(anyhow::anyhow!(
             "--threads must be at least 1"

@@ -9,6 +9,8 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 mod billing;
+mod hardening;
+mod properties;
 
 fn cfg(toml: &str) -> MockConfig {
     MockConfig::from_toml_str(toml).unwrap()

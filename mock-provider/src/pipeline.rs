@@ -1,19 +1,23 @@
-//! The request pipeline shared by every model endpoint: identity and auth, model lookup,
-//! spend cap, fault decision, rate limits, accounting, the request log, latency and streaming.
+//! The request pipeline every provider endpoint runs: the [`track`] layer (request id, key and
+//! mock headers read once; errors recorded in the ledger and the log; the request id on every
+//! response), then in the handler: model lookup and auth ([`Req::admit`]), spend cap, the
+//! fault decision, rate limits, pricing and accounting ([`Req::charge`]).
 
 use crate::cache::{hash_str, mix};
-use crate::config::{FaultKind, MockConfig, ModelEntry, ScriptStep};
+use crate::config::{FaultKind, Limits, MockConfig, ModelEntry, ScriptStep};
 use crate::error::{ApiError, Shape};
-use crate::ratelimit::{Refusal, Snapshot, openai_duration, rfc3339};
-use crate::state::{AppState, Charged};
-use axum::body::{Body, Bytes};
-use axum::extract::{FromRequest, Request};
+use crate::ratelimit::{Refusal, Snapshot, Which, openai_duration, rfc3339};
+use crate::reqlog::{Charged, ReqInfo, log_line};
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::{FromRequest, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
+use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use burnrate_sim::{CacheTtl, Provider, TokenCounts};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -81,10 +85,11 @@ pub struct Req {
     pub started: Instant,
     /// Set once the request has been recorded in the ledger and the log (so [`Req::fail`]
     /// does not record it twice).
-    pub recorded: std::sync::atomic::AtomicBool,
+    pub recorded: AtomicBool,
     pub forced_fault: Option<Result<FaultKind, String>>,
     pub forced_output: Option<Result<u64, String>>,
     pub model_name: OnceLock<String>,
+    key_label: String,
 }
 
 impl Req {
@@ -106,10 +111,9 @@ impl Req {
             shape,
             api,
             request_id,
-            key,
             step: header_str(headers, "x-mock-step").map(|s| s.chars().take(200).collect()),
             task: header_str(headers, "x-mock-task").map(|s| s.chars().take(200).collect()),
-            recorded: std::sync::atomic::AtomicBool::new(false),
+            recorded: AtomicBool::new(false),
             retry_count: header_str(headers, "x-stainless-retry-count")
                 .and_then(|v| v.parse().ok())
                 .unwrap_or(0),
@@ -119,25 +123,62 @@ impl Req {
             forced_output: header_str(headers, "x-mock-output-tokens")
                 .map(|v| v.trim().parse::<u64>().map_err(|_| v.to_string())),
             model_name: OnceLock::new(),
+            key_label: redact_key(&key),
+            key,
             state,
         }
     }
 
-    /// The key as the ledger shows it.
+    /// Acts as `key` (a batch's lines run as the key that created the batch).
+    pub fn set_key(&mut self, key: String) {
+        self.key_label = redact_key(&key);
+        self.key = key;
+    }
+
+    /// The key as the ledger, the buckets and the log show it: redacted (see [`redact_key`]).
     pub fn key_label(&self) -> &str {
-        if self.key.is_empty() {
-            "(none)"
-        } else {
-            &self.key
-        }
+        &self.key_label
     }
 
     pub fn check_auth(&self) -> Result<(), ApiError> {
+        let max = self.cfg.limits.max_api_key_bytes;
+        if self.key.len() > max {
+            return Err(too_long(self.shape, "api key", None, max, self.key.len()));
+        }
         if self.cfg.api_keys.is_empty() || self.cfg.api_keys.contains(&self.key) {
             Ok(())
         } else {
             Err(ApiError::unauthorized(self.shape))
         }
+    }
+
+    /// May call `/_mock/*`: anyone when no keys are configured, else the `admin_key` (or,
+    /// without one, any of `api_keys`).
+    pub fn is_admin(&self) -> bool {
+        if self.cfg.api_keys.is_empty() {
+            return true;
+        }
+        match &self.cfg.admin_key {
+            Some(admin) => *admin == self.key,
+            None => self.cfg.api_keys.contains(&self.key),
+        }
+    }
+
+    /// Checks a model name's length before it is stored anywhere.
+    pub fn check_model_name(&self, name: &str) -> Result<(), ApiError> {
+        let max = self.cfg.limits.max_model_name_bytes;
+        if name.len() > max {
+            let _ = self.model_name.set("(too long)".to_string());
+            return Err(too_long(
+                self.shape,
+                "model",
+                Some("model"),
+                max,
+                name.len(),
+            ));
+        }
+        let _ = self.model_name.set(name.to_string());
+        Ok(())
     }
 
     pub fn provider(&self) -> Provider {
@@ -158,20 +199,18 @@ impl Req {
         }
     }
 
-    /// Answers an error: records it in the ledger and the log (unless already recorded, as a
-    /// timeout is, with its input tokens).
-    pub fn fail(&self, err: ApiError) -> Response {
-        if self.recorded.load(Ordering::Relaxed) {
-            let mut err = err;
-            self.base_headers(&mut err.headers);
-            return err.into_response();
+    /// Records an error answer in the ledger and the log, unless already recorded (a timeout
+    /// is, with its input tokens).
+    pub fn record_failure(&self, err: &ApiError) {
+        if self.recorded.swap(true, Ordering::Relaxed) {
+            return;
         }
         let model = self
             .model_name
             .get()
             .map(String::as_str)
             .unwrap_or("(unknown)");
-        let kind = error_kind(&err);
+        let kind = error_kind(err);
         self.state
             .ledger
             .lock()
@@ -185,23 +224,34 @@ impl Req {
                 self.retry_count > 0,
             );
         write_log(
-            self,
+            &self.state,
+            &self.info(),
             model,
             model,
             err.status.as_u16(),
             Some(kind),
             &Charged::default(),
             false,
-            self.started.elapsed(),
         );
-        let mut err = err;
-        self.base_headers(&mut err.headers);
-        err.into_response()
+    }
+
+    /// What the request log needs to know about the request.
+    pub fn info(&self) -> ReqInfo {
+        ReqInfo {
+            shape: self.shape,
+            api: self.api,
+            request_id: self.request_id.clone(),
+            key: self.key_label().to_string(),
+            step: self.step.clone(),
+            task: self.task.clone(),
+            retry_count: self.retry_count,
+            started: self.started,
+        }
     }
 
     /// Looks the model up and decides the fault of this call.
     pub fn admit(&self, model_name: &str) -> Result<Call, ApiError> {
-        let _ = self.model_name.set(model_name.to_string());
+        self.check_model_name(model_name)?;
         self.check_auth()?;
         let model = self
             .cfg
@@ -260,7 +310,6 @@ impl Req {
             model,
             fault,
             forced_output,
-            call_index: n,
         })
     }
 
@@ -281,7 +330,7 @@ impl Req {
             .map_err(|r| self.rate_limit_error(call, &r))
     }
 
-    fn limits(&self, call: &Call) -> crate::config::Limits {
+    fn limits(&self, call: &Call) -> Limits {
         let mut limits = call.model.limits;
         if let Some(k) = self.cfg.keys.get(&self.key) {
             let pick = |v: Option<u64>, d: Option<u64>| match v {
@@ -320,7 +369,7 @@ impl Req {
         let err = match self.shape {
             Shape::OpenAi => {
                 let (unit, ty) = match r.which {
-                    crate::ratelimit::Which::Requests => ("requests per min (RPM)", "requests"),
+                    Which::Requests => ("requests per min (RPM)", "requests"),
                     _ => ("tokens per min (TPM)", "tokens"),
                 };
                 ApiError::new(
@@ -529,25 +578,18 @@ impl Req {
                 &charged,
                 self.retry_count > 0,
             );
-        Outcome {
-            state: self.state.clone(),
-            req: ReqInfo {
-                shape: self.shape,
-                api: self.api,
-                request_id: self.request_id.clone(),
-                key: self.key_label().to_string(),
-                step: self.step.clone(),
-                task: self.task.clone(),
-                retry_count: self.retry_count,
-                started: self.started,
-            },
-            model: call.model.spec.id.clone(),
-            requested: self.model_name.get().cloned().unwrap_or_default(),
+        Outcome::new(
+            self.state.clone(),
+            self.info(),
+            call.model.spec.id.clone(),
+            self.model_name.get().cloned().unwrap_or_default(),
             status,
             kind,
             charged,
             stream,
-        }
+            call.model.clone(),
+            t,
+        )
     }
 }
 
@@ -616,16 +658,54 @@ pub fn price(model: &ModelEntry, t: Tokens, batch: bool) -> Charged {
     }
 }
 
-#[derive(Debug, Clone)]
-struct ReqInfo {
-    shape: Shape,
-    api: &'static str,
-    request_id: String,
-    key: String,
-    step: Option<String>,
-    task: Option<String>,
-    retry_count: u32,
-    started: Instant,
+/// A model call admitted past lookup and spend cap.
+#[derive(Debug)]
+pub struct Call {
+    pub model: Arc<ModelEntry>,
+    pub fault: Option<FaultKind>,
+    pub forced_output: Option<u64>,
+    /// Latency multiplier from the requests in flight.
+    pub slowdown: f64,
+}
+
+impl Call {
+    /// The call behind one batch line: batch lines see no faults, forced output or slowdown.
+    pub fn batch(model: Arc<ModelEntry>) -> Call {
+        Call {
+            model,
+            fault: None,
+            forced_output: None,
+            slowdown: 1.0,
+        }
+    }
+}
+
+/// Counts a request in flight while alive.
+#[derive(Debug)]
+pub struct Inflight(Arc<AppState>);
+
+impl Inflight {
+    pub fn new(state: &Arc<AppState>) -> Inflight {
+        state.inflight.fetch_add(1, Ordering::Relaxed);
+        Inflight(state.clone())
+    }
+}
+
+impl Drop for Inflight {
+    fn drop(&mut self) {
+        self.0.inflight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+/// Seed of the content of a request: the config seed and the request body.
+pub fn content_seed(seed: u64, body: &[u8]) -> u64 {
+    let mut h = mix(seed, body.len() as u64);
+    for chunk in body.chunks(8) {
+        let mut buf = [0u8; 8];
+        buf[..chunk.len()].copy_from_slice(chunk);
+        h = mix(h, u64::from_le_bytes(buf));
+    }
+    h
 }
 
 /// A recorded request; dropping it records the latency and writes the log line.
@@ -639,6 +719,61 @@ pub struct Outcome {
     kind: Option<FaultKind>,
     charged: Charged,
     stream: bool,
+    /// What was priced, to re-price a stream the client cut.
+    entry: Arc<ModelEntry>,
+    tokens: Tokens,
+}
+
+impl Outcome {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        state: Arc<AppState>,
+        req: ReqInfo,
+        model: String,
+        requested: String,
+        status: u16,
+        kind: Option<FaultKind>,
+        charged: Charged,
+        stream: bool,
+        entry: Arc<ModelEntry>,
+        tokens: Tokens,
+    ) -> Outcome {
+        Outcome {
+            state,
+            req,
+            model,
+            requested,
+            status,
+            kind,
+            charged,
+            stream,
+            entry,
+            tokens,
+        }
+    }
+
+    /// Re-prices the call with at most `delivered` output tokens (a stream the client left)
+    /// and corrects the ledger; the log line written on drop shows what was billed.
+    pub fn bill_cut(&mut self, delivered: u64) {
+        if delivered >= self.tokens.output {
+            return;
+        }
+        let tokens = Tokens {
+            output: delivered,
+            ..self.tokens
+        };
+        let billed = price(&self.entry, tokens, self.charged.batch);
+        self.state
+            .total_cost_pusd
+            .fetch_sub(self.charged.cost_pusd - billed.cost_pusd, Ordering::Relaxed);
+        self.state
+            .ledger
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .correct(&self.model, &self.req.key, &self.charged, &billed);
+        self.charged = billed;
+        self.tokens = tokens;
+    }
 }
 
 impl Drop for Outcome {
@@ -665,319 +800,168 @@ impl Drop for Outcome {
     }
 }
 
+/// Writes the log line of a request that has no [`Outcome`] (an error answer) and records
+/// its latency.
 #[allow(clippy::too_many_arguments)]
-fn log_line(
-    r: &ReqInfo,
-    model: &str,
-    requested: &str,
-    status: u16,
-    error: Option<&str>,
-    c: &Charged,
-    stream: bool,
-    latency: Duration,
-) -> serde_json::Value {
-    serde_json::json!({
-        "ts": rfc3339(SystemTime::now()),
-        "request_id": r.request_id,
-        "provider": match r.shape { Shape::OpenAi => "openai", Shape::Anthropic => "anthropic" },
-        "api": r.api,
-        "model": model,
-        "requested_model": requested,
-        "key": r.key,
-        "step": r.step,
-        "task": r.task,
-        "stream": stream,
-        "batch": c.batch,
-        "status": status,
-        "error": error,
-        "retry_count": r.retry_count,
-        "input_tokens": c.input,
-        "cache_write_tokens": c.cache_write_5m + c.cache_write_1h,
-        "cache_write_5m_tokens": c.cache_write_5m,
-        "cache_write_1h_tokens": c.cache_write_1h,
-        "cache_read_tokens": c.cache_read,
-        "output_tokens": c.output,
-        "cost_usd": c.cost_pusd as f64 / 1e12,
-        "cost_pusd": c.cost_pusd,
-        "latency_ms": latency.as_secs_f64() * 1000.0,
-    })
-}
-
-#[allow(clippy::too_many_arguments)]
-fn write_log(
-    req: &Req,
+pub fn write_log(
+    state: &AppState,
+    info: &ReqInfo,
     model: &str,
     requested: &str,
     status: u16,
     kind: Option<&str>,
     c: &Charged,
     stream: bool,
-    latency: Duration,
 ) {
-    let mut log = req.state.log.lock().unwrap_or_else(|e| e.into_inner());
+    let latency = info.started.elapsed();
+    let mut log = state.log.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(log) = log.as_mut() {
-        let info = ReqInfo {
-            shape: req.shape,
-            api: req.api,
-            request_id: req.request_id.clone(),
-            key: req.key_label().to_string(),
-            step: req.step.clone(),
-            task: req.task.clone(),
-            retry_count: req.retry_count,
-            started: req.started,
-        };
         log.write(&log_line(
-            &info, model, requested, status, kind, c, stream, latency,
+            info, model, requested, status, kind, c, stream, latency,
         ));
     }
     drop(log);
-    req.state
+    state
         .ledger
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .observe_latency(model, latency.as_secs_f64());
 }
 
-/// A model call admitted past lookup and spend cap.
-#[derive(Debug)]
-pub struct Call {
-    pub model: Arc<ModelEntry>,
-    pub fault: Option<FaultKind>,
-    pub forced_output: Option<u64>,
-    pub call_index: u64,
-    /// Latency multiplier from the requests in flight.
-    pub slowdown: f64,
-}
-
-impl Call {
-    /// The call behind one batch line: batch lines see no faults, forced output or slowdown.
-    pub fn batch(model: Arc<ModelEntry>) -> Call {
-        Call {
-            model,
-            fault: None,
-            forced_output: None,
-            call_index: 0,
-            slowdown: 1.0,
-        }
-    }
-}
-
-/// Counts a request in flight while alive.
-#[derive(Debug)]
-pub struct Inflight(Arc<AppState>);
-
-impl Inflight {
-    pub fn new(state: &Arc<AppState>) -> Inflight {
-        state.inflight.fetch_add(1, Ordering::Relaxed);
-        Inflight(state.clone())
-    }
-}
-
-impl Drop for Inflight {
-    fn drop(&mut self) {
-        self.0.inflight.fetch_sub(1, Ordering::Relaxed);
-    }
-}
-
-/// Latency draws for one call.
-#[derive(Debug)]
-pub struct Timing {
-    pub factor: f64,
-    pub ttft: Duration,
-    inter: crate::dist::Dist,
-    rng: Pcg64Mcg,
-}
-
-impl Timing {
-    pub fn new(cfg: &MockConfig, call: &Call, seed: u64) -> Timing {
-        let mut rng = Pcg64Mcg::seed_from_u64(mix(seed, 0x7131));
-        let factor = cfg.time_scale * call.slowdown;
-        let ttft = if factor > 0.0 {
-            secs(call.model.ttft.sample(&mut rng) * factor)
-        } else {
-            Duration::ZERO
-        };
-        Timing {
-            factor,
-            ttft,
-            inter: call.model.inter_token.clone(),
-            rng,
-        }
-    }
-
-    pub fn instant(&self) -> bool {
-        self.factor <= 0.0
-    }
-
-    pub fn next_gap(&mut self) -> Duration {
-        if self.instant() {
-            Duration::ZERO
-        } else {
-            secs(self.inter.sample(&mut self.rng) * self.factor)
-        }
-    }
-
-    /// Time of a whole non-streamed reply of `n` tokens.
-    pub fn total(&mut self, n: u64) -> Duration {
-        if self.instant() {
-            return Duration::ZERO;
-        }
-        let mut t = self.ttft;
-        for _ in 1..n.min(1_000_000) {
-            t += self.next_gap();
-        }
-        t
-    }
-}
-
-fn secs(s: f64) -> Duration {
+/// A duration from seconds, clamped to [0, 1 h] (latency draws and hangs).
+pub fn secs(s: f64) -> Duration {
     Duration::from_secs_f64(s.clamp(0.0, 3600.0))
 }
 
-/// One SSE frame: its bytes and whether it carries a token (and so waits for one).
-#[derive(Debug)]
-pub struct Frame {
-    pub data: Bytes,
-    pub token: bool,
+/// The `api` label of a route (request log and ledger), or `None` for routes whose errors are
+/// not recorded (control endpoints, unknown routes).
+fn api_of(route: Option<&str>) -> Option<&'static str> {
+    Some(match route? {
+        "/v1/chat/completions" => "chat.completions",
+        "/v1/responses" => "responses",
+        "/v1/embeddings" => "embeddings",
+        "/v1/messages" => "messages",
+        "/v1/messages/count_tokens" => "count_tokens",
+        "/v1/models" | "/v1/models/{id}" => "models",
+        "/v1/files" | "/v1/files/{id}" | "/v1/files/{id}/content" => "files",
+        "/v1/batches"
+        | "/v1/batches/{id}"
+        | "/v1/messages/batches"
+        | "/v1/messages/batches/{id}"
+        | "/v1/messages/batches/{id}/results" => "batches",
+        _ => return None,
+    })
 }
 
-/// Renders frame `i` of a stream, or `None` at the end.
-pub type FrameFn = Box<dyn FnMut(usize) -> Option<Frame> + Send>;
-
-struct StreamState {
-    frames: FrameFn,
-    idx: usize,
-    timing: Timing,
-    start: tokio::time::Instant,
-    deadline: Option<tokio::time::Instant>,
-    cut_at: Option<usize>,
-    done: bool,
-    _outcome: Outcome,
-    _inflight: Inflight,
-}
-
-/// A streamed SSE response: token frames are released at `start + ttft`, then one
-/// inter-token gap after another (absolute deadlines, so errors do not accumulate).
-/// `cut_at` aborts the connection before that frame.
-pub fn sse_response(
-    frames: FrameFn,
-    timing: Timing,
-    outcome: Outcome,
-    inflight: Inflight,
-    cut_at: Option<usize>,
-    headers: HeaderMap,
-) -> Response {
-    let st = StreamState {
-        frames,
-        idx: 0,
-        timing,
-        start: tokio::time::Instant::now(),
-        deadline: None,
-        cut_at,
-        done: false,
-        _outcome: outcome,
-        _inflight: inflight,
+/// The layer around every route: reads the request's identity once into a [`Req`] that
+/// handlers take as `Extension<Arc<Req>>`, and on the way out records an error answer of a
+/// provider endpoint in the ledger and the log, renders it with the request id, and puts
+/// the request id on every response.
+pub async fn track(State(st): State<Arc<AppState>>, mut request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    // `/v1/models` answers in Anthropic's conventions when the client sends its version header.
+    let shape =
+        if path.starts_with("/v1/models") && request.headers().contains_key("anthropic-version") {
+            Shape::Anthropic
+        } else {
+            Shape::from_path(path)
+        };
+    let api = api_of(
+        request
+            .extensions()
+            .get::<MatchedPath>()
+            .map(MatchedPath::as_str),
+    );
+    let admin = path.starts_with("/_mock/");
+    let req = Arc::new(Req::new(
+        st,
+        shape,
+        api.unwrap_or("other"),
+        request.headers(),
+    ));
+    let mut resp = if admin && !req.is_admin() {
+        ApiError::unauthorized(shape).unrecorded().into_response()
+    } else {
+        request.extensions_mut().insert(req.clone());
+        next.run(request).await
     };
-    let stream = futures::stream::unfold(st, |mut s| async move {
-        if s.done {
-            return None;
+    if let Some(err) = resp.extensions_mut().remove::<ApiError>() {
+        if api.is_some() && err.record {
+            req.record_failure(&err);
         }
-        if s.cut_at == Some(s.idx) {
-            s.done = true;
-            return Some((Err(std::io::Error::other("mock: stream cut")), s));
-        }
-        let frame = (s.frames)(s.idx)?;
-        if frame.token && !s.timing.instant() {
-            let next = match s.deadline {
-                None => s.start + s.timing.ttft,
-                Some(d) => d + s.timing.next_gap(),
-            };
-            s.deadline = Some(next);
-            tokio::time::sleep_until(next).await;
-        }
-        s.idx += 1;
-        Some((Ok::<Bytes, std::io::Error>(frame.data), s))
-    });
-    let mut resp = Response::new(Body::from_stream(stream));
-    let h = resp.headers_mut();
-    h.insert(
-        axum::http::header::CONTENT_TYPE,
-        HeaderValue::from_static("text/event-stream; charset=utf-8"),
-    );
-    h.insert(
-        axum::http::header::CACHE_CONTROL,
-        HeaderValue::from_static("no-cache"),
-    );
-    with_headers(resp, headers)
-}
-
-/// A JSON response with headers, after the simulated latency; `malformed` truncates the body
-/// and `cut` aborts the connection mid-body.
-pub async fn json_response<T: serde::Serialize + ?Sized>(
-    body: &T,
-    headers: HeaderMap,
-    delay: Duration,
-    fault: Option<FaultKind>,
-) -> Response {
-    if delay > Duration::ZERO {
-        tokio::time::sleep(delay).await;
+        resp = err.render(&req.request_id);
     }
-    let mut bytes = Vec::with_capacity(1024);
-    let _ = serde_json::to_writer(&mut bytes, body);
-    let mut resp = match fault {
-        Some(FaultKind::Malformed) => {
-            let half = bytes.len() / 2;
-            Response::new(Body::from(bytes[..half].to_vec()))
-        }
-        Some(FaultKind::StreamCut) => {
-            let half = Bytes::from(bytes[..bytes.len() / 2].to_vec());
-            let parts: Vec<Result<Bytes, std::io::Error>> =
-                vec![Ok(half), Err(std::io::Error::other("mock: connection cut"))];
-            Response::new(Body::from_stream(futures::stream::iter(parts)))
-        }
-        _ => Response::new(Body::from(bytes)),
-    };
-    let h = resp.headers_mut();
-    h.insert(
-        axum::http::header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
-    with_headers(resp, headers)
-}
-
-/// Seed of the content of a request: the config seed and the request body.
-pub fn content_seed(seed: u64, body: &[u8]) -> u64 {
-    let mut h = mix(seed, body.len() as u64);
-    for chunk in body.chunks(8) {
-        let mut buf = [0u8; 8];
-        buf[..chunk.len()].copy_from_slice(chunk);
-        h = mix(h, u64::from_le_bytes(buf));
-    }
-    h
-}
-
-/// Formats an SSE `data:` line.
-pub fn sse_data(json: &str) -> Bytes {
-    let mut s = String::with_capacity(json.len() + 8);
-    s.push_str("data: ");
-    s.push_str(json);
-    s.push_str("\n\n");
-    Bytes::from(s)
-}
-
-/// Formats an SSE event with a name.
-pub fn sse_event(event: &str, json: &str) -> Bytes {
-    Bytes::from(format!("event: {event}\ndata: {json}\n\n"))
-}
-
-/// Convenience for responses assembled by handlers.
-pub fn with_headers(mut resp: Response, headers: HeaderMap) -> Response {
-    for (k, v) in headers.iter() {
-        resp.headers_mut().insert(k.clone(), v.clone());
-    }
+    req.base_headers(resp.headers_mut());
     resp
 }
 
-pub fn ok_json(value: serde_json::Value) -> Response {
-    (StatusCode::OK, axum::Json(value)).into_response()
+/// Bodies up to this size are tokenized on the async thread (well under a millisecond).
+const INLINE_BYTES: usize = 64 * 1024;
+
+/// Runs the CPU-heavy part of a request (tokenizing its prompt) off the async threads when the
+/// body is large, within the configured time budget, so that big prompts cannot stall
+/// `/healthz` or other requests. Past the budget the request gets a 400 in its provider's
+/// shape; the work itself is linear in the body (see `tokens::MAX_RUN_BYTES`) and finishes
+/// on the blocking pool.
+pub async fn off_thread<T: Send + 'static>(
+    req: &Req,
+    body_bytes: usize,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    if body_bytes <= INLINE_BYTES {
+        return Ok(work());
+    }
+    let budget = req.cfg.limits.tokenize_timeout;
+    match tokio::time::timeout(budget, tokio::task::spawn_blocking(work)).await {
+        Ok(Ok(v)) => Ok(v),
+        Ok(Err(e)) => Err(ApiError::new(
+            req.shape,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("tokenizer failed: {e}"),
+        )),
+        Err(_) => Err(ApiError::bad_request(
+            req.shape,
+            format!(
+                "The prompt could not be tokenized within {} s (limits.tokenize_timeout_s).",
+                budget.as_secs_f64()
+            ),
+        )),
+    }
+}
+
+/// A key as the mock shows it anywhere (ledger, log, buckets, `GET /_mock/config`): never the
+/// key itself. Keys of 12 characters or more show their first 3 and last 4 (`sk-…a1b2`, as
+/// providers' dashboards do); shorter ones a hash (`key-1a2b3c4d`); no key is `(none)`.
+pub fn redact_key(key: &str) -> String {
+    let n = key.chars().count();
+    if n == 0 {
+        "(none)".to_string()
+    } else if n >= 12 {
+        let head: String = key.chars().take(3).collect();
+        let tail: String = key.chars().skip(n - 4).collect();
+        format!("{head}…{tail}")
+    } else {
+        format!("key-{:08x}", hash_str(0x006b_6579, key) as u32)
+    }
+}
+
+/// A string field over its length limit, in the provider's wording.
+fn too_long(
+    shape: Shape,
+    what: &str,
+    param: Option<&'static str>,
+    max: usize,
+    len: usize,
+) -> ApiError {
+    let msg = match shape {
+        Shape::OpenAi => format!(
+            "Invalid '{what}': string too long. Expected a string with maximum length {max}, but got a string with length {len} instead."
+        ),
+        Shape::Anthropic => format!("{what}: String should have at most {max} characters"),
+    };
+    let err = ApiError::bad_request(shape, msg).with_code("string_above_max_length");
+    match param {
+        Some(p) => err.with_param(p),
+        None => err,
+    }
 }

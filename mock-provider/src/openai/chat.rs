@@ -1,0 +1,505 @@
+//! `POST /v1/chat/completions`: JSON and SSE answers, and batch lines.
+
+use super::{
+    PromptBuilder, apply_tool_choice, content_text, json_format, openai_cache, plan_and_prepare,
+    tool_list,
+};
+use crate::config::{FaultKind, ModelEntry};
+use crate::error::{ApiError, Shape};
+use crate::pipeline::{Call, RawBody, Req, Tokens, off_thread, parse_json, unix_now};
+use crate::plan::{Ask, Finish, Plan, plan};
+use crate::streaming::{Frame, FrameFn, Timing, json_response, sse_data, sse_response};
+use crate::tokens;
+use crate::validate::{self, Rule};
+use axum::Extension;
+use axum::http::StatusCode;
+use axum::response::Response;
+use burnrate_sim::Provider;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use std::sync::Arc;
+
+#[derive(Debug, Deserialize)]
+pub struct ChatRequest {
+    pub model: String,
+    pub messages: Vec<ChatMessage>,
+    pub stream: Option<bool>,
+    pub stream_options: Option<StreamOptions>,
+    pub max_tokens: Option<u64>,
+    pub max_completion_tokens: Option<u64>,
+    pub tools: Option<Vec<Value>>,
+    pub tool_choice: Option<Value>,
+    pub response_format: Option<Value>,
+    pub prompt_cache_key: Option<String>,
+    pub stop: Option<Value>,
+}
+
+/// Chat completion fields by type and range (the API reference's limits).
+const RULES: &[(&str, Rule)] = &[
+    ("model", Rule::Str),
+    ("messages", Rule::Array),
+    ("temperature", Rule::Number(0.0, 2.0)),
+    ("top_p", Rule::Number(0.0, 1.0)),
+    ("n", Rule::Integer(1, 128)),
+    ("max_tokens", Rule::Integer(1, i64::MAX)),
+    ("max_completion_tokens", Rule::Integer(1, i64::MAX)),
+    ("presence_penalty", Rule::Number(-2.0, 2.0)),
+    ("frequency_penalty", Rule::Number(-2.0, 2.0)),
+    ("stop", Rule::StringOrStrings(4)),
+    ("stream", Rule::Bool),
+    ("stream_options", Rule::Object),
+    ("tools", Rule::Array),
+    ("tool_choice", Rule::StringOrObject),
+    ("parallel_tool_calls", Rule::Bool),
+    ("response_format", Rule::Object),
+    ("seed", Rule::Integer(i64::MIN, i64::MAX)),
+    ("logprobs", Rule::Bool),
+    ("top_logprobs", Rule::Integer(0, 20)),
+    ("user", Rule::Str),
+    ("prompt_cache_key", Rule::Str),
+    ("metadata", Rule::Object),
+    ("store", Rule::Bool),
+];
+
+const ROLES: &[&str] = &[
+    "system",
+    "assistant",
+    "user",
+    "function",
+    "tool",
+    "developer",
+];
+
+/// Reads a chat completions body: every documented field checked, then typed.
+fn read(shape: Shape, v: Value) -> Result<ChatRequest, ApiError> {
+    let o = validate::object(shape, &v)?;
+    for required in ["model", "messages"] {
+        if o.get(required).is_none_or(Value::is_null) {
+            return Err(validate::missing(shape, required));
+        }
+    }
+    validate::fields(shape, o, RULES)?;
+    for (i, m) in o["messages"].as_array().into_iter().flatten().enumerate() {
+        validate::role(shape, i, m, ROLES)?;
+    }
+    if let Some(t) = o.get("tools").filter(|t| !t.is_null()) {
+        validate::tools(shape, t, true)?;
+    }
+    let r: ChatRequest = serde_json::from_value(v)
+        .map_err(|e| ApiError::bad_request(shape, format!("Invalid request body: {e}")))?;
+    if r.messages.is_empty() {
+        return Err(
+            ApiError::bad_request(shape, "[] is too short - 'messages'").with_param("messages")
+        );
+    }
+    Ok(r)
+}
+
+/// The checks that need the model: output limit and context window.
+fn fits(shape: Shape, r: &ChatRequest, model: &ModelEntry, prompt: u64) -> Result<(), ApiError> {
+    let (field, asked) = match (r.max_completion_tokens, r.max_tokens) {
+        (Some(n), _) => ("max_completion_tokens", Some(n)),
+        (None, n) => ("max_tokens", n),
+    };
+    if let Some(n) = asked {
+        validate::max_output(shape, field, n, &model.spec.id, model.window)?;
+    }
+    validate::context(shape, prompt, asked.unwrap_or(0), model.window)
+}
+
+#[derive(Debug, Deserialize)]
+pub struct StreamOptions {
+    pub include_usage: Option<bool>,
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ChatMessage {
+    pub role: String,
+    pub content: Option<Value>,
+    pub name: Option<String>,
+    pub tool_calls: Option<Vec<Value>>,
+}
+
+/// The prompt as token ids (tools, then the JSON schema of `response_format`, then messages).
+fn chat_prompt(r: &ChatRequest) -> Vec<u32> {
+    let mut b = PromptBuilder::new();
+    if let Some(tools) = &r.tools
+        && !tools.is_empty()
+    {
+        b.text(&Value::Array(tools.clone()).to_string());
+    }
+    if let Some(rf) = &r.response_format
+        && rf.get("type").and_then(Value::as_str) == Some("json_schema")
+    {
+        b.text(&rf.to_string());
+    }
+    for m in &r.messages {
+        let (mut text, extra) = content_text(m.content.as_ref());
+        for call in m.tool_calls.iter().flatten() {
+            if let Some(f) = call.get("function") {
+                text.push_str(f.get("name").and_then(Value::as_str).unwrap_or(""));
+                text.push_str(f.get("arguments").and_then(Value::as_str).unwrap_or(""));
+            }
+        }
+        b.message(&m.role, &text, extra, m.name.as_deref());
+    }
+    b.finish()
+}
+
+/// The `usage` object of a chat completion (typed: serialized without a `Value` tree).
+#[derive(Debug, Clone, Copy, Serialize)]
+struct ChatUsage {
+    prompt_tokens: u64,
+    completion_tokens: u64,
+    total_tokens: u64,
+    prompt_tokens_details: PromptDetails,
+    completion_tokens_details: CompletionDetails,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+struct PromptDetails {
+    cached_tokens: u64,
+    audio_tokens: u64,
+}
+
+#[derive(Debug, Clone, Copy, Serialize)]
+struct CompletionDetails {
+    reasoning_tokens: u64,
+    audio_tokens: u64,
+    accepted_prediction_tokens: u64,
+    rejected_prediction_tokens: u64,
+}
+
+impl ChatUsage {
+    fn new(prompt: u64, cached: u64, completion: u64) -> ChatUsage {
+        ChatUsage {
+            prompt_tokens: prompt,
+            completion_tokens: completion,
+            total_tokens: prompt + completion,
+            prompt_tokens_details: PromptDetails {
+                cached_tokens: cached,
+                audio_tokens: 0,
+            },
+            completion_tokens_details: CompletionDetails {
+                reasoning_tokens: 0,
+                audio_tokens: 0,
+                accepted_prediction_tokens: 0,
+                rejected_prediction_tokens: 0,
+            },
+        }
+    }
+}
+
+/// A non-streamed chat completion, serialized directly.
+#[derive(Debug, Serialize)]
+struct ChatCompletion<'a> {
+    id: &'a str,
+    object: &'static str,
+    created: u64,
+    model: &'a str,
+    choices: [ChatChoice<'a>; 1],
+    usage: ChatUsage,
+    service_tier: &'static str,
+    system_fingerprint: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct ChatChoice<'a> {
+    index: u32,
+    message: ChatMessageOut<'a>,
+    logprobs: Option<()>,
+    finish_reason: &'static str,
+}
+
+#[derive(Debug, Serialize)]
+struct ChatMessageOut<'a> {
+    role: &'static str,
+    content: Option<String>,
+    refusal: Option<()>,
+    annotations: [(); 0],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    tool_calls: Option<Vec<ToolCallOut<'a>>>,
+}
+
+#[derive(Debug, Serialize)]
+struct ToolCallOut<'a> {
+    id: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    function: FunctionOut<'a>,
+}
+
+#[derive(Debug, Serialize)]
+struct FunctionOut<'a> {
+    name: &'a str,
+    arguments: &'a str,
+}
+
+fn finish_str(f: Finish) -> &'static str {
+    match f {
+        Finish::Stop => "stop",
+        Finish::Length => "length",
+        Finish::ToolCalls => "tool_calls",
+    }
+}
+
+/// What a chat completions request asks of the planner.
+fn chat_ask(r: &ChatRequest) -> Ask {
+    let mut ask = Ask {
+        last_user: r
+            .messages
+            .iter()
+            .rev()
+            .find(|m| m.role == "user")
+            .map(|m| content_text(m.content.as_ref()).0)
+            .unwrap_or_default(),
+        tools: tool_list(r.tools.as_ref(), true),
+        after_tool_result: r.messages.last().is_some_and(|m| m.role == "tool"),
+        max_tokens: r.max_completion_tokens.or(r.max_tokens),
+        stop: match &r.stop {
+            Some(Value::String(s)) => vec![s.clone()],
+            Some(Value::Array(items)) => items
+                .iter()
+                .filter_map(Value::as_str)
+                .map(str::to_string)
+                .collect(),
+            _ => Vec::new(),
+        },
+        ..Ask::default()
+    };
+    apply_tool_choice(&mut ask, r.tool_choice.as_ref());
+    json_format(&mut ask, r.response_format.as_ref());
+    ask
+}
+
+/// The answer to a chat completions request, live or batched: the completion object and the
+/// tokens it bills (the output as planned; a stream cut short bills less, see [`chat`]).
+fn completion<'a>(
+    id: &'a str,
+    model: &'a str,
+    plan: &'a Plan,
+    prompt: u64,
+    cached: u64,
+) -> (ChatCompletion<'a>, Tokens) {
+    let tool_calls: Option<Vec<ToolCallOut>> = (!plan.tool_calls.is_empty()).then(|| {
+        plan.tool_calls
+            .iter()
+            .map(|c| ToolCallOut {
+                id: format!("call_{}", c.id_suffix),
+                kind: "function",
+                function: FunctionOut {
+                    name: &c.name,
+                    arguments: &c.arguments_text,
+                },
+            })
+            .collect()
+    });
+    let body = ChatCompletion {
+        id,
+        object: "chat.completion",
+        created: unix_now(),
+        model,
+        choices: [ChatChoice {
+            index: 0,
+            message: ChatMessageOut {
+                role: "assistant",
+                content: tool_calls.is_none().then(|| plan.text()),
+                refusal: None,
+                annotations: [],
+                tool_calls,
+            },
+            logprobs: None,
+            finish_reason: finish_str(plan.finish),
+        }],
+        usage: ChatUsage::new(prompt, cached, plan.output_tokens),
+        service_tier: "default",
+        system_fingerprint: "fp_burnrate_mock",
+    };
+    let tokens = Tokens {
+        input: prompt - cached,
+        cache_read: cached,
+        output: plan.output_tokens,
+        ..Tokens::default()
+    };
+    (body, tokens)
+}
+
+/// `POST /v1/chat/completions`.
+pub(crate) async fn chat(
+    Extension(req): Extension<Arc<Req>>,
+    body: Result<RawBody, ApiError>,
+) -> Result<Response, ApiError> {
+    // Providers check the key before the body.
+    req.check_auth()?;
+    let RawBody(bytes) = body?;
+    let r = read(req.shape, parse_json(req.shape, &bytes)?)?;
+    let call = req.admit(&r.model)?;
+    let (r, ids) = off_thread(&req, bytes.len(), move || {
+        let ids = chat_prompt(&r);
+        (r, ids)
+    })
+    .await?;
+    fits(req.shape, &r, &call.model, ids.len() as u64)?;
+    let ask = chat_ask(&r);
+    let stream = r.stream.unwrap_or(false);
+    let (plan, mut p) = plan_and_prepare(
+        &req,
+        &call,
+        &bytes,
+        &ask,
+        &ids,
+        r.prompt_cache_key.as_deref(),
+        stream,
+    )
+    .await?;
+    let id = format!("chatcmpl-{}", &req.request_id[4..]);
+    let model = r.model.clone();
+    if !stream {
+        let (body, _) = completion(&id, &model, &plan, p.prompt, p.cached);
+        let delay = p.timing.total(plan.output_tokens);
+        let resp = json_response(&body, p.headers, delay, call.fault).await;
+        drop(p.outcome);
+        drop(p.inflight);
+        return Ok(resp);
+    }
+    let created = unix_now();
+    let usage = ChatUsage::new(p.prompt, p.cached, plan.output_tokens);
+    let include_usage = r
+        .stream_options
+        .as_ref()
+        .and_then(|o| o.include_usage)
+        .unwrap_or(false);
+    // Frame plan: role, tokens (text pieces or tool head + argument pieces), finish, usage, DONE.
+    #[derive(Debug)]
+    enum Spec {
+        Role,
+        Text(usize),
+        ToolHead(usize),
+        ToolArg(usize, usize),
+        Finish,
+        Usage,
+        Done,
+        Error,
+        Malformed,
+    }
+    let arg_pieces: Vec<Vec<String>> = plan
+        .tool_calls
+        .iter()
+        .map(|c| tokens::token_pieces(&c.arguments_text, usize::MAX).0)
+        .collect();
+    let mut specs = vec![Spec::Role];
+    if plan.tool_calls.is_empty() {
+        specs.extend((0..plan.pieces.len()).map(Spec::Text));
+    } else {
+        for (t, pieces) in arg_pieces.iter().enumerate() {
+            specs.push(Spec::ToolHead(t));
+            specs.extend((0..pieces.len()).map(|i| Spec::ToolArg(t, i)));
+        }
+    }
+    let mut cut_at = None;
+    match call.fault {
+        Some(FaultKind::StreamError) => {
+            specs.truncate(specs.len() / 2 + 1);
+            specs.push(Spec::Error);
+        }
+        Some(FaultKind::StreamCut) => cut_at = Some(specs.len() / 2 + 1),
+        Some(FaultKind::Malformed) => {
+            let at = specs.len() / 2 + 1;
+            specs.insert(at, Spec::Malformed);
+        }
+        _ => {}
+    }
+    if !matches!(call.fault, Some(FaultKind::StreamError)) {
+        specs.push(Spec::Finish);
+        if include_usage {
+            specs.push(Spec::Usage);
+        }
+        specs.push(Spec::Done);
+    }
+    let usage_tail = if include_usage { ",\"usage\":null" } else { "" };
+    let head = format!(
+        "{{\"id\":\"{id}\",\"object\":\"chat.completion.chunk\",\"created\":{created},\"model\":{},\"system_fingerprint\":\"fp_burnrate_mock\",\"choices\":[{{\"index\":0,\"delta\":",
+        Value::String(model.clone())
+    );
+    let finish = finish_str(plan.finish);
+    let tool_ids: Vec<(String, String)> = plan
+        .tool_calls
+        .iter()
+        .map(|c| (format!("call_{}", c.id_suffix), c.name.clone()))
+        .collect();
+    let pieces = plan.pieces;
+    let usage_text = serde_json::to_string(&usage).unwrap_or_default();
+    let frames: FrameFn = Box::new(move |i| {
+        let spec = specs.get(i)?;
+        let chunk = |delta: String, finish: &str, token: bool| Frame {
+            data: sse_data(&format!(
+                "{head}{delta},\"logprobs\":null,\"finish_reason\":{finish}}}]{usage_tail}}}"
+            )),
+            token,
+        };
+        Some(match spec {
+            Spec::Role => chunk("{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}".into(), "null", false),
+            Spec::Text(k) => chunk(format!("{{\"content\":{}}}", Value::String(pieces[*k].to_string())), "null", true),
+            Spec::ToolHead(t) => chunk(
+                format!(
+                    "{{\"tool_calls\":[{{\"index\":{t},\"id\":\"{}\",\"type\":\"function\",\"function\":{{\"name\":{},\"arguments\":\"\"}}}}]}}",
+                    tool_ids[*t].0,
+                    Value::String(tool_ids[*t].1.clone())
+                ),
+                "null",
+                true,
+            ),
+            Spec::ToolArg(t, k) => chunk(
+                format!("{{\"tool_calls\":[{{\"index\":{t},\"function\":{{\"arguments\":{}}}}}]}}", Value::String(arg_pieces[*t][*k].clone())),
+                "null",
+                true,
+            ),
+            Spec::Finish => chunk("{}".into(), &format!("\"{finish}\""), false),
+            Spec::Usage => Frame {
+                data: sse_data(&format!(
+                    "{{\"id\":\"{id}\",\"object\":\"chat.completion.chunk\",\"created\":{created},\"model\":{},\"system_fingerprint\":\"fp_burnrate_mock\",\"choices\":[],\"usage\":{usage_text}}}",
+                    Value::String(model.clone())
+                )),
+                token: false,
+            },
+            Spec::Done => Frame { data: sse_data("[DONE]"), token: false },
+            Spec::Error => Frame {
+                data: sse_data(&json!({"error": {"message": "The server had an error while processing your request.", "type": "server_error", "param": null, "code": null}}).to_string()),
+                token: false,
+            },
+            Spec::Malformed => Frame { data: sse_data("{\"id\":\"chatcmpl-broken\",\"choices\":[{\"delta\":"), token: false },
+        })
+    });
+    let timing = std::mem::replace(&mut p.timing, Timing::new(&req.cfg, &call, 0));
+    Ok(sse_response(
+        frames, timing, p.outcome, p.inflight, cut_at, p.headers,
+    ))
+}
+
+/// Answers one batch line of `/v1/chat/completions` (no latency, faults or rate limits): the
+/// completion body and its tokens, priced by the caller at the batch rate.
+pub(crate) fn batch_line(
+    req: &Req,
+    body: &Value,
+    seed: u64,
+) -> Result<(Value, Tokens, Arc<ModelEntry>), ApiError> {
+    let r = read(req.shape, body.clone())?;
+    let model = req
+        .cfg
+        .model(&r.model, Provider::OpenAi)
+        .ok_or_else(|| ApiError::model_not_found(req.shape, &r.model))?;
+    let ids = chat_prompt(&r);
+    fits(req.shape, &r, &model, ids.len() as u64)?;
+    let plan = plan(&req.cfg, &model, None, &chat_ask(&r), seed);
+    let cached = openai_cache(
+        req,
+        &Call::batch(model.clone()),
+        &ids,
+        r.prompt_cache_key.as_deref(),
+    );
+    let id = format!("chatcmpl-{seed:016x}");
+    let (body, tokens) = completion(&id, &r.model, &plan, ids.len() as u64, cached);
+    let body = serde_json::to_value(&body)
+        .map_err(|e| ApiError::new(req.shape, StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
+    Ok((body, tokens, model))
+}
