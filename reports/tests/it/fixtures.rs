@@ -7,8 +7,8 @@
 use burnrate_reports::{LeverStep, Sweep, SweepPoint};
 use burnrate_sim::{
     BudgetSummary, CacheSummary, CallCounts, CapacitySummary, CostSummary, KindBreakdown,
-    LatencyQuantiles, LatencySummary, ModelCapacity, MonthSummary, Quantiles, RoutingSummary,
-    SimResult, TaskCounts,
+    LatencyQuantiles, LatencySummary, Limiting, ModelCapacity, MonthSummary, Quantiles,
+    RoutingSummary, SimResult, TaskCounts, Timeline, WaitQuantiles,
 };
 use std::collections::BTreeMap;
 
@@ -102,6 +102,7 @@ pub fn support_agent() -> SimResult {
             cost_alerts: 24,
             runaway: 3,
             unfinished: 180,
+            abandoned: 0,
         },
         calls: CallCounts {
             total: 243_600,
@@ -134,6 +135,8 @@ pub fn support_agent() -> SimResult {
                 p95: 135.6,
                 p99: 137.1,
                 fixed: 0.0,
+                extrapolated: false,
+                months: 4,
             },
             per_day: per_day.clone(),
             by_step: map([
@@ -157,6 +160,8 @@ pub fn support_agent() -> SimResult {
             breach_probability: 0.0,
             expected_breach_days_per_month: 0.0,
             headroom_multiple: Some(r4(budget / per_day.p95)),
+            first_breach_day: None,
+            replicas_ever_breaching: 0.0,
         },
         cache: CacheSummary {
             hit_rate: 0.87,
@@ -191,7 +196,9 @@ pub fn support_agent() -> SimResult {
                         peak_rpm: 38,
                         peak_tpm: 61_000,
                         limit_rpm: Some(4_000),
-                        limit_tpm: Some(400_000),
+                        limit_tpm: None,
+                        limit_itpm: Some(400_000),
+                        limit_otpm: Some(80_000),
                     },
                 ),
                 (
@@ -200,7 +207,9 @@ pub fn support_agent() -> SimResult {
                         peak_rpm: 14,
                         peak_tpm: 52_000,
                         limit_rpm: Some(4_000),
-                        limit_tpm: Some(400_000),
+                        limit_tpm: None,
+                        limit_itpm: Some(400_000),
+                        limit_otpm: Some(80_000),
                     },
                 ),
             ]
@@ -208,7 +217,15 @@ pub fn support_agent() -> SimResult {
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
             max_sustainable_tasks_per_day: Some(3_278.69),
+            limiting: Some(Limiting {
+                model: "claude-sonnet-4-5".to_string(),
+                limit: "ITPM".to_string(),
+            }),
+            saturated: false,
+            binding: Vec::new(),
+            task_wait_s: WaitQuantiles::default(),
         },
+        timeline: Timeline::default(),
         sample_day: sample_day(4.37),
         daily_costs_usd: daily,
     }
@@ -246,6 +263,8 @@ pub fn over_budget() -> SimResult {
         p95: 1_402.5,
         p99: 1_431.0,
         fixed: 20.0,
+        extrapolated: false,
+        months: 2,
     };
     r.cost_usd.by_step = map([("plan", 6.1), ("tool_loop", 33.5), ("answer", 4.4)]);
     r.cost_usd.by_model = map([("gpt-4.1", 37.9), ("gpt-4.1-mini", 6.1)]);
@@ -261,6 +280,8 @@ pub fn over_budget() -> SimResult {
         breach_probability: over,
         expected_breach_days_per_month: r4(over * 30.0),
         headroom_multiple: Some(r4(budget / per_day.p95)),
+        first_breach_day: None,
+        replicas_ever_breaching: 0.0,
     };
     r.cache = CacheSummary {
         hit_rate: 0.4,

@@ -1,6 +1,7 @@
 //! burnrate-sim's integration tests: one binary, one module per concern.
 
 mod arithmetic;
+mod capacity;
 mod errors;
 mod laws;
 mod shards;
