@@ -21,6 +21,7 @@ mod files;
 mod fmt;
 mod html;
 mod summary;
+mod timeline;
 
 pub use analysis::{
     LeverStep, Sweep, SweepPoint, levers_json, levers_markdown, levers_text, sweep_json,

@@ -6,9 +6,10 @@
 
 use burnrate_reports::{LeverStep, Sweep, SweepPoint};
 use burnrate_sim::{
-    BudgetSummary, CacheSummary, CallCounts, CapacitySummary, CostSummary, KindBreakdown,
-    LatencyQuantiles, LatencySummary, Limiting, ModelCapacity, MonthSummary, Quantiles,
-    RoutingSummary, SimResult, TaskCounts, Timeline, WaitQuantiles,
+    Band, Binding, BudgetSummary, CacheSummary, CallCounts, CapacitySummary, CostSummary,
+    FirstBreach, KindBreakdown, LatencyQuantiles, LatencySummary, Limiting, ModelCapacity,
+    MonthBand, MonthSummary, Quantiles, RoutingSummary, SimResult, TaskCounts, Timeline,
+    TimelineDay, TimelineMonth, WaitQuantiles,
 };
 use std::collections::BTreeMap;
 
@@ -296,6 +297,108 @@ pub fn over_budget() -> SimResult {
     r.tasks.runaway = 412;
     r.tasks.cost_alerts = 1_380;
     r.sample_day = sample_day(52.4);
+    r.daily_costs_usd = daily;
+    r
+}
+
+/// "500 customers a day instead of 5": traffic grows over a 90-day quarter, the daily budget is
+/// first breached in the third month, and from day 80 the Sonnet ITPM limit saturates.
+pub fn growing() -> SimResult {
+    let replicas = 4u32;
+    let days = 90u32;
+    let z = normals(23, (replicas * days) as usize);
+    // Day d costs 0.35 * 100^(d/89) dollars on average (5 to 500 tasks at ~$0.07), +-8%.
+    let mut daily = Vec::new();
+    for r in 0..replicas {
+        for d in 0..days {
+            let mean = 0.35 * 100f64.powf(f64::from(d) / 89.0);
+            daily.push(r4(mean * (1.0 + 0.08 * z[(r * days + d) as usize])));
+        }
+    }
+    let band = |d: u32| {
+        let mut col: Vec<f64> = (0..replicas)
+            .map(|r| daily[(r * days + d) as usize])
+            .collect();
+        col.sort_by(f64::total_cmp);
+        Band {
+            mean: r4(col.iter().sum::<f64>() / col.len() as f64),
+            p05: nearest_rank(&col, 5.0),
+            p50: nearest_rank(&col, 50.0),
+            p95: nearest_rank(&col, 95.0),
+        }
+    };
+    let timeline_days: Vec<TimelineDay> = (0..days)
+        .map(|d| TimelineDay {
+            day: d + 1,
+            tasks_mean: r4(5.0 * 100f64.powf(f64::from(d) / 89.0)),
+            cost_usd: band(d),
+        })
+        .collect();
+    let months = (0..3)
+        .map(|m| {
+            let mut totals: Vec<f64> = (0..replicas)
+                .map(|r| {
+                    (m * 30..m * 30 + 30)
+                        .map(|d| daily[(r * days + d) as usize])
+                        .sum::<f64>()
+                })
+                .map(r4)
+                .collect();
+            totals.sort_by(f64::total_cmp);
+            TimelineMonth {
+                month: m + 1,
+                days: 30,
+                cost_usd: MonthBand {
+                    mean: r4(totals.iter().sum::<f64>() / totals.len() as f64),
+                    p50: nearest_rank(&totals, 50.0),
+                    p95: nearest_rank(&totals, 95.0),
+                },
+            }
+        })
+        .collect();
+    let per_day = quantiles(&daily);
+    let budget = 20.0;
+    let mut r = support_agent();
+    r.scenario = "growth-5-to-500".to_string();
+    r.scenario_hash =
+        "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f".to_string();
+    r.replicas = replicas;
+    r.days = days;
+    r.cost_usd.per_day = per_day.clone();
+    r.budget = BudgetSummary {
+        daily_usd: Some(budget),
+        breach_probability: r4(
+            daily.iter().filter(|c| **c > budget).count() as f64 / daily.len() as f64
+        ),
+        expected_breach_days_per_month: 0.0,
+        headroom_multiple: Some(0.6),
+        first_breach_day: Some(FirstBreach {
+            p05: 78,
+            p50: 79,
+            p95: 81,
+        }),
+        replicas_ever_breaching: 1.0,
+    };
+    r.tasks.abandoned = 312;
+    r.capacity.saturated = true;
+    r.capacity.binding = vec![Binding {
+        model: "claude-sonnet-4-5".to_string(),
+        limit: "ITPM".to_string(),
+        first_hour: 1_909,
+        wait_s: WaitQuantiles {
+            p50: 41.0,
+            p95: 1_260.0,
+        },
+    }];
+    r.capacity.task_wait_s = WaitQuantiles {
+        p50: 0.0,
+        p95: 380.0,
+    };
+    r.timeline = Timeline {
+        traffic_changes: true,
+        days: timeline_days,
+        months,
+    };
     r.daily_costs_usd = daily;
     r
 }

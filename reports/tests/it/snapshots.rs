@@ -2,7 +2,7 @@
 //! in any figure or layout fails here until it is reviewed and accepted
 //! (`INSTA_UPDATE=always cargo test -p burnrate-reports`, then review the diff).
 
-use crate::fixtures::{levers, over_budget, support_agent, sweep};
+use crate::fixtures::{growing, levers, over_budget, support_agent, sweep};
 use burnrate_reports as reports;
 
 #[test]
@@ -31,6 +31,37 @@ fn markdown_report_starts_with_the_verdict() {
             .contains("is over the $50.00 budget")
     );
     insta::assert_snapshot!("markdown_over_budget", md);
+}
+
+#[test]
+fn growing_traffic_leads_with_cost_over_time_and_saturation() {
+    let r = growing();
+    let text = reports::text(&r);
+    let lines: Vec<&str> = text.lines().collect();
+    let sat = lines
+        .iter()
+        .position(|l| l.starts_with("SATURATED: "))
+        .unwrap();
+    let verdict = lines
+        .iter()
+        .position(|l| l.starts_with("OVER BUDGET: "))
+        .unwrap();
+    assert!(sat < verdict, "saturation before the budget line");
+    assert!(lines[sat].contains("claude-sonnet-4-5 ITPM from hour 1909 (day 80 13:00)"));
+    insta::assert_snapshot!("text_growing", text);
+
+    let md = reports::markdown(&r);
+    assert!(md.starts_with("⚠️ Saturated: rate limits saturate: claude-sonnet-4-5 ITPM"));
+    let over_time = md.find("**Cost over time**").unwrap();
+    assert!(
+        over_time < md.find("| cost ").unwrap(),
+        "cost over time leads"
+    );
+    // Every month of the horizon is listed.
+    for m in ["| 1 ", "| 2 ", "| 3 "] {
+        assert!(md.contains(m), "{m} missing:\n{md}");
+    }
+    insta::assert_snapshot!("markdown_growing", md);
 }
 
 #[test]
