@@ -24,7 +24,12 @@ pub struct LeverStep {
 /// One swept value and the daily-cost figures the engine produced for it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SweepPoint {
+    /// The value; for a non-numeric parameter, the point's position in the list.
     pub value: f64,
+    /// The value as written, for a non-numeric parameter (`5m`, `1h`): shown everywhere in
+    /// place of `value`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
     pub p50: f64,
     pub p95: f64,
     pub p99: f64,
@@ -38,6 +43,18 @@ pub struct Sweep {
     pub param: String,
     pub daily_budget: Option<f64>,
     pub points: Vec<SweepPoint>,
+    /// Where the p95 daily cost crosses the budget, found by bisection after the grid.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub crossing: Option<Crossing>,
+}
+
+/// The budget crossing of a numeric sweep: the crossing lies in `[low, high]` (`low` holds
+/// the budget at p95, `high` does not); `value` interpolates linearly between them.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Crossing {
+    pub value: f64,
+    pub low: f64,
+    pub high: f64,
 }
 
 impl Sweep {
@@ -45,11 +62,24 @@ impl Sweep {
     /// budget or when no value holds it. Only swept values count: nothing is interpolated.
     pub fn largest_value_under_budget(&self) -> Option<f64> {
         let budget = self.daily_budget?;
+        if self.is_labelled() {
+            return None;
+        }
         self.points
             .iter()
             .filter(|p| p.p95 <= budget && p.value.is_finite())
             .map(|p| p.value)
             .max_by(f64::total_cmp)
+    }
+
+    /// Whether the values are labels (non-numeric), plotted and listed by position.
+    pub fn is_labelled(&self) -> bool {
+        self.points.iter().any(|p| p.label.is_some())
+    }
+
+    /// How a point's value reads: its label, or the number.
+    pub fn value_text(p: &SweepPoint) -> String {
+        p.label.clone().unwrap_or_else(|| num(p.value))
     }
 
     fn sorted(&self) -> Vec<&SweepPoint> {
@@ -166,6 +196,49 @@ fn sweep_verdict(s: &Sweep) -> (Option<bool>, String) {
             ),
         );
     };
+    if s.is_labelled() {
+        let under: Vec<String> = s
+            .sorted()
+            .into_iter()
+            .filter(|p| p.p95 <= budget)
+            .map(Sweep::value_text)
+            .collect();
+        return if under.is_empty() {
+            (
+                Some(false),
+                format!(
+                    "No value of {} keeps p95 daily cost under the {} budget",
+                    s.param,
+                    usd(budget)
+                ),
+            )
+        } else {
+            (
+                Some(true),
+                format!(
+                    "Values of {} whose p95 daily cost stays under the {} budget: {}",
+                    s.param,
+                    usd(budget),
+                    under.join(", ")
+                ),
+            )
+        };
+    }
+    if let Some(c) = s.crossing {
+        return (
+            Some(true),
+            format!(
+                "p95 daily cost crosses the {} budget at {} = {} (between {} and {}); largest swept value under it: {}",
+                usd(budget),
+                s.param,
+                num(c.value),
+                num(c.low),
+                num(c.high),
+                s.largest_value_under_budget()
+                    .map_or("none".to_string(), num)
+            ),
+        );
+    }
     match s.largest_value_under_budget() {
         Some(v) => (
             Some(true),
@@ -200,7 +273,7 @@ fn sweep_rows(s: &Sweep) -> Vec<Vec<String>> {
     }
     for p in s.sorted() {
         let mut row = vec![
-            num(p.value),
+            Sweep::value_text(p),
             usd(p.p50),
             usd(p.p95),
             usd(p.p99),
@@ -246,16 +319,19 @@ struct SweepJson<'a> {
     param: &'a str,
     daily_budget: Option<f64>,
     largest_value_under_budget: Option<f64>,
+    crossing: Option<Crossing>,
     points: Vec<&'a SweepPoint>,
 }
 
-/// The sweep as pretty JSON: `{"param", "daily_budget", "largest_value_under_budget", "points"}`
-/// with points sorted by value.
+/// The sweep as pretty JSON: `{"param", "daily_budget", "largest_value_under_budget",
+/// "crossing", "points"}` with points sorted by value (`crossing` is null unless a numeric
+/// sweep crosses the budget; a non-numeric point carries its `label`).
 pub fn sweep_json(s: &Sweep) -> String {
     let doc = SweepJson {
         param: &s.param,
         daily_budget: s.daily_budget,
         largest_value_under_budget: s.largest_value_under_budget(),
+        crossing: s.crossing,
         points: s.sorted(),
     };
     let mut out = serde_json::to_string_pretty(&doc).expect("sweep serialises to JSON");

@@ -1060,8 +1060,11 @@ where
         return no_data(root, &title, "no sweep points");
     }
     let (vlo, vhi) = (pts[0].value, pts[pts.len() - 1].value);
+    // Labelled (non-numeric) values sit at their positions, named by their labels.
+    let labels: Vec<Option<String>> = pts.iter().map(|p| p.label.clone()).collect();
+    let labelled = s.is_labelled();
     // A log axis when the values are positive and span more than a decade.
-    let log = vlo > 0.0 && vhi / vlo >= 10.0;
+    let log = !labelled && vlo > 0.0 && vhi / vlo >= 10.0;
     let tx = |v: f64| if log { v.log10() } else { v };
     let (mut x0, mut x1) = (tx(vlo), tx(vhi));
     if x1 - x0 < 1e-9 {
@@ -1096,7 +1099,19 @@ where
             s.param.clone()
         })
         .y_desc("Daily cost (USD)")
+        .x_labels(if labelled { pts.len() } else { 10 })
         .x_label_formatter(&|x| {
+            if labelled {
+                let i = x.round();
+                if (x - i).abs() > 1e-6 || i < 0.0 {
+                    return String::new();
+                }
+                return labels
+                    .get(i as usize)
+                    .cloned()
+                    .flatten()
+                    .unwrap_or_default();
+            }
             if log {
                 let v = 10f64.powf(*x);
                 let mag = 10f64.powf(v.log10().floor() - 1.0);
@@ -1176,6 +1191,30 @@ where
             ))?
             .label(format!("daily budget {}", usd(b)))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BUDGET.stroke_width(3)));
+    }
+    if let Some(c) = s.crossing {
+        // The budget crossing: a dashed vertical line and its value.
+        let x = tx(c.value);
+        let k = 16;
+        chart.draw_series((0..k).step_by(2).map(|j| {
+            let y0 = ymax * j as f64 / k as f64;
+            let y1 = ymax * (j + 1) as f64 / k as f64;
+            PathElement::new(vec![(x, y0), (x, y1)], BUDGET.stroke_width(2))
+        }))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!(" crosses the budget at {} ", num(c.value)),
+            (x, ymax * 0.86),
+            label(
+                13,
+                &BUDGET,
+                if x > (x0 + x1) / 2.0 {
+                    HPos::Right
+                } else {
+                    HPos::Left
+                },
+                VPos::Top,
+            ),
+        )))?;
     }
     if let Some(v) = s.largest_value_under_budget() {
         let x = tx(v);

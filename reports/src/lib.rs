@@ -24,7 +24,7 @@ mod summary;
 mod timeline;
 
 pub use analysis::{
-    LeverStep, Sweep, SweepPoint, levers_json, levers_markdown, levers_text, sweep_json,
+    Crossing, LeverStep, Sweep, SweepPoint, levers_json, levers_markdown, levers_text, sweep_json,
     sweep_markdown, sweep_text, write_levers_dir, write_sweep_dir,
 };
 pub use charts::{

@@ -4,7 +4,7 @@
 //! (classify, retrieve, draft, compliance), about $4.40 a day against a $50 budget.
 //! `over_budget()` is a runaway tool-using agent that breaches its $50 budget on some days.
 
-use burnrate_reports::{LeverStep, Sweep, SweepPoint};
+use burnrate_reports::{Crossing, LeverStep, Sweep, SweepPoint};
 use burnrate_sim::{
     Band, Binding, BudgetSummary, CacheSummary, CallCounts, CapacitySummary, CostSummary,
     FirstBreach, KindBreakdown, LatencyQuantiles, LatencySummary, Limiting, ModelCapacity,
@@ -442,6 +442,7 @@ pub fn sweep() -> Sweep {
     .into_iter()
     .map(|(value, p50, p95, p99, breach_probability)| SweepPoint {
         value,
+        label: None,
         p50,
         p95,
         p99,
@@ -452,5 +453,29 @@ pub fn sweep() -> Sweep {
         param: "traffic.tasks_per_day".to_string(),
         daily_budget: Some(50.0),
         points,
+        // p95 is $4.61 at 500 and $52.30 at 5,000: bisection narrowed it to 4,611..4,733.
+        crossing: Some(Crossing {
+            value: 4_688.0,
+            low: 4_611.0,
+            high: 4_733.0,
+        }),
+    }
+}
+
+/// A sweep over a non-numeric parameter: the cache TTL.
+pub fn ttl_sweep() -> Sweep {
+    let point = |i: f64, label: &str, p95: f64| SweepPoint {
+        value: i,
+        label: Some(label.to_string()),
+        p50: p95 * 0.95,
+        p95,
+        p99: p95 * 1.02,
+        breach_probability: 0.0,
+    };
+    Sweep {
+        param: "caching.ttl".to_string(),
+        daily_budget: Some(5.0),
+        points: vec![point(0.0, "5m", 4.61), point(1.0, "1h", 5.12)],
+        crossing: None,
     }
 }
