@@ -99,7 +99,8 @@ pub fn text(r: &SimResult) -> String {
         o.push_str(&format!("SATURATED: {sat}\n"));
     }
     o.push_str(&format!("{status}: {}\n\n", verdict_sentence(r)));
-    if !r.timeline.months.is_empty() {
+    // Cost over time leads when traffic changes over the horizon or it spans several months.
+    if r.timeline.traffic_changes || r.timeline.months.len() > 1 {
         o.push_str("Cost over time (daily cost across replicas)\n");
         for line in cost_over_time_lines(r) {
             o.push_str(&format!("  {line}\n"));

@@ -159,34 +159,11 @@ fn report_html_renders_every_chart_in_headless_chromium() {
     let dir = tmp.path().join("report");
     let r = support_agent();
     reports::write_report_dir(&r, &dir).unwrap();
-    let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
     let rendered = reports::simulation_charts(&r).unwrap();
     let chart_names: Vec<String> = rendered.iter().map(|c| c.name.clone()).collect();
 
     // 1. Layout: every chart's SVG is in the DOM with a real size and painted text.
-    let probe_page = dir.join("probe.html");
-    std::fs::write(
-        &probe_page,
-        html.replace("</body>", &format!("{PROBE}</body>")),
-    )
-    .unwrap();
-    let out = run_chromium(
-        &tmp.path().join("profile-dom"),
-        &probe_page,
-        &["--dump-dom".into()],
-    );
-    let dom = String::from_utf8(out.stdout).unwrap();
-    let start = dom
-        .find("<pre id=\"probe\">")
-        .unwrap_or_else(|| panic!("the probe did not run; DOM:\n{dom}"))
-        + "<pre id=\"probe\">".len();
-    let end = start + dom[start..].find("</pre>").unwrap();
-    let json = dom[start..end]
-        .replace("&quot;", "\"")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&");
-    let probe: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let (probe, out) = probe_report(tmp.path(), &dir);
     assert_eq!(probe["parsererrors"], 0, "{probe}");
     assert!(
         probe["verdict"]
