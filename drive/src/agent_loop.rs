@@ -394,7 +394,7 @@ impl Ctx {
         let step = &sc.steps[s];
         let scale = t.a.scale(sc);
         let model = t.a.model(sc, s);
-        let body = agent::call_body_tokens(step, scale, t.a.context_tokens, looping, rng);
+        let body = agent::call_body_tokens(sc, step, scale, t.a.context_tokens, looping, rng);
         let prefix = step.prefix_tokens.sample_scaled(rng, scale);
         let output = match self
             .play_call(t, rng, CallKind::Step(s), model, prefix, body)

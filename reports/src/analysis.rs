@@ -1,7 +1,7 @@
 //! Renderers for the analysis commands: the lever waterfall and parameter sweeps.
 
 use crate::charts::{lever_waterfall_chart, sweep_chart};
-use crate::data::{LeverStep, Sweep, SweepPoint};
+use crate::data::{Crossing, LeverStep, Sweep, SweepPoint};
 use crate::error::ReportError;
 use crate::files::{chart_files, write_files};
 use crate::fmt::{md_table, num, pct, text_table, usd};
@@ -115,6 +115,49 @@ fn sweep_verdict(s: &Sweep) -> (Option<bool>, String) {
             ),
         );
     };
+    if s.is_labelled() {
+        let under: Vec<String> = s
+            .sorted()
+            .into_iter()
+            .filter(|p| p.p95 <= budget)
+            .map(Sweep::value_text)
+            .collect();
+        return if under.is_empty() {
+            (
+                Some(false),
+                format!(
+                    "No value of {} keeps p95 daily cost under the {} budget",
+                    s.param,
+                    usd(budget)
+                ),
+            )
+        } else {
+            (
+                Some(true),
+                format!(
+                    "Values of {} whose p95 daily cost stays under the {} budget: {}",
+                    s.param,
+                    usd(budget),
+                    under.join(", ")
+                ),
+            )
+        };
+    }
+    if let Some(c) = s.crossing {
+        return (
+            Some(true),
+            format!(
+                "p95 daily cost crosses the {} budget at {} = {} (between {} and {}); largest swept value under it: {}",
+                usd(budget),
+                s.param,
+                num(c.value),
+                num(c.low),
+                num(c.high),
+                s.largest_value_under_budget()
+                    .map_or("none".to_string(), num)
+            ),
+        );
+    }
     match s.largest_value_under_budget() {
         Some(v) => (
             Some(true),
@@ -149,7 +192,7 @@ fn sweep_rows(s: &Sweep) -> Vec<Vec<String>> {
     }
     for p in s.sorted() {
         let mut row = vec![
-            num(p.value),
+            Sweep::value_text(p),
             usd(p.p50),
             usd(p.p95),
             usd(p.p99),
@@ -195,16 +238,19 @@ struct SweepJson<'a> {
     param: &'a str,
     daily_budget: Option<f64>,
     largest_value_under_budget: Option<f64>,
+    crossing: Option<Crossing>,
     points: Vec<&'a SweepPoint>,
 }
 
-/// The sweep as pretty JSON: `{"param", "daily_budget", "largest_value_under_budget", "points"}`
-/// with points sorted by value.
+/// The sweep as pretty JSON: `{"param", "daily_budget", "largest_value_under_budget",
+/// "crossing", "points"}` with points sorted by value (`crossing` is null unless a numeric
+/// sweep crosses the budget; a non-numeric point carries its `label`).
 pub fn sweep_json(s: &Sweep) -> String {
     let doc = SweepJson {
         param: &s.param,
         daily_budget: s.daily_budget,
         largest_value_under_budget: s.largest_value_under_budget(),
+        crossing: s.crossing,
         points: s.sorted(),
     };
     let mut out = serde_json::to_string_pretty(&doc).expect("sweep serialises to JSON");

@@ -83,6 +83,7 @@ enum Spec<'a> {
     Bars(Bars),
     Latency(&'a SimResult),
     SampleDay(&'a SimResult),
+    CostOverTime(&'a SimResult),
     Waterfall(&'a [LeverStep], Option<f64>),
     Sweep(&'a Sweep),
 }
@@ -115,6 +116,7 @@ impl Spec<'_> {
             Spec::Bars(b) => bars(root, b),
             Spec::Latency(r) => latency(root, r),
             Spec::SampleDay(r) => sample_day(root, r),
+            Spec::CostOverTime(r) => cost_over_time(root, r),
             Spec::Waterfall(steps, budget) => waterfall(root, steps, *budget),
             Spec::Sweep(s) => sweep(root, s),
         }
@@ -165,9 +167,10 @@ fn encode_png(rgb: &[u8], (w, h): (u32, u32)) -> Result<Vec<u8>, png::EncodingEr
     Ok(out)
 }
 
-/// Every chart of a simulation run, in report order: `daily_cost_histogram`, `daily_cost_cdf`,
-/// `cost_by_step`, `cost_by_model`, `cost_by_kind`, `cache_hit_rate_by_step`, `task_latency`,
-/// `sample_day_spend`.
+/// Every chart of a simulation run, in report order: `cost_over_time` first when traffic
+/// changes over the horizon, then `daily_cost_histogram`, `daily_cost_cdf`, `cost_by_step`,
+/// `cost_by_model`, `cost_by_kind`, `cache_hit_rate_by_step`, `task_latency`,
+/// `sample_day_spend`, and `cost_over_time` last when traffic is steady.
 pub fn simulation_charts(r: &SimResult) -> Result<Vec<Chart>, ReportError> {
     let budget = r
         .budget
@@ -250,6 +253,27 @@ pub fn simulation_charts(r: &SimResult) -> Result<Vec<Chart>, ReportError> {
         format!("Cumulative spend over the first simulated day of replica 0 against {budget}."),
         &Spec::SampleDay(r),
     )?);
+    if !r.timeline.days.is_empty() {
+        let fan = render(
+            "cost_over_time",
+            "Cost over time",
+            format!(
+                "Each simulated day's cost across replicas: the band spans p05 to p95, the line is \
+                 p50, against {budget}{}.",
+                if r.budget.first_breach_day.is_some() {
+                    "; the dashed line marks the median first breach"
+                } else {
+                    ""
+                }
+            ),
+            &Spec::CostOverTime(r),
+        )?;
+        if r.timeline.traffic_changes {
+            charts.insert(0, fan);
+        } else {
+            charts.push(fan);
+        }
+    }
     Ok(charts)
 }
 
@@ -784,6 +808,107 @@ where
     Ok(())
 }
 
+/// The cost-over-time fan chart: p05-p95 band and p50 line of each day's cost across
+/// replicas, the daily budget, and the median first breach day.
+fn cost_over_time<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, r: &SimResult) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let title = "Daily cost over the horizon";
+    let days = &r.timeline.days;
+    if days.is_empty() {
+        return no_data(root, title, "no simulated days");
+    }
+    let top = days.iter().map(|d| d.cost_usd.p95).fold(0.0, f64::max);
+    let budget = r.budget.daily_usd.filter(|b| *b >= 0.0);
+    let on_chart = budget.filter(|b| *b <= 4.0 * top.max(1e-9));
+    let ymax = on_chart.unwrap_or(0.0).max(top).max(1e-6) * 1.12;
+    let x1 = days.len() as f64 + 0.5;
+    let mut chart = ChartBuilder::on(root)
+        .caption(title, caption_style())
+        .margin(18)
+        .x_label_area_size(52)
+        .y_label_area_size(72)
+        .build_cartesian_2d(0.5f64..x1, 0f64..ymax)?;
+    chart
+        .configure_mesh()
+        .x_desc("Day of the horizon")
+        .y_desc("Daily cost (USD)")
+        .x_label_formatter(&|d| format!("{}", d.round() as i64))
+        .y_label_formatter(&|y| usd_axis(ymax, *y))
+        .label_style(font(14))
+        .axis_desc_style(font(15))
+        .draw()?;
+    let day = |d: &burnrate_sim::TimelineDay| f64::from(d.day);
+    // The band as one polygon: p95 left to right, then p05 back.
+    let mut band: Vec<(f64, f64)> = days.iter().map(|d| (day(d), d.cost_usd.p95)).collect();
+    band.extend(days.iter().rev().map(|d| (day(d), d.cost_usd.p05)));
+    chart
+        .draw_series(std::iter::once(Polygon::new(band, BAR.mix(0.25).filled())))?
+        .label("p05-p95 across replicas")
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], BAR.mix(0.25).filled()));
+    chart
+        .draw_series(LineSeries::new(
+            days.iter().map(|d| (day(d), d.cost_usd.p50)),
+            P50.stroke_width(2),
+        ))?
+        .label("p50")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], P50.stroke_width(2)));
+    match (budget, on_chart) {
+        (Some(b), Some(_)) => {
+            chart
+                .draw_series(LineSeries::new(
+                    vec![(0.5, b), (x1, b)],
+                    BUDGET.stroke_width(3),
+                ))?
+                .label(format!("daily budget {}", usd(b)))
+                .legend(|(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 20, y)], BUDGET.stroke_width(3))
+                });
+        }
+        (Some(b), None) => {
+            chart.draw_series(std::iter::once(Text::new(
+                format!(" daily budget {} is above the chart ↑", usd(b)),
+                (0.5, ymax * 0.99),
+                label(14, &BUDGET, HPos::Left, VPos::Top),
+            )))?;
+        }
+        _ => {}
+    }
+    if let Some(first) = &r.budget.first_breach_day {
+        let x = f64::from(first.p50);
+        let k = 16;
+        let segs = (0..k).step_by(2).map(|j| {
+            let y0 = ymax * j as f64 / k as f64;
+            let y1 = ymax * (j + 1) as f64 / k as f64;
+            PathElement::new(vec![(x, y0), (x, y1)], INK.stroke_width(2))
+        });
+        chart.draw_series(segs)?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!(" first breach: day {} (p50)", first.p50),
+            (x, ymax * 0.9),
+            label(
+                13,
+                &INK,
+                if x > x1 / 2.0 {
+                    HPos::Right
+                } else {
+                    HPos::Left
+                },
+                VPos::Bottom,
+            ),
+        )))?;
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .label_font(font(14))
+        .background_style(WHITE.mix(0.9))
+        .border_style(INK)
+        .draw()?;
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------------------------
 // Analysis charts
 
@@ -935,8 +1060,11 @@ where
         return no_data(root, &title, "no sweep points");
     }
     let (vlo, vhi) = (pts[0].value, pts[pts.len() - 1].value);
+    // Labelled (non-numeric) values sit at their positions, named by their labels.
+    let labels: Vec<Option<String>> = pts.iter().map(|p| p.label.clone()).collect();
+    let labelled = s.is_labelled();
     // A log axis when the values are positive and span more than a decade.
-    let log = vlo > 0.0 && vhi / vlo >= 10.0;
+    let log = !labelled && vlo > 0.0 && vhi / vlo >= 10.0;
     let tx = |v: f64| if log { v.log10() } else { v };
     let (mut x0, mut x1) = (tx(vlo), tx(vhi));
     if x1 - x0 < 1e-9 {
@@ -971,7 +1099,19 @@ where
             s.param.clone()
         })
         .y_desc("Daily cost (USD)")
+        .x_labels(if labelled { pts.len() } else { 10 })
         .x_label_formatter(&|x| {
+            if labelled {
+                let i = x.round();
+                if (x - i).abs() > 1e-6 || i < 0.0 {
+                    return String::new();
+                }
+                return labels
+                    .get(i as usize)
+                    .cloned()
+                    .flatten()
+                    .unwrap_or_default();
+            }
             if log {
                 let v = 10f64.powf(*x);
                 let mag = 10f64.powf(v.log10().floor() - 1.0);
@@ -1051,6 +1191,30 @@ where
             ))?
             .label(format!("daily budget {}", usd(b)))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BUDGET.stroke_width(3)));
+    }
+    if let Some(c) = s.crossing {
+        // The budget crossing: a dashed vertical line and its value.
+        let x = tx(c.value);
+        let k = 16;
+        chart.draw_series((0..k).step_by(2).map(|j| {
+            let y0 = ymax * j as f64 / k as f64;
+            let y1 = ymax * (j + 1) as f64 / k as f64;
+            PathElement::new(vec![(x, y0), (x, y1)], BUDGET.stroke_width(2))
+        }))?;
+        chart.draw_series(std::iter::once(Text::new(
+            format!(" crosses the budget at {} ", num(c.value)),
+            (x, ymax * 0.86),
+            label(
+                13,
+                &BUDGET,
+                if x > (x0 + x1) / 2.0 {
+                    HPos::Right
+                } else {
+                    HPos::Left
+                },
+                VPos::Top,
+            ),
+        )))?;
     }
     if let Some(v) = s.largest_value_under_budget() {
         let x = tx(v);

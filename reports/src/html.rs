@@ -4,7 +4,8 @@
 use crate::charts::{Chart, simulation_charts};
 use crate::error::ReportError;
 use crate::fmt::{cost_quantile_rows, count, html_escape as esc, pct, secs, usd};
-use crate::summary::{kinds, shares, short_hash, verdict_sentence, within_budget};
+use crate::summary::{kinds, shares, short_hash, sustainable, verdict_sentence, within_budget};
+use crate::timeline::{first_breach_phrase, month_rows, per_month_label, saturation_sentence};
 use burnrate_sim::SimResult;
 
 const CSS: &str = r#"
@@ -83,8 +84,15 @@ pub(crate) fn html_with(r: &SimResult, charts: &[Chart]) -> String {
         Some(false) => ("over", "Over budget:"),
         None => ("none", "No budget:"),
     };
+    // Saturation comes before the budget verdict.
+    let saturation = saturation_sentence(r).map_or(String::new(), |s| {
+        format!(
+            "<p class=\"verdict over\" id=\"saturation\"><span class=\"status\">Saturated:</span> {}</p>\n",
+            esc(&s)
+        )
+    });
     o.push_str(&format!(
-        "<header>\n<h1>burnrate: {}</h1>\n<p class=\"meta\">seed {} · {} replicas × {} days · scenario sha256 <code>{}</code></p>\n<p class=\"verdict {class}\" id=\"verdict\"><span class=\"status\">{status}</span> {}</p>\n</header>\n",
+        "<header>\n<h1>burnrate: {}</h1>\n<p class=\"meta\">seed {} · {} replicas × {} days · scenario sha256 <code>{}</code></p>\n{saturation}<p class=\"verdict {class}\" id=\"verdict\"><span class=\"status\">{status}</span> {}</p>\n</header>\n",
         esc(&r.scenario),
         r.seed,
         r.replicas,
@@ -92,9 +100,31 @@ pub(crate) fn html_with(r: &SimResult, charts: &[Chart]) -> String {
         esc(short_hash(r)),
         esc(&verdict_sentence(r))
     ));
+    // When traffic changes over the horizon the cost-over-time fan chart and the months lead.
+    let fan = charts.iter().find(|c| c.name == "cost_over_time");
+    let months_table = |o: &mut String| {
+        let rows = month_rows(r);
+        o.push_str(&table(
+            &rows[0].iter().map(String::as_str).collect::<Vec<_>>(),
+            &rows[1..],
+            &[true, true, true, true, true],
+        ));
+    };
+    if r.timeline.traffic_changes
+        && let Some(chart) = fan
+    {
+        let mut body = figure(chart);
+        months_table(&mut body);
+        section(&mut o, "cost-over-time", "Cost over time", &body);
+    }
 
     let c = &r.cost_usd;
-    let rows = cost_quantile_rows(c);
+    let mut rows = cost_quantile_rows(c);
+    if c.per_month.extrapolated
+        && let Some(row) = rows.iter_mut().find(|r| r[0] == "per month")
+    {
+        row[0] = per_month_label(r);
+    }
     let mut body = table(
         &["cost", "mean", "p50", "p95", "p99", "max", "CVaR95"],
         &rows,
@@ -122,6 +152,16 @@ pub(crate) fn html_with(r: &SimResult, charts: &[Chart]) -> String {
                     .map_or("n/a".into(), |h| format!("{h:.1}×")),
             ],
             vec![
+                "first breach".into(),
+                first_breach_phrase(r).unwrap_or_else(|| {
+                    if b.daily_usd.is_some() {
+                        "no replica breaches".into()
+                    } else {
+                        "n/a".into()
+                    }
+                }),
+            ],
+            vec![
                 "fixed monthly costs (in per month)".into(),
                 usd(c.per_month.fixed),
             ],
@@ -135,15 +175,18 @@ pub(crate) fn html_with(r: &SimResult, charts: &[Chart]) -> String {
     ));
     section(&mut o, "key-figures", "Key figures", &body);
 
+    if !r.timeline.traffic_changes && r.timeline.months.len() > 1 {
+        let mut body = String::new();
+        months_table(&mut body);
+        section(&mut o, "months", "Cost by month", &body);
+    }
+
     let mut body = String::new();
     for chart in charts {
-        body.push_str(&format!(
-            "<figure class=\"chart\" id=\"chart-{}\">\n{}\n<figcaption><strong>{}.</strong> {}</figcaption>\n</figure>\n",
-            esc(&chart.name),
-            strip_xml_declaration(&chart.svg),
-            esc(&chart.title),
-            esc(&chart.description)
-        ));
+        if r.timeline.traffic_changes && chart.name == "cost_over_time" {
+            continue; // already leads the page
+        }
+        body.push_str(&figure(chart));
     }
     section(&mut o, "charts", "Charts", &body);
 
@@ -226,6 +269,7 @@ pub(crate) fn html_with(r: &SimResult, charts: &[Chart]) -> String {
         ("runaway (cut off)", t.runaway),
         ("cost alerts", t.cost_alerts),
         ("unfinished at the horizon", t.unfinished),
+        ("abandoned (past a deadline)", t.abandoned),
     ]
     .into_iter()
     .map(|(k, n)| {
@@ -282,21 +326,29 @@ pub(crate) fn html_with(r: &SimResult, charts: &[Chart]) -> String {
                 c.limit_rpm.map_or("-".into(), count),
                 count(c.peak_tpm),
                 c.limit_tpm.map_or("-".into(), count),
+                c.limit_itpm.map_or("-".into(), count),
+                c.limit_otpm.map_or("-".into(), count),
             ]
         })
         .collect();
     body.push_str(&table(
-        &["model", "peak RPM", "RPM limit", "peak TPM", "TPM limit"],
+        &[
+            "model",
+            "peak RPM",
+            "RPM limit",
+            "peak TPM",
+            "TPM limit",
+            "ITPM limit",
+            "OTPM limit",
+        ],
         &cap_rows,
-        &[false, true, true, true, true],
+        &[false, true, true, true, true, true, true],
     ));
     body.push_str(&format!(
-        "<p>Highest sustainable tasks/day: {}.</p>\n",
-        r.capacity
-            .max_sustainable_tasks_per_day
-            .map_or("no rate limit binds".to_string(), |v| count(
-                v.floor() as u64
-            ))
+        "<p>Highest sustainable traffic: {}. Time waiting for rate limits per task: p50 {}, p95 {}.</p>\n",
+        esc(&sustainable(r)),
+        secs(r.capacity.task_wait_s.p50),
+        secs(r.capacity.task_wait_s.p95)
     ));
     section(&mut o, "capacity", "Latency and capacity", &body);
 
@@ -306,6 +358,16 @@ pub(crate) fn html_with(r: &SimResult, charts: &[Chart]) -> String {
         esc(&r.scenario_hash)
     ));
     o
+}
+
+fn figure(chart: &Chart) -> String {
+    format!(
+        "<figure class=\"chart\" id=\"chart-{}\">\n{}\n<figcaption><strong>{}.</strong> {}</figcaption>\n</figure>\n",
+        esc(&chart.name),
+        strip_xml_declaration(&chart.svg),
+        esc(&chart.title),
+        esc(&chart.description)
+    )
 }
 
 fn strip_xml_declaration(svg: &str) -> &str {

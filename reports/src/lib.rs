@@ -23,6 +23,7 @@ mod files;
 mod fmt;
 mod html;
 mod summary;
+mod timeline;
 
 pub use analysis::{
     levers_json, levers_markdown, levers_text, sweep_json, sweep_markdown, sweep_text,
@@ -37,7 +38,7 @@ pub use check::{
 };
 pub use compare::{compare_json, compare_markdown, compare_text};
 pub use csv::csv;
-pub use data::{LeverStep, Sweep, SweepPoint};
+pub use data::{Crossing, LeverStep, Sweep, SweepPoint};
 pub use drive::{drive_json, drive_markdown, drive_text};
 pub use error::ReportError;
 pub use files::{MANIFEST, write_charts_dir, write_report_dir};

@@ -3,6 +3,9 @@
 use crate::fmt::{
     cost_quantile_rows, count, md_table, pct, pct_ci, secs, secs_ci, text_table, usd, usd_ci,
 };
+use crate::timeline::{
+    cost_over_time_lines, first_breach_phrase, month_rows, per_month_label, saturation_sentence,
+};
 use burnrate_sim::SimResult;
 use std::collections::BTreeMap;
 
@@ -100,7 +103,21 @@ pub fn text(r: &SimResult) -> String {
         Some(false) => "OVER BUDGET",
         None => "NO BUDGET",
     };
+    // Saturation first: a run whose queues grow answers the capacity question before the
+    // budget one.
+    if let Some(sat) = saturation_sentence(r) {
+        o.push_str(&format!("SATURATED: {sat}\n"));
+    }
     o.push_str(&format!("{status}: {}\n\n", verdict_sentence(r)));
+    // Cost over time leads when traffic changes over the horizon or it spans several months.
+    if r.timeline.traffic_changes || r.timeline.months.len() > 1 {
+        o.push_str("Cost over time (daily cost across replicas)\n");
+        for line in cost_over_time_lines(r) {
+            o.push_str(&format!("  {line}\n"));
+        }
+        o.push_str(&text_table(&month_rows(r), &[true, true, true, true, true]));
+        o.push('\n');
+    }
 
     let c = &r.cost_usd;
     o.push_str("Cost\n");
@@ -110,6 +127,11 @@ pub fn text(r: &SimResult) -> String {
             .to_vec(),
     ];
     rows.extend(cost_quantile_rows(c));
+    if c.per_month.extrapolated
+        && let Some(row) = rows.iter_mut().find(|r| r[0] == "per month")
+    {
+        row[0] = per_month_label(r);
+    }
     o.push_str(&text_table(
         &rows,
         &[false, true, true, true, true, true, true],
@@ -140,6 +162,12 @@ pub fn text(r: &SimResult) -> String {
         b.headroom_multiple
             .map_or("n/a".to_string(), |h| format!("{h:.1}x")),
     ]);
+    if b.daily_usd.is_some() {
+        rows.push(vec![
+            "first breach".into(),
+            first_breach_phrase(r).unwrap_or_else(|| "no replica breaches".to_string()),
+        ]);
+    }
     o.push_str(&kv_text(&rows));
     o.push('\n');
 
@@ -213,6 +241,7 @@ pub fn text(r: &SimResult) -> String {
         vec!["runaway (cut off)".into(), share(t.runaway)],
         vec!["cost alerts".into(), share(t.cost_alerts)],
         vec!["unfinished at the horizon".into(), share(t.unfinished)],
+        vec!["abandoned (past a deadline)".into(), share(t.abandoned)],
         vec!["API calls".into(), count(r.calls.total)],
         vec![
             "retries".into(),
@@ -244,9 +273,17 @@ pub fn text(r: &SimResult) -> String {
     o.push_str("Capacity\n");
     if !r.capacity.by_model.is_empty() {
         let mut rows = vec![
-            ["", "peak RPM", "RPM limit", "peak TPM", "TPM limit"]
-                .map(String::from)
-                .to_vec(),
+            [
+                "",
+                "peak RPM",
+                "RPM limit",
+                "peak TPM",
+                "TPM limit",
+                "ITPM limit",
+                "OTPM limit",
+            ]
+            .map(String::from)
+            .to_vec(),
         ];
         for (model, m) in &r.capacity.by_model {
             rows.push(vec![
@@ -255,15 +292,23 @@ pub fn text(r: &SimResult) -> String {
                 m.limit_rpm.map_or("-".to_string(), count),
                 count(m.peak_tpm),
                 m.limit_tpm.map_or("-".to_string(), count),
+                m.limit_itpm.map_or("-".to_string(), count),
+                m.limit_otpm.map_or("-".to_string(), count),
             ]);
         }
-        o.push_str(&text_table(&rows, &[false, true, true, true, true]));
+        o.push_str(&text_table(
+            &rows,
+            &[false, true, true, true, true, true, true],
+        ));
     }
     o.push_str(&format!(
-        "  highest sustainable tasks/day: {}\n",
-        r.capacity
-            .max_sustainable_tasks_per_day
-            .map_or("no limit".to_string(), |v| count(v.floor() as u64))
+        "  highest sustainable traffic: {}\n",
+        sustainable(r)
+    ));
+    o.push_str(&format!(
+        "  time waiting for rate limits per task: p50 {}, p95 {}\n",
+        secs(r.capacity.task_wait_s.p50),
+        secs(r.capacity.task_wait_s.p95)
     ));
     o
 }
@@ -295,6 +340,21 @@ pub(crate) fn precision_line(r: &SimResult) -> Option<String> {
     })
 }
 
+/// The sustainable-traffic figure with the limit that binds above it.
+pub(crate) fn sustainable(r: &SimResult) -> String {
+    let c = &r.capacity;
+    match (c.max_sustainable_tasks_per_day, &c.limiting) {
+        (None, _) => "no rate limit".to_string(),
+        (Some(v), Some(l)) => format!(
+            "{} tasks/day (then {} {} saturates)",
+            count(v.floor() as u64),
+            l.model,
+            l.limit
+        ),
+        (Some(v), None) => format!("{} tasks/day", count(v.floor() as u64)),
+    }
+}
+
 fn kv_text(rows: &[Vec<String>]) -> String {
     let w = rows.iter().map(|r| r[0].chars().count()).max().unwrap_or(0);
     rows.iter()
@@ -306,6 +366,9 @@ fn kv_text(rows: &[Vec<String>]) -> String {
 /// a short table of the figures that matter and the cost by step.
 pub fn markdown(r: &SimResult) -> String {
     let mut o = String::new();
+    if let Some(sat) = saturation_sentence(r) {
+        o.push_str(&format!("⚠️ Saturated: {sat}\n\n"));
+    }
     o.push_str(&verdict_line(r));
     o.push_str("\n\n");
     o.push_str(&format!(
@@ -320,6 +383,21 @@ pub fn markdown(r: &SimResult) -> String {
     if let Some(line) = precision_line(r) {
         o.push_str(&format!("{line}\n\n"));
     }
+    let months = |o: &mut String| {
+        if !r.timeline.months.is_empty() {
+            o.push_str(&md_table(&month_rows(r), &[true, true, true, true, true]));
+            o.push('\n');
+        }
+    };
+    // When traffic changes over the horizon, cost over time leads.
+    if r.timeline.traffic_changes {
+        o.push_str("**Cost over time** (daily cost across replicas)\n\n");
+        for line in cost_over_time_lines(r) {
+            o.push_str(&format!("`{line}`  \n"));
+        }
+        o.push('\n');
+        months(&mut o);
+    }
     // The shared rows less max and CVaR95: per task, per day, per month.
     let mut rows = vec![
         ["cost", "mean", "p50", "p95", "p99"]
@@ -332,8 +410,14 @@ pub fn markdown(r: &SimResult) -> String {
         r.truncate(5);
         r
     }));
+    if let Some(month) = rows.iter_mut().find(|row| row[0] == "per month") {
+        month[0] = per_month_label(r);
+    }
     o.push_str(&md_table(&rows, &[false, true, true, true, true]));
     o.push_str("\nFigures in parentheses: 95% confidence intervals.\n\n");
+    if !r.timeline.traffic_changes && r.timeline.months.len() > 1 {
+        months(&mut o);
+    }
 
     if !c.by_step.is_empty() {
         let mut rows = vec![vec!["step".to_string(), "$/day".into(), "share".into()]];
@@ -363,6 +447,12 @@ pub fn markdown(r: &SimResult) -> String {
             "{:.2} expected breach days a month",
             b.expected_breach_days_per_month
         ));
+        if let Some(f) = first_breach_phrase(r) {
+            notes.push(f);
+        }
+    }
+    if r.capacity.max_sustainable_tasks_per_day.is_some() {
+        notes.push(format!("sustainable traffic {}", sustainable(r)));
     }
     notes.push(format!(
         "{} of tasks succeeded",

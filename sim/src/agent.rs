@@ -13,7 +13,9 @@
 //! (transport errors) or with [`retry_growth`] more context (content errors), up to
 //! [`max_retries`]; a call that gives up escalates the task when [`TaskState::can_escalate`].
 
-use crate::model::{Breaker, ContextMode, Limits, Routing, Scenario, Step, StepModel, ceilings};
+use crate::model::{
+    Breaker, ContextMode, Limits, Routing, Scenario, Step, StepModel, StuckContext, ceilings,
+};
 use rand::Rng;
 
 /// Which tier of a routed scenario a task runs on.
@@ -146,15 +148,25 @@ pub fn retry_growth<R: Rng + ?Sized>(
 }
 
 /// Fresh input plus the context a step call carries (the whole context when the step
-/// accumulates it or a stuck agent loops), capped by the context ceiling.
+/// accumulates it, or a stuck agent loops with `[stuck] context = "accumulate"`), capped by the
+/// context ceiling.
+///
+/// A stuck agent's loop (`looping`) follows the step's `context` unless the scenario's
+/// `[stuck] context = "accumulate"` makes every loop call carry the whole context.
 pub fn call_body_tokens<R: Rng + ?Sized>(
+    sc: &Scenario,
     step: &Step,
     scale: f64,
     context_tokens: u64,
     looping: bool,
     rng: &mut R,
 ) -> u64 {
-    let context = if looping || step.context == ContextMode::Accumulate {
+    let loop_accumulates = looping
+        && sc
+            .stuck
+            .as_ref()
+            .is_some_and(|s| s.context == StuckContext::Accumulate);
+    let context = if loop_accumulates || step.context == ContextMode::Accumulate {
         context_tokens
     } else {
         0

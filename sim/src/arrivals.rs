@@ -46,8 +46,12 @@ impl<'a> ArrivalProcess<'a> {
     /// Tasks per second at time `t_s`.
     fn rate_per_s(&self, t_s: f64) -> f64 {
         let tr = &self.sc.traffic;
-        let horizon_s = f64::from(self.sc.horizon.days) * DAY_S;
-        let frac = (t_s / horizon_s).clamp(0.0, 1.0);
+        // Growth has its own span, so `--days` does not stretch it.
+        let span_s = tr
+            .growth_over_days
+            .unwrap_or(f64::from(self.sc.horizon.days))
+            * DAY_S;
+        let frac = (t_s / span_s).clamp(0.0, 1.0);
         let tpd = match tr.growth_to_tasks_per_day {
             None => tr.tasks_per_day,
             Some(end) => match tr.growth_shape {

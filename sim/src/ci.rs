@@ -27,20 +27,27 @@ pub(crate) fn add_intervals(sc: &Scenario, s: &Summary, r: &mut SimResult) {
         .collect();
     pd.mean_ci95 = replica_mean_ci(pd.mean, &replica_day_means);
 
-    // Month: one independent value per replica.
-    let fixed = r.cost_usd.per_month.fixed;
-    let scale = 30.0 / f64::from(sc.horizon.days.max(1));
-    let months: Vec<f64> = s
-        .replica_costs
-        .iter()
-        .map(|c| pusd_to_usd(*c) * scale + fixed)
-        .collect();
-    let mut sorted = months.clone();
-    sorted.sort_by(f64::total_cmp);
+    // Month: the months `per_month` reports, replicas as the independent unit when a replica
+    // spans several months (they are correlated, and under growth not alike).
+    let (months, per_replica) = crate::timeline::month_values(sc, s);
     let pm = &mut r.cost_usd.per_month;
-    let [m50, m95, m99] = PS.map(|p| iid_quantile_ci(&sorted, p));
+    let [m50, m95, m99] = if per_replica > 1 {
+        PS.map(|p| clustered_quantile_ci(&months, per_replica, p).1)
+    } else {
+        let mut sorted = months.clone();
+        sorted.sort_by(f64::total_cmp);
+        PS.map(|p| iid_quantile_ci(&sorted, p))
+    };
     (pm.p50_ci95, pm.p95_ci95, pm.p99_ci95) = (m50, m95, m99);
-    pm.mean_ci95 = replica_mean_ci(pm.mean, &months);
+    pm.mean_ci95 = if per_replica > 1 {
+        let replica_means: Vec<f64> = months
+            .chunks(per_replica)
+            .map(|c| c.iter().sum::<f64>() / c.len() as f64)
+            .collect();
+        replica_mean_ci(pm.mean, &replica_means)
+    } else {
+        replica_mean_ci(pm.mean, &months)
+    };
 
     // Per task: histograms by replica group, groups as the independent units.
     let pt = &mut r.cost_usd.per_task;

@@ -62,6 +62,8 @@ struct Task {
     cost_pusd: u128,
     /// Input this task brings to a combined call it waits for.
     pending_body: u64,
+    /// Time spent in rate-limit queues so far.
+    wait_us: u64,
     live: bool,
 }
 
@@ -102,6 +104,10 @@ struct Call {
     attempt: u32,
     content_retries: u32,
     batch: bool,
+    /// When the attempt entered its model's rate-limit queue, and which limit held it
+    /// (index into `LIMIT_KINDS`).
+    queued_at_us: u64,
+    limit_kind: u8,
     // The attempt in flight:
     tokens: TokenCounts,
     /// Reasoning tokens of the attempt (inside `tokens.output`; they do not enter the context).
@@ -144,9 +150,10 @@ impl Bucket {
         }
     }
 
-    /// Takes one request now, or returns how long to wait until every bucket holds enough.
-    /// A request larger than a bucket is admitted once that bucket is full (it goes into debt).
-    fn acquire(&mut self, now_us: u64, input: u64, output: u64) -> Option<u64> {
+    /// Takes one request now, or returns how long to wait until every bucket holds enough and
+    /// which limit needs the longest wait. A request larger than a bucket is admitted once
+    /// that bucket is full (it goes into debt).
+    fn acquire(&mut self, now_us: u64, input: u64, output: u64) -> Option<(u64, u8)> {
         if self.meters.iter().all(Option::is_none) {
             return None;
         }
@@ -154,17 +161,22 @@ impl Bucket {
         self.last_us = now_us;
         let need = [1.0, (input + output) as f64, input as f64, output as f64];
         let mut wait_s: f64 = 0.0;
-        for (meter, need) in self.meters.iter_mut().zip(need) {
+        let mut kind = 0;
+        for (i, (meter, need)) in self.meters.iter_mut().zip(need).enumerate() {
             if let Some(m) = meter {
                 m.level = (m.level + dt_min * m.limit).min(m.limit);
                 let need = need.min(m.limit);
                 if m.level < need {
-                    wait_s = wait_s.max((need - m.level) / m.limit * 60.0);
+                    let w = (need - m.level) / m.limit * 60.0;
+                    if w > wait_s {
+                        wait_s = w;
+                        kind = i as u8;
+                    }
                 }
             }
         }
         if wait_s > 0.0 {
-            return Some(((wait_s * US_PER_S).ceil() as u64).max(1));
+            return Some((((wait_s * US_PER_S).ceil() as u64).max(1), kind));
         }
         for (meter, need) in self.meters.iter_mut().zip(need) {
             if let Some(m) = meter {
@@ -210,9 +222,15 @@ pub(crate) struct Replica<'a> {
     /// Per model: calls waiting for its rate limits, first come first served.
     waiting: Vec<std::collections::VecDeque<u32>>,
     refill_pending: Vec<bool>,
+    /// Per model: the limit that last made a call wait (for calls queued behind it).
+    queue_kind: Vec<u8>,
+    /// Longest a call may wait in a rate-limit queue before its task is abandoned, µs (when
+    /// the scenario sets no task deadline).
+    max_queue_wait_us: u64,
     breakers: Vec<BreakerState>,
     minutes: Vec<MinuteCounter>,
     day_spend: Vec<u128>,
+    day_tasks: Vec<u64>,
     /// Uniform arrivals: (day, index in day, count that day).
     arrivals: crate::arrivals::ArrivalProcess<'a>,
     in_flight: usize,
@@ -245,13 +263,16 @@ impl<'a> Replica<'a> {
             buckets: sc.models.iter().map(Bucket::new).collect(),
             waiting: vec![std::collections::VecDeque::new(); models],
             refill_pending: vec![false; models],
+            queue_kind: vec![0; models],
+            max_queue_wait_us: (crate::capacity::DEFAULT_MAX_QUEUE_WAIT_S * US_PER_S) as u64,
             breakers: vec![BreakerState::default(); models],
             minutes: vec![MinuteCounter::default(); models],
             day_spend: vec![0; sc.horizon.days as usize],
+            day_tasks: vec![0; sc.horizon.days as usize],
             arrivals: crate::arrivals::ArrivalProcess::new(sc, prep, sc.horizon.seed, index),
             in_flight: 0,
             events: 0,
-            summary: Summary::new(lines, models),
+            summary: Summary::new(lines, models, sc.horizon.days),
         }
     }
 
@@ -315,12 +336,14 @@ impl<'a> Replica<'a> {
         let total: u128 = self.day_spend.iter().sum();
         self.summary.day_costs = std::mem::take(&mut self.day_spend);
         self.summary.replica_costs = vec![total];
+        self.summary.day_tasks = std::mem::take(&mut self.day_tasks);
         Ok(self.summary)
     }
 
     fn arrive(&mut self) -> Result<(), EngineError> {
         self.summary.tasks_total += 1;
         let day = ((self.now_us / DAY_US) as u32).min(self.sc.horizon.days - 1);
+        self.day_tasks[day as usize] += 1;
         let sc = self.sc;
         if agent::prefiltered(sc, &mut self.rng) {
             self.summary.prefiltered += 1;
@@ -347,6 +370,7 @@ impl<'a> Replica<'a> {
             retries: 0,
             cost_pusd: 0,
             pending_body: 0,
+            wait_us: 0,
             live: true,
         };
         let id = match self.free_tasks.pop() {
@@ -404,7 +428,7 @@ impl<'a> Replica<'a> {
         let t = &self.tasks[task_id as usize];
         let scale = t.a.scale(sc);
         let model = t.a.model(sc, step_idx);
-        let body = agent::call_body_tokens(step, scale, t.a.context_tokens, looping, &mut self.rng);
+        let body = agent::call_body_tokens(sc, step, scale, t.a.context_tokens, looping, &mut self.rng);
         if step.items_per_call > 1 && !looping {
             // Wait for a combined call: it fills up or its window closes.
             self.tasks[task_id as usize].pending_body = body;
@@ -486,6 +510,8 @@ impl<'a> Replica<'a> {
             prefix_tokens,
             body_tokens,
             growth_tokens: 0,
+            queued_at_us: 0,
+            limit_kind: 0,
             attempt: 0,
             content_retries: 0,
             batch,
@@ -561,13 +587,21 @@ impl<'a> Replica<'a> {
         let sc = self.sc;
         let now = self.now_us;
         let call = self.calls[c as usize];
+        if call.group.is_none() && self.past_deadline(&call, from_queue) {
+            self.leave_queue(c, from_queue);
+            self.release_call(c);
+            self.finish_task(call.task, End::Abandoned);
+            return true;
+        }
         if call.group.is_none() && self.must_stop(call.task) {
+            self.leave_queue(c, from_queue);
             self.release_call(c);
             self.finish_task(call.task, End::Partial);
             return true;
         }
         if self.breakers[call.model].is_open(now) {
             // Fail fast: no call is made while the breaker is open.
+            self.leave_queue(c, from_queue);
             self.summary.failures[F_BREAKER] += 1;
             self.give_up(c, true);
             return true;
@@ -626,16 +660,24 @@ impl<'a> Replica<'a> {
         let input_total = call.prefix_tokens + call.body_tokens;
         let m = call.model;
         // First come, first served: nobody overtakes a call already waiting for this model.
+        if !from_queue {
+            self.count_attempt(m);
+        }
         let wait = if !from_queue && !self.waiting[m].is_empty() {
-            Some(0)
+            Some((0, self.queue_kind[m]))
         } else {
             self.buckets[m].acquire(now, input_total, output + reasoning)
         };
-        if let Some(wait_us) = wait {
+        if let Some((wait_us, kind)) = wait {
+            self.queue_kind[m] = kind;
             if from_queue {
+                self.calls[c as usize].limit_kind = kind;
                 self.waiting[m].push_front(c);
             } else {
                 self.summary.rate_limit_waits += 1;
+                let call = &mut self.calls[c as usize];
+                call.queued_at_us = now;
+                call.limit_kind = kind;
                 self.waiting[m].push_back(c);
             }
             if !self.refill_pending[m] && wait_us > 0 {
@@ -644,7 +686,12 @@ impl<'a> Replica<'a> {
             }
             return false;
         }
+        self.leave_queue(c, from_queue);
         self.count_minute(call.model, input_total + output + reasoning);
+        let usage = &mut self.summary.model_usage[m];
+        usage[0] += 1;
+        usage[1] += input_total;
+        usage[2] += output + reasoning;
         self.summary.calls += 1;
         if call.attempt > 0 {
             self.summary.retries += 1;
@@ -783,6 +830,52 @@ impl<'a> Replica<'a> {
         call.outcome = outcome;
         self.push(done, Ev::CallDone(c));
         true
+    }
+
+    /// Whether the call's task is past its deadline (`[limits] task_deadline_s`), or, without
+    /// one, whether the call has waited longer than the default bound in its model's queue.
+    fn past_deadline(&self, call: &Call, from_queue: bool) -> bool {
+        match self.sc.limits.task_deadline_s {
+            Some(d) => {
+                let age = self.now_us - self.tasks[call.task as usize].arrival_us;
+                age as f64 > d * US_PER_S
+            }
+            None => from_queue && self.now_us - call.queued_at_us > self.max_queue_wait_us,
+        }
+    }
+
+    /// Books the wait of a call leaving its model's queue (to start, or because its task
+    /// stops): per model, per task, and per hour when it waited past the saturation threshold.
+    fn leave_queue(&mut self, c: u32, from_queue: bool) {
+        if !from_queue {
+            return;
+        }
+        let call = self.calls[c as usize];
+        let waited_us = self.now_us - call.queued_at_us;
+        let s = &mut self.summary;
+        s.model_wait_ms[call.model].saturating_record((waited_us / 1000).max(1));
+        if waited_us as f64 >= crate::capacity::SATURATION_WAIT_S * US_PER_S {
+            let hour = self.hour_index(call.queued_at_us);
+            let models = self.sc.models.len();
+            self.summary.hour_slow[(hour * models + call.model) * 4 + call.limit_kind as usize] +=
+                1;
+        }
+        let mut it = self.members(&call);
+        while let Some(t) = self.next_member(&mut it) {
+            self.tasks[t as usize].wait_us += waited_us;
+        }
+    }
+
+    /// Hour of the horizon (the tail after it counts in the last hour).
+    fn hour_index(&self, at_us: u64) -> usize {
+        let hours = self.sc.horizon.days as usize * 24;
+        ((at_us / 3_600_000_000) as usize).min(hours - 1)
+    }
+
+    /// Counts an attempt wanting `model` this hour (the denominator of the saturated share).
+    fn count_attempt(&mut self, model: ModelIdx) {
+        let hour = self.hour_index(self.now_us);
+        self.summary.hour_calls[hour * self.sc.models.len() + model] += 1;
     }
 
     fn count_minute(&mut self, model: ModelIdx, tokens: u64) {
@@ -1041,7 +1134,9 @@ impl<'a> Replica<'a> {
                 s.failed += 1;
                 s.escalated_to_human += 1;
             }
+            End::Abandoned => s.abandoned += 1,
         }
+        s.task_wait_ms.saturating_record(t.wait_us / 1000);
         if t.a.stuck {
             s.runaway += 1;
         }
@@ -1068,6 +1163,8 @@ enum End {
     Succeeded,
     Partial,
     Failed,
+    /// Past its deadline (or waited too long for a rate limit): billed for what it used.
+    Abandoned,
 }
 
 enum MemberIter {

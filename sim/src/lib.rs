@@ -4,6 +4,7 @@
 pub mod agent;
 mod arrivals;
 mod calibrate;
+mod capacity;
 mod catalog;
 mod ci;
 mod catalog_builtin;
@@ -21,12 +22,14 @@ mod scenario;
 mod shard;
 pub mod stats;
 mod summary;
+mod timeline;
 
 pub use arrivals::ArrivalProcess;
 pub use calibrate::{
     CalibrateError, Calibration, FailureFit, Fit, Observation, StepFit, calibrate, fit, parse_line,
     parse_log,
 };
+pub use capacity::{DEFAULT_MAX_QUEUE_WAIT_S, LIMIT_KINDS, SATURATED_SHARE, SATURATION_WAIT_S};
 pub use catalog::{
     Billing, BillingError, CacheTtl, Catalog, CostBreakdown, Latency, LongContext, ModelKind,
     ModelSpec, PriceBand, Provider, RateLimits, Rates, ServiceTier, TokenCounts, is_iso_date,
@@ -38,16 +41,17 @@ pub use levers::{lever_variants, naive_poc};
 pub use litellm::{LiteLlmError, LiteLlmImport, import_litellm, models_to_toml};
 pub use model::{
     Arrivals, Batching, Breaker, Caching, ContextMode, FailureRates, GrowthShape, Horizon,
-    Incident, IncidentKind, Limits, ModelIdx, Routing, Scenario, Step, StepModel, Stuck, Summarize,
-    TaskKind, Traffic, ceilings,
+    Incident, IncidentKind, Limits, ModelIdx, Routing, Scenario, Step, StepModel, Stuck,
+    StuckContext, Summarize, TaskKind, Traffic, ceilings,
 };
 pub use money::{
     PUSD_PER_USD, pusd_per_token_from_usd_per_mtok, pusd_to_usd, usd_per_mtok, usd_to_pusd,
 };
 pub use result::{
-    BudgetSummary, CacheSummary, CallCounts, CapacitySummary, CostSummary, KindBreakdown,
-    LatencyQuantiles, LatencySummary, ModelCapacity, MonthSummary, PrecisionSummary, Quantiles,
-    RoutingSummary, SimResult, TaskCounts,
+    Band, Binding, BudgetSummary, CacheSummary, CallCounts, CapacitySummary, CostSummary,
+    FirstBreach, KindBreakdown, LatencyQuantiles, LatencySummary, Limiting, ModelCapacity,
+    MonthBand, MonthSummary, PrecisionSummary, Quantiles, RoutingSummary, SimResult, TaskCounts,
+    Timeline, TimelineDay, TimelineMonth, WaitQuantiles,
 };
 pub use run::{
     PRECISION_BATCH, RunOptions, SimError, precision_reached, scenario_hash, simulate,
@@ -57,3 +61,4 @@ pub use scenario::ScenarioError;
 pub use shard::{MergeError, ShardSummary, merge_shards, simulate_shard};
 pub use stats::Ci95;
 pub use summary::FAILURE_KINDS;
+pub use timeline::{MONTH_DAYS, traffic_changes};

@@ -131,9 +131,13 @@ pub struct Traffic {
     pub daily_profile: Option<[f64; 24]>,
     /// 7 daily weights (day 0 of the horizon is the first) normalised to mean 1.
     pub weekly_profile: Option<[f64; 7]>,
-    /// Tasks per day at the end of the horizon, reached by `growth_shape`.
+    /// Tasks per day at the end of the growth span, reached by `growth_shape`.
     pub growth_to_tasks_per_day: Option<f64>,
     pub growth_shape: GrowthShape,
+    /// Days over which growth happens (default: the scenario file's horizon), so `--days`
+    /// never changes the traffic a day carries; traffic stays at the end value after it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub growth_over_days: Option<f64>,
     pub kinds: Vec<TaskKind>,
 }
 
@@ -242,6 +246,18 @@ pub struct Stuck {
     pub probability: f64,
     /// Extra calls a stuck task makes before giving up on its own (budgets may cut it first).
     pub extra_calls: Dist,
+    /// What the looping calls carry.
+    pub context: StuckContext,
+}
+
+/// The context of a stuck agent's extra calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StuckContext {
+    /// Like the step's own calls: earlier outputs only on `context = "accumulate"` steps.
+    Step,
+    /// Every earlier output, whatever the step says (cost grows with the square of the calls).
+    Accumulate,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -337,6 +353,11 @@ pub struct Limits {
     pub daily_cap_pusd: Option<u64>,
     /// Alert when a task costs more than this multiple of its expected cost.
     pub alert_multiple: Option<f64>,
+    /// A task not done this long after it arrived is abandoned (checked before each call and
+    /// in rate-limit queues). `None`: only the default bound on a queue wait applies
+    /// ([`crate::capacity::DEFAULT_MAX_QUEUE_WAIT_S`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub task_deadline_s: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -29,6 +29,9 @@ pub struct SimResult {
     pub routing: Option<RoutingSummary>,
     pub latency_s: LatencySummary,
     pub capacity: CapacitySummary,
+    /// The run's time axis: cost bands per day and per 30-day month.
+    #[serde(default)]
+    pub timeline: Timeline,
     /// Every simulated day's variable cost in USD (replica-major, day-minor), for histograms and
     /// CDFs. Bounded by replicas x days, not by tasks.
     pub daily_costs_usd: Vec<f64>,
@@ -78,6 +81,10 @@ pub struct TaskCounts {
     pub runaway: u64,
     /// Tasks still in flight when the horizon ended (not counted in the other outcomes).
     pub unfinished: u64,
+    /// Tasks past `[limits] task_deadline_s`, or (without a deadline) whose call waited more
+    /// than an hour for a rate limit: billed for the calls they made.
+    #[serde(default)]
+    pub abandoned: u64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -133,6 +140,65 @@ pub struct MonthSummary {
     pub p99_ci95: Ci95,
     /// Fixed monthly costs included in the figures above.
     pub fixed: f64,
+    /// True when the run is shorter than a month and each replica's total was scaled to 30
+    /// days (the spread is then overstated); false when the figures come from real months.
+    #[serde(default)]
+    pub extrapolated: bool,
+    /// Replica-months the figures rest on (0 when extrapolated).
+    #[serde(default)]
+    pub months: u64,
+}
+
+/// Quantiles across replicas of one period's cost, USD.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Band {
+    pub mean: f64,
+    pub p05: f64,
+    pub p50: f64,
+    pub p95: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TimelineDay {
+    /// 1-based day of the horizon.
+    pub day: u32,
+    /// Mean tasks arriving that day, across replicas.
+    pub tasks_mean: f64,
+    /// That day's variable cost across replicas.
+    pub cost_usd: Band,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct MonthBand {
+    pub mean: f64,
+    pub p50: f64,
+    pub p95: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct TimelineMonth {
+    /// 1-based month of the horizon (days 1-30, 31-60, ...).
+    pub month: u32,
+    /// Simulated days in this month: 30, or fewer for a partial last month.
+    pub days: u32,
+    /// The month's variable cost plus fixed costs (prorated for a partial month).
+    pub cost_usd: MonthBand,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Timeline {
+    /// Whether traffic changes over the horizon (growth, weekly profile, incidents).
+    pub traffic_changes: bool,
+    pub days: Vec<TimelineDay>,
+    pub months: Vec<TimelineMonth>,
+}
+
+/// Quantiles over the replicas that breach of the first day (1-based) they breach.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct FirstBreach {
+    pub p05: u32,
+    pub p50: u32,
+    pub p95: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -177,6 +243,13 @@ pub struct BudgetSummary {
     /// Daily budget / p95 daily cost: how many times traffic can grow before p95 breaches
     /// (cost is close to linear in traffic).
     pub headroom_multiple: Option<f64>,
+    /// First day whose cost exceeds the daily budget, over the replicas that ever breach
+    /// (null when none does).
+    #[serde(default)]
+    pub first_breach_day: Option<FirstBreach>,
+    /// Share of replicas with at least one day over the budget.
+    #[serde(default)]
+    pub replicas_ever_breaching: f64,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -230,13 +303,58 @@ pub struct ModelCapacity {
     /// Highest input+output tokens in any one simulated minute.
     pub peak_tpm: u64,
     pub limit_rpm: Option<u64>,
+    /// Input + output tokens per minute (OpenAI's TPM).
     pub limit_tpm: Option<u64>,
+    /// Input tokens per minute (Anthropic's ITPM).
+    #[serde(default)]
+    pub limit_itpm: Option<u64>,
+    /// Output tokens per minute (Anthropic's OTPM).
+    #[serde(default)]
+    pub limit_otpm: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct CapacitySummary {
     pub by_model: BTreeMap<String, ModelCapacity>,
-    /// Largest tasks/day whose peak minute stays under every model's RPM and TPM limits,
-    /// extrapolated linearly from the simulated peak.
+    /// Largest tasks/day (the scenario's daily and weekly shape, steady) at which no rate
+    /// limit saturates, found by bisection on short simulations; null without rate limits.
     pub max_sustainable_tasks_per_day: Option<f64>,
+    /// The limit that saturates just above `max_sustainable_tasks_per_day`.
+    #[serde(default)]
+    pub limiting: Option<Limiting>,
+    /// Whether a rate limit saturated in this run (see `binding`).
+    #[serde(default)]
+    pub saturated: bool,
+    /// Every (model, limit) that saturated: in some hour at least 5% of the model's calls
+    /// waited 60 s or more for it. Ordered by the first such hour.
+    #[serde(default)]
+    pub binding: Vec<Binding>,
+    /// Time a task spent waiting for rate limits, seconds.
+    #[serde(default)]
+    pub task_wait_s: WaitQuantiles,
+}
+
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct WaitQuantiles {
+    pub p50: f64,
+    pub p95: f64,
+}
+
+/// A model's rate limit that saturates.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Binding {
+    pub model: String,
+    /// `RPM`, `TPM` (input + output), `ITPM` (input only) or `OTPM` (output only).
+    pub limit: String,
+    /// First saturated hour, counted from the start of the horizon (0-based).
+    pub first_hour: u32,
+    /// Queue wait of the model's calls that had to queue, seconds.
+    pub wait_s: WaitQuantiles,
+}
+
+/// The limit that binds first as traffic grows.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Limiting {
+    pub model: String,
+    pub limit: String,
 }

@@ -203,7 +203,13 @@ pub(crate) fn run_summary(
                 a.merge(&b);
                 Ok(a)
             })
-            .unwrap_or_else(|| Ok(Summary::new(prep.step_lines(), sc.models.len())))
+            .unwrap_or_else(|| {
+                Ok(Summary::new(
+                    prep.step_lines(),
+                    sc.models.len(),
+                    sc.horizon.days,
+                ))
+            })
     };
     let summary = match threads {
         None => work(),
@@ -231,7 +237,7 @@ fn usd(pusd: u128) -> f64 {
 }
 
 /// Nearest-rank quantile of sorted values.
-fn quantile_sorted(sorted: &[u128], q: f64) -> u128 {
+pub(crate) fn quantile_sorted(sorted: &[u128], q: f64) -> u128 {
     if sorted.is_empty() {
         return 0;
     }
@@ -302,29 +308,7 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
     };
     let per_day = exact_quantiles(&s.day_costs);
 
-    let fixed_pusd: u128 = sc.fixed_costs.iter().map(|(_, c)| u128::from(*c)).sum();
-    let month_scale = 30.0 / f64::from(sc.horizon.days);
-    let mut months: Vec<f64> = s
-        .replica_costs
-        .iter()
-        .map(|c| usd(*c) * month_scale + usd(fixed_pusd))
-        .collect();
-    months.sort_by(f64::total_cmp);
-    let mq = |q: f64| {
-        if months.is_empty() {
-            return 0.0;
-        }
-        let rank = ((q * months.len() as f64).ceil() as usize).clamp(1, months.len());
-        months[rank - 1]
-    };
-    let per_month = MonthSummary {
-        mean: months.iter().sum::<f64>() / months.len().max(1) as f64,
-        p50: mq(0.5),
-        p95: mq(0.95),
-        p99: mq(0.99),
-        fixed: usd(fixed_pusd),
-        ..Default::default()
-    };
+    let per_month = crate::timeline::per_month(sc, s);
 
     let line_name = |i: usize| -> String {
         if i < sc.steps.len() {
@@ -360,13 +344,18 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
     };
     let breach_probability = breaches as f64 / s.day_costs.len().max(1) as f64;
     let daily_usd = sc.daily_budget_pusd.map(|b| usd(u128::from(b)));
+    let (first_breach_day, replicas_ever_breaching) = crate::timeline::first_breach(sc, s);
     let budget = BudgetSummary {
+        first_breach_day,
+        replicas_ever_breaching,
         daily_usd,
         breach_probability,
         expected_breach_days_per_month: breach_probability * 30.0,
-        headroom_multiple: daily_usd
-            .filter(|_| per_day.p95 > 0.0)
-            .map(|b| b / per_day.p95),
+        headroom_multiple: {
+            let mut days = s.day_costs.clone();
+            days.sort_unstable();
+            crate::capacity::headroom_multiple(sc, quantile_sorted(&days, 0.95))
+        },
         ..Default::default()
     };
 
@@ -427,27 +416,13 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
     };
 
     let mut cap_by_model = BTreeMap::new();
-    let mut sustainable: Option<f64> = None;
-    let horizon_tpd = sc
-        .traffic
-        .tasks_per_day
-        .max(sc.traffic.growth_to_tasks_per_day.unwrap_or(0.0));
     for (i, (rpm, tpm)) in s.peaks.iter().enumerate() {
         if *rpm == 0 {
             continue;
         }
         let spec = &sc.models[i];
         let limit_rpm = spec.rate_limits.requests_per_minute;
-        let limit_tpm = spec
-            .rate_limits
-            .tokens_per_minute
-            .or(spec.rate_limits.input_tokens_per_minute);
-        for (limit, peak) in [(limit_rpm, *rpm), (limit_tpm, *tpm)] {
-            if let Some(limit) = limit {
-                let m = horizon_tpd * limit as f64 / peak.max(1) as f64;
-                sustainable = Some(sustainable.map_or(m, |x: f64| x.min(m)));
-            }
-        }
+        let limit_tpm = spec.rate_limits.tokens_per_minute;
         cap_by_model.insert(
             spec.id.clone(),
             ModelCapacity {
@@ -455,6 +430,8 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
                 peak_tpm: *tpm,
                 limit_rpm,
                 limit_tpm,
+                limit_itpm: spec.rate_limits.input_tokens_per_minute,
+                limit_otpm: spec.rate_limits.output_tokens_per_minute,
             },
         );
     }
@@ -483,6 +460,7 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
             cost_alerts: s.cost_alerts,
             runaway: s.runaway,
             unfinished: s.unfinished,
+            abandoned: s.abandoned,
         },
         calls: CallCounts {
             total: s.calls,
@@ -513,9 +491,21 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
             task: task_latency,
             task_histogram,
         },
-        capacity: CapacitySummary {
-            by_model: cap_by_model,
-            max_sustainable_tasks_per_day: sustainable,
+        capacity: {
+            let (sustainable, limiting) = crate::capacity::max_sustainable(sc).unzip();
+            let binding = crate::capacity::binding(sc, s);
+            CapacitySummary {
+                by_model: cap_by_model,
+                max_sustainable_tasks_per_day: sustainable,
+                limiting: limiting.flatten(),
+                saturated: !binding.is_empty(),
+                binding,
+                task_wait_s: crate::capacity::task_wait(s),
+            }
+        },
+        timeline: Timeline {
+            traffic_changes: crate::timeline::traffic_changes(sc),
+            ..crate::timeline::timeline(sc, s)
         },
         daily_costs_usd: s.day_costs.iter().map(|c| usd(*c)).collect(),
         sample_day: s

@@ -29,6 +29,12 @@ const COST_HIST_MAX_NUSD: u64 = 1_000_000_000_000_000;
 /// Highest task latency the histogram holds, ms (100 days).
 const LATENCY_HIST_MAX_MS: u64 = 8_640_000_000;
 
+/// A histogram of waits in ms: 2 significant digits are plenty for a wait and keep the
+/// per-model histograms small.
+fn wait_histogram() -> Histogram<u64> {
+    Histogram::new_with_max(LATENCY_HIST_MAX_MS, 2).expect("static histogram bounds are valid")
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub(crate) struct Summary {
     pub tasks_total: u64,
@@ -41,6 +47,9 @@ pub(crate) struct Summary {
     pub cost_alerts: u64,
     pub runaway: u64,
     pub unfinished: u64,
+    /// Tasks past their deadline or abandoned in an overloaded rate-limit queue.
+    #[serde(default)]
+    pub abandoned: u64,
 
     pub events: u64,
     pub calls: u64,
@@ -69,6 +78,9 @@ pub(crate) struct Summary {
     pub day_costs: Vec<u128>,
     /// Per replica: total variable cost (for the month distribution).
     pub replica_costs: Vec<u128>,
+    /// Tasks that arrived on every day, replica-major like `day_costs` (for the timeline).
+    #[serde(default)]
+    pub day_tasks: Vec<u64>,
     pub task_cost_sum: u128,
     /// Exact extremes of the task cost, pUSD (the histogram is exact to 3 significant digits).
     pub task_cost_min: u128,
@@ -79,6 +91,19 @@ pub(crate) struct Summary {
     pub task_latency_ms: Histogram<u64>,
     /// Per model: (peak requests in a minute, peak tokens in a minute).
     pub peaks: Vec<(u64, u64)>,
+    /// Time each finished task spent in rate-limit queues, ms.
+    #[serde(with = "hist_hex")]
+    pub task_wait_ms: Histogram<u64>,
+    /// Per model: the queue wait of every call that had to queue, ms.
+    #[serde(with = "hist_vec_hex")]
+    pub model_wait_ms: Vec<Histogram<u64>>,
+    /// Per (hour of the horizon, model): attempts that wanted the model.
+    pub hour_calls: Vec<u64>,
+    /// Per (hour, model, limit kind): attempts queued that hour that waited at least the
+    /// saturation threshold.
+    pub hour_slow: Vec<u64>,
+    /// Per model: [requests, input tokens, output tokens] of the calls made.
+    pub model_usage: Vec<[u64; 3]>,
     /// Replica 0, day 0: (minute of day, cumulative pUSD).
     pub sample_day: Vec<(u32, u128)>,
     /// Task cost and latency histograms by replica group (replica index mod
@@ -92,7 +117,8 @@ pub(crate) struct Summary {
 }
 
 impl Summary {
-    pub fn new(step_lines: usize, models: usize) -> Summary {
+    pub fn new(step_lines: usize, models: usize, days: u32) -> Summary {
+        let hours = days as usize * 24;
         Summary {
             tasks_total: 0,
             succeeded: 0,
@@ -104,6 +130,7 @@ impl Summary {
             cost_alerts: 0,
             runaway: 0,
             unfinished: 0,
+            abandoned: 0,
             events: 0,
             calls: 0,
             retries: 0,
@@ -123,6 +150,7 @@ impl Summary {
             misrouted: 0,
             day_costs: Vec::new(),
             replica_costs: Vec::new(),
+            day_tasks: Vec::new(),
             task_cost_sum: 0,
             task_cost_min: u128::MAX,
             task_cost_max: 0,
@@ -131,6 +159,11 @@ impl Summary {
             task_latency_ms: Histogram::new_with_max(LATENCY_HIST_MAX_MS, 3)
                 .expect("static histogram bounds are valid"),
             peaks: vec![(0, 0); models],
+            task_wait_ms: wait_histogram(),
+            model_wait_ms: (0..models).map(|_| wait_histogram()).collect(),
+            hour_calls: vec![0; hours * models],
+            hour_slow: vec![0; hours * models * 4],
+            model_usage: vec![[0; 3]; models],
             sample_day: Vec::new(),
             task_cost_groups: Vec::new(),
             latency_groups: Vec::new(),
@@ -160,6 +193,7 @@ impl Summary {
         self.cost_alerts += other.cost_alerts;
         self.runaway += other.runaway;
         self.unfinished += other.unfinished;
+        self.abandoned += other.abandoned;
         self.events += other.events;
         self.calls += other.calls;
         self.retries += other.retries;
@@ -190,6 +224,7 @@ impl Summary {
         self.misrouted += other.misrouted;
         self.day_costs.extend_from_slice(&other.day_costs);
         self.replica_costs.extend_from_slice(&other.replica_costs);
+        self.day_tasks.extend_from_slice(&other.day_tasks);
         self.task_cost_sum += other.task_cost_sum;
         self.task_cost_min = self.task_cost_min.min(other.task_cost_min);
         self.task_cost_max = self.task_cost_max.max(other.task_cost_max);
@@ -203,6 +238,23 @@ impl Summary {
             a.0 = a.0.max(b.0);
             a.1 = a.1.max(b.1);
         }
+        self.task_wait_ms
+            .add(&other.task_wait_ms)
+            .expect("histograms share bounds");
+        for (a, b) in self.model_wait_ms.iter_mut().zip(&other.model_wait_ms) {
+            a.add(b).expect("histograms share bounds");
+        }
+        for (a, b) in self.hour_calls.iter_mut().zip(&other.hour_calls) {
+            *a += b;
+        }
+        for (a, b) in self.hour_slow.iter_mut().zip(&other.hour_slow) {
+            *a += b;
+        }
+        for (a, b) in self.model_usage.iter_mut().zip(&other.model_usage) {
+            for (x, y) in a.iter_mut().zip(b) {
+                *x += y;
+            }
+        }
         if self.sample_day.is_empty() {
             self.sample_day.clone_from(&other.sample_day);
         }
@@ -213,7 +265,7 @@ impl Summary {
     }
 
     pub fn finished_tasks(&self) -> u64 {
-        self.succeeded + self.failed + self.partial
+        self.succeeded + self.failed + self.partial + self.abandoned
     }
 }
 
@@ -277,5 +329,26 @@ mod hist_hex {
         HistDe::new()
             .deserialize(&mut bytes.as_slice())
             .map_err(|e| D::Error::custom(format!("bad histogram: {e:?}")))
+    }
+}
+
+/// A list of histograms as a list of hex strings.
+mod hist_vec_hex {
+    use hdrhistogram::Histogram;
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    #[derive(Serialize, Deserialize)]
+    struct Hex(#[serde(with = "super::hist_hex")] Histogram<u64>);
+
+    pub fn serialize<S: Serializer>(v: &[Histogram<u64>], s: S) -> Result<S::Ok, S::Error> {
+        let hex: Vec<Hex> = v.iter().map(|h| Hex(h.clone())).collect();
+        hex.serialize(s)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<Histogram<u64>>, D::Error> {
+        Ok(Vec::<Hex>::deserialize(d)?
+            .into_iter()
+            .map(|h| h.0)
+            .collect())
     }
 }

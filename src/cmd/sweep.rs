@@ -4,12 +4,16 @@
 use crate::cmd::simulate::{RunArgs, run_scenario};
 use crate::error::{CliError, CliResult};
 use anyhow::{Context, anyhow};
-use burnrate_reports::{Sweep, SweepPoint};
-use burnrate_sim::Scenario;
+use burnrate_reports::{Crossing, Sweep, SweepPoint};
+use burnrate_sim::{Scenario, SimResult};
 use std::path::PathBuf;
 
 /// Most points one sweep may run.
 const MAX_POINTS: usize = 1_000;
+/// Most extra runs the bisection for the budget crossing makes after the grid.
+const MAX_BISECTIONS: usize = 12;
+/// The bisection stops when the crossing is known to this fraction of its value.
+const CROSSING_PRECISION: f64 = 0.005;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
@@ -19,7 +23,8 @@ pub struct Args {
     /// `caching.ttl`, `failures.malformed`...
     #[arg(long)]
     pub param: String,
-    /// Values: a list (`5,50,500`, `"5m","1h"`) or a range `LOW..HIGH` with `--points`.
+    /// Values: a list (`5,50,500`; words such as `5m,1h` are taken as strings) or a range
+    /// `LOW..HIGH` with `--points`. For numbers, the budget crossing is then found by bisection.
     #[arg(long, allow_hyphen_values = true)]
     pub values: String,
     /// Points of a range, spaced on a log scale (linear when LOW is 0).
@@ -75,7 +80,7 @@ fn parse_values(values: &str, points: usize) -> Result<Vec<String>, String> {
     }
     let list: Vec<String> = values
         .split(',')
-        .map(|v| v.trim().to_string())
+        .map(|v| toml_literal(v.trim()))
         .filter(|v| !v.is_empty())
         .collect();
     if list.is_empty() || list.len() > MAX_POINTS {
@@ -87,6 +92,103 @@ fn parse_values(values: &str, points: usize) -> Result<Vec<String>, String> {
     Ok(list)
 }
 
+/// A value as a TOML literal: numbers, booleans, quoted strings, arrays and inline tables as
+/// written; a bare word (`5m`, as a shell leaves `"5m"`) becomes a string.
+fn toml_literal(v: &str) -> String {
+    let literal = v.parse::<f64>().is_ok()
+        || v == "true"
+        || v == "false"
+        || v.starts_with(['"', '\'', '[', '{']);
+    if literal || v.is_empty() {
+        v.to_string()
+    } else {
+        format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\""))
+    }
+}
+
+/// A swept literal's label when it is not a number (quotes removed).
+fn label(literal: &str) -> Option<String> {
+    literal
+        .parse::<f64>()
+        .is_err()
+        .then(|| literal.trim_matches(['"', '\'']).to_string())
+}
+
+fn point(value: f64, label: Option<String>, r: &SimResult) -> SweepPoint {
+    SweepPoint {
+        value,
+        label,
+        p50: r.cost_usd.per_day.p50,
+        p95: r.cost_usd.per_day.p95,
+        p99: r.cost_usd.per_day.p99,
+        breach_probability: r.budget.breach_probability,
+    }
+}
+
+/// Bisects between the last grid point under the budget (p95) and the first over it, running
+/// the scenario at each midpoint on the same seed. Integer parameters stay integers.
+/// `None` unless the grid is numeric and crosses the budget.
+fn find_crossing(
+    args: &Args,
+    file: &str,
+    text: &str,
+    literals: &[String],
+    points: &[SweepPoint],
+    budget: f64,
+) -> Result<Option<Crossing>, CliError> {
+    if points.iter().any(|p| p.label.is_some()) {
+        return Ok(None);
+    }
+    let mut sorted: Vec<&SweepPoint> = points.iter().collect();
+    sorted.sort_by(|a, b| a.value.total_cmp(&b.value));
+    let Some(i) = sorted
+        .windows(2)
+        .position(|w| w[0].p95 <= budget && w[1].p95 > budget)
+    else {
+        return Ok(None);
+    };
+    let integer = literals.iter().all(|l| l.parse::<i64>().is_ok());
+    let (mut lo, mut hi) = (sorted[i].value, sorted[i + 1].value);
+    let (mut lo_p95, mut hi_p95) = (sorted[i].p95, sorted[i + 1].p95);
+    for _ in 0..MAX_BISECTIONS {
+        if hi - lo <= CROSSING_PRECISION * hi.abs() || (integer && hi - lo <= 1.0) {
+            break;
+        }
+        // Geometric midpoints on a log-spaced (positive) range, arithmetic otherwise.
+        let mut mid = if lo > 0.0 {
+            (lo * hi).sqrt()
+        } else {
+            (lo + hi) / 2.0
+        };
+        if integer {
+            mid = mid.round().clamp(lo + 1.0, hi - 1.0);
+        }
+        let literal = if integer {
+            format!("{}", mid as i64)
+        } else {
+            format!("{mid}")
+        };
+        let sc = Scenario::from_toml_with(file, text, &[(args.param.clone(), literal)])
+            .map_err(|e| CliError::BadInput(e.into()))?;
+        let p95 = run_scenario(&sc, &args.run)?.cost_usd.per_day.p95;
+        if p95 <= budget {
+            (lo, lo_p95) = (mid, p95);
+        } else {
+            (hi, hi_p95) = (mid, p95);
+        }
+    }
+    let t = if hi_p95 > lo_p95 {
+        ((budget - lo_p95) / (hi_p95 - lo_p95)).clamp(0.0, 1.0)
+    } else {
+        0.5
+    };
+    Ok(Some(Crossing {
+        value: lo + t * (hi - lo),
+        low: lo,
+        high: hi,
+    }))
+}
+
 pub fn run(args: Args) -> CliResult {
     let text = std::fs::read_to_string(&args.scenario)
         .with_context(|| format!("cannot read scenario {}", args.scenario.display()))
@@ -96,7 +198,7 @@ pub fn run(args: Args) -> CliResult {
         .map_err(|e| CliError::BadInput(anyhow!("--values: {e}")))?;
     // Validate every point before simulating any, so bad input fails fast and writes nothing.
     let mut scenarios: Vec<(String, Scenario)> = Vec::with_capacity(values.len());
-    for v in values {
+    for v in values.iter().cloned() {
         let sc = Scenario::from_toml_with(&file, &text, &[(args.param.clone(), v.clone())])
             .map_err(|e| CliError::BadInput(e.into()))?;
         scenarios.push((v, sc));
@@ -108,20 +210,24 @@ pub fn run(args: Args) -> CliResult {
             .daily_budget_pusd
             .map(|b| burnrate_sim::pusd_to_usd(u128::from(b)));
         let r = run_scenario(sc, &args.run)?;
-        // Non-numeric values (e.g. "1h") are plotted by position.
-        let value = literal.trim_matches('"').parse::<f64>().unwrap_or(i as f64);
-        points.push(SweepPoint {
-            value,
-            p50: r.cost_usd.per_day.p50,
-            p95: r.cost_usd.per_day.p95,
-            p99: r.cost_usd.per_day.p99,
-            breach_probability: r.budget.breach_probability,
-        });
+        // Non-numeric values (e.g. "1h") keep their labels and are plotted by position.
+        let label = label(literal);
+        let value = if label.is_some() {
+            i as f64
+        } else {
+            literal.parse::<f64>().unwrap_or(i as f64)
+        };
+        points.push(point(value, label, &r));
     }
+    let crossing = match budget {
+        Some(b) => find_crossing(&args, &file, &text, &values, &points, b)?,
+        None => None,
+    };
     let sweep = Sweep {
         param: args.param.clone(),
         daily_budget: budget,
         points,
+        crossing,
     };
     if let Some(dir) = &args.out {
         burnrate_reports::write_sweep_dir(&sweep, dir)
@@ -149,6 +255,11 @@ mod tests {
             parse_values("\"5m\",\"1h\"", 8).unwrap(),
             ["\"5m\"", "\"1h\""]
         );
+        // What a shell passes for `--values "5m","1h"` or `--values 5m,1h`.
+        assert_eq!(parse_values("5m,1h", 8).unwrap(), ["\"5m\"", "\"1h\""]);
+        assert_eq!(parse_values("true,0.5", 8).unwrap(), ["true", "0.5"]);
+        assert_eq!(super::label("\"5m\""), Some("5m".to_string()));
+        assert_eq!(super::label("50"), None);
         assert!(parse_values("10..5", 3).is_err());
         assert!(parse_values("5..500", 1).is_err());
         assert!(parse_values("", 3).is_err());

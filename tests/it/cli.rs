@@ -550,6 +550,116 @@ fn sweep_finds_the_largest_traffic_under_budget() {
         .code(2);
 }
 
+/// Evenly spaced tasks, each costing exactly $0.01 (1,000 input tokens at $10/Mtok): a day of
+/// v tasks/day carries round(v) tasks, so p95 daily cost is round(v) / 100 and the $5 budget is
+/// crossed between 500 and 501 tasks/day (at 500.5 where the rounding turns).
+const PENNY: &str = r#"
+[horizon]
+days = 2
+replicas = 2
+
+[traffic]
+tasks_per_day = 100
+arrivals = "uniform"
+
+[models.penny]
+based_on = "gpt-4o-mini"
+input_usd_per_mtok = 10
+output_usd_per_mtok = 0
+
+[[steps]]
+name = "answer"
+model = "penny"
+input_tokens = 1000
+output_tokens = 10
+
+[budget]
+daily_usd = 5
+"#;
+
+#[test]
+fn sweep_crossing_lies_within_its_interval_of_a_bisection_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("penny.toml");
+    std::fs::write(&file, PENNY).unwrap();
+    let v = json_stdout(
+        burnrate()
+            .args([
+                "sweep",
+                "--format",
+                "json",
+                "-q",
+                "--param",
+                "traffic.tasks_per_day",
+                "--values",
+                "5..5000",
+                "--points",
+                "6",
+            ])
+            .arg(&file),
+    );
+    // The grid: 5, 19.91, 79.24, 315.5, 1256, 5000; 315.5 holds and 1,256 does not.
+    assert_eq!(v["largest_value_under_budget"].as_f64(), Some(315.5));
+    let c = &v["crossing"];
+    let (low, high, value) = (
+        c["low"].as_f64().unwrap(),
+        c["high"].as_f64().unwrap(),
+        c["value"].as_f64().unwrap(),
+    );
+    assert!(low <= value && value <= high, "{c}");
+    assert!((high - low) / high <= 0.01, "known to 0.5%: {c}");
+    // A bisection by hand on the library, 30 halvings of the same bracket.
+    let p95 = |tasks: f64| {
+        let sc = burnrate_sim::Scenario::from_toml_with(
+            "penny.toml",
+            PENNY,
+            &[("traffic.tasks_per_day".into(), format!("{tasks}"))],
+        )
+        .unwrap();
+        burnrate_sim::simulate(&sc, &burnrate_sim::RunOptions::default(), &|| {})
+            .unwrap()
+            .cost_usd
+            .per_day
+            .p95
+    };
+    let (mut lo, mut hi) = (315.5, 1256.0);
+    for _ in 0..30 {
+        let mid = (lo + hi) / 2.0;
+        if p95(mid) <= 5.0 {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    let by_hand = (lo + hi) / 2.0;
+    assert!((by_hand - 500.5).abs() < 1e-3, "by hand: {by_hand}");
+    assert!(low <= by_hand && by_hand <= high, "{by_hand} outside {c}");
+
+    // A non-numeric parameter keeps its labels, pasted as a shell passes them.
+    let v = json_stdout(
+        burnrate()
+            .args([
+                "sweep",
+                "--format",
+                "json",
+                "-q",
+                "--param",
+                "caching.ttl",
+                "--values",
+                "5m,1h",
+            ])
+            .arg(&file),
+    );
+    let labels: Vec<&str> = v["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, ["5m", "1h"]);
+    assert!(v["crossing"].is_null());
+}
+
 #[test]
 fn compare_shows_both_and_the_difference() {
     let out = burnrate()

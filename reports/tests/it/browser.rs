@@ -2,7 +2,7 @@
 //! `scripts/setup-test-deps`) loads `report.html` from disk and must lay out and paint every
 //! chart. This test fails, never skips, when Chromium is missing.
 
-use crate::fixtures::support_agent;
+use crate::fixtures::{growing, support_agent};
 use burnrate_reports as reports;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -71,6 +71,11 @@ const PROBE: &str = r#"<script>
   var result = {
     parsererrors: document.getElementsByTagName('parsererror').length,
     verdict: (document.getElementById('verdict') || {}).textContent || null,
+    saturation: (document.getElementById('saturation') || {}).textContent || null,
+    sections: Array.prototype.slice.call(document.querySelectorAll('section')).map(function (s) { return s.id; }),
+    polygons: Array.prototype.slice.call(document.querySelectorAll('figure.chart')).map(function (f) {
+      return Array.prototype.slice.call(f.querySelectorAll('polygon')).filter(function (p) {
+        var b = p.getBBox(); return b.width > 10 && b.height > 10; }).length; }),
     charts: figures.map(function (f) {
       var svg = f.querySelector('svg');
       if (!svg) { return { id: f.id, svg: false }; }
@@ -92,17 +97,9 @@ const PROBE: &str = r#"<script>
 </script>
 "#;
 
-#[test]
-fn report_html_renders_every_chart_in_headless_chromium() {
-    let tmp = tempfile::tempdir().unwrap();
-    let dir = tmp.path().join("report");
-    let r = support_agent();
-    reports::write_report_dir(&r, &dir).unwrap();
+/// Loads `dir/report.html` with the probe injected and returns what it measured.
+fn probe_report(tmp: &Path, dir: &Path) -> (serde_json::Value, Output) {
     let html = std::fs::read_to_string(dir.join("report.html")).unwrap();
-    let rendered = reports::simulation_charts(&r).unwrap();
-    let chart_names: Vec<String> = rendered.iter().map(|c| c.name.clone()).collect();
-
-    // 1. Layout: every chart's SVG is in the DOM with a real size and painted text.
     let probe_page = dir.join("probe.html");
     std::fs::write(
         &probe_page,
@@ -110,11 +107,11 @@ fn report_html_renders_every_chart_in_headless_chromium() {
     )
     .unwrap();
     let out = run_chromium(
-        &tmp.path().join("profile-dom"),
+        &tmp.join(format!("profile-dom-{}", dir.display().to_string().len())),
         &probe_page,
         &["--dump-dom".into()],
     );
-    let dom = String::from_utf8(out.stdout).unwrap();
+    let dom = String::from_utf8(out.stdout.clone()).unwrap();
     let start = dom
         .find("<pre id=\"probe\">")
         .unwrap_or_else(|| panic!("the probe did not run; DOM:\n{dom}"))
@@ -125,7 +122,48 @@ fn report_html_renders_every_chart_in_headless_chromium() {
         .replace("&lt;", "<")
         .replace("&gt;", ">")
         .replace("&amp;", "&");
-    let probe: serde_json::Value = serde_json::from_str(&json).unwrap();
+    (serde_json::from_str(&json).unwrap(), out)
+}
+
+#[test]
+fn growing_traffic_report_leads_with_the_fan_chart_in_headless_chromium() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("growing");
+    let r = growing();
+    reports::write_report_dir(&r, &dir).unwrap();
+    let (probe, _) = probe_report(tmp.path(), &dir);
+    assert_eq!(probe["parsererrors"], 0, "{probe}");
+    // The saturation verdict is painted before the budget one, and cost over time leads.
+    let sat = probe["saturation"].as_str().expect("a saturation verdict");
+    assert!(
+        sat.starts_with("Saturated: rate limits saturate: claude-sonnet-4-5 ITPM"),
+        "{sat}"
+    );
+    assert_eq!(probe["sections"][0], "cost-over-time", "{probe}");
+    let first = &probe["charts"][0];
+    assert_eq!(first["id"], "chart-cost_over_time", "{probe}");
+    assert!(first["width"].as_f64().unwrap() >= 300.0, "{first}");
+    assert_eq!(
+        first["painted_texts"].as_u64().unwrap(),
+        first["texts"].as_u64().unwrap()
+            - empty_texts(&reports::simulation_charts(&r).unwrap()[0].svg),
+        "{first}"
+    );
+    // The p05-p95 band is a laid-out polygon of real size.
+    assert!(probe["polygons"][0].as_u64().unwrap() >= 1, "{probe}");
+}
+
+#[test]
+fn report_html_renders_every_chart_in_headless_chromium() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("report");
+    let r = support_agent();
+    reports::write_report_dir(&r, &dir).unwrap();
+    let rendered = reports::simulation_charts(&r).unwrap();
+    let chart_names: Vec<String> = rendered.iter().map(|c| c.name.clone()).collect();
+
+    // 1. Layout: every chart's SVG is in the DOM with a real size and painted text.
+    let (probe, out) = probe_report(tmp.path(), &dir);
     assert_eq!(probe["parsererrors"], 0, "{probe}");
     assert!(
         probe["verdict"]

@@ -326,5 +326,15 @@ fn sweep_curves() {
     }
     assert!(has_horizontal_budget_line(&doc));
     assert!(has_text(&doc, "largest under budget: 500"));
+    assert!(has_text(&doc, "crosses the budget at 4,688"));
     assert_png(&c);
+
+    // A non-numeric sweep names its values on the axis.
+    let c = reports::sweep_chart(&crate::fixtures::ttl_sweep()).unwrap();
+    let doc = parse(&c);
+    assert!(
+        has_text(&doc, "5m") && has_text(&doc, "1h"),
+        "{:?}",
+        texts(&doc)
+    );
 }

@@ -4,12 +4,13 @@
 //! (classify, retrieve, draft, compliance), about $4.40 a day against a $50 budget.
 //! `over_budget()` is a runaway tool-using agent that breaches its $50 budget on some days.
 
-use burnrate_reports::{LeverStep, Sweep, SweepPoint};
+use burnrate_reports::{Crossing, LeverStep, Sweep, SweepPoint};
 use burnrate_sim::stats::{self, Ci95};
 use burnrate_sim::{
-    BudgetSummary, CacheSummary, CallCounts, CapacitySummary, CostSummary, KindBreakdown,
-    LatencyQuantiles, LatencySummary, ModelCapacity, MonthSummary, Quantiles, RoutingSummary,
-    SimResult, TaskCounts,
+    Band, Binding, BudgetSummary, CacheSummary, CallCounts, CapacitySummary, CostSummary,
+    FirstBreach, KindBreakdown, LatencyQuantiles, LatencySummary, Limiting, ModelCapacity,
+    MonthBand, MonthSummary, Quantiles, RoutingSummary, SimResult, TaskCounts, Timeline,
+    TimelineDay, TimelineMonth, WaitQuantiles,
 };
 use std::collections::BTreeMap;
 
@@ -115,6 +116,7 @@ pub fn support_agent() -> SimResult {
             cost_alerts: 24,
             runaway: 3,
             unfinished: 180,
+            abandoned: 0,
         },
         calls: CallCounts {
             total: 243_600,
@@ -155,6 +157,8 @@ pub fn support_agent() -> SimResult {
                 p50_ci95: Ci95(130.8, Some(133.0)),
                 p95_ci95: Ci95(134.9, None),
                 p99_ci95: Ci95(135.6, None),
+                extrapolated: false,
+                months: 4,
             },
             per_day: per_day.clone(),
             by_step: map([
@@ -184,6 +188,8 @@ pub fn support_agent() -> SimResult {
             .map(r4),
             expected_breach_days_per_month: 0.0,
             headroom_multiple: Some(r4(budget / per_day.p95)),
+            first_breach_day: None,
+            replicas_ever_breaching: 0.0,
         },
         cache: CacheSummary {
             hit_rate: 0.87,
@@ -221,7 +227,9 @@ pub fn support_agent() -> SimResult {
                         peak_rpm: 38,
                         peak_tpm: 61_000,
                         limit_rpm: Some(4_000),
-                        limit_tpm: Some(400_000),
+                        limit_tpm: None,
+                        limit_itpm: Some(400_000),
+                        limit_otpm: Some(80_000),
                     },
                 ),
                 (
@@ -230,7 +238,9 @@ pub fn support_agent() -> SimResult {
                         peak_rpm: 14,
                         peak_tpm: 52_000,
                         limit_rpm: Some(4_000),
-                        limit_tpm: Some(400_000),
+                        limit_tpm: None,
+                        limit_itpm: Some(400_000),
+                        limit_otpm: Some(80_000),
                     },
                 ),
             ]
@@ -238,7 +248,15 @@ pub fn support_agent() -> SimResult {
             .map(|(k, v)| (k.to_string(), v))
             .collect(),
             max_sustainable_tasks_per_day: Some(3_278.69),
+            limiting: Some(Limiting {
+                model: "claude-sonnet-4-5".to_string(),
+                limit: "ITPM".to_string(),
+            }),
+            saturated: false,
+            binding: Vec::new(),
+            task_wait_s: WaitQuantiles::default(),
         },
+        timeline: Timeline::default(),
         sample_day: sample_day(4.37),
         precision: None,
         daily_costs_usd: daily,
@@ -281,6 +299,8 @@ pub fn over_budget() -> SimResult {
         p95: 1_402.5,
         p99: 1_431.0,
         fixed: 20.0,
+        extrapolated: false,
+        months: 2,
         ..Default::default()
     };
     r.cost_usd.by_step = map([("plan", 6.1), ("tool_loop", 33.5), ("answer", 4.4)]);
@@ -303,6 +323,8 @@ pub fn over_budget() -> SimResult {
         .map(r4),
         expected_breach_days_per_month: r4(over * 30.0),
         headroom_multiple: Some(r4(budget / per_day.p95)),
+        first_breach_day: None,
+        replicas_ever_breaching: 0.0,
     };
     r.cache = CacheSummary {
         hit_rate: 0.4,
@@ -317,6 +339,108 @@ pub fn over_budget() -> SimResult {
     r.tasks.runaway = 412;
     r.tasks.cost_alerts = 1_380;
     r.sample_day = sample_day(52.4);
+    r.daily_costs_usd = daily;
+    r
+}
+
+/// "500 customers a day instead of 5": traffic grows over a 90-day quarter, the daily budget is
+/// first breached in the third month, and from day 80 the Sonnet ITPM limit saturates.
+pub fn growing() -> SimResult {
+    let replicas = 4u32;
+    let days = 90u32;
+    let z = normals(23, (replicas * days) as usize);
+    // Day d costs 0.35 * 100^(d/89) dollars on average (5 to 500 tasks at ~$0.07), +-8%.
+    let mut daily = Vec::new();
+    for r in 0..replicas {
+        for d in 0..days {
+            let mean = 0.35 * 100f64.powf(f64::from(d) / 89.0);
+            daily.push(r4(mean * (1.0 + 0.08 * z[(r * days + d) as usize])));
+        }
+    }
+    let band = |d: u32| {
+        let mut col: Vec<f64> = (0..replicas)
+            .map(|r| daily[(r * days + d) as usize])
+            .collect();
+        col.sort_by(f64::total_cmp);
+        Band {
+            mean: r4(col.iter().sum::<f64>() / col.len() as f64),
+            p05: nearest_rank(&col, 5.0),
+            p50: nearest_rank(&col, 50.0),
+            p95: nearest_rank(&col, 95.0),
+        }
+    };
+    let timeline_days: Vec<TimelineDay> = (0..days)
+        .map(|d| TimelineDay {
+            day: d + 1,
+            tasks_mean: r4(5.0 * 100f64.powf(f64::from(d) / 89.0)),
+            cost_usd: band(d),
+        })
+        .collect();
+    let months = (0..3)
+        .map(|m| {
+            let mut totals: Vec<f64> = (0..replicas)
+                .map(|r| {
+                    (m * 30..m * 30 + 30)
+                        .map(|d| daily[(r * days + d) as usize])
+                        .sum::<f64>()
+                })
+                .map(r4)
+                .collect();
+            totals.sort_by(f64::total_cmp);
+            TimelineMonth {
+                month: m + 1,
+                days: 30,
+                cost_usd: MonthBand {
+                    mean: r4(totals.iter().sum::<f64>() / totals.len() as f64),
+                    p50: nearest_rank(&totals, 50.0),
+                    p95: nearest_rank(&totals, 95.0),
+                },
+            }
+        })
+        .collect();
+    let per_day = quantiles(&daily);
+    let budget = 20.0;
+    let mut r = support_agent();
+    r.scenario = "growth-5-to-500".to_string();
+    r.scenario_hash =
+        "5e6f7a8b9c0d1e2f3a4b5c6d7e8f9a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e6f".to_string();
+    r.replicas = replicas;
+    r.days = days;
+    r.cost_usd.per_day = per_day.clone();
+    r.budget = BudgetSummary {
+        daily_usd: Some(budget),
+        breach_probability: r4(
+            daily.iter().filter(|c| **c > budget).count() as f64 / daily.len() as f64
+        ),
+        expected_breach_days_per_month: 0.0,
+        headroom_multiple: Some(0.6),
+        first_breach_day: Some(FirstBreach {
+            p05: 78,
+            p50: 79,
+            p95: 81,
+        }),
+        replicas_ever_breaching: 1.0,
+    };
+    r.tasks.abandoned = 312;
+    r.capacity.saturated = true;
+    r.capacity.binding = vec![Binding {
+        model: "claude-sonnet-4-5".to_string(),
+        limit: "ITPM".to_string(),
+        first_hour: 1_909,
+        wait_s: WaitQuantiles {
+            p50: 41.0,
+            p95: 1_260.0,
+        },
+    }];
+    r.capacity.task_wait_s = WaitQuantiles {
+        p50: 0.0,
+        p95: 380.0,
+    };
+    r.timeline = Timeline {
+        traffic_changes: true,
+        days: timeline_days,
+        months,
+    };
     r.daily_costs_usd = daily;
     r
 }
@@ -360,6 +484,7 @@ pub fn sweep() -> Sweep {
     .into_iter()
     .map(|(value, p50, p95, p99, breach_probability)| SweepPoint {
         value,
+        label: None,
         p50,
         p95,
         p99,
@@ -370,5 +495,29 @@ pub fn sweep() -> Sweep {
         param: "traffic.tasks_per_day".to_string(),
         daily_budget: Some(50.0),
         points,
+        // p95 is $4.61 at 500 and $52.30 at 5,000: bisection narrowed it to 4,611..4,733.
+        crossing: Some(Crossing {
+            value: 4_688.0,
+            low: 4_611.0,
+            high: 4_733.0,
+        }),
+    }
+}
+
+/// A sweep over a non-numeric parameter: the cache TTL.
+pub fn ttl_sweep() -> Sweep {
+    let point = |i: f64, label: &str, p95: f64| SweepPoint {
+        value: i,
+        label: Some(label.to_string()),
+        p50: p95 * 0.95,
+        p95,
+        p99: p95 * 1.02,
+        breach_probability: 0.0,
+    };
+    Sweep {
+        param: "caching.ttl".to_string(),
+        daily_budget: Some(5.0),
+        points: vec![point(0.0, "5m", 4.61), point(1.0, "1h", 5.12)],
+        crossing: None,
     }
 }

@@ -2,7 +2,7 @@
 //! in any figure or layout fails here until it is reviewed and accepted
 //! (`INSTA_UPDATE=always cargo test -p burnrate-reports`, then review the diff).
 
-use crate::fixtures::{levers, over_budget, support_agent, sweep};
+use crate::fixtures::{growing, levers, over_budget, support_agent, sweep, ttl_sweep};
 use burnrate_reports as reports;
 
 #[test]
@@ -31,6 +31,37 @@ fn markdown_report_starts_with_the_verdict() {
             .contains("is over the $50.00 budget")
     );
     insta::assert_snapshot!("markdown_over_budget", md);
+}
+
+#[test]
+fn growing_traffic_leads_with_cost_over_time_and_saturation() {
+    let r = growing();
+    let text = reports::text(&r);
+    let lines: Vec<&str> = text.lines().collect();
+    let sat = lines
+        .iter()
+        .position(|l| l.starts_with("SATURATED: "))
+        .unwrap();
+    let verdict = lines
+        .iter()
+        .position(|l| l.starts_with("OVER BUDGET: "))
+        .unwrap();
+    assert!(sat < verdict, "saturation before the budget line");
+    assert!(lines[sat].contains("claude-sonnet-4-5 ITPM from hour 1909 (day 80 13:00)"));
+    insta::assert_snapshot!("text_growing", text);
+
+    let md = reports::markdown(&r);
+    assert!(md.starts_with("⚠️ Saturated: rate limits saturate: claude-sonnet-4-5 ITPM"));
+    let over_time = md.find("**Cost over time**").unwrap();
+    assert!(
+        over_time < md.find("| cost ").unwrap(),
+        "cost over time leads"
+    );
+    // Every month of the horizon is listed.
+    for m in ["| 1 ", "| 2 ", "| 3 "] {
+        assert!(md.contains(m), "{m} missing:\n{md}");
+    }
+    insta::assert_snapshot!("markdown_growing", md);
 }
 
 #[test]
@@ -126,7 +157,7 @@ fn sweep_tables_name_the_largest_value_under_budget() {
     let md = reports::sweep_markdown(&s);
     assert!(
         md.starts_with(
-            "✅ Largest traffic.tasks_per_day whose p95 daily cost stays under the $50.00 budget: 500\n"
+            "✅ p95 daily cost crosses the $50.00 budget at traffic.tasks_per_day = 4,688 (between 4,611 and 4,733); largest swept value under it: 500\n"
         ),
         "{md}"
     );
@@ -135,11 +166,38 @@ fn sweep_tables_name_the_largest_value_under_budget() {
     let json: serde_json::Value = serde_json::from_str(&reports::sweep_json(&s)).unwrap();
     assert_eq!(json["largest_value_under_budget"], 500.0);
     assert_eq!(json["points"].as_array().unwrap().len(), 5);
+    assert_eq!(json["crossing"]["low"], 4_611.0);
+    assert_eq!(json["crossing"]["high"], 4_733.0);
 
     let mut none = s.clone();
+    none.crossing = None;
+    assert!(reports::sweep_markdown(&none).starts_with(
+        "✅ Largest traffic.tasks_per_day whose p95 daily cost stays under the $50.00 budget: 500\n"
+    ));
     none.daily_budget = Some(0.01);
     assert_eq!(none.largest_value_under_budget(), None);
     assert!(reports::sweep_markdown(&none).starts_with("❌ No swept value"));
+}
+
+#[test]
+fn a_non_numeric_sweep_keeps_its_labels() {
+    let s = ttl_sweep();
+    let text = reports::sweep_text(&s);
+    assert!(
+        text.starts_with(
+            "Values of caching.ttl whose p95 daily cost stays under the $5.00 budget: 5m\n"
+        ),
+        "{text}"
+    );
+    assert!(text.contains("5m") && text.contains("1h"));
+    assert!(
+        !text.contains("\n  0 ") && !text.contains("\n  1 "),
+        "{text}"
+    );
+    let json: serde_json::Value = serde_json::from_str(&reports::sweep_json(&s)).unwrap();
+    assert_eq!(json["points"][1]["label"], "1h");
+    assert_eq!(json["largest_value_under_budget"], serde_json::Value::Null);
+    insta::assert_snapshot!("sweep_ttl_markdown", reports::sweep_markdown(&s));
 }
 
 #[test]

@@ -61,6 +61,7 @@ pub struct RawTraffic {
 pub struct RawGrowth {
     pub to_tasks_per_day: f64,
     pub shape: Option<String>,
+    pub over_days: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -201,6 +202,7 @@ pub struct RawFailures {
 pub struct RawStuck {
     pub probability: f64,
     pub extra_calls: Option<RawDist>,
+    pub context: Option<String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -250,6 +252,7 @@ pub struct RawLimits {
     pub breaker: Option<RawBreaker>,
     pub daily_cap_usd: Option<f64>,
     pub alert_multiple: Option<f64>,
+    pub task_deadline_s: Option<f64>,
 }
 
 #[derive(Debug, Deserialize)]

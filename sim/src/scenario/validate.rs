@@ -942,6 +942,22 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
             _ => Arrivals::Uniform,
         },
     };
+    let growth_over_days = match &t.growth {
+        Some(g) => Some(match g.over_days {
+            Some(d) => {
+                let d = positive(d, at(&tp, &[k("growth"), k("over_days")]))?;
+                if d > f64::from(ceilings::MAX_DAYS) {
+                    return fail(
+                        at(&tp, &[k("growth"), k("over_days")]),
+                        format!("must be at most {}", ceilings::MAX_DAYS),
+                    );
+                }
+                d
+            }
+            None => f64::from(horizon.days),
+        }),
+        None => None,
+    };
     let (growth_to, growth_shape) = match &t.growth {
         Some(g) => {
             let to = non_negative(
@@ -1035,6 +1051,7 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
         },
         growth_to_tasks_per_day: growth_to,
         growth_shape,
+        growth_over_days,
         kinds,
     };
 
@@ -1048,6 +1065,15 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
                 f64::from(ceilings::MAX_CALLS_PER_TASK),
                 f64::from(ceilings::MAX_CALLS_PER_TASK),
             )?,
+            context: match s.context.as_deref() {
+                None => StuckContext::Step,
+                Some(c) => {
+                    match one_of(c, &["step", "accumulate"], vec![k("stuck"), k("context")])? {
+                        "accumulate" => StuckContext::Accumulate,
+                        _ => StuckContext::Step,
+                    }
+                }
+            },
         }),
         None => None,
     };
@@ -1244,6 +1270,10 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
         },
         alert_multiple: match l.alert_multiple {
             Some(v) => Some(positive(v, fl("alert_multiple"))?),
+            None => None,
+        },
+        task_deadline_s: match l.task_deadline_s {
+            Some(v) => Some(positive(v, fl("task_deadline_s"))?),
             None => None,
         },
     };

@@ -130,8 +130,9 @@ backoff_base_s = 0.1
 
 #[test]
 fn a_task_budget_is_never_exceeded_by_more_than_one_call() {
-    // A quarter of the agents get stuck and loop on their step, carrying every earlier output:
-    // call i costs (3000 + 500 i) * $3/M + 500 * $15/M = $0.0165 + $0.0015 i.
+    // A quarter of the agents get stuck and loop on their step, carrying every earlier output
+    // (`[stuck] context = "accumulate"`): call i costs (3000 + 500 i) * $3/M + 500 * $15/M =
+    // $0.0165 + $0.0015 i.
     let text = r#"
 [horizon]
 days = 3
@@ -147,6 +148,7 @@ output_tokens = 500
 [stuck]
 probability = 0.25
 extra_calls = 500
+context = "accumulate"
 [limits]
 max_usd_per_task = 0.05
 "#;
@@ -168,6 +170,13 @@ max_usd_per_task = 0.05
         (0..=500).map(|i| call(f64::from(i))).sum(),
     );
     assert_eq!(r.tasks.partial, 0);
+    // By default the loop follows the step's context (fresh here): every call costs $0.0165,
+    // so the fourth call crosses $0.05 and a budget-free stuck task costs 501 x $0.0165.
+    let fresh = text.replace("context = \"accumulate\"\n", "");
+    let r = run(&fresh);
+    crate::assert_usd(r.cost_usd.per_task.max, 4.0 * call(0.0));
+    let r = run(&fresh.replace("max_usd_per_task = 0.05", "max_retries = 3"));
+    crate::assert_usd(r.cost_usd.per_task.max, 501.0 * call(0.0));
 }
 
 #[test]
@@ -256,7 +265,8 @@ cheap_resolution_rate = 1.0
 fn rate_limits_queue_calls_first_come_first_served() {
     // 2000 tasks a day, evenly spaced (one every 43.2 s), against a 1-request-per-minute
     // bucket that starts full. Call n is admitted at max(arrival_n, 60 (n - 1)) s, so the last
-    // task (arrival 86,378.4 s) starts at 119,940 s: it waits 33,561.6 s in the queue.
+    // task (arrival 86,378.4 s) starts at 119,940 s: it waits 33,561.6 s in the queue (the
+    // deadline keeps the default one-hour bound on a queue wait from abandoning it).
     let text = r#"
 [horizon]
 days = 1
@@ -272,6 +282,8 @@ name = "s"
 model = "article-claude-haiku"
 input_tokens = 100
 output_tokens = 10
+[limits]
+task_deadline_s = 200000
 "#;
     let r = run(text);
     assert_eq!(r.tasks.succeeded, 2000, "queued calls all run in the end");

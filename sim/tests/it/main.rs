@@ -3,6 +3,7 @@
 mod arithmetic;
 mod billing;
 mod catalog;
+mod capacity;
 mod errors;
 mod intervals;
 mod laws;

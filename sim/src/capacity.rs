@@ -1,0 +1,319 @@
+//! Capacity: which rate limits bind in a run (saturation), the largest traffic the scenario
+//! sustains, and the traffic multiple its budget allows, both found by bisection on short
+//! simulations with common random numbers (every probe runs on the same seed, so the only
+//! difference between two probes is the traffic).
+
+use crate::model::Scenario;
+use crate::result::{Binding, Limiting, WaitQuantiles};
+use crate::run::run_summary;
+use crate::summary::Summary;
+use hdrhistogram::Histogram;
+
+/// A call that waits at least this long for its model's rate limits is "slow"; an hour in
+/// which at least [`SATURATED_SHARE`] of a model's attempts are slow is saturated (the p95
+/// wait of that hour is over the threshold).
+pub const SATURATION_WAIT_S: f64 = 60.0;
+/// Share of an hour's attempts that must be slow for the hour to count as saturated.
+pub const SATURATED_SHARE: f64 = 0.05;
+/// Without `[limits] task_deadline_s`, a call that has waited this long in its model's
+/// rate-limit queue abandons its task, so an overloaded queue holds at most an hour of work.
+pub const DEFAULT_MAX_QUEUE_WAIT_S: f64 = 3_600.0;
+
+/// The limits a model can have, in the engine's bucket order.
+pub const LIMIT_KINDS: [&str; 4] = ["RPM", "TPM", "ITPM", "OTPM"];
+
+/// Hours of arrivals in a sustainable-traffic probe: long enough that a queue fed 3% faster
+/// than it drains passes the saturation threshold, short enough to stay cheap.
+const PROBE_HOURS: usize = 3;
+/// Arrivals one probe may simulate (over all its replicas). Above it, every rate limit and
+/// the traffic are scaled down together: at such rates saturation is set by throughput, not
+/// by arrival noise, so the answer scales back exactly.
+const MAX_PROBE_TASKS: f64 = 12_000.0;
+/// Most replicas a probe runs (few-task probes use more, to smooth the hourly shares).
+const MAX_PROBE_REPLICAS: f64 = 8.0;
+/// Arrivals of the pilot probe that measures each task's demand on every limit.
+const PILOT_TASKS: f64 = 2_000.0;
+/// Bisection stops when the bracket is this tight (hi / lo).
+const SEARCH_RATIO: f64 = 1.02;
+/// Most probes one search runs (bracketing and bisection), so a search always ends.
+const MAX_PROBES: u32 = 24;
+/// The bracket may widen to this multiple of the first guess, no further (a probe's cost
+/// grows with its traffic).
+const MAX_WIDEN: f64 = 64.0;
+
+fn quantile_s(h: &Histogram<u64>, q: f64) -> f64 {
+    if h.is_empty() {
+        0.0
+    } else {
+        h.value_at_quantile(q) as f64 / 1000.0
+    }
+}
+
+/// The task wait quantiles (time in rate-limit queues).
+pub(crate) fn task_wait(s: &Summary) -> WaitQuantiles {
+    WaitQuantiles {
+        p50: quantile_s(&s.task_wait_ms, 0.50),
+        p95: quantile_s(&s.task_wait_ms, 0.95),
+    }
+}
+
+/// The (model, limit) pairs that saturate, in order of the first saturated hour.
+pub(crate) fn binding(sc: &Scenario, s: &Summary) -> Vec<Binding> {
+    let models = sc.models.len();
+    let hours = s.hour_calls.len() / models.max(1);
+    let mut first: Vec<Option<usize>> = vec![None; models * LIMIT_KINDS.len()];
+    for h in 0..hours {
+        for m in 0..models {
+            let calls = s.hour_calls[h * models + m];
+            let slow_at = |k: usize| s.hour_slow[(h * models + m) * 4 + k];
+            let slow: u64 = (0..4).map(slow_at).sum();
+            if slow == 0 || (slow as f64) < SATURATED_SHARE * calls as f64 {
+                continue;
+            }
+            for k in 0..4 {
+                if slow_at(k) > 0 && first[m * 4 + k].is_none() {
+                    first[m * 4 + k] = Some(h);
+                }
+            }
+        }
+    }
+    let mut out: Vec<Binding> = first
+        .iter()
+        .enumerate()
+        .filter_map(|(i, h)| {
+            let (m, k) = (i / 4, i % 4);
+            h.map(|h| Binding {
+                model: sc.models[m].id.clone(),
+                limit: LIMIT_KINDS[k].to_string(),
+                first_hour: h as u32,
+                wait_s: WaitQuantiles {
+                    p50: quantile_s(&s.model_wait_ms[m], 0.50),
+                    p95: quantile_s(&s.model_wait_ms[m], 0.95),
+                },
+            })
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        a.first_hour
+            .cmp(&b.first_hour)
+            .then_with(|| a.model.cmp(&b.model))
+            .then_with(|| a.limit.cmp(&b.limit))
+    });
+    out
+}
+
+fn has_rate_limits(sc: &Scenario) -> bool {
+    sc.models.iter().any(|m| {
+        let l = &m.rate_limits;
+        l.requests_per_minute.is_some()
+            || l.tokens_per_minute.is_some()
+            || l.input_tokens_per_minute.is_some()
+            || l.output_tokens_per_minute.is_some()
+    })
+}
+
+/// The probe for the sustainable-traffic search: the scenario's peak-hour arrival rate for
+/// `x` tasks a day (daily x weekly profile peak), held for `PROBE_HOURS` hours; no growth,
+/// no incidents, no daily cap (it would hide overload by refusing work); rate limits divided
+/// by `scale`.
+fn probe_scenario(sc: &Scenario, x: f64, peak: f64, scale: f64, replicas: u32) -> Scenario {
+    let mut p = sc.clone();
+    let mut profile = [0.0; 24];
+    for w in profile.iter_mut().take(PROBE_HOURS) {
+        *w = 24.0 / PROBE_HOURS as f64;
+    }
+    // PROBE_HOURS hours at the peak hourly rate x * peak / 24 / scale.
+    p.traffic.tasks_per_day = x * peak / scale * PROBE_HOURS as f64 / 24.0;
+    p.traffic.daily_profile = Some(profile);
+    // Evenly spaced arrivals ignore the profile within a day; the probe needs its peak hours.
+    p.traffic.arrivals = crate::model::Arrivals::Poisson;
+    p.traffic.weekly_profile = None;
+    p.traffic.growth_to_tasks_per_day = None;
+    p.traffic.growth_over_days = None;
+    p.incidents.clear();
+    p.limits.daily_cap_pusd = None;
+    p.horizon.days = 1;
+    p.horizon.replicas = replicas;
+    if scale > 1.0 {
+        for m in &mut p.models {
+            let l = &mut m.rate_limits;
+            for v in [
+                &mut l.requests_per_minute,
+                &mut l.tokens_per_minute,
+                &mut l.input_tokens_per_minute,
+                &mut l.output_tokens_per_minute,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                *v = ((*v as f64 / scale).round() as u64).max(1);
+            }
+        }
+    }
+    p
+}
+
+fn peak_factor(sc: &Scenario) -> f64 {
+    sc.traffic
+        .daily_profile
+        .map_or(1.0, |p| p.iter().copied().fold(0.0, f64::max))
+        * sc.traffic
+            .weekly_profile
+            .map_or(1.0, |p| p.iter().copied().fold(0.0, f64::max))
+}
+
+fn probe(sc: &Scenario) -> Option<Summary> {
+    run_summary(sc, 0..sc.horizon.replicas, None, &|| {}).ok()
+}
+
+/// Bisection on a monotone predicate `ok(x)` over x > 0 in log space, starting from `guess`:
+/// widens the bracket until `ok(lo)` and `!ok(hi)`, then halves it until hi / lo is within
+/// `SEARCH_RATIO`. Returns (lo, hi) or `None` when no bracket is found within `MAX_PROBES`.
+pub(crate) fn bisect(guess: f64, mut ok: impl FnMut(f64) -> bool) -> Option<(f64, f64)> {
+    let mut probes = 0;
+    let mut lo = guess / 1.5;
+    let mut hi = guess * 1.5;
+    let mut lo_ok = false;
+    let mut hi_bad = false;
+    while !(lo_ok && hi_bad) {
+        probes += 1;
+        if probes > MAX_PROBES || !lo.is_finite() || !hi.is_finite() || lo <= 0.0 {
+            return None;
+        }
+        if !lo_ok {
+            if ok(lo) {
+                lo_ok = true;
+            } else {
+                hi = lo;
+                hi_bad = true;
+                lo /= 4.0;
+            }
+        } else if hi > guess * MAX_WIDEN {
+            return None;
+        } else if ok(hi) {
+            lo = hi;
+            hi *= 4.0;
+        } else {
+            hi_bad = true;
+        }
+    }
+    while hi / lo > SEARCH_RATIO && probes < MAX_PROBES {
+        probes += 1;
+        let mid = (lo * hi).sqrt();
+        if ok(mid) {
+            lo = mid;
+        } else {
+            hi = mid;
+        }
+    }
+    Some((lo, hi))
+}
+
+/// The largest tasks/day at which no rate limit saturates, and the limit that binds just
+/// above it. `None` when no model has a rate limit (or no bracket is found).
+///
+/// A pilot probe at a fixed traffic measures each task's demand on every limit (requests,
+/// input+output tokens for TPM, input tokens for ITPM, output tokens for OTPM); the fluid
+/// bound from it starts a bisection over probes, all on the scenario's seed (common random
+/// numbers) with a size fixed by the pilot, so the answer does not depend on the traffic or
+/// replica count the run started from.
+pub(crate) fn max_sustainable(sc: &Scenario) -> Option<(f64, Option<Limiting>)> {
+    if !has_rate_limits(sc) {
+        return None;
+    }
+    let peak = peak_factor(sc);
+    if peak <= 0.0 {
+        return None;
+    }
+    let pilot_x = PILOT_TASKS / peak * 24.0 / PROBE_HOURS as f64;
+    let pilot = probe(&probe_scenario(sc, pilot_x, peak, 1.0, 1))?;
+    let tasks = pilot.tasks_total.max(1) as f64;
+    // Fluid bound: the daily traffic whose peak hour meets the first limit.
+    let mut guess = f64::INFINITY;
+    for (m, spec) in sc.models.iter().enumerate() {
+        let [req, input, output] = pilot.model_usage[m];
+        let l = &spec.rate_limits;
+        for (limit, used) in [
+            (l.requests_per_minute, req),
+            (l.tokens_per_minute, input + output),
+            (l.input_tokens_per_minute, input),
+            (l.output_tokens_per_minute, output),
+        ] {
+            if let (Some(limit), true) = (limit, used > 0) {
+                guess = guess.min(limit as f64 * 1440.0 / (used as f64 / tasks) / peak);
+            }
+        }
+    }
+    if !guess.is_finite() {
+        return None;
+    }
+    // Probe size from the fluid bound (not from the run), scaled down above the cap.
+    let probe_tasks = guess * peak * PROBE_HOURS as f64 / 24.0 * 1.5;
+    let scale = (probe_tasks / MAX_PROBE_TASKS).max(1.0);
+    let replicas = (MAX_PROBE_TASKS / (probe_tasks / scale)).clamp(1.0, MAX_PROBE_REPLICAS) as u32;
+    // The limit that bound in each saturated probe, to name the one just above the answer.
+    let mut saturated_at: Vec<(f64, Option<Limiting>)> = Vec::new();
+    let is_ok = |x: f64| {
+        let p = probe_scenario(sc, x, peak, scale, replicas);
+        let Some(s) = probe(&p) else {
+            return false;
+        };
+        let b = binding(&p, &s);
+        if s.abandoned == 0 && b.is_empty() {
+            return true;
+        }
+        let first = b.into_iter().next().map(|b| Limiting {
+            model: b.model,
+            limit: b.limit,
+        });
+        saturated_at.push((x, first));
+        false
+    };
+    let (lo, hi) = bisect(guess, is_ok)?;
+    let limiting = saturated_at
+        .into_iter()
+        .find(|(x, _)| *x == hi)
+        .and_then(|(_, l)| l);
+    Some((lo, limiting))
+}
+
+/// Scales every arrival rate of the scenario by `k` (growth end included).
+fn scaled(sc: &Scenario, k: f64, replicas: u32) -> Scenario {
+    let mut p = sc.clone();
+    p.traffic.tasks_per_day *= k;
+    if let Some(g) = &mut p.traffic.growth_to_tasks_per_day {
+        *g *= k;
+    }
+    p.horizon.replicas = replicas;
+    p
+}
+
+/// Replicas of each headroom probe (at most the run's).
+const HEADROOM_REPLICAS: u32 = 2;
+
+/// How many times the scenario's traffic can grow before the p95 daily cost breaches the
+/// budget, by bisection over simulated traffic multiples (not a linear scale of the cost).
+pub(crate) fn headroom_multiple(sc: &Scenario, p95_daily_pusd: u128) -> Option<f64> {
+    let budget = u128::from(sc.daily_budget_pusd?);
+    if p95_daily_pusd == 0 || sc.traffic.tasks_per_day <= 0.0 {
+        return None;
+    }
+    let replicas = sc.horizon.replicas.min(HEADROOM_REPLICAS);
+    let guess = budget as f64 / p95_daily_pusd as f64;
+    let max_k = crate::model::ceilings::MAX_TASKS_PER_DAY
+        / sc.traffic
+            .tasks_per_day
+            .max(sc.traffic.growth_to_tasks_per_day.unwrap_or(0.0));
+    let (lo, _) = bisect(guess.min(max_k / 2.0), |k| {
+        if k > max_k {
+            return false;
+        }
+        let p = scaled(sc, k, replicas);
+        probe(&p).is_some_and(|s| {
+            let mut days = s.day_costs.clone();
+            days.sort_unstable();
+            crate::run::quantile_sorted(&days, 0.95) <= budget
+        })
+    })?;
+    Some(lo)
+}

@@ -1,0 +1,182 @@
+//! The run's time axis: cost bands per simulated day and per 30-day month, the first day each
+//! replica breaches the budget, and the per-month figure from real months (or flagged as
+//! extrapolated when the run is shorter than a month).
+//!
+//! Everything is computed from the exact per-(replica, day) integer lists of the summary, so
+//! a day's mean is exactly the mean of the replicas' days.
+
+use crate::model::Scenario;
+use crate::money::pusd_to_usd;
+use crate::result::{
+    Band, FirstBreach, MonthBand, MonthSummary, Timeline, TimelineDay, TimelineMonth,
+};
+use crate::run::quantile_sorted;
+use crate::summary::Summary;
+
+/// Days in a month of the timeline and of `cost_usd.per_month`.
+pub const MONTH_DAYS: u32 = 30;
+
+fn usd(pusd: u128) -> f64 {
+    pusd_to_usd(pusd)
+}
+
+/// Exact mean of integer pUSD values, in USD.
+fn mean_usd(values: &[u128]) -> f64 {
+    let n = values.len().max(1) as u128;
+    let sum: u128 = values.iter().sum();
+    usd(sum / n) + usd(sum % n) / n as f64
+}
+
+/// Per-day and per-month bands across replicas.
+pub(crate) fn timeline(sc: &Scenario, s: &Summary) -> Timeline {
+    let days = sc.horizon.days as usize;
+    let replicas = s.day_costs.len() / days.max(1);
+    let fixed_pusd: u128 = sc.fixed_costs.iter().map(|(_, c)| u128::from(*c)).sum();
+    let mut out = Timeline::default();
+    let mut column = Vec::with_capacity(replicas);
+    for d in 0..days {
+        column.clear();
+        column.extend((0..replicas).map(|r| s.day_costs[r * days + d]));
+        let mean = mean_usd(&column);
+        column.sort_unstable();
+        let tasks: u64 = (0..replicas)
+            .map(|r| s.day_tasks.get(r * days + d).copied().unwrap_or(0))
+            .sum();
+        out.days.push(TimelineDay {
+            day: d as u32 + 1,
+            tasks_mean: tasks as f64 / replicas.max(1) as f64,
+            cost_usd: Band {
+                mean,
+                p05: usd(quantile_sorted(&column, 0.05)),
+                p50: usd(quantile_sorted(&column, 0.50)),
+                p95: usd(quantile_sorted(&column, 0.95)),
+            },
+        });
+    }
+    let month_days = MONTH_DAYS as usize;
+    for (m, start) in (0..days).step_by(month_days).enumerate() {
+        let end = (start + month_days).min(days);
+        // Fixed monthly costs, prorated for a partial month.
+        let fixed = fixed_pusd * (end - start) as u128 / u128::from(MONTH_DAYS);
+        let mut totals: Vec<u128> = (0..replicas)
+            .map(|r| {
+                s.day_costs[r * days + start..r * days + end]
+                    .iter()
+                    .sum::<u128>()
+                    + fixed
+            })
+            .collect();
+        let mean = mean_usd(&totals);
+        totals.sort_unstable();
+        out.months.push(TimelineMonth {
+            month: m as u32 + 1,
+            days: (end - start) as u32,
+            cost_usd: MonthBand {
+                mean,
+                p50: usd(quantile_sorted(&totals, 0.50)),
+                p95: usd(quantile_sorted(&totals, 0.95)),
+            },
+        });
+    }
+    out
+}
+
+/// The first day (1-based) each replica's cost exceeds the daily budget: quantiles over the
+/// replicas that breach, and the share of replicas that ever breach.
+pub(crate) fn first_breach(sc: &Scenario, s: &Summary) -> (Option<FirstBreach>, f64) {
+    let Some(budget) = sc.daily_budget_pusd else {
+        return (None, 0.0);
+    };
+    let days = sc.horizon.days as usize;
+    let replicas = s.day_costs.len() / days.max(1);
+    let mut firsts: Vec<u128> = (0..replicas)
+        .filter_map(|r| {
+            s.day_costs[r * days..(r + 1) * days]
+                .iter()
+                .position(|c| *c > u128::from(budget))
+                .map(|d| d as u128 + 1)
+        })
+        .collect();
+    let share = firsts.len() as f64 / replicas.max(1) as f64;
+    if firsts.is_empty() {
+        return (None, share);
+    }
+    firsts.sort_unstable();
+    let q = |p: f64| quantile_sorted(&firsts, p) as u32;
+    (
+        Some(FirstBreach {
+            p05: q(0.05),
+            p50: q(0.50),
+            p95: q(0.95),
+        }),
+        share,
+    )
+}
+
+/// The cost of each 30-day month, USD, in replica order, and how many months each replica
+/// contributes: every full month of every replica when the run has one, otherwise each
+/// replica's total scaled to 30 days (one per replica, `extrapolated`).
+pub(crate) fn month_values(sc: &Scenario, s: &Summary) -> (Vec<f64>, usize) {
+    let days = sc.horizon.days as usize;
+    let replicas = s.day_costs.len() / days.max(1);
+    let fixed_pusd: u128 = sc.fixed_costs.iter().map(|(_, c)| u128::from(*c)).sum();
+    let month_days = MONTH_DAYS as usize;
+    let full_months = days / month_days;
+    if full_months > 0 {
+        let months = (0..replicas)
+            .flat_map(|r| {
+                (0..full_months).map(move |m| {
+                    let start = r * days + m * month_days;
+                    s.day_costs[start..start + month_days].iter().sum::<u128>() + fixed_pusd
+                })
+            })
+            .map(usd)
+            .collect();
+        (months, full_months)
+    } else {
+        let scale = f64::from(MONTH_DAYS) / days.max(1) as f64;
+        let months = (0..replicas)
+            .map(|r| {
+                let total: u128 = s.day_costs[r * days..(r + 1) * days].iter().sum();
+                usd(total) * scale + usd(fixed_pusd)
+            })
+            .collect();
+        (months, 1)
+    }
+}
+
+/// The cost of a 30-day month: from every full month of every replica when the run has one,
+/// otherwise each replica's total scaled to 30 days and flagged `extrapolated`.
+pub(crate) fn per_month(sc: &Scenario, s: &Summary) -> MonthSummary {
+    let days = sc.horizon.days as usize;
+    let replicas = s.day_costs.len() / days.max(1);
+    let fixed_pusd: u128 = sc.fixed_costs.iter().map(|(_, c)| u128::from(*c)).sum();
+    let full_months = days / MONTH_DAYS as usize;
+    let (mut months, _) = month_values(sc, s);
+    months.sort_by(f64::total_cmp);
+    let mq = |q: f64| {
+        if months.is_empty() {
+            return 0.0;
+        }
+        let rank = ((q * months.len() as f64).ceil() as usize).clamp(1, months.len());
+        months[rank - 1]
+    };
+    MonthSummary {
+        mean: months.iter().sum::<f64>() / months.len().max(1) as f64,
+        p50: mq(0.5),
+        p95: mq(0.95),
+        p99: mq(0.99),
+        fixed: usd(fixed_pusd),
+        extrapolated: full_months == 0,
+        months: (full_months * replicas) as u64,
+        ..MonthSummary::default()
+    }
+}
+
+/// Whether the traffic a day carries changes over the horizon (growth, surges, a weekly
+/// profile, incidents): then the reports lead with the cost-over-time chart.
+pub fn traffic_changes(sc: &Scenario) -> bool {
+    sc.traffic.growth_to_tasks_per_day.is_some()
+        || sc.traffic.weekly_profile.is_some()
+        || !sc.incidents.is_empty()
+}
