@@ -428,7 +428,8 @@ impl<'a> Replica<'a> {
         let t = &self.tasks[task_id as usize];
         let scale = t.a.scale(sc);
         let model = t.a.model(sc, step_idx);
-        let body = agent::call_body_tokens(sc, step, scale, t.a.context_tokens, looping, &mut self.rng);
+        let body =
+            agent::call_body_tokens(sc, step, scale, t.a.context_tokens, looping, &mut self.rng);
         if step.items_per_call > 1 && !looping {
             // Wait for a combined call: it fills up or its window closes.
             self.tasks[task_id as usize].pending_body = body;

@@ -39,12 +39,13 @@ pub fn run(args: Args) -> CliResult {
         None => Catalog::builtin(),
         Some(source) => {
             let text = if burnrate_drive::is_url(source) {
-                burnrate_drive::fetch_text(source, Duration::from_secs(60)).map_err(|e| match e {
-                    burnrate_drive::FetchError::Url(..) | burnrate_drive::FetchError::Insecure(_) => {
-                        CliError::BadInput(e.into())
-                    }
-                    other => CliError::Other(other.into()),
-                })?
+                burnrate_drive::fetch_text(source, Duration::from_secs(60)).map_err(
+                    |e| match e {
+                        burnrate_drive::FetchError::Url(..)
+                        | burnrate_drive::FetchError::Insecure(_) => CliError::BadInput(e.into()),
+                        other => CliError::Other(other.into()),
+                    },
+                )?
             } else {
                 std::fs::read_to_string(source)
                     .with_context(|| format!("cannot read {source}"))

@@ -398,7 +398,7 @@ pub fn growing() -> SimResult {
             }
         })
         .collect();
-    let per_day = quantiles(&daily);
+    let per_day = quantiles(&daily, days as usize);
     let budget = 20.0;
     let mut r = support_agent();
     r.scenario = "growth-5-to-500".to_string();
@@ -420,6 +420,7 @@ pub fn growing() -> SimResult {
             p95: 81,
         }),
         replicas_ever_breaching: 1.0,
+        ..Default::default()
     };
     r.tasks.abandoned = 312;
     r.capacity.saturated = true;

@@ -2,8 +2,8 @@
 
 mod arithmetic;
 mod billing;
-mod catalog;
 mod capacity;
+mod catalog;
 mod errors;
 mod intervals;
 mod laws;

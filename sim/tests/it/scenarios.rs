@@ -21,6 +21,7 @@ fn every_shipped_scenario_is_unchanged() {
         days: Some(2),
         seed: None,
         threads: Some(2),
+        ..RunOptions::default()
     };
     for name in names {
         let result = run_with(&scenario(&shipped(&name)), &options);
