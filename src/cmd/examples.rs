@@ -32,8 +32,8 @@ Examples:
 
 pub const CHECK: &str = "\
 Examples:
-  burnrate check scenarios/support-agent.toml --daily-budget 100 --replicas 10 --days 7 --quiet
-  burnrate check scenarios/support-agent.toml --daily-budget 100 --max-breach-probability 0.01 --percentile 99 --replicas 10 --days 7 --quiet";
+  burnrate check scenarios/support-agent.toml --daily-budget 100 --precision 2% --days 14 --quiet
+  burnrate check scenarios/support-agent.toml --daily-budget 100 --max-breach-probability 0.01 --percentile 99 --replicas 48 --days 30 --quiet";
 
 pub const SHARD: &str = "\
 Examples:
