@@ -25,7 +25,8 @@ def catalog():
     out = subprocess.run(
         [sys.executable, "-m", "burnrate", "catalog", "--format", "json"], check=True, capture_output=True
     ).stdout
-    return {m["id"]: m for m in json.loads(out)}
+    # Standard (no tier, no long context) per-token prices, pUSD.
+    return {m["id"]: m["prices"]["standard"] for m in json.loads(out)}
 
 
 def test_openai_chat_is_billed_exactly(burnrate_mock_function, catalog):
