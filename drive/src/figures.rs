@@ -5,36 +5,6 @@ use crate::agent_loop::{Ctx, End, TaskRecord};
 use burnrate_sim::{Difference, Figures, SimResult, Spread, pusd_to_usd};
 use std::collections::BTreeMap;
 
-fn quantile(sorted: &[f64], q: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
-}
-
-fn spread(values: &[f64]) -> Spread {
-    if values.is_empty() {
-        return Spread::default();
-    }
-    let n = values.len() as f64;
-    let mean = values.iter().sum::<f64>() / n;
-    let var = if values.len() > 1 {
-        values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
-    } else {
-        0.0
-    };
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    Spread {
-        mean,
-        sd: var.sqrt(),
-        p50: quantile(&sorted, 0.5),
-        p95: quantile(&sorted, 0.95),
-        max: *sorted.last().unwrap_or(&0.0),
-    }
-}
-
 pub(crate) fn measured(ctx: &Ctx, records: &[TaskRecord]) -> Figures {
     let n = records.len().max(1) as f64;
     let finished: Vec<&TaskRecord> = records
@@ -64,7 +34,7 @@ pub(crate) fn measured(ctx: &Ctx, records: &[TaskRecord]) -> Figures {
         failed: count(End::Failed),
         partial: count(End::Partial),
         cost_total_usd: pusd_to_usd(total),
-        cost_per_task_usd: spread(&costs),
+        cost_per_task_usd: Spread::of(&costs),
         cost_per_step_usd: by_line
             .iter()
             .map(|(l, c)| (ctx.lines[*l].clone(), pusd_to_usd(*c) / per_finished))
@@ -77,7 +47,7 @@ pub(crate) fn measured(ctx: &Ctx, records: &[TaskRecord]) -> Figures {
             hits as f64 / lookups as f64
         },
         errors_per_task: errors.into_iter().map(|(k, v)| (k, v / n)).collect(),
-        latency_s: spread(&finished.iter().map(|r| r.latency_s).collect::<Vec<_>>()),
+        latency_s: Spread::of(&finished.iter().map(|r| r.latency_s).collect::<Vec<_>>()),
         cheap_tier_share: records.iter().filter(|r| r.resolved_cheap).count() as f64 / routed,
         escalation_rate: records.iter().filter(|r| r.escalated).count() as f64 / routed,
     }
@@ -97,7 +67,7 @@ pub(crate) fn per_task_sd(r: &SimResult) -> f64 {
     let replica_days = (f64::from(r.replicas) * f64::from(r.days)).max(1.0);
     let per_day = r.tasks.total as f64 / replica_days;
     if per_day > 0.0 {
-        spread(&r.daily_costs_usd).sd / per_day.sqrt()
+        Spread::of(&r.daily_costs_usd).sd / per_day.sqrt()
     } else {
         0.0
     }

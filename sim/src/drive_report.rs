@@ -15,6 +15,24 @@ pub struct Spread {
     pub max: f64,
 }
 
+impl Spread {
+    /// The spread of per-task values (sample sd, nearest-rank quantiles); zeros when empty.
+    pub fn of(values: &[f64]) -> Spread {
+        if values.is_empty() {
+            return Spread::default();
+        }
+        let mut sorted = values.to_vec();
+        sorted.sort_by(f64::total_cmp);
+        Spread {
+            mean: values.iter().sum::<f64>() / values.len() as f64,
+            sd: crate::stats::sample_variance(values).sqrt(),
+            p50: crate::run::quantile_sorted(&sorted, 0.5),
+            p95: crate::run::quantile_sorted(&sorted, 0.95),
+            max: sorted[sorted.len() - 1],
+        }
+    }
+}
+
 /// The figures both sides report, with the same keys.
 #[derive(Debug, Clone, Serialize, Default, PartialEq)]
 pub struct Figures {

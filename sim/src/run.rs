@@ -236,13 +236,12 @@ fn usd(pusd: u128) -> f64 {
     pusd_to_usd(pusd)
 }
 
-/// Nearest-rank quantile of sorted values.
-pub(crate) fn quantile_sorted(sorted: &[u128], q: f64) -> u128 {
+/// Nearest-rank quantile of sorted values (the default value when there are none).
+pub(crate) fn quantile_sorted<T: Copy + Default>(sorted: &[T], q: f64) -> T {
     if sorted.is_empty() {
-        return 0;
+        return T::default();
     }
-    let rank = ((q * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
-    sorted[rank - 1]
+    sorted[crate::stats::nearest_rank(sorted.len(), q) - 1]
 }
 
 fn exact_quantiles(values: &[u128]) -> Quantiles {

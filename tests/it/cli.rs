@@ -182,23 +182,21 @@ fn same_seed_same_output_with_one_and_two_threads() {
     assert_eq!(run("1"), run("2"));
 }
 
+/// `burnrate check` on 8 replicas x 7 days of support-agent: too few to settle a 1% breach limit.
+fn check_support_agent_8x7() -> Command {
+    let mut c = burnrate();
+    c.args(["check", "-q", "--replicas", "8", "--days", "7"])
+        .arg(scenario("support-agent.toml"));
+    c
+}
+
 #[test]
 fn check_gate_is_honest_about_what_it_knows() {
     // 8 replicas x 7 days of support-agent, none over its $50 budget: with 56 correlated days a
     // breach rate up to 9% is consistent with seeing none, so a 1% limit cannot be told yet.
     let base = || {
-        let mut c = burnrate();
-        c.args([
-            "check",
-            "-q",
-            "--replicas",
-            "8",
-            "--days",
-            "7",
-            "--max-breach-probability",
-            "0.01",
-        ])
-        .arg(scenario("support-agent.toml"));
+        let mut c = check_support_agent_8x7();
+        c.args(["--max-breach-probability", "0.01"]);
         c
     };
     let out = base().assert().code(1).get_output().stdout.clone();
@@ -280,19 +278,9 @@ fn check_junit_validates_against_the_junit_schema() {
         ("50", Some("--inconclusive-ok"), 0), // inconclusive: skipped
         ("1", None, 1),                       // breaches
     ] {
-        let mut c = burnrate();
-        c.args([
-            "check",
-            "-q",
-            "--replicas",
-            "8",
-            "--days",
-            "7",
-            "--format",
-            "junit",
-        ])
-        .args(["--daily-budget", budget, "--max-breach-probability", "0.01"])
-        .arg(scenario("support-agent.toml"));
+        let mut c = check_support_agent_8x7();
+        c.args(["--format", "junit", "--daily-budget", budget])
+            .args(["--max-breach-probability", "0.01"]);
         if let Some(e) = extra {
             c.arg(e);
         }
