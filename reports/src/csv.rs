@@ -38,7 +38,9 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 
 /// The run as CSV files: `(file name, contents)` in a fixed order: `summary.csv` (metric,value),
 /// `daily_costs.csv`, `by_step.csv`, `by_model.csv`, `by_kind.csv`, `cache_by_step.csv`,
-/// `latency_histogram.csv`, `sample_day.csv`.
+/// `latency_histogram.csv`, `timeline_days.csv` (per-day cost band and traffic over the horizon),
+/// `timeline_months.csv` (30-day months, a partial last month with its day count),
+/// `sample_day.csv`.
 pub fn csv(r: &SimResult) -> Vec<(String, String)> {
     let c = &r.cost_usd;
     let mut summary: Vec<(String, String)> = vec![
@@ -258,6 +260,46 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
                     .task_histogram
                     .iter()
                     .map(|(u, n)| vec![u.to_string(), n.to_string()]),
+            ),
+        ),
+        (
+            "timeline_days.csv".into(),
+            table(
+                &[
+                    "day",
+                    "tasks_mean",
+                    "cost_usd_mean",
+                    "cost_usd_p05",
+                    "cost_usd_p50",
+                    "cost_usd_p95",
+                ],
+                r.timeline.days.iter().map(|d| {
+                    let c = &d.cost_usd;
+                    vec![
+                        d.day.to_string(),
+                        d.tasks_mean.to_string(),
+                        c.mean.to_string(),
+                        c.p05.to_string(),
+                        c.p50.to_string(),
+                        c.p95.to_string(),
+                    ]
+                }),
+            ),
+        ),
+        (
+            "timeline_months.csv".into(),
+            table(
+                &["month", "days", "cost_usd_mean", "cost_usd_p50", "cost_usd_p95"],
+                r.timeline.months.iter().map(|m| {
+                    let c = &m.cost_usd;
+                    vec![
+                        m.month.to_string(),
+                        m.days.to_string(),
+                        c.mean.to_string(),
+                        c.p50.to_string(),
+                        c.p95.to_string(),
+                    ]
+                }),
             ),
         ),
         (

@@ -5,7 +5,7 @@ use burnrate_reports as reports;
 use std::fs;
 use std::path::Path;
 
-const EXPECTED: [&str; 27] = [
+const EXPECTED: [&str; 29] = [
     "report.html",
     "summary.md",
     "result.json",
@@ -16,6 +16,8 @@ const EXPECTED: [&str; 27] = [
     "by_kind.csv",
     "cache_by_step.csv",
     "latency_histogram.csv",
+    "timeline_days.csv",
+    "timeline_months.csv",
     "sample_day.csv",
     "daily_cost_histogram.svg",
     "daily_cost_histogram.png",

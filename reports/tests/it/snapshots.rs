@@ -79,6 +79,20 @@ fn markdown_without_budget_says_so() {
 }
 
 #[test]
+fn csv_timeline_of_a_growing_run() {
+    let files = reports::csv(&growing());
+    let file = |name: &str| &files.iter().find(|(n, _)| n == name).unwrap().1;
+    let days = file("timeline_days.csv");
+    let months = file("timeline_months.csv");
+    // A header and one row per simulated day (90) and per 30-day month (3).
+    assert_eq!(days.lines().count(), 1 + 90);
+    assert_eq!(months.lines().count(), 1 + 3);
+    assert!(days.lines().nth(1).unwrap().starts_with("1,"), "days are 1-based");
+    insta::assert_snapshot!("csv_growing_timeline_days", days);
+    insta::assert_snapshot!("csv_growing_timeline_months", months);
+}
+
+#[test]
 fn csv_files() {
     let files = reports::csv(&support_agent());
     let names: Vec<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
@@ -92,6 +106,8 @@ fn csv_files() {
             "by_kind.csv",
             "cache_by_step.csv",
             "latency_histogram.csv",
+            "timeline_days.csv",
+            "timeline_months.csv",
             "sample_day.csv"
         ]
     );
