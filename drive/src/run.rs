@@ -138,6 +138,8 @@ pub async fn drive(
         days: Some(1),
         seed: Some(o.seed),
         threads: None,
+        // The comparison reads costs, calls and latency only.
+        skip_capacity_searches: true,
         ..RunOptions::default()
     };
     let prediction = burnrate_sim::simulate(&sc, &options, &|| {})?;

@@ -289,7 +289,13 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
         (
             "timeline_months.csv".into(),
             table(
-                &["month", "days", "cost_usd_mean", "cost_usd_p50", "cost_usd_p95"],
+                &[
+                    "month",
+                    "days",
+                    "cost_usd_mean",
+                    "cost_usd_p50",
+                    "cost_usd_p95",
+                ],
                 r.timeline.months.iter().map(|m| {
                     let c = &m.cost_usd;
                     vec![

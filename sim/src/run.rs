@@ -24,6 +24,10 @@ pub struct RunOptions {
     pub precision: Option<f64>,
     /// Cap on replicas for `precision` (default 10,000).
     pub max_replicas: Option<u32>,
+    /// Leave out the capacity searches (`capacity.max_sustainable_tasks_per_day`,
+    /// `capacity.limiting`, `budget.headroom_multiple` stay empty): for callers that read only
+    /// costs, such as gates, comparisons and sweeps, which then do not pay for them.
+    pub skip_capacity_searches: bool,
 }
 
 /// Replicas per batch of a `--precision` run. Fixed, so where a run stops never depends on the
@@ -70,7 +74,11 @@ pub fn simulate(
         options.threads,
         on_replica_done,
     )?;
-    Ok(build_result(&sc, &summary))
+    let mut result = build_result_without_searches(&sc, &summary);
+    if !options.skip_capacity_searches {
+        add_capacity_searches(&sc, &summary, &mut result);
+    }
+    Ok(result)
 }
 
 /// Runs batches of [`PRECISION_BATCH`] replicas (after a first run of `options.replicas`, or one
@@ -115,9 +123,13 @@ pub fn simulate_until(
     let mut used = first;
     loop {
         sc.horizon.replicas = used;
-        let mut result = build_result(&sc, &summary);
+        // The searches depend on the scenario, not on how many replicas ran: once, at the end.
+        let mut result = build_result_without_searches(&sc, &summary);
         let ok = done(&result);
         if ok || used >= max {
+            if !options.skip_capacity_searches {
+                add_capacity_searches(&sc, &summary, &mut result);
+            }
             if let Some(target) = options.precision {
                 let pd = &result.cost_usd.per_day;
                 result.precision = Some(PrecisionSummary {
@@ -279,7 +291,26 @@ fn hist_cvar95(h: &Histogram<u64>) -> f64 {
     if count == 0 { 0.0 } else { sum / count as f64 }
 }
 
+/// The result of a merged summary, with the capacity searches.
 pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
+    let mut result = build_result_without_searches(sc, s);
+    add_capacity_searches(sc, s, &mut result);
+    result
+}
+
+/// The bisection searches over fresh probe runs: the traffic the rate limits sustain and the
+/// budget headroom. They cost more than the statistics, so callers that skip them can.
+fn add_capacity_searches(sc: &Scenario, s: &Summary, result: &mut SimResult) {
+    let mut days = s.day_costs.clone();
+    days.sort_unstable();
+    result.budget.headroom_multiple =
+        crate::capacity::headroom_multiple(sc, quantile_sorted(&days, 0.95));
+    let (sustainable, limiting) = crate::capacity::max_sustainable(sc).unzip();
+    result.capacity.max_sustainable_tasks_per_day = sustainable;
+    result.capacity.limiting = limiting.flatten();
+}
+
+fn build_result_without_searches(sc: &Scenario, s: &Summary) -> SimResult {
     let days_total = (u64::from(sc.horizon.days) * u64::from(sc.horizon.replicas)).max(1) as f64;
     let per_day_mean = |pusd: u128| usd(pusd) / days_total;
     let finished = s.finished_tasks();
@@ -350,11 +381,6 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
         daily_usd,
         breach_probability,
         expected_breach_days_per_month: breach_probability * 30.0,
-        headroom_multiple: {
-            let mut days = s.day_costs.clone();
-            days.sort_unstable();
-            crate::capacity::headroom_multiple(sc, quantile_sorted(&days, 0.95))
-        },
         ..Default::default()
     };
 
@@ -491,15 +517,15 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
             task_histogram,
         },
         capacity: {
-            let (sustainable, limiting) = crate::capacity::max_sustainable(sc).unzip();
             let binding = crate::capacity::binding(sc, s);
             CapacitySummary {
                 by_model: cap_by_model,
-                max_sustainable_tasks_per_day: sustainable,
-                limiting: limiting.flatten(),
                 saturated: !binding.is_empty(),
                 binding,
                 task_wait_s: crate::capacity::task_wait(s),
+                // Filled by `add_capacity_searches`.
+                max_sustainable_tasks_per_day: None,
+                limiting: None,
             }
         },
         timeline: Timeline {

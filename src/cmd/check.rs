@@ -3,7 +3,7 @@
 //! 2 on bad input. Writes Markdown (default), JSON or JUnit XML, and appends the Markdown to
 //! `$GITHUB_STEP_SUMMARY`.
 
-use crate::cmd::simulate::{RunArgs, load_scenario, parse_fraction, run_scenario_until};
+use crate::cmd::simulate::{RunArgs, Searches, load_scenario, parse_fraction, run_scenario_until};
 use crate::error::{CliError, CliResult};
 use anyhow::{Context, anyhow};
 use burnrate_reports::{CheckSpec, Verdict};
@@ -96,7 +96,7 @@ pub fn run(args: Args) -> CliResult {
     // With --precision, keep adding replicas until the gate can tell as well.
     let conclusive =
         |r: &SimResult| burnrate_reports::check(r, &spec).verdict != Verdict::Inconclusive;
-    let result = run_scenario_until(&scenario, &args.run, Some(&conclusive))?;
+    let result = run_scenario_until(&scenario, &args.run, Some(&conclusive), Searches::Skip)?;
     let outcome = burnrate_reports::check(&result, &spec);
     let markdown = burnrate_reports::check_markdown(&result, &outcome);
     let out = match args.format {

@@ -1,6 +1,6 @@
 //! `burnrate compare A B`: two scenarios side by side, on the same seed.
 
-use crate::cmd::simulate::{RunArgs, load_scenario, run_scenario};
+use crate::cmd::simulate::{RunArgs, load_scenario, run_scenario_costs};
 use crate::error::CliResult;
 use std::path::PathBuf;
 
@@ -22,8 +22,8 @@ pub fn run(args: Args) -> CliResult {
     // Same seed for both unless the user set one: common random numbers.
     let mut run = args.run.clone();
     run.seed = Some(run.seed.unwrap_or(a.horizon.seed));
-    let mut ra = run_scenario(&a, &run)?;
-    let mut rb = run_scenario(&b, &run)?;
+    let mut ra = run_scenario_costs(&a, &run)?;
+    let mut rb = run_scenario_costs(&b, &run)?;
     // With --precision each may stop at a different count: rerun the shorter one to the longer's
     // replicas, so replica i of A pairs with replica i of B (paired intervals).
     if run.precision.is_some() && ra.replicas != rb.replicas {
@@ -34,9 +34,9 @@ pub fn run(args: Args) -> CliResult {
             ..run.clone()
         };
         if ra.replicas < rb.replicas {
-            ra = run_scenario(&a, &fixed)?;
+            ra = run_scenario_costs(&a, &fixed)?;
         } else {
-            rb = run_scenario(&b, &fixed)?;
+            rb = run_scenario_costs(&b, &fixed)?;
         }
     }
     let out = match args.format {

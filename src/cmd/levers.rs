@@ -1,7 +1,7 @@
 //! `burnrate levers`: the article's four levers as a waterfall, from the naive POC to the
 //! scenario as written, every variant on the same seed.
 
-use crate::cmd::simulate::{RunArgs, load_scenario, run_scenario};
+use crate::cmd::simulate::{RunArgs, load_scenario, run_scenario_costs};
 use crate::error::{CliError, CliResult};
 use anyhow::Context;
 use burnrate_reports::LeverStep;
@@ -25,7 +25,7 @@ pub fn run(args: Args) -> CliResult {
     let mut steps: Vec<LeverStep> = Vec::new();
     let mut previous: Option<f64> = None;
     for (name, variant) in burnrate_sim::lever_variants(&scenario) {
-        let result = run_scenario(&variant, &args.run)?;
+        let result = run_scenario_costs(&variant, &args.run)?;
         let p50 = result.cost_usd.per_day.p50;
         let (saving_usd, saving_percent) = match previous {
             Some(prev) if prev > 0.0 => (prev - p50, (prev - p50) / prev * 100.0),

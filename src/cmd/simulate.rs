@@ -87,7 +87,20 @@ pub fn load_scenario(path: &Path) -> Result<(Scenario, String), CliError> {
 
 /// Runs a scenario with a progress bar on stderr (hidden when stderr is not a terminal).
 pub fn run_scenario(scenario: &Scenario, args: &RunArgs) -> Result<SimResult, CliError> {
-    run_scenario_until(scenario, args, None)
+    run_scenario_until(scenario, args, None, Searches::Run)
+}
+
+/// Whether a run does the capacity searches (sustainable traffic, budget headroom): the
+/// commands that report only costs skip them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Searches {
+    Run,
+    Skip,
+}
+
+/// [`run_scenario`] without the capacity searches (for check, compare, levers and sweep).
+pub fn run_scenario_costs(scenario: &Scenario, args: &RunArgs) -> Result<SimResult, CliError> {
+    run_scenario_until(scenario, args, None, Searches::Skip)
 }
 
 /// [`run_scenario`], and with `--precision` stopping when both the precision target is reached
@@ -96,6 +109,7 @@ pub fn run_scenario_until(
     scenario: &Scenario,
     args: &RunArgs,
     also_done: Option<&dyn Fn(&SimResult) -> bool>,
+    searches: Searches,
 ) -> Result<SimResult, CliError> {
     crate::asof::warn_retired(scenario, args.as_of.as_deref())?;
     let options = RunOptions {
@@ -105,6 +119,7 @@ pub fn run_scenario_until(
         threads: args.threads,
         precision: args.precision,
         max_replicas: args.max_replicas,
+        skip_capacity_searches: searches == Searches::Skip,
     };
     let replicas = args.replicas.unwrap_or(scenario.horizon.replicas);
     let bar = if args.quiet {

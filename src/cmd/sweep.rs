@@ -1,7 +1,7 @@
 //! `burnrate sweep`: cost and breach probability against one parameter, every point on the
 //! same seed.
 
-use crate::cmd::simulate::{RunArgs, run_scenario};
+use crate::cmd::simulate::{RunArgs, run_scenario_costs};
 use crate::error::{CliError, CliResult};
 use anyhow::{Context, anyhow};
 use burnrate_reports::{Crossing, Sweep, SweepPoint};
@@ -170,7 +170,7 @@ fn find_crossing(
         };
         let sc = Scenario::from_toml_with(file, text, &[(args.param.clone(), literal)])
             .map_err(|e| CliError::BadInput(e.into()))?;
-        let p95 = run_scenario(&sc, &args.run)?.cost_usd.per_day.p95;
+        let p95 = run_scenario_costs(&sc, &args.run)?.cost_usd.per_day.p95;
         if p95 <= budget {
             (lo, lo_p95) = (mid, p95);
         } else {
@@ -209,7 +209,7 @@ pub fn run(args: Args) -> CliResult {
         budget = sc
             .daily_budget_pusd
             .map(|b| burnrate_sim::pusd_to_usd(u128::from(b)));
-        let r = run_scenario(sc, &args.run)?;
+        let r = run_scenario_costs(sc, &args.run)?;
         // Non-numeric values (e.g. "1h") keep their labels and are plotted by position.
         let label = label(literal);
         let value = if label.is_some() {

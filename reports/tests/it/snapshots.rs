@@ -87,7 +87,10 @@ fn csv_timeline_of_a_growing_run() {
     // A header and one row per simulated day (90) and per 30-day month (3).
     assert_eq!(days.lines().count(), 1 + 90);
     assert_eq!(months.lines().count(), 1 + 3);
-    assert!(days.lines().nth(1).unwrap().starts_with("1,"), "days are 1-based");
+    assert!(
+        days.lines().nth(1).unwrap().starts_with("1,"),
+        "days are 1-based"
+    );
     insta::assert_snapshot!("csv_growing_timeline_days", days);
     insta::assert_snapshot!("csv_growing_timeline_months", months);
 }
