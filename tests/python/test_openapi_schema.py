@@ -196,6 +196,18 @@ def test_chat_stream_error_event_is_an_error_body(base_url, admin):
     check("ErrorResponse", events[-1][1])
 
 
+def test_current_model_bodies_validate(base_url, admin):
+    """The same shapes for a December 2026 model (gpt-5.6), streamed and not."""
+    model = {"model": "gpt-5.6"}
+    check("CreateChatCompletionResponse", json.loads(chat(base_url, model)[2]))
+    events = sse(chat(base_url, dict(model, stream=True, stream_options={"include_usage": True}))[2])
+    for _, chunk in events[:-1]:
+        check("CreateChatCompletionStreamResponse", chunk)
+    check("Response", json.loads(responses(base_url, model)[2]))
+    for event, body in sse(responses(base_url, dict(model, stream=True))[2]):
+        check(EVENT_SCHEMAS[event], body)
+
+
 # ------------------------------------------------------------------------------- Responses API
 
 def responses(base_url, extra=None, out_tokens=6, headers=None):
@@ -325,9 +337,18 @@ def test_file_and_batch_bodies_validate(base_url, admin):
     check("Batch", done)
     assert done["status"] == "completed"
     assert done["request_counts"] == {"total": 3, "completed": 2, "failed": 1}
+    second = ok_json(base_url, "POST", "/v1/batches", {
+        "input_file_id": uploaded["id"], "endpoint": "/v1/chat/completions", "completion_window": "24h"})
     listed = ok_json(base_url, "GET", "/v1/batches?limit=5")
     check("ListBatchesResponse", listed)
-    assert [b["id"] for b in listed["data"]] == [created["id"]]
+    assert [b["id"] for b in listed["data"]] == [second["id"], created["id"]]  # newest first
+    page = ok_json(base_url, "GET", "/v1/batches?limit=1")
+    check("ListBatchesResponse", page)
+    assert page["has_more"] and page["first_id"] == page["last_id"] == second["id"]
+    rest = ok_json(base_url, "GET", f"/v1/batches?limit=1&after={second['id']}")
+    check("ListBatchesResponse", rest)
+    assert [b["id"] for b in rest["data"]] == [created["id"]] and not rest["has_more"]
+    check("ListBatchesResponse", ok_json(base_url, "GET", f"/v1/batches?after={created['id']}"))
 
     output = ok_json(base_url, "GET", f"/v1/files/{done['output_file_id']}")
     check("OpenAIFile", output)
@@ -354,6 +375,8 @@ def test_error_bodies_validate(base_url, admin):
     error_body(404, http(base_url, "GET", "/v1/files/file-nope"))
     error_body(404, http(base_url, "GET", "/v1/batches/batch_nope"))
     error_body(404, http(base_url, "GET", "/v1/nowhere"))
+    error_body(400, http(base_url, "GET", "/v1/batches?limit=0"))
+    error_body(400, http(base_url, "GET", "/v1/batches?limit=many"))
     for fault, status in [("429", 429), ("quota", 429), ("500", 500), ("502", 502), ("503", 503),
                           ("timeout", 504), ("stream_error", 500)]:
         body = error_body(status, chat(base_url, headers={"x-mock-fault": fault}))
