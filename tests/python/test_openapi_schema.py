@@ -10,8 +10,10 @@ function calls, incomplete, and each stream event against its own event schema),
 
 import base64
 import functools
+import importlib.util
 import json
 import struct
+import sys
 import urllib.error
 import urllib.request
 import uuid
@@ -375,6 +377,7 @@ def test_error_bodies_validate(base_url, admin):
     error_body(404, http(base_url, "GET", "/v1/files/file-nope"))
     error_body(404, http(base_url, "GET", "/v1/batches/batch_nope"))
     error_body(404, http(base_url, "GET", "/v1/nowhere"))
+    error_body(405, http(base_url, "DELETE", "/v1/models"))
     error_body(400, http(base_url, "GET", "/v1/batches?limit=0"))
     error_body(400, http(base_url, "GET", "/v1/batches?limit=many"))
     for fault, status in [("429", 429), ("quota", 429), ("500", 500), ("502", 502), ("503", 503),
@@ -419,3 +422,57 @@ def test_the_validator_rejects_what_the_spec_forbids(base_url, admin):
     assert not errors("Response", resp)
     resp["usage"]["input_tokens_details"].pop("cache_write_tokens")
     assert errors("Response", resp)
+
+
+# ------------------------------------------------------------------ the fixture and its script
+
+def extractor():
+    path = Path(__file__).resolve().parents[2] / "scripts" / "extract-openapi-subset.py"
+    spec = importlib.util.spec_from_file_location("extract_openapi_subset", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_fixture_is_plain_json_schema():
+    assert SPEC["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+    jsonschema.Draft202012Validator.check_schema(SPEC)
+    text = json.dumps(SPEC)
+    assert '"nullable"' not in text
+    found = set()
+    extractor().refs(SPEC, found)
+    assert found <= SCHEMAS.keys(), found - SCHEMAS.keys()
+    assert set(SPEC["source"]["roots"]) <= SCHEMAS.keys()
+
+
+def test_the_extractor_turns_nullable_into_unions(tmp_path, monkeypatch):
+    x = extractor()
+    ref = {"$ref": "#/components/schemas/B"}
+    assert x.clean({"type": "string", "nullable": True, "description": "d"}) == {"type": ["string", "null"]}
+    assert x.clean({"type": "string", "enum": ["a"], "nullable": True}) == {"type": ["string", "null"], "enum": ["a", None]}
+    assert x.clean(dict(ref, nullable=True)) == {"anyOf": [ref, {"type": "null"}]}
+    assert x.clean({"oneOf": [{"type": "string"}, ref], "nullable": True, "x-oaiTypeLabel": "s"}) == {
+        "anyOf": [{"oneOf": [{"type": "string"}, ref]}, {"type": "null"}]}
+    assert x.clean({"type": "object", "allOf": [ref], "nullable": True}) == {
+        "anyOf": [{"type": "object", "allOf": [ref]}, {"type": "null"}]}
+    assert x.clean({"nullable": True, "description": "anything"}) == {}
+    # Property names that look like annotations are names, not annotations.
+    assert x.clean({"type": "object", "properties": {"description": {"type": "integer", "nullable": True}},
+                    "required": ["description"], "default": {}}) == {
+        "type": "object", "properties": {"description": {"type": ["integer", "null"]}}, "required": ["description"]}
+    # End to end on a small spec: the closure of the roots, nothing else.
+    spec = {"info": {"version": "9"}, "components": {"schemas": {
+        "A": {"type": "object", "properties": {"b": dict(ref, nullable=True)}},
+        "B": {"type": "array", "items": {"$ref": "#/components/schemas/C"}},
+        "C": {"type": "integer", "format": "int64"},
+        "Unused": {"type": "string"}}}}
+    (tmp_path / "spec.json").write_text(json.dumps(spec))
+    monkeypatch.setattr(x, "ROOTS", ["A"])
+    monkeypatch.setattr(sys, "argv", ["x", str(tmp_path / "spec.json"), str(tmp_path / "out.json")])
+    x.main()
+    out = json.loads((tmp_path / "out.json").read_text())
+    assert sorted(out["components"]["schemas"]) == ["A", "B", "C"]
+    assert out["components"]["schemas"]["C"] == {"type": "integer"}
+    v = jsonschema.Draft202012Validator(dict(out, **{"$ref": "#/components/schemas/A"}))
+    assert v.is_valid({"b": None}) and v.is_valid({"b": [1, 2]})
+    assert not v.is_valid({"b": ["one"]})
