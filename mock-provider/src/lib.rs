@@ -13,7 +13,7 @@
 //! # Endpoints
 //! OpenAI: `POST /v1/chat/completions`, `POST /v1/responses`, `POST /v1/embeddings`,
 //! `GET /v1/models`, `GET /v1/models/{id}`, `POST /v1/files`, `GET /v1/files/{id}`,
-//! `GET /v1/files/{id}/content`, `POST /v1/batches`, `GET /v1/batches/{id}`.
+//! `GET /v1/files/{id}/content`, `POST /v1/batches`, `GET /v1/batches` (list), `GET /v1/batches/{id}`.
 //! Anthropic: `POST /v1/messages`, `POST /v1/messages/count_tokens`,
 //! `POST /v1/messages/batches`, `GET /v1/messages/batches/{id}`,
 //! `GET /v1/messages/batches/{id}/results`.
@@ -196,7 +196,10 @@ fn router_with_state(state: Arc<AppState>) -> Router {
         .route("/v1/files", post(batch::openai::upload_file))
         .route("/v1/files/{id}", get(batch::openai::file_meta))
         .route("/v1/files/{id}/content", get(batch::openai::file_content))
-        .route("/v1/batches", post(batch::openai::create_batch))
+        .route(
+            "/v1/batches",
+            post(batch::openai::create_batch).get(batch::openai::list_batches),
+        )
         .route("/v1/batches/{id}", get(batch::openai::get_batch))
         .route("/v1/messages", post(anthropic::messages))
         .route("/v1/messages/count_tokens", post(anthropic::count_tokens))

@@ -1,5 +1,5 @@
 //! OpenAI's Files and Batch APIs: `POST /v1/files`, `GET /v1/files/{id}[/content]`,
-//! `POST /v1/batches`, `GET /v1/batches/{id}`.
+//! `POST /v1/batches`, `GET /v1/batches[/{id}]`.
 
 use super::{batch_not_found, new_batch, settle, store_batch};
 use crate::error::{ApiError, Shape};
@@ -7,7 +7,7 @@ use crate::pipeline::{RawBody, Req, Tokens, parse_json, unix_now};
 use crate::state::{MAX_FILES, StoredBatch, StoredFile};
 use crate::streaming::ok_json;
 use axum::Extension;
-use axum::extract::{Multipart, Path};
+use axum::extract::{Multipart, Path, Query};
 use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use bytes::Bytes;
@@ -18,9 +18,11 @@ use std::time::Duration;
 
 const MAX_BATCH_REQUESTS: usize = 50_000;
 
+/// A File object. Fields without a value are left out: the spec types them as plain integers
+/// or strings, not nullable.
 fn file_json(f: &StoredFile) -> Value {
     json!({"id": f.id, "object": "file", "bytes": f.bytes.len(), "created_at": f.created_at, "filename": f.filename,
-        "purpose": f.purpose, "status": "processed", "expires_at": null, "status_details": null})
+        "purpose": f.purpose, "status": "processed"})
 }
 
 /// `POST /v1/files` (multipart: `purpose` and `file`).
@@ -150,15 +152,22 @@ fn batch_json(b: &StoredBatch, delay: Duration) -> Value {
     } else {
         "in_progress"
     };
-    json!({
-        "id": b.id, "object": "batch", "endpoint": b.endpoint, "errors": null, "input_file_id": b.input_file_id,
-        "completion_window": "24h", "status": status, "output_file_id": b.output_file_id, "error_file_id": null,
+    let mut body = json!({
+        "id": b.id, "object": "batch", "endpoint": b.endpoint, "input_file_id": b.input_file_id,
+        "completion_window": "24h", "status": status,
         "created_at": b.created_at, "in_progress_at": b.created_at, "expires_at": b.created_at + 86_400,
-        "finalizing_at": b.ended_at, "completed_at": b.ended_at, "failed_at": null, "expired_at": null,
-        "cancelling_at": null, "cancelled_at": null,
         "request_counts": {"total": total, "completed": b.completed, "failed": b.failed},
         "metadata": {},
-    })
+    });
+    // The spec types these as plain strings and integers (not nullable): absent until set.
+    if let Some(out) = &b.output_file_id {
+        body["output_file_id"] = json!(out);
+    }
+    if let Some(t) = b.ended_at {
+        body["finalizing_at"] = json!(t);
+        body["completed_at"] = json!(t);
+    }
+    body
 }
 
 /// `POST /v1/batches`: reads the input file's JSONL lines.
@@ -240,6 +249,60 @@ pub(crate) async fn get_batch(
         Some(b) if !b.anthropic => Ok(ok_json(batch_json(&b, req.cfg.batch_completion))),
         _ => Err(batch_not_found(req.shape, &id)),
     }
+}
+
+#[derive(Debug, Deserialize)]
+pub(crate) struct ListQuery {
+    after: Option<String>,
+    limit: Option<usize>,
+}
+
+/// `GET /v1/batches?after=ID&limit=N` (1 to 100, default 20): newest first, without running
+/// due batches (a retrieval does that).
+pub(crate) async fn list_batches(
+    Extension(req): Extension<Arc<Req>>,
+    query: Result<Query<ListQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<Response, ApiError> {
+    req.check_auth()?;
+    let Query(q) = query.map_err(|e| ApiError::bad_request(req.shape, e.body_text()))?;
+    let limit = q.limit.unwrap_or(20);
+    if !(1..=100).contains(&limit) {
+        return Err(ApiError::bad_request(
+            req.shape,
+            format!("Invalid 'limit': {limit}. It must be between 1 and 100."),
+        )
+        .with_param("limit"));
+    }
+    let mut all: Vec<StoredBatch> = req
+        .state
+        .batches
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .values()
+        .filter(|b| !b.anthropic)
+        .cloned()
+        .collect();
+    all.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
+    let start = match &q.after {
+        Some(after) => all
+            .iter()
+            .position(|b| b.id == *after)
+            .map_or(all.len(), |i| i + 1),
+        None => 0,
+    };
+    let page = all.get(start..).unwrap_or_default();
+    let data: Vec<Value> = page
+        .iter()
+        .take(limit)
+        .map(|b| batch_json(b, req.cfg.batch_completion))
+        .collect();
+    let mut body = json!({"object": "list", "data": data, "has_more": page.len() > limit});
+    // The spec types the ids as strings (not nullable): absent on an empty page.
+    if let (Some(first), Some(last)) = (data.first(), data.last()) {
+        body["first_id"] = first["id"].clone();
+        body["last_id"] = last["id"].clone();
+    }
+    Ok(ok_json(body))
 }
 
 /// Runs one line of an OpenAI batch.

@@ -133,6 +133,22 @@ fn responses_prompt(r: &ResponsesRequest) -> (Vec<u32>, String, bool) {
     (b.finish(), last_user, after_tool)
 }
 
+/// The request's tools as a response echoes them: function tools carry the defaults the API
+/// fills in (`strict` true, `parameters` and `description` null), which the spec requires.
+fn echo_tools(tools: Option<&[Value]>) -> Vec<Value> {
+    let mut tools = tools.unwrap_or_default().to_vec();
+    for t in &mut tools {
+        if let Some(o) = t.as_object_mut()
+            && o.get("type").and_then(Value::as_str) == Some("function")
+        {
+            o.entry("strict").or_insert(json!(true));
+            o.entry("parameters").or_insert(Value::Null);
+            o.entry("description").or_insert(Value::Null);
+        }
+    }
+    tools
+}
+
 pub(crate) async fn responses(
     Extension(req): Extension<Arc<Req>>,
     body: Result<RawBody, ApiError>,
@@ -193,7 +209,9 @@ pub(crate) async fn responses(
     let created = unix_now();
     let usage = json!({
         "input_tokens": p.prompt,
-        "input_tokens_details": {"cached_tokens": p.cached},
+        // The spec (2026-08) requires `cache_write_tokens`; this mock bills OpenAI cache writes
+        // as plain input and does not count them yet, so it reports none.
+        "input_tokens_details": {"cached_tokens": p.cached, "cache_write_tokens": 0},
         "output_tokens": plan.output_tokens,
         "output_tokens_details": {"reasoning_tokens": 0},
         "total_tokens": p.prompt + plan.output_tokens,
@@ -212,17 +230,21 @@ pub(crate) async fn responses(
             .collect()
     };
     let incomplete = plan.finish == Finish::Length;
-    let response = |status: &str, output: Vec<Value>, usage: Value| {
-        json!({
+    // `usage` is `None` while in progress: the spec's `usage` is an object, never null.
+    let response = |status: &str, output: Vec<Value>, usage: Option<&Value>| {
+        let mut body = json!({
             "id": id, "object": "response", "created_at": created, "status": status, "error": null,
             "incomplete_details": if incomplete && status != "in_progress" { json!({"reason": "max_output_tokens"}) } else { Value::Null },
             "instructions": r.instructions, "max_output_tokens": r.max_output_tokens, "model": r.model,
             "output": output, "parallel_tool_calls": true, "previous_response_id": null,
             "temperature": 1.0, "top_p": 1.0, "tool_choice": r.tool_choice.clone().unwrap_or(json!("auto")),
-            "tools": r.tools.clone().unwrap_or_default(), "truncation": "disabled", "metadata": {},
+            "tools": echo_tools(r.tools.as_deref()), "truncation": "disabled", "metadata": {},
             "text": r.text.clone().unwrap_or(json!({"format": {"type": "text"}})),
-            "usage": usage,
-        })
+        });
+        if let Some(u) = usage {
+            body["usage"] = u.clone();
+        }
+        body
     };
     let final_status = if incomplete {
         "incomplete"
@@ -230,7 +252,7 @@ pub(crate) async fn responses(
         "completed"
     };
     if !stream {
-        let body = response(final_status, output, usage);
+        let body = response(final_status, output, Some(&usage));
         let delay = p.timing.total(plan.output_tokens);
         let resp = json_response(&body, p.headers, delay, call.fault).await;
         drop(p.outcome);
@@ -241,12 +263,12 @@ pub(crate) async fn responses(
     let mut frames: Vec<(String, Value, bool)> = Vec::new();
     frames.push((
         "response.created".into(),
-        json!({"response": response("in_progress", vec![], Value::Null)}),
+        json!({"response": response("in_progress", vec![], None)}),
         false,
     ));
     frames.push((
         "response.in_progress".into(),
-        json!({"response": response("in_progress", vec![], Value::Null)}),
+        json!({"response": response("in_progress", vec![], None)}),
         false,
     ));
     if plan.tool_calls.is_empty() {
@@ -257,7 +279,7 @@ pub(crate) async fn responses(
         ));
         frames.push((
             "response.content_part.added".into(),
-            json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "part": {"type": "output_text", "text": "", "annotations": []}}),
+            json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []}}),
             false,
         ));
         for piece in &plan.pieces {
@@ -274,7 +296,7 @@ pub(crate) async fn responses(
         ));
         frames.push((
             "response.content_part.done".into(),
-            json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "part": {"type": "output_text", "text": text, "annotations": []}}),
+            json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "part": {"type": "output_text", "text": text, "annotations": [], "logprobs": []}}),
             false,
         ));
         frames.push((
@@ -319,7 +341,7 @@ pub(crate) async fn responses(
     };
     frames.push((
         done_event.into(),
-        json!({"response": response(final_status, output.clone(), usage)}),
+        json!({"response": response(final_status, output.clone(), Some(&usage))}),
         false,
     ));
     let mut cut_at = None;
