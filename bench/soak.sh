@@ -33,7 +33,7 @@ malformed = 0.005
 stream_cut = 0.005
 stream_error = 0.005
 TOML
-target/release/burnrate mock --config "$tmp/soak.toml" --port "$PORT" >"$tmp/out" 2>&1 & pid=$!
+"${CARGO_TARGET_DIR:-target}/release/burnrate" mock --config "$tmp/soak.toml" --port "$PORT" >"$tmp/out" 2>&1 & pid=$!
 trap 'kill "$pid" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/healthz" >/dev/null && break; sleep 0.1; done
 rss() { awk '/VmRSS/ {print $2 " kB"}' "/proc/$pid/status"; }
