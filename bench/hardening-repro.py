@@ -211,10 +211,16 @@ def half_headers(s):
 
 
 def fd_exhaustion(s):
-    # The server runs with 256 descriptors; 400 half-sent headers exhaust them.
+    # The server runs with 256 descriptors; 400 half-sent headers exhaust them. A connect may
+    # wait up to 30 s in the backlog: longer than the 10 s header read timeout that frees slots.
     held = []
-    for _ in range(400):
-        c = socket.create_connection(("127.0.0.1", s.port))
+    for i in range(400):
+        try:
+            c = socket.create_connection(("127.0.0.1", s.port), timeout=30)
+        except OSError as e:
+            for c in held:
+                c.close()
+            return True, f"connection {i + 1} failed ({e}): the server stopped accepting"
         c.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-")
         held.append(c)
     start = time.time()
