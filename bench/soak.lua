@@ -1,7 +1,11 @@
 -- Mixed requests for bench/soak.sh: OpenAI chat (JSON and streamed), Responses, embeddings,
 -- Anthropic messages (JSON and streamed), in a fixed rotation. Faults come from the mock's
--- config. Each wrk thread sends LIMIT requests (env SOAK_PER_THREAD), then stops; done()
--- prints the requests sent and the status mix.
+-- config. Each wrk thread sends LIMIT billable requests (env SOAK_PER_THREAD), then only
+-- `GET /healthz` (not in the ledger) until soak.sh sees the ledger complete and stops wrk
+-- with SIGINT. Stopping the threads instead would count requests generated but never written
+-- (wrk's main thread sleeps for -d regardless). wrk sends a connection's next request only
+-- after the previous reply, so every counted request has been written and answered by then.
+-- done() prints the requests sent and the status mix of the billable ones.
 local bodies = {
   {"/v1/chat/completions", '{"model":"gpt-4o-mini","max_tokens":64,"messages":[{"role":"user","content":"soak test question"}]}', "openai"},
   {"/v1/chat/completions", '{"model":"gpt-4o-mini","stream":true,"stream_options":{"include_usage":true},"max_tokens":32,"messages":[{"role":"user","content":"stream please"}]}', "openai"},
@@ -25,7 +29,7 @@ end
 
 function request()
   if sent >= limit then
-    wrk.thread:stop()
+    return wrk.format("GET", "/healthz")
   end
   i = i % #bodies + 1
   local b = bodies[i]
@@ -36,7 +40,9 @@ function request()
 end
 
 function response(status, headers, body)
-  statuses[status] = (statuses[status] or 0) + 1
+  if body ~= '{"status":"ok"}' then
+    statuses[status] = (statuses[status] or 0) + 1
+  end
 end
 
 function done(summary, latency, requests)

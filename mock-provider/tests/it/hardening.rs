@@ -617,3 +617,63 @@ async fn fields_are_validated_in_each_providers_wording() {
         );
     }
 }
+
+/// Reads one chunked HTTP/1.1 response from a kept-alive connection; returns when its
+/// terminating chunk has arrived.
+async fn read_chunked_response(stream: &mut TcpStream) -> Vec<u8> {
+    let mut got = Vec::new();
+    let mut buf = [0u8; 8192];
+    while !got.ends_with(b"\r\n0\r\n\r\n") {
+        let n = stream.read(&mut buf).await.unwrap();
+        assert!(n > 0, "the server closed a kept-alive connection");
+        got.extend_from_slice(&buf[..n]);
+    }
+    got
+}
+
+/// `TCP_NODELAY` on accepted sockets. Without it, Nagle's algorithm holds each small SSE write
+/// while an earlier one is unacknowledged, and on a reused connection the client's kernel
+/// delays its ACK by its delayed-ACK timer (40 ms minimum on Linux): a stream whose tokens
+/// are all generated within ~10 ms then took 40+ ms to arrive (44 ms measured in issue 12).
+///
+/// Why this does not flake on a loaded machine: the stall is a kernel timer, so load can only
+/// add to it, never remove it, while load only ever makes the fast case slower. The test
+/// therefore takes the *minimum* over several requests on one kept-alive connection (the
+/// first, fresh-connection request is excluded: a new connection starts in quick-ACK mode and
+/// hides the stall). A single unloaded run out of eight is enough to pass with the option set,
+/// and without it every run is at least the 40 ms timer, far above the 25 ms bound.
+#[tokio::test]
+async fn streamed_replies_on_a_reused_connection_are_not_held_by_nagle() {
+    let (addr, _stop) = serve(
+        "time_scale = 1.0\n[defaults]\nttft = { kind = \"constant\", value = 0.0 }\ninter_token = { kind = \"constant\", value = 0.001 }\n",
+    )
+    .await;
+    let body = json!({"model": "gpt-4o-mini", "stream": true,
+        "messages": [{"role": "user", "content": "x"}]})
+    .to_string();
+    let request = format!(
+        "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nx-mock-output-tokens: 10\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.set_nodelay(true).unwrap(); // the client side is not under test
+    let mut fastest = Duration::MAX;
+    for i in 0..9 {
+        let start = std::time::Instant::now();
+        s.write_all(request.as_bytes()).await.unwrap();
+        let reply = read_chunked_response(&mut s).await;
+        let took = start.elapsed();
+        let text = String::from_utf8_lossy(&reply);
+        assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+        assert!(text.contains("data: [DONE]"), "{text}");
+        if i > 0 {
+            fastest = fastest.min(took);
+        }
+    }
+    // 10 tokens 1 ms apart: ~10 ms of generation.
+    assert!(
+        fastest < Duration::from_millis(25),
+        "fastest streamed reply on a reused connection took {fastest:?}: writes waited for \
+         the client's delayed ACK (TCP_NODELAY not set?)"
+    );
+}

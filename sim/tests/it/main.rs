@@ -7,6 +7,7 @@ mod catalog;
 mod errors;
 mod intervals;
 mod laws;
+mod properties;
 mod scenarios;
 mod shards;
 
