@@ -550,7 +550,13 @@ pub(crate) async fn messages(
     fits(req.shape, max_tokens, &call.model, prompt.total)?;
     let ask = message_ask(&r, &prompt, max_tokens, reasoning);
     let seed = content_seed(req.cfg.seed, &bytes);
-    let plan = plan(&req.cfg, &call.model, call.forced_output, &ask, seed);
+    let plan = plan(
+        &req.cfg,
+        &call.model,
+        (call.forced_output, call.forced_reasoning),
+        &ask,
+        seed,
+    );
     let stream = r.stream.unwrap_or(false);
     let min = u64::from(call.model.spec.min_cacheable_tokens);
     if let Some(kind) = call.fault {
@@ -785,7 +791,7 @@ pub(crate) fn batch_line(
     let prompt = build_prompt(req.shape, scope_for(req, &model.spec.id), &r)?;
     fits(req.shape, max_tokens, &model, prompt.total)?;
     let ask = message_ask(&r, &prompt, max_tokens, reasoning);
-    let plan = plan(&req.cfg, &model, None, &ask, seed);
+    let plan = plan(&req.cfg, &model, (None, None), &ask, seed);
     let now = Instant::now();
     let cache = req.state.cache.anthropic(
         &prompt.blocks,

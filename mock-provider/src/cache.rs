@@ -237,7 +237,12 @@ impl PromptCache {
         };
         let mut written: Vec<u64> = explicit[explicit.len().saturating_sub(keep)..].to_vec();
         if bps.implicit {
-            written.extend(positions.iter().copied().filter(|p| (p - min).is_multiple_of(step)));
+            written.extend(
+                positions
+                    .iter()
+                    .copied()
+                    .filter(|p| (p - min).is_multiple_of(step)),
+            );
         }
         let mut furthest = 0;
         for p in written {

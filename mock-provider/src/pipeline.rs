@@ -88,6 +88,7 @@ pub struct Req {
     pub recorded: AtomicBool,
     pub forced_fault: Option<Result<FaultKind, String>>,
     pub forced_output: Option<Result<u64, String>>,
+    pub forced_reasoning: Option<Result<u64, String>>,
     pub model_name: OnceLock<String>,
     key_label: String,
 }
@@ -121,6 +122,8 @@ impl Req {
             forced_fault: header_str(headers, "x-mock-fault")
                 .map(|v| FaultKind::parse(v).ok_or_else(|| v.to_string())),
             forced_output: header_str(headers, "x-mock-output-tokens")
+                .map(|v| v.trim().parse::<u64>().map_err(|_| v.to_string())),
+            forced_reasoning: header_str(headers, "x-mock-reasoning-tokens")
                 .map(|v| v.trim().parse::<u64>().map_err(|_| v.to_string())),
             model_name: OnceLock::new(),
             key_label: redact_key(&key),
@@ -287,6 +290,16 @@ impl Req {
             }
             None => None,
         };
+        let forced_reasoning = match &self.forced_reasoning {
+            Some(Ok(n)) if *n <= 1_000_000 => Some(*n),
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    self.shape,
+                    "x-mock-reasoning-tokens must be an integer in [0, 1000000]",
+                ));
+            }
+            None => None,
+        };
         let n = self.state.next_call(&model.spec.id);
         let model_hash = hash_str(crate::cache::SEED_HASH, &model.spec.id);
         let fault = forced.or_else(|| match model.script.get(n as usize) {
@@ -316,6 +329,7 @@ impl Req {
             tier: ServiceTier::Standard,
             fault,
             forced_output,
+            forced_reasoning,
         })
     }
 
@@ -683,6 +697,9 @@ pub struct Call {
     pub tier: ServiceTier,
     pub fault: Option<FaultKind>,
     pub forced_output: Option<u64>,
+    /// `x-mock-reasoning-tokens`: the reasoning draw replaced (still 0 where the request asks
+    /// for none, still capped by the thinking budget and the output limit).
+    pub forced_reasoning: Option<u64>,
     /// Latency multiplier from the requests in flight.
     pub slowdown: f64,
 }
@@ -695,6 +712,7 @@ impl Call {
             tier: ServiceTier::Batch,
             fault: None,
             forced_output: None,
+            forced_reasoning: None,
             slowdown: 1.0,
         }
     }

@@ -140,20 +140,22 @@ fn first_word(piece: &str) -> &'static str {
 }
 
 /// Plans the reply of one request.
+/// `forced`: the `x-mock-output-tokens` and `x-mock-reasoning-tokens` headers.
 pub fn plan(
     cfg: &MockConfig,
     model: &ModelEntry,
-    forced: Option<u64>,
+    (forced, forced_reasoning): (Option<u64>, Option<u64>),
     ask: &Ask,
     seed: u64,
 ) -> Plan {
     // Without max_tokens, the model's own output limit; reasoning comes out of it first.
     let cap = ask.max_tokens.unwrap_or(model.window.max_output_tokens);
     let mut rng = Pcg64Mcg::seed_from_u64(crate::cache::mix(seed, 0x7ea5));
-    let draw = |rng: &mut Pcg64Mcg, scale: f64| {
-        (model.reasoning_tokens.sample(rng) * scale)
+    let draw = |rng: &mut Pcg64Mcg, scale: f64| match forced_reasoning {
+        Some(n) => n,
+        None => (model.reasoning_tokens.sample(rng) * scale)
             .round()
-            .clamp(0.0, 1e9) as u64
+            .clamp(0.0, 1e9) as u64,
     };
     let (reasoning, thinking) = match ask.reasoning {
         Reasoning::Off => (0, false),

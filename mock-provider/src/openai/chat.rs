@@ -527,7 +527,13 @@ pub(crate) fn batch_line(
         r.messages.iter().map(|m| m.content.as_ref()),
         spec,
     )?;
-    let plan = plan(&req.cfg, &model, None, &chat_ask(&r, spec.reasoning), seed);
+    let plan = plan(
+        &req.cfg,
+        &model,
+        (None, None),
+        &chat_ask(&r, spec.reasoning),
+        seed,
+    );
     let cache = openai_cache(
         req,
         &Call::batch(model.clone()),
