@@ -434,6 +434,23 @@ async fn reasoning_tokens_bill_as_output_and_count_against_the_limit() {
     );
     assert_eq!(v["usage"]["completion_tokens"], 150);
     assert_eq!(v["choices"][0]["finish_reason"], "length");
+    // `x-mock-reasoning-tokens` replaces the draw (drive sends 0).
+    let (_, _, v) = call(
+        &app,
+        "/v1/chat/completions",
+        body("medium"),
+        &[("x-mock-output-tokens", "20"), ("x-mock-reasoning-tokens", "7")],
+    )
+    .await;
+    assert_eq!(v["usage"]["completion_tokens_details"]["reasoning_tokens"], 7);
+    let (s, _, _) = call(
+        &app,
+        "/v1/chat/completions",
+        body("medium"),
+        &[("x-mock-reasoning-tokens", "many")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
     let (s, _, v) = call(&app, "/v1/chat/completions", body("huge"), &[]).await;
     assert_eq!(s, StatusCode::BAD_REQUEST);
     assert_eq!(v["error"]["param"], "reasoning_effort");
