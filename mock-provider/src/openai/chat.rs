@@ -346,6 +346,23 @@ fn completion<'a>(
     (body, tokens)
 }
 
+/// Checks `prompt_cache_options` and the messages' `prompt_cache_breakpoint`s against the
+/// model; whether the request asks for explicit mode.
+fn cache_mode(
+    shape: Shape,
+    r: &ChatRequest,
+    spec: &burnrate_sim::ModelSpec,
+) -> Result<bool, ApiError> {
+    let (explicit, _) = cache_options(shape, r.prompt_cache_options.as_ref(), spec)?;
+    check_breakpoints(
+        shape,
+        "messages",
+        r.messages.iter().map(|m| m.content.as_ref()),
+        spec,
+    )?;
+    Ok(explicit)
+}
+
 /// `POST /v1/chat/completions`.
 pub(crate) async fn chat(
     Extension(req): Extension<Arc<Req>>,
@@ -359,13 +376,7 @@ pub(crate) async fn chat(
     let spec = &call.model.spec;
     let (tier, service_tier) = validate::openai_tier(req.shape, r.service_tier.as_ref(), spec)?;
     call.tier = tier;
-    let (explicit_mode, _) = cache_options(req.shape, r.prompt_cache_options.as_ref(), spec)?;
-    check_breakpoints(
-        req.shape,
-        "messages",
-        r.messages.iter().map(|m| m.content.as_ref()),
-        spec,
-    )?;
+    let explicit_mode = cache_mode(req.shape, &r, spec)?;
     let (r, (ids, breakpoints)) = off_thread(&req, bytes.len(), move || {
         let ids = chat_prompt(&r);
         (r, ids)
@@ -520,13 +531,7 @@ pub(crate) fn batch_line(
     let (ids, breakpoints) = chat_prompt(&r);
     fits(req.shape, &r, &model, ids.len() as u64)?;
     let spec = &model.spec;
-    let (explicit_mode, _) = cache_options(req.shape, r.prompt_cache_options.as_ref(), spec)?;
-    check_breakpoints(
-        req.shape,
-        "messages",
-        r.messages.iter().map(|m| m.content.as_ref()),
-        spec,
-    )?;
+    let explicit_mode = cache_mode(req.shape, &r, spec)?;
     let plan = plan(
         &req.cfg,
         &model,

@@ -439,10 +439,16 @@ async fn reasoning_tokens_bill_as_output_and_count_against_the_limit() {
         &app,
         "/v1/chat/completions",
         body("medium"),
-        &[("x-mock-output-tokens", "20"), ("x-mock-reasoning-tokens", "7")],
+        &[
+            ("x-mock-output-tokens", "20"),
+            ("x-mock-reasoning-tokens", "7"),
+        ],
     )
     .await;
-    assert_eq!(v["usage"]["completion_tokens_details"]["reasoning_tokens"], 7);
+    assert_eq!(
+        v["usage"]["completion_tokens_details"]["reasoning_tokens"],
+        7
+    );
     let (s, _, _) = call(
         &app,
         "/v1/chat/completions",
