@@ -101,12 +101,18 @@ fn parse_usage(provider: Provider, body: &Value) -> Option<(TokenCounts, u64, u6
                 .get("prompt_tokens_details")
                 .and_then(|d| d.get("cached_tokens")))
             .unwrap_or(0);
+            // GPT-5.6+ report what they wrote (billed at the write price); 0 before.
+            let written = n(u
+                .get("prompt_tokens_details")
+                .and_then(|d| d.get("cache_write_tokens")))
+            .unwrap_or(0);
             let output = n(u.get("completion_tokens"))?;
             let cached = cached.min(prompt);
+            let written = written.min(prompt - cached);
             Some((
                 TokenCounts {
-                    input: prompt - cached,
-                    cache_write: 0,
+                    input: prompt - cached - written,
+                    cache_write: written,
                     cache_read: cached,
                     output,
                 },
