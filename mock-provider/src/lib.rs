@@ -27,6 +27,8 @@
 //! # Request headers the mock understands
 //! - `x-mock-fault: 429|500|502|503|529|timeout|malformed|stream_cut|stream_error|quota` forces a fault.
 //! - `x-mock-output-tokens: N` makes the reply exactly N tokens (capped by `max_tokens`).
+//! - `x-mock-reasoning-tokens: N` replaces the reasoning draw (still 0 where the request asks
+//!   for no reasoning, still capped by the thinking budget and `max_tokens`).
 //! - `x-mock-step: NAME` labels the request in the request log (`step`).
 //! - `x-mock-task: ID` names the task the request belongs to in the request log (`task`), so
 //!   calls can be counted per task (e.g. by `burnrate calibrate`).
