@@ -140,6 +140,10 @@ impl Ctx {
     ) -> CallEnd {
         let sc = &self.sc;
         let spec = &sc.models[model];
+        let step_index = match kind {
+            CallKind::Step(s) => Some(s),
+            CallKind::Router | CallKind::Summarize(_) => None,
+        };
         let (line, failures, cacheable, step_name) = match kind {
             CallKind::Step(s) => (
                 s,
@@ -204,6 +208,7 @@ impl Ctx {
             };
             let cs = CallSpec {
                 model: spec,
+                tier: sc.billing(step_index, model, false).tier,
                 step: step_name,
                 line,
                 prefix_tokens: prefix,
@@ -230,23 +235,29 @@ impl Ctx {
                     cache_write_1h,
                     output,
                 } => {
-                    let c5 = TokenCounts {
-                        cache_write: tokens.cache_write - cache_write_1h,
-                        ..*tokens
-                    };
+                    // One bill for the whole call, as the engine bills it: the step's tier
+                    // and region (`Scenario::billing`), the long-context threshold on every
+                    // input token, Anthropic's writes split by the TTL the wire reported.
+                    let billing = sc.billing(step_index, model, false);
                     let ttl = if spec.provider == Provider::Anthropic {
                         CacheTtl::FiveMinutes
                     } else {
-                        sc.caching.ttl
+                        billing.ttl
                     };
-                    let mut cost = u128::from(spec.cost_pusd(&c5, ttl, false).total());
-                    if *cache_write_1h > 0 {
-                        let w = TokenCounts {
-                            cache_write: *cache_write_1h,
-                            ..TokenCounts::default()
-                        };
-                        cost += u128::from(spec.cost_pusd(&w, CacheTtl::OneHour, false).total());
-                    }
+                    let cost = u128::from(
+                        spec.bill_writes(
+                            &TokenCounts {
+                                cache_write: 0,
+                                ..*tokens
+                            },
+                            &[
+                                (ttl, tokens.cache_write - cache_write_1h),
+                                (CacheTtl::OneHour, *cache_write_1h),
+                            ],
+                            &billing,
+                        )
+                        .total(),
+                    );
                     t.rec.cost_pusd += cost;
                     *t.rec.cost_by_line.entry(line).or_default() += cost;
                     *Self::lock(&self.day_spend).entry(t.day).or_default() += cost;

@@ -3,7 +3,7 @@
 //! way the agent reacts to it, and the usage it reports.
 
 use crate::prompt::{prefix_text, words};
-use burnrate_sim::{CacheTtl, ModelSpec, Provider, TokenCounts};
+use burnrate_sim::{CacheTtl, ModelSpec, Provider, ServiceTier, TokenCounts};
 use rand_pcg::Pcg64Mcg;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -57,6 +57,8 @@ impl Reply {
 
 pub(crate) struct CallSpec<'a> {
     pub(crate) model: &'a ModelSpec,
+    /// The step's service tier, sent as OpenAI's `service_tier` (flex, priority).
+    pub(crate) tier: ServiceTier,
     pub(crate) step: &'a str,
     pub(crate) line: usize,
     pub(crate) prefix_tokens: u64,
@@ -99,12 +101,18 @@ fn parse_usage(provider: Provider, body: &Value) -> Option<(TokenCounts, u64, u6
                 .get("prompt_tokens_details")
                 .and_then(|d| d.get("cached_tokens")))
             .unwrap_or(0);
+            // GPT-5.6+ report what they wrote (billed at the write price); 0 before.
+            let written = n(u
+                .get("prompt_tokens_details")
+                .and_then(|d| d.get("cache_write_tokens")))
+            .unwrap_or(0);
             let output = n(u.get("completion_tokens"))?;
             let cached = cached.min(prompt);
+            let written = written.min(prompt - cached);
             Some((
                 TokenCounts {
-                    input: prompt - cached,
-                    cache_write: 0,
+                    input: prompt - cached - written,
+                    cache_write: written,
                     cache_read: cached,
                     output,
                 },
@@ -175,11 +183,16 @@ impl Wire {
             }
             let user_n = total.saturating_sub(used + OPENAI_MESSAGE_OVERHEAD).max(1);
             messages.push(json!({"role": "user", "content": words(rng, user_n)}));
-            let req = json!({
+            let mut req = json!({
                 "model": spec.model.id,
                 "max_tokens": spec.max_tokens.max(1),
                 "messages": messages,
             });
+            match spec.tier {
+                ServiceTier::Flex => req["service_tier"] = json!("flex"),
+                ServiceTier::Priority => req["service_tier"] = json!("priority"),
+                _ => {}
+            }
             (format!("{}/v1/chat/completions", self.endpoint), req)
         };
         let mut rb = self
@@ -187,6 +200,8 @@ impl Wire {
             .post(&url)
             .timeout(spec.timeout)
             .header("x-mock-output-tokens", spec.output_tokens.to_string())
+            // Drive does not draw reasoning tokens: the mock must not invent any.
+            .header("x-mock-reasoning-tokens", "0")
             .header("x-mock-step", spec.step)
             .header("x-mock-task", spec.task.to_string())
             .header("x-stainless-retry-count", spec.retry_count.to_string())

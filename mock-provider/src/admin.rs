@@ -155,7 +155,7 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
                 .entry((model_label(&cfg, model), *status))
                 .or_default() += n;
         }
-        let mut by_model: BTreeMap<&str, [u64; 6]> = BTreeMap::new();
+        let mut by_model: BTreeMap<&str, [u64; 8]> = BTreeMap::new();
         for (model, u) in &l.by_model {
             let row = by_model.entry(model_label(&cfg, model)).or_default();
             for (acc, n) in row.iter_mut().zip([
@@ -165,6 +165,8 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
                 u.cache_read_tokens,
                 u.output_tokens,
                 u.cost_pusd,
+                u.cache_write_30m_tokens,
+                u.reasoning_tokens,
             ]) {
                 *acc += n;
             }
@@ -199,9 +201,11 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
             for (kind, n) in [
                 ("input", u[0]),
                 ("cache_write_5m", u[1]),
+                ("cache_write_30m", u[6]),
                 ("cache_write_1h", u[2]),
                 ("cache_read", u[3]),
                 ("output", u[4]),
+                ("reasoning", u[7]),
             ] {
                 let _ = writeln!(
                     out,

@@ -4,7 +4,7 @@ use crate::cache::{AnthropicCache, Block, SEED_HASH, hash_str};
 use crate::config::{FaultKind, ModelEntry};
 use crate::error::{ApiError, Shape};
 use crate::pipeline::{Inflight, RawBody, Req, Tokens, content_seed, off_thread, parse_json};
-use crate::plan::{Ask, Finish, Plan, plan};
+use crate::plan::{Ask, Finish, Plan, Reasoning, plan};
 use crate::streaming::{Frame, FrameFn, Timing, json_response, ok_json, sse_event, sse_response};
 use crate::tokens;
 use crate::validate::{self, Rule};
@@ -28,6 +28,8 @@ pub struct MessagesRequest {
     pub tool_choice: Option<Value>,
     pub cache_control: Option<Value>,
     pub stop_sequences: Option<Vec<String>>,
+    pub thinking: Option<Value>,
+    pub service_tier: Option<Value>,
 }
 
 /// Messages fields by type and range (Anthropic's API reference).
@@ -45,7 +47,69 @@ const RULES: &[(&str, Rule)] = &[
     ("tool_choice", Rule::Object),
     ("metadata", Rule::Object),
     ("cache_control", Rule::Object),
+    ("thinking", Rule::Object),
+    ("service_tier", Rule::Str),
 ];
+
+/// Extended thinking as Anthropic validates it: `{type: "enabled", budget_tokens}` with
+/// 1024 <= budget_tokens < max_tokens on a model that thinks, or `{type: "disabled"}`.
+fn thinking_of(
+    shape: Shape,
+    thinking: Option<&Value>,
+    model: &ModelEntry,
+    max_tokens: u64,
+) -> Result<Reasoning, ApiError> {
+    let Some(t) = thinking.filter(|t| !t.is_null()) else {
+        return Ok(Reasoning::Off);
+    };
+    let kind = match t.get("type") {
+        None => return Err(validate::missing(shape, "thinking.type")),
+        Some(k) => {
+            validate::check(shape, "thinking.type", k, Rule::Str)?;
+            k.as_str().unwrap_or_default()
+        }
+    };
+    match kind {
+        "disabled" => return Ok(Reasoning::Off),
+        "enabled" => {}
+        other => {
+            return Err(validate::enum_error(
+                shape,
+                "thinking.type",
+                other,
+                &["enabled", "disabled"],
+            ));
+        }
+    }
+    let field = "thinking.enabled.budget_tokens";
+    let Some(b) = t.get("budget_tokens").filter(|b| !b.is_null()) else {
+        return Err(validate::missing(shape, field));
+    };
+    validate::check(shape, field, b, Rule::Integer(1024, i64::MAX))?;
+    let budget = b.as_u64().unwrap_or(0);
+    if budget >= max_tokens {
+        return Err(ApiError::bad_request(
+            shape,
+            "`max_tokens` must be greater than `thinking.budget_tokens`. Please consult our documentation at https://docs.claude.com/en/docs/build-with-claude/extended-thinking#max-tokens-and-context-window-size",
+        ));
+    }
+    if !model.spec.reasoning {
+        return Err(ApiError::bad_request(
+            shape,
+            format!("'{}' does not support thinking.", model.spec.id),
+        ));
+    }
+    Ok(Reasoning::Thinking { budget })
+}
+
+/// The `signature` of a thinking block: opaque, deterministic per request.
+fn signature(seed: u64) -> String {
+    format!(
+        "EqQBCkYIBxgCKkB{:016x}{:016x}",
+        crate::cache::mix(seed, 0x516e),
+        crate::cache::mix(seed, 0x7a11)
+    )
+}
 
 /// Reads a messages body (`count_tokens` needs no `max_tokens`): every documented field
 /// checked, then typed.
@@ -366,8 +430,9 @@ fn scope_for(req: &Req, model_id: &str) -> u64 {
 }
 
 /// What a messages request asks of the planner (live and batched alike).
-fn message_ask(r: &MessagesRequest, prompt: &Prompt, max_tokens: u64) -> Ask {
+fn message_ask(r: &MessagesRequest, prompt: &Prompt, max_tokens: u64, reasoning: Reasoning) -> Ask {
     let mut ask = Ask {
+        reasoning,
         last_user: prompt.last_user.clone(),
         tools: tools_of(r),
         after_tool_result: prompt.after_tool_result,
@@ -399,9 +464,13 @@ fn stop_reason(plan: &Plan) -> &'static str {
     }
 }
 
-/// The reply's content blocks: text, or one `tool_use` block per call.
-fn content_blocks(plan: &Plan) -> Vec<Value> {
+/// The reply's content blocks: the thinking block when asked for, then text, or one
+/// `tool_use` block per call.
+fn content_blocks(plan: &Plan, seed: u64) -> Vec<Value> {
     let mut content: Vec<Value> = Vec::new();
+    if plan.reasoning_tokens > 0 {
+        content.push(json!({"type": "thinking", "thinking": plan.thinking.concat(), "signature": signature(seed)}));
+    }
     if plan.tool_calls.is_empty() {
         content.push(json!({"type": "text", "text": plan.text()}));
     }
@@ -419,19 +488,29 @@ fn message(
     plan: &Plan,
     input: u64,
     cache: &AnthropicCache,
+    seed: u64,
 ) -> (Value, Tokens) {
     let body = json!({
-        "id": id, "type": "message", "role": "assistant", "model": model, "content": content_blocks(plan),
-        "stop_reason": stop_reason(plan), "stop_sequence": plan.stop_sequence, "usage": usage_json(input, cache, plan.output_tokens),
+        "id": id, "type": "message", "role": "assistant", "model": model, "content": content_blocks(plan, seed),
+        "stop_reason": stop_reason(plan), "stop_sequence": plan.stop_sequence, "usage": usage_json(input, cache, plan.billed_output()),
     });
-    let tokens = Tokens {
+    (
+        body,
+        anthropic_tokens(input, cache, plan.output_tokens, plan.reasoning_tokens),
+    )
+}
+
+/// The billed tokens of an answer: thinking bills as output.
+fn anthropic_tokens(input: u64, cache: &AnthropicCache, output: u64, thinking: u64) -> Tokens {
+    Tokens {
         input,
         cache_write_5m: cache.write_5m,
         cache_write_1h: cache.write_1h,
         cache_read: cache.read,
-        output: plan.output_tokens,
-    };
-    (body, tokens)
+        output: output + thinking,
+        reasoning: thinking,
+        ..Tokens::default()
+    }
 }
 
 /// Reads a messages request's required fields (live and batched alike).
@@ -457,8 +536,10 @@ pub(crate) async fn messages(
     req.check_auth()?;
     let RawBody(bytes) = body?;
     let r: MessagesRequest = read(req.shape, parse_json(req.shape, &bytes)?, true)?;
-    let call = req.admit(&r.model)?;
+    let mut call = req.admit(&r.model)?;
     let max_tokens = required(req.shape, &r)?;
+    call.tier = validate::anthropic_tier(req.shape, r.service_tier.as_ref())?;
+    let reasoning = thinking_of(req.shape, r.thinking.as_ref(), &call.model, max_tokens)?;
     let (shape, scope) = (req.shape, scope_for(&req, &call.model.spec.id));
     let (r, prompt) = off_thread(&req, bytes.len(), move || {
         let prompt = build_prompt(shape, scope, &r);
@@ -467,26 +548,29 @@ pub(crate) async fn messages(
     .await?;
     let prompt = prompt?;
     fits(req.shape, max_tokens, &call.model, prompt.total)?;
-    let ask = message_ask(&r, &prompt, max_tokens);
+    let ask = message_ask(&r, &prompt, max_tokens, reasoning);
     let seed = content_seed(req.cfg.seed, &bytes);
-    let plan = plan(&req.cfg, &call.model, call.forced_output, &ask, seed);
+    let plan = plan(
+        &req.cfg,
+        &call.model,
+        (call.forced_output, call.forced_reasoning),
+        &ask,
+        seed,
+    );
     let stream = r.stream.unwrap_or(false);
+    let min = u64::from(call.model.spec.min_cacheable_tokens);
     if let Some(kind) = call.fault {
         if kind == FaultKind::Timeout {
-            // The prompt was processed: billed as input, with the prompt cache applied.
-            let cache = req.state.cache.anthropic(
-                &prompt.blocks,
-                u64::from(call.model.spec.min_cacheable_tokens),
-                Instant::now(),
-            );
-            let t = Tokens {
-                input: prompt.total - cache.read - cache.write_5m - cache.write_1h,
-                cache_write_5m: cache.write_5m,
-                cache_write_1h: cache.write_1h,
-                cache_read: cache.read,
-                output: 0,
-            };
-            return Err(req.timeout(&call, t, stream).await);
+            // The prompt was processed: billed as input, with the prompt cache applied (its
+            // writes never become readable through this request: no response begins).
+            let cache = req
+                .state
+                .cache
+                .anthropic(&prompt.blocks, min, Instant::now(), None);
+            let input = prompt.total - cache.read - cache.write_5m - cache.write_1h;
+            return Err(req
+                .timeout(&call, anthropic_tokens(input, &cache, 0, 0), stream)
+                .await);
         }
         if !(stream && kind == FaultKind::StreamError)
             && let Some(e) = req.fault_error(&call, kind)
@@ -494,12 +578,14 @@ pub(crate) async fn messages(
             return Err(e);
         }
     }
-    let snapshot = req.rate_limit(&call, prompt.total, plan.output_tokens)?;
-    let cache = req.state.cache.anthropic(
-        &prompt.blocks,
-        u64::from(call.model.spec.min_cacheable_tokens),
-        Instant::now(),
-    );
+    let snapshot = req.rate_limit(&call, prompt.total, plan.billed_output())?;
+    let mut timing = Timing::new(&req.cfg, &call, seed);
+    let now = Instant::now();
+    // Readable once this response begins (its first token, thinking included).
+    let cache = req
+        .state
+        .cache
+        .anthropic(&prompt.blocks, min, now, Some(now + timing.ttft));
     let input = prompt.total - cache.read - cache.write_5m - cache.write_1h;
     let output = match call.fault {
         Some(FaultKind::StreamCut | FaultKind::StreamError) if stream => plan.output_tokens / 2,
@@ -507,13 +593,7 @@ pub(crate) async fn messages(
     };
     let outcome = req.charge(
         &call,
-        Tokens {
-            input,
-            cache_write_5m: cache.write_5m,
-            cache_write_1h: cache.write_1h,
-            cache_read: cache.read,
-            output,
-        },
+        anthropic_tokens(input, &cache, output, plan.reasoning_tokens),
         200,
         call.fault,
         false,
@@ -521,12 +601,11 @@ pub(crate) async fn messages(
     );
     let mut headers = HeaderMap::new();
     req.limit_headers(&snapshot, &mut headers);
-    let mut timing = Timing::new(&req.cfg, &call, seed);
     let inflight = Inflight::new(&req.state);
     let id = format!("msg_{}", &req.request_id[4..]);
     if !stream {
-        let (body, _) = message(&id, &r.model, &plan, input, &cache);
-        let delay = timing.total(plan.output_tokens);
+        let (body, _) = message(&id, &r.model, &plan, input, &cache, seed);
+        let delay = timing.total(plan.billed_output());
         let resp = json_response(&body, headers, delay, call.fault).await;
         drop(outcome);
         drop(inflight);
@@ -544,25 +623,50 @@ pub(crate) async fn messages(
         .to_string(),
         false,
     ));
-    let mut pieces_total = 0usize;
-    if plan.tool_calls.is_empty() {
-        frames.push(("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}}).to_string(), false));
+    // Extended thinking: a `thinking` block first (thinking_delta per token, then the
+    // signature_delta), as Anthropic streams it; the reply's blocks follow it.
+    let first = usize::from(plan.reasoning_tokens > 0);
+    if first == 1 {
+        frames.push(("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}).to_string(), false));
         frames.push(("ping", "{\"type\": \"ping\"}".to_string(), false));
-        for p in &plan.pieces {
+        for p in &plan.thinking {
             frames.push((
                 "content_block_delta",
-                format!("{{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"text_delta\",\"text\":{}}}}}", Value::String(p.to_string())),
+                format!("{{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"thinking_delta\",\"thinking\":{}}}}}", Value::String(p.to_string())),
                 true,
             ));
-            pieces_total += 1;
         }
+        frames.push((
+            "content_block_delta",
+            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": signature(seed)}}).to_string(),
+            false,
+        ));
         frames.push((
             "content_block_stop",
             "{\"type\":\"content_block_stop\",\"index\":0}".to_string(),
             false,
         ));
     }
+    if plan.tool_calls.is_empty() {
+        frames.push(("content_block_start", json!({"type": "content_block_start", "index": first, "content_block": {"type": "text", "text": ""}}).to_string(), false));
+        if first == 0 {
+            frames.push(("ping", "{\"type\": \"ping\"}".to_string(), false));
+        }
+        for p in &plan.pieces {
+            frames.push((
+                "content_block_delta",
+                format!("{{\"type\":\"content_block_delta\",\"index\":{first},\"delta\":{{\"type\":\"text_delta\",\"text\":{}}}}}", Value::String(p.to_string())),
+                true,
+            ));
+        }
+        frames.push((
+            "content_block_stop",
+            format!("{{\"type\":\"content_block_stop\",\"index\":{first}}}"),
+            false,
+        ));
+    }
     for (i, c) in plan.tool_calls.iter().enumerate() {
+        let i = i + first;
         frames.push((
             "content_block_start",
             json!({"type": "content_block_start", "index": i, "content_block": {"type": "tool_use", "id": format!("toolu_{}", c.id_suffix), "name": c.name, "input": {}}}).to_string(),
@@ -577,7 +681,6 @@ pub(crate) async fn messages(
                 json!({"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": p}}).to_string(),
                 true,
             ));
-            pieces_total += 1;
         }
         frames.push((
             "content_block_stop",
@@ -585,12 +688,11 @@ pub(crate) async fn messages(
             false,
         ));
     }
-    let _ = pieces_total;
     frames.push((
         "message_delta",
         json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": plan.stop_sequence},
             "usage": {"input_tokens": input, "cache_creation_input_tokens": cache.write_5m + cache.write_1h,
-                "cache_read_input_tokens": cache.read, "output_tokens": plan.output_tokens}})
+                "cache_read_input_tokens": cache.read, "output_tokens": plan.billed_output()}})
         .to_string(),
         false,
     ));
@@ -651,7 +753,7 @@ pub(crate) async fn count_tokens(
     req.check_model_name(&c.model)?;
     req.check_auth()?;
     if req.cfg.model(&c.model, Provider::Anthropic).is_none() {
-        return Err(ApiError::model_not_found(req.shape, &c.model));
+        return Err(req.unknown_model(&c.model));
     }
     let r = MessagesRequest {
         model: c.model,
@@ -663,6 +765,8 @@ pub(crate) async fn count_tokens(
         tool_choice: None,
         cache_control: None,
         stop_sequences: None,
+        thinking: None,
+        service_tier: None,
     };
     let shape = req.shape;
     let p = off_thread(&req, bytes.len(), move || build_prompt(shape, 0, &r)).await??;
@@ -680,18 +784,29 @@ pub(crate) fn batch_line(
     let model = req
         .cfg
         .model(&r.model, Provider::Anthropic)
-        .ok_or_else(|| ApiError::model_not_found(req.shape, &r.model))?;
+        .ok_or_else(|| req.unknown_model(&r.model))?;
     let max_tokens = required(req.shape, &r)?;
+    validate::anthropic_tier(req.shape, r.service_tier.as_ref())?;
+    let reasoning = thinking_of(req.shape, r.thinking.as_ref(), &model, max_tokens)?;
     let prompt = build_prompt(req.shape, scope_for(req, &model.spec.id), &r)?;
     fits(req.shape, max_tokens, &model, prompt.total)?;
-    let ask = message_ask(&r, &prompt, max_tokens);
-    let plan = plan(&req.cfg, &model, None, &ask, seed);
+    let ask = message_ask(&r, &prompt, max_tokens, reasoning);
+    let plan = plan(&req.cfg, &model, (None, None), &ask, seed);
+    let now = Instant::now();
     let cache = req.state.cache.anthropic(
         &prompt.blocks,
         u64::from(model.spec.min_cacheable_tokens),
-        Instant::now(),
+        now,
+        Some(now),
     );
     let input = prompt.total - cache.read - cache.write_5m - cache.write_1h;
-    let (body, tokens) = message(&format!("msg_{seed:016x}"), &r.model, &plan, input, &cache);
+    let (body, tokens) = message(
+        &format!("msg_{seed:016x}"),
+        &r.model,
+        &plan,
+        input,
+        &cache,
+        seed,
+    );
     Ok((body, tokens, model))
 }

@@ -42,7 +42,49 @@ pub fn hash_str(h: u64, s: &str) -> u64 {
 struct Entry {
     expires: Instant,
     ttl: Duration,
+    /// Readable from this instant: when the response that wrote it began (its first token).
+    /// Requests before it miss and write again (Anthropic: "wait for the first response
+    /// before sending parallel requests").
+    ready: Instant,
 }
+
+/// When a request's writes become readable: `Some(first token)`, or `None` for a request
+/// whose response never begins (a timeout): its writes stay unreadable until another
+/// request writes the same prefix.
+pub type Ready = Option<Instant>;
+
+fn ready_at(ready: Ready, now: Instant) -> Instant {
+    // "Never": far enough for any entry's lifetime (a day's TTL, refreshed).
+    ready.unwrap_or_else(|| {
+        now.checked_add(Duration::from_secs(10 * 365 * 86_400))
+            .unwrap_or(now)
+    })
+}
+
+/// What an OpenAI request asks of the cache.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct OpenAiBreakpoints {
+    /// The implicit breakpoint (the prompt's last 128-token step): every model before
+    /// GPT-5.6, and `prompt_cache_options.mode = "implicit"` (the default) after.
+    pub implicit: bool,
+    /// Prompt lengths (tokens) at the end of each content block marked
+    /// `prompt_cache_breakpoint` (GPT-5.6+), in prompt order; not rounded to a step.
+    pub explicit: Vec<u64>,
+}
+
+/// Result of the OpenAI cache for one request.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenAiCache {
+    /// `cached_tokens`.
+    pub read: u64,
+    /// Tokens written beyond what was read (`cache_write_tokens` on GPT-5.6+).
+    pub write: u64,
+}
+
+/// Explicit breakpoints a request writes besides the implicit one (4 in explicit mode).
+const OPENAI_WRITES: usize = 4;
+/// Breakpoints considered for matching (OpenAI: "up to the latest 80").
+const OPENAI_MATCH: usize = 80;
 
 const SHARDS: usize = 16;
 const MAX_ENTRIES_PER_SHARD: usize = 200_000;
@@ -92,14 +134,16 @@ impl PromptCache {
         guard
     }
 
-    /// Looks up `key`: on a hit refreshes it and returns true.
+    /// Looks up `key`: on a hit (live and readable) refreshes it and returns true. An entry
+    /// still being written is a miss but stays.
     fn hit(&self, key: u64, now: Instant) -> bool {
         let mut s = self.shard(key);
         match s.get_mut(&key) {
-            Some(e) if e.expires > now => {
+            Some(e) if e.expires > now && e.ready <= now => {
                 e.expires = now + e.ttl;
                 true
             }
+            Some(e) if e.expires > now => false,
             Some(_) => {
                 s.remove(&key);
                 false
@@ -108,20 +152,33 @@ impl PromptCache {
         }
     }
 
-    fn store(&self, key: u64, ttl: Duration, now: Instant) {
+    /// Writes `key`; it becomes readable at the earliest `ready` of the live writers.
+    fn store(&self, key: u64, ttl: Duration, now: Instant, ready: Ready) {
+        let ready = ready_at(ready, now);
         let mut s = self.shard(key);
-        let e = s.entry(key).or_insert(Entry {
+        let fresh = Entry {
             expires: now + ttl,
             ttl,
-        });
+            ready,
+        };
+        let e = s.entry(key).or_insert(fresh);
+        if e.expires <= now {
+            *e = fresh;
+        }
         if e.ttl < ttl {
             e.ttl = ttl;
         }
+        e.ready = e.ready.min(ready);
         e.expires = e.expires.max(now + e.ttl);
     }
 
-    /// OpenAI prefix caching over `tokens` (the whole prompt as token ids); returns
-    /// `cached_tokens`. `scope` separates models, keys and `prompt_cache_key`s.
+    /// OpenAI prefix caching over `tokens` (the whole prompt as token ids). `scope` separates
+    /// models, keys and `prompt_cache_key`s. Reads the longest stored prefix among the
+    /// 128-token steps from `min` (implicit mode) and the latest 80 explicit breakpoints;
+    /// writes the implicit breakpoint and the latest three explicit ones (four in explicit
+    /// mode; none at all: nothing is cached). Every step boundary of an implicit request is
+    /// stored, so a later prompt sharing only part of the prefix still hits in 128-token steps.
+    #[allow(clippy::too_many_arguments)]
     pub fn openai(
         &self,
         scope: u64,
@@ -130,36 +187,84 @@ impl PromptCache {
         step: u64,
         ttl: Duration,
         now: Instant,
-    ) -> u64 {
+        ready: Ready,
+        bps: &OpenAiBreakpoints,
+    ) -> OpenAiCache {
         let n = tokens.len() as u64;
         if n < min || step == 0 {
-            return 0;
+            return OpenAiCache::default();
         }
-        let mut boundaries = Vec::with_capacity(((n - min) / step + 1) as usize);
+        let explicit: Vec<u64> = bps
+            .explicit
+            .iter()
+            .copied()
+            .filter(|&p| p >= min && p <= n && p > 0)
+            .collect();
+        let mut positions: Vec<u64> = Vec::new();
+        if bps.implicit {
+            positions.extend((0..=(n - min) / step).map(|i| min + i * step));
+        }
+        let matchable = &explicit[explicit.len().saturating_sub(OPENAI_MATCH)..];
+        positions.extend_from_slice(matchable);
+        positions.sort_unstable();
+        positions.dedup();
+        if positions.is_empty() {
+            return OpenAiCache::default();
+        }
+        let mut keys = Vec::with_capacity(positions.len());
         let mut h = scope;
-        let mut next = min;
+        let mut next = positions.iter().peekable();
         for (i, &t) in tokens.iter().enumerate() {
             h = mix(h, u64::from(t));
-            if (i as u64 + 1) == next {
-                boundaries.push((next, h));
-                next += step;
+            while next.peek().is_some_and(|&&p| p == i as u64 + 1) {
+                keys.push((*next.next().unwrap_or(&0), h));
             }
         }
-        let mut cached = 0;
-        for &(len, key) in boundaries.iter().rev() {
+        let key_of = |p: u64| keys.iter().find(|(q, _)| *q == p).map(|(_, k)| *k);
+        let mut read = 0;
+        for &(len, key) in keys.iter().rev() {
             if self.hit(key, now) {
-                cached = len;
+                read = len;
                 break;
             }
         }
-        for &(_, key) in &boundaries {
-            self.store(key, ttl, now);
+        // What this request writes: the implicit breakpoint (all its steps) and the latest
+        // explicit ones.
+        let keep = if bps.implicit {
+            OPENAI_WRITES - 1
+        } else {
+            OPENAI_WRITES
+        };
+        let mut written: Vec<u64> = explicit[explicit.len().saturating_sub(keep)..].to_vec();
+        if bps.implicit {
+            written.extend(
+                positions
+                    .iter()
+                    .copied()
+                    .filter(|p| (p - min).is_multiple_of(step)),
+            );
         }
-        cached
+        let mut furthest = 0;
+        for p in written {
+            if let Some(key) = key_of(p) {
+                self.store(key, ttl, now, ready);
+                furthest = furthest.max(p);
+            }
+        }
+        OpenAiCache {
+            read,
+            write: furthest.saturating_sub(read),
+        }
     }
 
     /// Anthropic breakpoint caching. Block hashes must already include `scope`.
-    pub fn anthropic(&self, blocks: &[Block], min: u64, now: Instant) -> AnthropicCache {
+    pub fn anthropic(
+        &self,
+        blocks: &[Block],
+        min: u64,
+        now: Instant,
+        ready: Ready,
+    ) -> AnthropicCache {
         let bps: Vec<usize> = blocks
             .iter()
             .enumerate()
@@ -202,7 +307,12 @@ impl PromptCache {
                 _ => out.write_1h += seg,
             }
             covered = b.cum_tokens;
-            self.store(b.cum_hash, Duration::from_secs_f64(ttl.seconds()), now);
+            self.store(
+                b.cum_hash,
+                Duration::from_secs_f64(ttl.seconds()),
+                now,
+                ready,
+            );
         }
         out
     }
@@ -236,24 +346,198 @@ mod tests {
             .collect()
     }
 
+    fn implicit() -> OpenAiBreakpoints {
+        OpenAiBreakpoints {
+            implicit: true,
+            explicit: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn openai_explicit_breakpoints_are_exact_and_explicit_mode_needs_one() {
+        let c = PromptCache::default();
+        let now = Instant::now();
+        let ttl = Duration::from_secs(1800);
+        let prompt: Vec<u32> = (0..3000).collect();
+        let explicit = |e: Vec<u64>| OpenAiBreakpoints {
+            implicit: false,
+            explicit: e,
+        };
+        // Explicit mode without a breakpoint caches nothing, read or write.
+        let none = c.openai(
+            1,
+            &prompt,
+            1024,
+            128,
+            ttl,
+            now,
+            Some(now),
+            &explicit(vec![]),
+        );
+        assert_eq!(none, OpenAiCache::default());
+        // An explicit breakpoint at 2001 (not a 128 step) writes exactly 2001 tokens...
+        let w = c.openai(
+            1,
+            &prompt,
+            1024,
+            128,
+            ttl,
+            now,
+            Some(now),
+            &explicit(vec![2001]),
+        );
+        assert_eq!(
+            w,
+            OpenAiCache {
+                read: 0,
+                write: 2001
+            }
+        );
+        // ... which the next request reads exactly; implicit mode then writes up to its last
+        // step (2944) beyond it.
+        let r = c.openai(
+            1,
+            &prompt,
+            1024,
+            128,
+            ttl,
+            now,
+            Some(now),
+            &OpenAiBreakpoints {
+                implicit: true,
+                explicit: vec![2001],
+            },
+        );
+        assert_eq!(
+            r,
+            OpenAiCache {
+                read: 2001,
+                write: 2944 - 2001
+            }
+        );
+        // In implicit mode only the latest three explicit breakpoints are written.
+        let c = PromptCache::default();
+        let five = OpenAiBreakpoints {
+            implicit: true,
+            explicit: vec![1100, 1200, 1300, 1400, 1500],
+        };
+        let short: Vec<u32> = (0..1500).collect();
+        let w = c.openai(1, &short, 1024, 128, ttl, now, Some(now), &five);
+        assert_eq!(w.write, 1500);
+        let probe = |e: u64| {
+            c.openai(
+                1,
+                &short[..e as usize],
+                1024,
+                128,
+                ttl,
+                now,
+                Some(now),
+                &explicit(vec![e]),
+            )
+            .read
+        };
+        assert_eq!((probe(1100), probe(1200), probe(1300)), (0, 0, 1300));
+    }
+
+    #[test]
+    fn an_entry_is_readable_once_its_writer_began() {
+        let c = PromptCache::default();
+        let now = Instant::now();
+        let ttl = Duration::from_secs(600);
+        let prompt: Vec<u32> = (0..1300).collect();
+        let first_token = now + Duration::from_secs(2);
+        let a = c.openai(
+            1,
+            &prompt,
+            1024,
+            128,
+            ttl,
+            now,
+            Some(first_token),
+            &implicit(),
+        );
+        assert_eq!(
+            a,
+            OpenAiCache {
+                read: 0,
+                write: 1280
+            }
+        );
+        // A request arriving while the first is still before its first token writes again.
+        let t1 = now + Duration::from_secs(1);
+        let b = c.openai(
+            1,
+            &prompt,
+            1024,
+            128,
+            ttl,
+            t1,
+            Some(t1 + Duration::from_secs(2)),
+            &implicit(),
+        );
+        assert_eq!(
+            b,
+            OpenAiCache {
+                read: 0,
+                write: 1280
+            }
+        );
+        // Once the first response began, it reads.
+        let t2 = now + Duration::from_secs(2);
+        let r = c.openai(1, &prompt, 1024, 128, ttl, t2, Some(t2), &implicit());
+        assert_eq!(r.read, 1280);
+        // A write whose response never begins (a timeout) is never readable by itself.
+        let five = Some(CacheTtl::FiveMinutes);
+        let b = blocks(&[(2000, five), (10, None)], 3);
+        assert_eq!(c.anthropic(&b, 1024, now, None).write_5m, 2000);
+        let later = now + Duration::from_secs(60);
+        assert_eq!(c.anthropic(&b, 1024, later, Some(later)).write_5m, 2000);
+        assert_eq!(c.anthropic(&b, 1024, later, Some(later)).read, 2000);
+    }
+
     #[test]
     fn openai_steps_of_128_from_1024() {
         let c = PromptCache::default();
         let now = Instant::now();
         let ttl = Duration::from_secs(600);
         let prompt: Vec<u32> = (0..1300).collect();
-        assert_eq!(c.openai(1, &prompt, 1024, 128, ttl, now), 0);
-        assert_eq!(c.openai(1, &prompt, 1024, 128, ttl, now), 1280);
+        assert_eq!(
+            c.openai(1, &prompt, 1024, 128, ttl, now, Some(now), &implicit())
+                .read,
+            0
+        );
+        assert_eq!(
+            c.openai(1, &prompt, 1024, 128, ttl, now, Some(now), &implicit())
+                .read,
+            1280
+        );
         // A different tail after 1100 tokens: the 1024 prefix still hits.
         let mut other = prompt.clone();
         other[1100] = 99_999;
-        assert_eq!(c.openai(1, &other, 1024, 128, ttl, now), 1024);
+        assert_eq!(
+            c.openai(1, &other, 1024, 128, ttl, now, Some(now), &implicit())
+                .read,
+            1024
+        );
         // Below the minimum nothing is cached.
         let short: Vec<u32> = (0..1023).collect();
-        assert_eq!(c.openai(1, &short, 1024, 128, ttl, now), 0);
-        assert_eq!(c.openai(1, &short, 1024, 128, ttl, now), 0);
+        assert_eq!(
+            c.openai(1, &short, 1024, 128, ttl, now, Some(now), &implicit())
+                .read,
+            0
+        );
+        assert_eq!(
+            c.openai(1, &short, 1024, 128, ttl, now, Some(now), &implicit())
+                .read,
+            0
+        );
         // Another scope does not see it.
-        assert_eq!(c.openai(2, &prompt, 1024, 128, ttl, now), 0);
+        assert_eq!(
+            c.openai(2, &prompt, 1024, 128, ttl, now, Some(now), &implicit())
+                .read,
+            0
+        );
     }
 
     #[test]
@@ -264,7 +548,7 @@ mod tests {
         let hour = Some(CacheTtl::OneHour);
         // tools 600 (1h bp), system 900 (5m bp), user 50.
         let b = blocks(&[(600, hour), (900, five), (50, None)], 7);
-        let first = c.anthropic(&b, 1024, now);
+        let first = c.anthropic(&b, 1024, now, Some(now));
         // The 1h breakpoint at 600 is below the minimum: all 1500 are written at 5m.
         assert_eq!(
             first,
@@ -275,7 +559,7 @@ mod tests {
             }
         );
         let b2 = blocks(&[(600, hour), (900, five), (70, None)], 8);
-        let second = c.anthropic(&b2, 1024, now);
+        let second = c.anthropic(&b2, 1024, now, Some(now));
         assert_eq!(
             second,
             AnthropicCache {
@@ -286,7 +570,7 @@ mod tests {
         );
         // Expiry after 5 minutes without a hit.
         let later = now + Duration::from_secs(301);
-        assert_eq!(c.anthropic(&b2, 1024, later).read, 0);
+        assert_eq!(c.anthropic(&b2, 1024, later, Some(later)).read, 0);
     }
 
     #[test]
@@ -302,7 +586,7 @@ mod tests {
             1,
         );
         assert_eq!(
-            c.anthropic(&b, 1024, now),
+            c.anthropic(&b, 1024, now, Some(now)),
             AnthropicCache {
                 read: 0,
                 write_5m: 500,
@@ -312,7 +596,7 @@ mod tests {
         // After 6 minutes the 5m entry is gone, the 1h one hits and the 5m part is rewritten.
         let t = now + Duration::from_secs(360);
         assert_eq!(
-            c.anthropic(&b, 1024, t),
+            c.anthropic(&b, 1024, t, Some(t)),
             AnthropicCache {
                 read: 2000,
                 write_5m: 500,

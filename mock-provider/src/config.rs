@@ -62,6 +62,10 @@ pub struct RawConfig {
     pub defaults: RawBehavior,
     #[serde(default)]
     pub models: BTreeMap<String, RawBehavior>,
+    /// Models added to (or repriced in) the catalog: the fields of a scenario's
+    /// `[models.NAME]` (`provider`, `input_usd_per_mtok`, ..., or `based_on`).
+    #[serde(default)]
+    pub prices: BTreeMap<String, serde_json::Value>,
     #[serde(default)]
     pub keys: BTreeMap<String, RawLimits>,
     /// Accepted on `/_mock/*` when `api_keys` is set (default: any of `api_keys`).
@@ -194,6 +198,11 @@ pub struct RawBehavior {
     pub inter_token: Option<Dist>,
     /// Output length in tokens when the request does not force one.
     pub output_tokens: Option<Dist>,
+    /// Reasoning tokens of a reasoning model (catalog `reasoning`) at the default effort
+    /// (OpenAI `medium`; scaled x0.125 minimal .. x8 max), and the thinking of an Anthropic
+    /// request with extended thinking (capped at its `budget_tokens`). Default: lognormal,
+    /// mean 400, cv 0.8.
+    pub reasoning_tokens: Option<Dist>,
     /// Latency multiplier grows by this much per request in flight: `1 + k * in_flight`.
     pub slowdown_per_inflight: Option<f64>,
     /// Requests per minute (0 = unlimited); default: the catalog's.
@@ -333,6 +342,7 @@ pub struct ModelEntry {
     pub ttft: Dist,
     pub inter_token: Dist,
     pub output_tokens: Dist,
+    pub reasoning_tokens: Dist,
     pub slowdown_per_inflight: f64,
     pub limits: Limits,
     pub faults: Faults,
@@ -550,10 +560,19 @@ pub(crate) fn build_entry(
             mean: 150.0,
             cv: 0.6,
         });
+    let reasoning_tokens = own
+        .reasoning_tokens
+        .clone()
+        .or_else(|| defaults.reasoning_tokens.clone())
+        .unwrap_or(Dist::Lognormal {
+            mean: 400.0,
+            cv: 0.8,
+        });
     for (name, dist) in [
         ("ttft", &ttft),
         ("inter_token", &inter_token),
         ("output_tokens", &output_tokens),
+        ("reasoning_tokens", &reasoning_tokens),
     ] {
         dist.validate()
             .map_err(|m| invalid(format!("{prefix}.{name}"), m))?;
@@ -587,10 +606,11 @@ pub(crate) fn build_entry(
     let script = validate_script(prefix, own.script.as_ref().or(defaults.script.as_ref()))?;
     Ok(ModelEntry {
         spec: spec.clone(),
-        window: window(&spec.id),
+        window: window(spec),
         ttft,
         inter_token,
         output_tokens,
+        reasoning_tokens,
         slowdown_per_inflight: slowdown,
         limits,
         faults,
@@ -598,7 +618,18 @@ pub(crate) fn build_entry(
     })
 }
 
+/// What an unknown model is priced and limited like under `accept_unknown_models`: a current
+/// mid-range model of the calling provider.
+pub const STAND_IN_OPENAI: &str = "gpt-5.4-mini";
+pub const STAND_IN_ANTHROPIC: &str = "claude-sonnet-4-6";
+
 impl MockConfig {
+    /// Up to three served model names (ids and aliases, user models included) nearest to
+    /// `name`, for the 404 of an unknown model.
+    pub fn nearest_models(&self, name: &str) -> Vec<&str> {
+        burnrate_sim::nearest(self.models.keys().map(String::as_str), name, 3)
+    }
+
     /// Parses and validates a TOML config.
     pub fn from_toml_str(text: &str) -> Result<MockConfig, ConfigError> {
         let raw: RawConfig = toml::from_str(text)?;
@@ -613,7 +644,23 @@ impl MockConfig {
 
     /// Validates a parsed config against the built-in catalog.
     pub fn from_raw(raw: RawConfig) -> Result<MockConfig, ConfigError> {
-        let catalog = Catalog::builtin();
+        let mut catalog = Catalog::builtin();
+        for (name, table) in &raw.prices {
+            let field = format!("prices.{name:?}");
+            if name.is_empty() || name.len() > 256 {
+                return Err(invalid(field, "a model name must have 1 to 256 bytes"));
+            }
+            let spec =
+                burnrate_sim::model_from_table(name, table.clone(), &catalog).map_err(|e| {
+                    let at = if e.field.is_empty() {
+                        field.clone()
+                    } else {
+                        format!("{field}.{}", e.field)
+                    };
+                    invalid(at, e.message)
+                })?;
+            catalog.insert(spec);
+        }
         let time_scale = raw.time_scale.unwrap_or(1.0);
         if !time_scale.is_finite() || !(0.0..=1000.0).contains(&time_scale) {
             return Err(invalid(
@@ -698,7 +745,7 @@ impl MockConfig {
             if catalog.get(name).is_none() {
                 return Err(invalid(
                     format!("models.{name:?}"),
-                    "not in the catalog (run `burnrate catalog` for the list)",
+                    "not in the catalog (run `burnrate catalog` for the list, or add it under [prices])",
                 ));
             }
         }
@@ -709,7 +756,7 @@ impl MockConfig {
             let _ = l;
         }
         // Validate defaults once so an error names `defaults.*` rather than a model.
-        if let Some(spec) = catalog.get("gpt-4o-mini") {
+        if let Some(spec) = catalog.get(STAND_IN_OPENAI) {
             build_entry(spec, None, &raw.defaults, "defaults")?;
         }
         let mut models = BTreeMap::new();
@@ -768,8 +815,8 @@ impl MockConfig {
             return None;
         }
         let stand_in = match provider {
-            Provider::Anthropic => "claude-sonnet-4-5",
-            _ => "gpt-4o-mini",
+            Provider::Anthropic => STAND_IN_ANTHROPIC,
+            _ => STAND_IN_OPENAI,
         };
         let base = self.models.get(stand_in)?;
         let mut entry = (**base).clone();

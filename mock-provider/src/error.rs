@@ -107,18 +107,29 @@ impl ApiError {
         self
     }
 
-    pub fn model_not_found(shape: Shape, model: &str) -> ApiError {
+    /// An unknown model, in the provider's wording, naming the `nearest` known ids.
+    pub fn model_not_found(shape: Shape, model: &str, nearest: &[&str]) -> ApiError {
+        let hint = if nearest.is_empty() {
+            String::new()
+        } else {
+            let names: Vec<String> = nearest.iter().map(|n| format!("`{n}`")).collect();
+            format!(" Did you mean {}?", names.join(", "))
+        };
         match shape {
             Shape::OpenAi => ApiError::new(
                 shape,
                 StatusCode::NOT_FOUND,
-                format!("The model `{model}` does not exist or you do not have access to it."),
+                format!(
+                    "The model `{model}` does not exist or you do not have access to it.{hint}"
+                ),
             )
             .with_code("model_not_found")
             .with_param("model"),
-            Shape::Anthropic => {
-                ApiError::new(shape, StatusCode::NOT_FOUND, format!("model: {model}"))
-            }
+            Shape::Anthropic => ApiError::new(
+                shape,
+                StatusCode::NOT_FOUND,
+                format!("model: {model}{hint}"),
+            ),
         }
     }
 

@@ -27,6 +27,8 @@
 //! # Request headers the mock understands
 //! - `x-mock-fault: 429|500|502|503|529|timeout|malformed|stream_cut|stream_error|quota` forces a fault.
 //! - `x-mock-output-tokens: N` makes the reply exactly N tokens (capped by `max_tokens`).
+//! - `x-mock-reasoning-tokens: N` replaces the reasoning draw (still 0 where the request asks
+//!   for no reasoning, still capped by the thinking budget and `max_tokens`).
 //! - `x-mock-step: NAME` labels the request in the request log (`step`).
 //! - `x-mock-task: ID` names the task the request belongs to in the request log (`task`), so
 //!   calls can be counted per task (e.g. by `burnrate calibrate`).
@@ -54,6 +56,7 @@
 //! ttft = { kind = "lognormal", mean = 0.5, cv = 0.3 }        # seconds; default: the catalog's
 //! inter_token = { kind = "constant", value = 0.01 }          # seconds between tokens
 //! output_tokens = { kind = "lognormal", mean = 150, cv = 0.6 }
+//! reasoning_tokens = { kind = "lognormal", mean = 400, cv = 0.8 }  # reasoning models, x effort
 //! slowdown_per_inflight = 0.0   # latency x (1 + k * requests in flight)
 //! rpm = 10000                   # 0 = unlimited; default: the catalog's limits
 //! tpm = 2000000                 # OpenAI style; input_tpm / output_tpm for Anthropic style
@@ -73,6 +76,11 @@
 //!
 //! [models."gpt-4o-mini"]
 //! script = ["429", "429", "ok"] # the first calls, then the probabilities
+//!
+//! [prices."acme-large"]         # a model added to the catalog: a scenario's [models.NAME] fields
+//! provider = "openai"
+//! input_usd_per_mtok = 1.5
+//! output_usd_per_mtok = 6.0
 //!
 //! [keys."sk-test"]              # per-key limits (each model's bucket for that key)
 //! rpm = 60
@@ -117,10 +125,12 @@
 //! | `status` | HTTP status (200 also for streams cut or failed mid-way; see `error`) |
 //! | `error` | fault or error kind, or null (`timeout`: status 504, input tokens billed) |
 //! | `retry_count` | `x-stainless-retry-count` |
+//! | `service_tier` | price list billed: `standard`, `flex`, `priority`, `batch` |
 //! | `input_tokens` | uncached input tokens |
-//! | `cache_write_tokens`, `cache_write_5m_tokens`, `cache_write_1h_tokens` | cache writes (Anthropic; always 0 for OpenAI, whose writes are plain input) |
+//! | `cache_write_tokens`, `cache_write_5m_tokens`, `cache_write_30m_tokens`, `cache_write_1h_tokens` | cache writes (Anthropic 5m/1h; OpenAI GPT-5.6+ 30m; 0 for older OpenAI models, whose writes are plain input) |
 //! | `cache_read_tokens` | cached input tokens (OpenAI `cached_tokens`, Anthropic `cache_read_input_tokens`) |
-//! | `output_tokens` | output tokens billed |
+//! | `output_tokens` | output tokens billed, reasoning included |
+//! | `reasoning_tokens` | the reasoning (thinking) part of `output_tokens` |
 //! | `cost_usd`, `cost_pusd` | cost with the catalog (pico-USD exact) |
 //! | `latency_ms` | from request start to the last byte handed to the connection |
 //!
@@ -137,7 +147,9 @@
 //!
 //! # Prompt caching
 //! OpenAI: automatic prefix caching in 128-token steps from 1,024 tokens, scoped by model, key
-//! and `prompt_cache_key`. Anthropic: explicit `cache_control` breakpoints (at most 4), a 20-block
+//! and `prompt_cache_key`; from GPT-5.6, `prompt_cache_options` and exact
+//! `prompt_cache_breakpoint`s, writes reported and billed at the 30-minute price. An entry is
+//! readable once the response that wrote it began (its first token). Anthropic: explicit `cache_control` breakpoints (at most 4), a 20-block
 //! lookback, 5-minute and 1-hour TTLs refreshed on a hit.
 //!
 //! # Rate limits

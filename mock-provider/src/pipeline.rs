@@ -14,7 +14,7 @@ use axum::extract::{FromRequest, MatchedPath, Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use burnrate_sim::{CacheTtl, Provider, TokenCounts};
+use burnrate_sim::{Billing, CacheTtl, Provider, ServiceTier, TokenCounts};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -88,6 +88,7 @@ pub struct Req {
     pub recorded: AtomicBool,
     pub forced_fault: Option<Result<FaultKind, String>>,
     pub forced_output: Option<Result<u64, String>>,
+    pub forced_reasoning: Option<Result<u64, String>>,
     pub model_name: OnceLock<String>,
     key_label: String,
 }
@@ -121,6 +122,8 @@ impl Req {
             forced_fault: header_str(headers, "x-mock-fault")
                 .map(|v| FaultKind::parse(v).ok_or_else(|| v.to_string())),
             forced_output: header_str(headers, "x-mock-output-tokens")
+                .map(|v| v.trim().parse::<u64>().map_err(|_| v.to_string())),
+            forced_reasoning: header_str(headers, "x-mock-reasoning-tokens")
                 .map(|v| v.trim().parse::<u64>().map_err(|_| v.to_string())),
             model_name: OnceLock::new(),
             key_label: redact_key(&key),
@@ -249,6 +252,11 @@ impl Req {
         }
     }
 
+    /// The 404 of an unknown model, naming the nearest served ones.
+    pub fn unknown_model(&self, name: &str) -> ApiError {
+        ApiError::model_not_found(self.shape, name, &self.cfg.nearest_models(name))
+    }
+
     /// Looks the model up and decides the fault of this call.
     pub fn admit(&self, model_name: &str) -> Result<Call, ApiError> {
         self.check_model_name(model_name)?;
@@ -256,7 +264,7 @@ impl Req {
         let model = self
             .cfg
             .model(model_name, self.provider())
-            .ok_or_else(|| ApiError::model_not_found(self.shape, model_name))?;
+            .ok_or_else(|| self.unknown_model(model_name))?;
         if let Some(cap) = self.cfg.spend_cap_pusd
             && self.state.total_cost_pusd.load(Ordering::Relaxed) >= cap
         {
@@ -278,6 +286,16 @@ impl Req {
                 return Err(ApiError::bad_request(
                     self.shape,
                     "x-mock-output-tokens must be an integer in [0, 1000000]",
+                ));
+            }
+            None => None,
+        };
+        let forced_reasoning = match &self.forced_reasoning {
+            Some(Ok(n)) if *n <= 1_000_000 => Some(*n),
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    self.shape,
+                    "x-mock-reasoning-tokens must be an integer in [0, 1000000]",
                 ));
             }
             None => None,
@@ -308,8 +326,10 @@ impl Req {
         Ok(Call {
             slowdown: 1.0 + model.slowdown_per_inflight * inflight,
             model,
+            tier: ServiceTier::Standard,
             fault,
             forced_output,
+            forced_reasoning,
         })
     }
 
@@ -562,7 +582,8 @@ impl Req {
         batch: bool,
         stream: bool,
     ) -> Outcome {
-        let charged = price(&call.model, t, batch);
+        let tier = if batch { ServiceTier::Batch } else { call.tier };
+        let charged = price(&call.model, t, tier);
         self.state
             .total_cost_pusd
             .fetch_add(charged.cost_pusd, Ordering::Relaxed);
@@ -621,40 +642,50 @@ fn error_kind(err: &ApiError) -> &'static str {
 pub struct Tokens {
     pub input: u64,
     pub cache_write_5m: u64,
+    /// OpenAI GPT-5.6+ writes (`prompt_cache_options.ttl = "30m"`).
+    pub cache_write_30m: u64,
     pub cache_write_1h: u64,
     pub cache_read: u64,
+    /// Output tokens, reasoning (thinking) tokens included: both bill as output.
     pub output: u64,
+    /// The reasoning part of `output`.
+    pub reasoning: u64,
 }
 
-/// Exact cost with the simulator's catalog (the 5m and 1h writes priced separately).
-pub fn price(model: &ModelEntry, t: Tokens, batch: bool) -> Charged {
+/// Exact cost of one request with the simulator's catalog: one bill for the whole request
+/// (so the long-context threshold sees every input token, writes of each TTL included) at the
+/// request's service tier (`Batch` for batch lines).
+pub fn price(model: &ModelEntry, t: Tokens, tier: ServiceTier) -> Charged {
     let spec = &model.spec;
-    let main = spec.cost_pusd(
+    let cost = spec.bill_writes(
         &TokenCounts {
             input: t.input,
-            cache_write: t.cache_write_5m,
+            cache_write: 0,
             cache_read: t.cache_read,
             output: t.output,
         },
-        CacheTtl::FiveMinutes,
-        batch,
-    );
-    let hour = spec.cost_pusd(
-        &TokenCounts {
-            cache_write: t.cache_write_1h,
-            ..TokenCounts::default()
+        &[
+            (CacheTtl::FiveMinutes, t.cache_write_5m),
+            (CacheTtl::ThirtyMinutes, t.cache_write_30m),
+            (CacheTtl::OneHour, t.cache_write_1h),
+        ],
+        &Billing {
+            ttl: spec.default_ttl(),
+            tier,
+            uplift_permille: 1000,
         },
-        CacheTtl::OneHour,
-        batch,
     );
     Charged {
         input: t.input,
         cache_write_5m: t.cache_write_5m,
+        cache_write_30m: t.cache_write_30m,
         cache_write_1h: t.cache_write_1h,
         cache_read: t.cache_read,
         output: t.output,
-        cost_pusd: main.total() + hour.total(),
-        batch,
+        reasoning: t.reasoning,
+        cost_pusd: cost.total(),
+        batch: tier == ServiceTier::Batch,
+        tier,
     }
 }
 
@@ -662,8 +693,13 @@ pub fn price(model: &ModelEntry, t: Tokens, batch: bool) -> Charged {
 #[derive(Debug)]
 pub struct Call {
     pub model: Arc<ModelEntry>,
+    /// The service tier the request is billed at (set from `service_tier` once read).
+    pub tier: ServiceTier,
     pub fault: Option<FaultKind>,
     pub forced_output: Option<u64>,
+    /// `x-mock-reasoning-tokens`: the reasoning draw replaced (still 0 where the request asks
+    /// for none, still capped by the thinking budget and the output limit).
+    pub forced_reasoning: Option<u64>,
     /// Latency multiplier from the requests in flight.
     pub slowdown: f64,
 }
@@ -673,8 +709,10 @@ impl Call {
     pub fn batch(model: Arc<ModelEntry>) -> Call {
         Call {
             model,
+            tier: ServiceTier::Batch,
             fault: None,
             forced_output: None,
+            forced_reasoning: None,
             slowdown: 1.0,
         }
     }
@@ -758,11 +796,13 @@ impl Outcome {
         if delivered >= self.tokens.output {
             return;
         }
+        // Reasoning comes first in a reply: what was cut is visible output first.
         let tokens = Tokens {
             output: delivered,
+            reasoning: self.tokens.reasoning.min(delivered),
             ..self.tokens
         };
-        let billed = price(&self.entry, tokens, self.charged.batch);
+        let billed = price(&self.entry, tokens, self.charged.tier);
         self.state
             .total_cost_pusd
             .fetch_sub(self.charged.cost_pusd - billed.cost_pusd, Ordering::Relaxed);

@@ -35,11 +35,66 @@ pub struct Plan {
     pub finish: Finish,
     /// The stop sequence the text ended at (`finish` is then `Stop`).
     pub stop_sequence: Option<String>,
+    /// Reasoning (thinking) tokens before the reply, billed as output, not in `output_tokens`.
+    pub reasoning_tokens: u64,
+    /// The text of an Anthropic `thinking` block (one piece a token); empty for hidden
+    /// reasoning.
+    pub thinking: Vec<Cow<'static, str>>,
 }
 
 impl Plan {
+    fn empty() -> Plan {
+        Plan {
+            pieces: Vec::new(),
+            tool_calls: Vec::new(),
+            output_tokens: 0,
+            finish: Finish::Stop,
+            stop_sequence: None,
+            reasoning_tokens: 0,
+            thinking: Vec::new(),
+        }
+    }
+
     pub fn text(&self) -> String {
         self.pieces.concat()
+    }
+
+    /// Every output token billed: the reply and the reasoning before it.
+    pub fn billed_output(&self) -> u64 {
+        self.output_tokens + self.reasoning_tokens
+    }
+}
+
+/// The reasoning a request asks for.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub enum Reasoning {
+    /// None (a model without reasoning, `reasoning_effort: "none"`, thinking disabled).
+    #[default]
+    Off,
+    /// OpenAI reasoning models: hidden tokens, the model's `reasoning_tokens` draw times
+    /// `scale` (from the effort).
+    Hidden { scale: f64 },
+    /// Anthropic extended thinking: the draw, at most `budget` tokens, shown as a block.
+    Thinking { budget: u64 },
+}
+
+impl Reasoning {
+    /// OpenAI `reasoning_effort` (chat) / `reasoning.effort` (Responses) on a model that
+    /// reasons: the default draw is `medium`; each step halves or doubles it.
+    pub fn effort(reasons: bool, effort: Option<&str>) -> Reasoning {
+        if !reasons {
+            return Reasoning::Off;
+        }
+        let scale = match effort.unwrap_or("medium") {
+            "none" => return Reasoning::Off,
+            "minimal" => 0.125,
+            "low" => 0.5,
+            "high" => 2.0,
+            "xhigh" => 4.0,
+            "max" => 8.0,
+            _ => 1.0,
+        };
+        Reasoning::Hidden { scale }
     }
 }
 
@@ -60,6 +115,7 @@ pub struct Ask {
     pub max_tokens: Option<u64>,
     /// Stop sequences (`stop` / `stop_sequences`): the text ends before the first one.
     pub stop: Vec<String>,
+    pub reasoning: Reasoning,
 }
 
 fn lorem(rng: &mut Pcg64Mcg, n: u64) -> Vec<Cow<'static, str>> {
@@ -84,18 +140,42 @@ fn first_word(piece: &str) -> &'static str {
 }
 
 /// Plans the reply of one request.
+/// `forced`: the `x-mock-output-tokens` and `x-mock-reasoning-tokens` headers.
 pub fn plan(
     cfg: &MockConfig,
     model: &ModelEntry,
-    forced: Option<u64>,
+    (forced, forced_reasoning): (Option<u64>, Option<u64>),
     ask: &Ask,
     seed: u64,
 ) -> Plan {
-    let plan = unstopped(cfg, model, forced, ask, seed);
-    if ask.stop.is_empty() || !plan.tool_calls.is_empty() {
-        return plan;
+    // Without max_tokens, the model's own output limit; reasoning comes out of it first.
+    let cap = ask.max_tokens.unwrap_or(model.window.max_output_tokens);
+    let mut rng = Pcg64Mcg::seed_from_u64(crate::cache::mix(seed, 0x7ea5));
+    let draw = |rng: &mut Pcg64Mcg, scale: f64| match forced_reasoning {
+        Some(n) => n,
+        None => (model.reasoning_tokens.sample(rng) * scale)
+            .round()
+            .clamp(0.0, 1e9) as u64,
+    };
+    let (reasoning, thinking) = match ask.reasoning {
+        Reasoning::Off => (0, false),
+        Reasoning::Hidden { scale } => (draw(&mut rng, scale), false),
+        Reasoning::Thinking { budget } => (draw(&mut rng, 1.0).min(budget), true),
+    };
+    let reasoning = reasoning.min(cap);
+    let mut plan = unstopped(cfg, model, forced, ask, seed, cap - reasoning);
+    if reasoning > 0 && reasoning == cap {
+        // The reasoning used the whole allowance: no reply, cut by the limit.
+        plan.finish = Finish::Length;
     }
-    stop_at(plan, &ask.stop)
+    if !ask.stop.is_empty() && plan.tool_calls.is_empty() {
+        plan = stop_at(plan, &ask.stop);
+    }
+    plan.reasoning_tokens = reasoning;
+    if thinking {
+        plan.thinking = lorem(&mut rng, reasoning);
+    }
+    plan
 }
 
 /// Ends a text reply before the earliest stop sequence in it, as providers do (the sequence
@@ -132,6 +212,7 @@ fn stop_at(plan: Plan, stops: &[String]) -> Plan {
         tool_calls: Vec::new(),
         finish: Finish::Stop,
         stop_sequence: Some(seq.clone()),
+        ..Plan::empty()
     }
 }
 
@@ -141,10 +222,9 @@ fn unstopped(
     forced: Option<u64>,
     ask: &Ask,
     seed: u64,
+    cap: u64,
 ) -> Plan {
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
-    // Without max_tokens, the model's own output limit.
-    let cap = ask.max_tokens.unwrap_or(model.window.max_output_tokens);
     let wanted = forced
         .unwrap_or_else(|| model.output_tokens.sample(&mut rng).round().max(1.0) as u64)
         .min(1_000_000);
@@ -178,6 +258,7 @@ fn unstopped(
                 output_tokens: out,
                 finish: Finish::ToolCalls,
                 stop_sequence: None,
+                ..Plan::empty()
             };
         }
         if let Some(text) = &f.text {
@@ -227,6 +308,7 @@ fn unstopped(
             output_tokens: out,
             finish,
             stop_sequence: None,
+            ..Plan::empty()
         };
     }
 
@@ -255,6 +337,7 @@ fn unstopped(
             Finish::Stop
         },
         stop_sequence: None,
+        ..Plan::empty()
     }
 }
 
@@ -280,5 +363,6 @@ fn text_plan(text: &str, cap: u64) -> Plan {
             Finish::Stop
         },
         stop_sequence: None,
+        ..Plan::empty()
     }
 }

@@ -24,9 +24,15 @@ pub struct Usage {
     pub input_tokens: u64,
     pub cache_write_tokens: u64,
     pub cache_write_5m_tokens: u64,
+    pub cache_write_30m_tokens: u64,
     pub cache_write_1h_tokens: u64,
     pub cache_read_tokens: u64,
+    /// Output tokens, reasoning included.
     pub output_tokens: u64,
+    /// The reasoning (thinking) part of `output_tokens`.
+    pub reasoning_tokens: u64,
+    /// Answered requests by the service tier they were billed at.
+    pub service_tiers: BTreeMap<String, u64>,
     /// Exact cost in pico-USD.
     pub cost_pusd: u64,
     pub cost_usd: f64,
@@ -62,10 +68,18 @@ impl Usage {
         }
         self.input_tokens += c.input;
         self.cache_write_5m_tokens += c.cache_write_5m;
+        self.cache_write_30m_tokens += c.cache_write_30m;
         self.cache_write_1h_tokens += c.cache_write_1h;
-        self.cache_write_tokens += c.cache_write_5m + c.cache_write_1h;
+        self.cache_write_tokens += c.cache_write();
         self.cache_read_tokens += c.cache_read;
         self.output_tokens += c.output;
+        self.reasoning_tokens += c.reasoning;
+        if (200..300).contains(&status) || kind == Some("timeout") {
+            *self
+                .service_tiers
+                .entry(c.tier.as_str().to_string())
+                .or_default() += 1;
+        }
         self.cost_pusd += c.cost_pusd;
     }
 
@@ -163,6 +177,7 @@ impl Ledger {
     /// tokens) in the total and the request's model and key rows.
     pub fn correct(&mut self, model: &str, key: &str, was: &Charged, now: &Charged) {
         let out = was.output - now.output;
+        let reasoning = was.reasoning - now.reasoning;
         let cost = was.cost_pusd - now.cost_pusd;
         for u in [
             Some(&mut self.total),
@@ -173,6 +188,7 @@ impl Ledger {
         .flatten()
         {
             u.output_tokens -= out.min(u.output_tokens);
+            u.reasoning_tokens -= reasoning.min(u.reasoning_tokens);
             u.cost_pusd -= cost.min(u.cost_pusd);
         }
     }

@@ -37,6 +37,17 @@ impl Timing {
         }
     }
 
+    /// Moves the first visible token back by `n` tokens of hidden reasoning.
+    pub fn think(&mut self, n: u64) {
+        if self.instant() {
+            return;
+        }
+        for _ in 0..n.min(1_000_000) {
+            let gap = self.next_gap();
+            self.ttft += gap;
+        }
+    }
+
     pub fn instant(&self) -> bool {
         self.factor <= 0.0
     }

@@ -7,6 +7,7 @@
 
 use crate::error::{ApiError, Shape};
 use crate::window::Window;
+use burnrate_sim::{ModelSpec, ServiceTier};
 use serde_json::{Map, Value};
 
 /// What a field must be.
@@ -338,17 +339,18 @@ pub fn max_output(
 
 /// The prompt (and the output asked for) must fit the model's context window.
 pub fn context(shape: Shape, prompt: u64, output: u64, window: Window) -> Result<(), ApiError> {
+    let input_max = window.input_tokens;
     let max = window.context_tokens;
     let msg = match shape {
-        Shape::OpenAi if prompt > max => format!(
-            "This model's maximum context length is {max} tokens. However, your messages resulted in {prompt} tokens. Please reduce the length of the messages."
+        Shape::OpenAi if prompt > input_max => format!(
+            "This model's maximum context length is {input_max} tokens. However, your messages resulted in {prompt} tokens. Please reduce the length of the messages."
         ),
         Shape::OpenAi if prompt + output > max => format!(
             "This model's maximum context length is {max} tokens. However, you requested {} tokens ({prompt} in the messages, {output} in the completion). Please reduce the length of the messages or completion.",
             prompt + output
         ),
-        Shape::Anthropic if prompt > max => {
-            format!("prompt is too long: {prompt} tokens > {max} maximum")
+        Shape::Anthropic if prompt > input_max => {
+            format!("prompt is too long: {prompt} tokens > {input_max} maximum")
         }
         Shape::Anthropic if prompt + output > max => format!(
             "input length and `max_tokens` exceed context limit: {prompt} + {output} > {max}, decrease input length or `max_tokens` and try again"
@@ -362,4 +364,91 @@ pub fn context(shape: Shape, prompt: u64, output: u64, window: Window) -> Result
             .with_param("messages"),
         Shape::Anthropic => e,
     })
+}
+
+/// `service_tier` values of OpenAI's spec (`ServiceTier`, August 2026).
+const OPENAI_TIERS: &[&str] = &["auto", "default", "flex", "scale", "priority", "fast"];
+
+/// The service tier of an OpenAI request: the price list it is billed from and the value the
+/// response reports. `auto`, `default` and `scale` (a project's reserved units, billed apart)
+/// run at the standard tier and report `default`; `fast` is `priority` (OpenAI reports
+/// `priority` for both). A tier the model does not offer is a 400 naming what it offers.
+pub fn openai_tier(
+    shape: Shape,
+    v: Option<&Value>,
+    spec: &ModelSpec,
+) -> Result<(ServiceTier, &'static str), ApiError> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok((ServiceTier::Standard, "default"));
+    };
+    check(shape, "service_tier", v, Rule::Str)?;
+    let asked = v.as_str().unwrap_or_default();
+    let (tier, echo) = match asked {
+        "auto" | "default" | "scale" => (ServiceTier::Standard, "default"),
+        "flex" => (ServiceTier::Flex, "flex"),
+        "priority" | "fast" => (ServiceTier::Priority, "priority"),
+        other => {
+            return Err(enum_error(shape, "service_tier", other, OPENAI_TIERS));
+        }
+    };
+    if tier != ServiceTier::Standard && spec.offers_tier(tier).is_err() {
+        let mut offered = vec!["auto", "default"];
+        for (t, name) in [
+            (ServiceTier::Flex, "flex"),
+            (ServiceTier::Priority, "priority"),
+        ] {
+            if spec.offers_tier(t).is_ok() {
+                offered.push(name);
+            }
+        }
+        return Err(reject(
+            shape,
+            "service_tier",
+            format!(
+                "Invalid value for 'service_tier': the model `{}` does not support the '{asked}' service tier. Supported values for this model are: {}.",
+                spec.id,
+                offered.join(", ")
+            ),
+            String::new(),
+            "invalid_value",
+        ));
+    }
+    Ok((tier, echo))
+}
+
+/// `service_tier` of an Anthropic request (`auto` or `standard_only`): both run at the standard
+/// tier here (priority capacity is a commitment the mock does not model).
+pub fn anthropic_tier(shape: Shape, v: Option<&Value>) -> Result<ServiceTier, ApiError> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(ServiceTier::Standard);
+    };
+    check(shape, "service_tier", v, Rule::Str)?;
+    match v.as_str().unwrap_or_default() {
+        "auto" | "standard_only" => Ok(ServiceTier::Standard),
+        other => Err(enum_error(
+            shape,
+            "service_tier",
+            other,
+            &["auto", "standard_only"],
+        )),
+    }
+}
+
+/// A string outside its enum, in the provider's wording.
+pub fn enum_error(shape: Shape, field: &str, got: &str, allowed: &[&str]) -> ApiError {
+    let quoted: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
+    let (openai, anthropic) = match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => (
+            format!("{}, and {last}", rest.join(", ")),
+            format!("{} or {last}", rest.join(", ")),
+        ),
+        _ => (quoted.join(", "), quoted.join(", ")),
+    };
+    reject(
+        shape,
+        field,
+        format!("Invalid value: '{got}'. Supported values are: {openai}."),
+        format!("Input should be {anthropic}"),
+        "invalid_value",
+    )
 }

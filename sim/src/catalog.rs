@@ -487,24 +487,57 @@ impl ModelSpec {
     /// Exact cost of one call: the tier's (and, past the threshold, the long-context) prices,
     /// the write price of the TTL, and the regional uplift on every line.
     pub fn bill(&self, tokens: &TokenCounts, billing: &Billing) -> CostBreakdown {
-        let r = self.rates(billing.tier, tokens.total_input());
+        self.bill_writes(
+            &TokenCounts {
+                cache_write: 0,
+                ..*tokens
+            },
+            &[(billing.ttl, tokens.cache_write)],
+            billing,
+        )
+    }
+
+    /// [`ModelSpec::bill`] for a request whose cache writes have several TTLs (Anthropic 5m and
+    /// 1h breakpoints in one request): `tokens.cache_write` is ignored and each `(ttl, n)` of
+    /// `writes` is billed at that TTL's write price (`billing.ttl` is not used). The
+    /// long-context threshold sees the whole prompt, writes of every TTL included.
+    pub fn bill_writes(
+        &self,
+        tokens: &TokenCounts,
+        writes: &[(CacheTtl, u64)],
+        billing: &Billing,
+    ) -> CostBreakdown {
+        let written: u64 = writes.iter().map(|(_, n)| n).sum();
+        let r = self.rates(billing.tier, tokens.input + tokens.cache_read + written);
         let line = |n: u64, price: u64| {
             (u128::from(n) * u128::from(price) * u128::from(billing.uplift_permille) / 1000) as u64
         };
-        let write = line(tokens.cache_write, r.cache_write(billing.ttl));
-        // Providers without a write premium bill written tokens as plain input (OpenAI before
-        // GPT-5.6, Google): they show as input spend, not cache-write spend.
-        let (input_extra, cache_write) = if self.writes_as_input(&r, billing.ttl) {
-            (write, 0)
-        } else {
-            (0, write)
-        };
+        let (mut input_extra, mut cache_write) = (0, 0);
+        for &(ttl, n) in writes {
+            let write = line(n, r.cache_write(ttl));
+            // Providers without a write premium bill written tokens as plain input (OpenAI
+            // before GPT-5.6, Google): they show as input spend, not cache-write spend.
+            if self.writes_as_input(&r, ttl) {
+                input_extra += write;
+            } else {
+                cache_write += write;
+            }
+        }
         CostBreakdown {
             input: line(tokens.input, r.input_pusd) + input_extra,
             cache_write,
             cache_read: line(tokens.cache_read, r.cache_read_pusd),
             output: line(tokens.output, r.output_pusd),
         }
+    }
+
+    /// Whether the model bills cache writes above the input price (OpenAI GPT-5.6 and later,
+    /// Anthropic): for OpenAI models, the ones that take `prompt_cache_options`.
+    pub fn has_write_premium(&self) -> bool {
+        let s = &self.prices.standard;
+        self.cache_ttls
+            .iter()
+            .any(|t| s.cache_write(*t) > s.input_pusd)
     }
 
     /// Whether a cache write is billed as plain input (no premium).
@@ -544,6 +577,14 @@ impl ModelSpec {
     pub fn retired_on(&self, as_of: &str) -> bool {
         self.deprecation_date.as_deref().is_some_and(|d| d <= as_of)
     }
+}
+
+/// Up to `n` of `names` nearest to `name` by Levenshtein distance, closest first (ties by name).
+pub fn nearest<'a>(names: impl Iterator<Item = &'a str>, name: &str, n: usize) -> Vec<&'a str> {
+    let mut scored: Vec<(usize, &str)> = names.map(|c| (strsim::levenshtein(name, c), c)).collect();
+    scored.sort_unstable();
+    scored.dedup_by(|a, b| a.1 == b.1);
+    scored.into_iter().take(n).map(|(_, c)| c).collect()
 }
 
 fn list<'a>(items: impl Iterator<Item = &'a str>) -> String {
@@ -631,6 +672,12 @@ impl Catalog {
         self.models.len()
     }
 
+    /// Up to `n` ids and aliases nearest to `name` by edit distance (ties by name), for
+    /// "did you mean" answers to an unknown model.
+    pub fn nearest(&self, name: &str, n: usize) -> Vec<&str> {
+        nearest(self.names(), name, n)
+    }
+
     pub fn is_empty(&self) -> bool {
         self.models.is_empty()
     }
@@ -682,6 +729,71 @@ mod tests {
             gpt.cost_pusd(&tokens, CacheTtl::FiveMinutes, true).total() * 2,
             cost.total()
         );
+    }
+
+    #[test]
+    fn writes_of_two_ttls_bill_once_with_the_whole_prompt() {
+        let c = Catalog::builtin();
+        let sonnet = c.get("claude-sonnet-4-6").unwrap();
+        let tokens = TokenCounts {
+            input: 100,
+            cache_write: 0,
+            cache_read: 1_000,
+            output: 50,
+        };
+        let writes = [(CacheTtl::FiveMinutes, 2_000), (CacheTtl::OneHour, 3_000)];
+        let cost = sonnet.bill_writes(&tokens, &writes, &Billing::standard(CacheTtl::FiveMinutes));
+        // $/MTok: 100*3 + 2000*3.75 + 3000*6 + 1000*0.30 + 50*15 = 300+7500+18000+300+750.
+        assert_eq!(cost.input, 300 * 1_000_000);
+        assert_eq!(cost.cache_write, (7_500 + 18_000) * 1_000_000);
+        assert_eq!(cost.cache_read, 300 * 1_000_000);
+        assert_eq!(cost.output, 750 * 1_000_000);
+        // One TTL through `bill_writes` equals `bill`.
+        let one = TokenCounts {
+            cache_write: 2_000,
+            ..tokens
+        };
+        let b = Billing::standard(CacheTtl::OneHour);
+        assert_eq!(
+            sonnet.bill(&one, &b),
+            sonnet.bill_writes(&tokens, &[(CacheTtl::OneHour, 2_000)], &b)
+        );
+        // The long-context threshold sees writes of every TTL: gpt-5.6 (272k threshold) with
+        // 100k uncached, 100k written at 30m and 100k at 24h is a 300k prompt, so every line
+        // is at the long rates: input 8, 30m write 10, 24h write 20, output 30 $/MTok.
+        let gpt = c.get("gpt-5.6").unwrap();
+        let t = TokenCounts {
+            input: 100_000,
+            cache_write: 0,
+            cache_read: 0,
+            output: 1_000,
+        };
+        let w = [
+            (CacheTtl::ThirtyMinutes, 100_000),
+            (CacheTtl::OneDay, 100_000),
+        ];
+        let cost = gpt.bill_writes(&t, &w, &Billing::standard(CacheTtl::ThirtyMinutes));
+        assert_eq!(cost.input, 100_000 * 8_000_000);
+        assert_eq!(cost.cache_write, 100_000 * (10_000_000 + 20_000_000));
+        assert_eq!(cost.output, 1_000 * 30_000_000);
+        // The same split in two separate bills would have missed the threshold.
+        let part = gpt.bill_writes(
+            &t,
+            &[(CacheTtl::ThirtyMinutes, 100_000)],
+            &Billing::standard(CacheTtl::ThirtyMinutes),
+        );
+        assert_eq!(part.input, 100_000 * 4_000_000);
+    }
+
+    #[test]
+    fn nearest_names_by_edit_distance() {
+        let c = Catalog::builtin();
+        assert_eq!(c.nearest("gpt-5.66", 1), vec!["gpt-5.6"]);
+        assert_eq!(c.nearest("claude-sonet-4-6", 1), vec!["claude-sonnet-4-6"]);
+        assert_eq!(c.nearest("x", 3).len(), 3);
+        let c = Catalog::builtin();
+        assert!(c.get("gpt-5.6").unwrap().has_write_premium());
+        assert!(!c.get("gpt-5.4").unwrap().has_write_premium());
     }
 
     #[test]

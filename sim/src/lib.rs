@@ -33,6 +33,7 @@ pub use capacity::{DEFAULT_MAX_QUEUE_WAIT_S, LIMIT_KINDS, SATURATED_SHARE, SATUR
 pub use catalog::{
     Billing, BillingError, CacheTtl, Catalog, CostBreakdown, Latency, LongContext, ModelKind,
     ModelSpec, PriceBand, Provider, RateLimits, Rates, ServiceTier, TokenCounts, is_iso_date,
+    nearest,
 };
 pub use dist::{Dist, Shape};
 pub use drive_report::{Difference, DriveReport, EndpointLedger, Figures, Spread};
@@ -57,7 +58,7 @@ pub use run::{
     PRECISION_BATCH, RunOptions, SimError, precision_reached, scenario_hash, simulate,
     simulate_until,
 };
-pub use scenario::ScenarioError;
+pub use scenario::{ModelTableError, ScenarioError, model_from_table};
 pub use shard::{MergeError, ShardSummary, merge_shards, simulate_shard};
 pub use stats::Ci95;
 pub use summary::FAILURE_KINDS;

@@ -395,3 +395,84 @@ fn simulator_and_mock_agree_and_calibration_recovers_the_scenario() {
     }
     assert_eq!(f(&cal, "/tasks"), n, "calibrate saw every task id");
 }
+
+/// A flex step on gpt-5.6 with a cached prefix: drive sends the step's `service_tier` and bills
+/// the call as the engine does (`Scenario::billing`: flex prices, 30-minute writes at 1.25x
+/// input); the mock bills what it received the same way, to the pUSD.
+#[test]
+fn drive_and_the_mock_bill_a_flex_gpt_5_6_step_alike() {
+    let dir = tempfile::tempdir().unwrap();
+    let scenario = dir.path().join("flex.toml");
+    std::fs::write(
+        &scenario,
+        "name = \"flex\"\n[horizon]\ndays = 1\nreplicas = 2\nseed = 5\n[traffic]\ntasks_per_day = 500\narrivals = \"uniform\"\n[caching]\nenabled = true\n[[steps]]\nname = \"answer\"\nmodel = \"gpt-5.6\"\ntier = \"flex\"\nprefix_tokens = 1300\ninput_tokens = 200\noutput_tokens = 40\n",
+    )
+    .unwrap();
+    let log = dir.path().join("requests.jsonl");
+    let config = dir.path().join("mock.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "seed = 3\ntime_scale = 0.0\nrequest_log = {:?}\n[defaults]\nrpm = 0\ntpm = 0\n",
+            log.display().to_string()
+        ),
+    )
+    .unwrap();
+    let (mock, url) = start_mock(&config);
+    let out = Command::new(env!("CARGO_BIN_EXE_burnrate"))
+        .arg("drive")
+        .arg(&scenario)
+        .args(["--endpoint", &url, "--tasks", "20", "--speedup", "30000"])
+        .args([
+            "--concurrency",
+            "1",
+            "--seed",
+            "2",
+            "--format",
+            "json",
+            "--quiet",
+        ])
+        .output()
+        .expect("run drive");
+    assert!(
+        out.status.success(),
+        "drive failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("drive --format json");
+    mock.stop();
+    let lines: Vec<Value> = std::fs::read_to_string(&log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 20);
+    assert!(
+        lines.iter().all(|l| l["service_tier"] == "flex"),
+        "{lines:?}"
+    );
+    // The first call writes the prefix (30m writes), later ones read it.
+    assert!(lines[0]["cache_write_30m_tokens"].as_u64().unwrap() >= 1024);
+    assert!(lines[19]["cache_read_tokens"].as_u64().unwrap() >= 1024);
+    let ledger = &report["endpoint_ledger"];
+    let drive_pusd: u128 = ledger["measured_cost_pusd"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("measured_cost_pusd in {ledger}"));
+    assert_eq!(
+        u128::from(ledger["cost_pusd"].as_u64().unwrap()),
+        drive_pusd
+    );
+    // Each line at gpt-5.6's flex prices: input 2.00, 30m write 2.50, read 0.20, output 10.00.
+    for l in &lines {
+        let g = |k: &str| l[k].as_u64().unwrap();
+        assert_eq!(
+            g("cost_pusd"),
+            g("input_tokens") * 2_000_000
+                + g("cache_write_30m_tokens") * 2_500_000
+                + g("cache_read_tokens") * 200_000
+                + g("output_tokens") * 10_000_000,
+            "{l}"
+        );
+    }
+}

@@ -92,3 +92,74 @@ def test_message_batch_end_to_end(claude, admin):
     assert sorted(r.custom_id for r in results) == ["c0", "c1"]
     assert all(r.result.type == "succeeded" for r in results)
     assert usage(admin)["models"][MODEL]["batch_requests"] == 2
+
+
+# --- December 2026: extended thinking and service_tier on claude-sonnet-4-6 ---
+
+THINKER = "claude-sonnet-4-6"
+
+
+def thinking_config(admin, n):
+    admin.put("/_mock/config", {"seed": 7, "time_scale": 0.0, "batch_completion_s": 0.0,
+                                "models": {THINKER: {"reasoning_tokens": {"kind": "constant", "value": n}}}})
+
+
+def test_extended_thinking_block_and_bill(claude, admin):
+    thinking_config(admin, 300)
+    m = claude.messages.create(
+        model=THINKER, max_tokens=2048, thinking={"type": "enabled", "budget_tokens": 1024},
+        messages=[{"role": "user", "content": "Why is the sky blue?"}],
+        extra_headers={"x-mock-output-tokens": "10"},
+    )
+    assert [b.type for b in m.content] == ["thinking", "text"]
+    assert m.content[0].thinking and m.content[0].signature
+    assert len(m.content[1].text.split()) == 10
+    # Thinking tokens are output tokens: 300 + 10.
+    assert m.usage.output_tokens == 310
+    led = usage(admin)["models"][THINKER]
+    # claude-sonnet-4-6: 3.00 in, 15.00 out.
+    assert led["cost_pusd"] == m.usage.input_tokens * 3_000_000 + 310 * 15_000_000
+    assert led["reasoning_tokens"] == 300
+
+
+def test_extended_thinking_streamed(claude, admin):
+    thinking_config(admin, 40)
+    with claude.messages.stream(
+        model=THINKER, max_tokens=2048, thinking={"type": "enabled", "budget_tokens": 1024},
+        messages=[{"role": "user", "content": "Why is the sky blue?"}],
+        extra_headers={"x-mock-output-tokens": "8"},
+    ) as stream:
+        events = [e.type for e in stream]
+        final = stream.get_final_message()
+    assert events.count("thinking") == 40
+    assert events.count("signature") == 1
+    assert final.content[0].type == "thinking" and final.content[0].signature
+    assert final.content[1].type == "text" and len(final.content[1].text.split()) == 8
+    assert final.usage.output_tokens == 48
+    led = usage(admin)["models"][THINKER]
+    assert led["cost_pusd"] == final.usage.input_tokens * 3_000_000 + 48 * 15_000_000
+
+
+def test_thinking_budget_is_validated(claude):
+    with pytest.raises(anthropic.BadRequestError) as err:
+        claude.messages.create(
+            model=THINKER, max_tokens=1024, thinking={"type": "enabled", "budget_tokens": 1024},
+            messages=[{"role": "user", "content": "x"}],
+        )
+    assert "must be greater than `thinking.budget_tokens`" in str(err.value)
+
+
+def test_service_tier_standard_only(claude, admin):
+    m = claude.messages.create(
+        model=THINKER, max_tokens=50, service_tier="standard_only",
+        messages=[{"role": "user", "content": "hello"}], extra_headers={"x-mock-output-tokens": "5"},
+    )
+    assert m.usage.service_tier == "standard"
+    led = usage(admin)["models"][THINKER]
+    assert led["cost_pusd"] == m.usage.input_tokens * 3_000_000 + 5 * 15_000_000
+    assert led["service_tiers"] == {"standard": 1}
+    with pytest.raises(anthropic.BadRequestError):
+        claude.messages.create(
+            model=THINKER, max_tokens=50, service_tier="priority",
+            messages=[{"role": "user", "content": "hello"}],
+        )

@@ -204,3 +204,102 @@ def test_batch_flow_end_to_end(oai, admin):
         for o in out
     )
     assert led["cost_pusd"] == expected
+
+
+# --- December 2026: GPT-5.6 prompt caching, service tiers (OpenAI spec of August 2026) ---
+
+SYSTEM = "Reference text for the agent to consult. " * 160
+
+
+def test_gpt_5_6_prompt_cache_options_and_cache_write_tokens(oai, admin):
+    def ask(q):
+        return oai.chat.completions.create(
+            model="gpt-5.6",
+            messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": q}],
+            reasoning_effort="none",
+            prompt_cache_options={"ttl": "30m", "mode": "implicit"},
+            extra_headers={"x-mock-output-tokens": "5"},
+        )
+
+    first = ask("one")
+    p = first.usage.prompt_tokens
+    w = first.usage.prompt_tokens_details.cache_write_tokens
+    # The implicit breakpoint: the prompt's last 128-token step.
+    assert w == p // 128 * 128
+    assert first.usage.prompt_tokens_details.cached_tokens == 0
+    second = ask("one")
+    assert second.usage.prompt_tokens_details.cached_tokens == w
+    assert second.usage.prompt_tokens_details.cache_write_tokens == 0
+    led = usage(admin)["models"]["gpt-5.6"]
+    # gpt-5.6: input 4.00, 30-minute write 5.00 (1.25x), cached read 0.40, output 20.00.
+    assert led["cost_pusd"] == ((p - w) * 4_000_000 + w * 5_000_000 + 5 * 20_000_000) + (
+        (p - w) * 4_000_000 + w * 400_000 + 5 * 20_000_000
+    )
+    assert led["cache_write_30m_tokens"] == w
+
+
+def test_gpt_5_6_responses_explicit_breakpoint(oai, admin):
+    r = oai.responses.create(
+        model="gpt-5.6",
+        input=[{"role": "user", "content": [
+            {"type": "input_text", "text": SYSTEM, "prompt_cache_breakpoint": {"mode": "explicit"}}]}],
+        prompt_cache_options={"mode": "explicit"},
+        reasoning={"effort": "none"},
+        extra_headers={"x-mock-output-tokens": "4"},
+    )
+    assert r.prompt_cache_options.mode == "explicit" and r.prompt_cache_options.ttl == "30m"
+    # The breakpoint ends the only message: everything but the 3 tokens priming the reply,
+    # not rounded to 128.
+    w = r.usage.input_tokens - 3
+    assert r.usage.input_tokens_details.cache_write_tokens == w
+    assert r.usage.input_tokens_details.cached_tokens == 0
+    led = usage(admin)["models"]["gpt-5.6"]
+    assert led["cost_pusd"] == 3 * 4_000_000 + w * 5_000_000 + 4 * 20_000_000
+
+
+def test_prompt_cache_options_before_gpt_5_6_is_a_400(oai):
+    with pytest.raises(openai.BadRequestError) as err:
+        oai.chat.completions.create(
+            model="gpt-5.4", messages=[{"role": "user", "content": "hi"}],
+            prompt_cache_options={"mode": "implicit"},
+        )
+    assert err.value.param == "prompt_cache_options"
+    assert err.value.code == "unsupported_parameter"
+
+
+def test_service_tier_flex_halves_priority_doubles(oai, admin):
+    costs = {}
+    for tier in ["default", "flex", "priority"]:
+        before = usage(admin)["total"]["cost_pusd"]
+        r = oai.chat.completions.create(
+            model="gpt-5.6", messages=[{"role": "user", "content": "Summarise the refund policy."}],
+            service_tier=tier, reasoning_effort="none",
+            extra_headers={"x-mock-output-tokens": "20"},
+        )
+        assert r.service_tier == tier
+        costs[tier] = usage(admin)["total"]["cost_pusd"] - before
+    p = r.usage.prompt_tokens
+    assert costs["default"] == p * 4_000_000 + 20 * 20_000_000
+    assert costs["flex"] == p * 2_000_000 + 20 * 10_000_000
+    assert costs["flex"] * 2 == costs["default"]
+    assert costs["priority"] == costs["default"] * 2
+    resp = oai.responses.create(model="gpt-5.6", input="hi", service_tier="flex", reasoning={"effort": "none"})
+    assert resp.service_tier == "flex"
+    # gpt-4o has no flex tier: 400 naming the parameter.
+    with pytest.raises(openai.BadRequestError) as err:
+        oai.chat.completions.create(
+            model="gpt-4o", messages=[{"role": "user", "content": "hi"}], service_tier="flex",
+        )
+    assert err.value.param == "service_tier"
+
+
+def test_reasoning_tokens_are_billed_as_output(oai, admin):
+    admin.put("/_mock/config", {**BASE_CONFIG, "models": {"gpt-5.6": {"reasoning_tokens": {"kind": "constant", "value": 64}}}})
+    r = oai.chat.completions.create(
+        model="gpt-5.6", messages=[{"role": "user", "content": "Think first."}],
+        extra_headers={"x-mock-output-tokens": "6"},
+    )
+    assert r.usage.completion_tokens_details.reasoning_tokens == 64
+    assert r.usage.completion_tokens == 70
+    led = usage(admin)["models"]["gpt-5.6"]
+    assert led["cost_pusd"] == r.usage.prompt_tokens * 4_000_000 + 70 * 20_000_000

@@ -1,13 +1,14 @@
 //! `POST /v1/chat/completions`: JSON and SSE answers, and batch lines.
 
 use super::{
-    PromptBuilder, apply_tool_choice, content_text, json_format, openai_cache, plan_and_prepare,
-    tool_list,
+    CacheAsk, PromptBuilder, apply_tool_choice, cache_options, check_breakpoints, content_text,
+    json_format, openai_cache, openai_tokens, plan_and_prepare, tool_list,
 };
+use crate::cache::OpenAiCache;
 use crate::config::{FaultKind, ModelEntry};
 use crate::error::{ApiError, Shape};
 use crate::pipeline::{Call, RawBody, Req, Tokens, off_thread, parse_json, unix_now};
-use crate::plan::{Ask, Finish, Plan, plan};
+use crate::plan::{Ask, Finish, Plan, Reasoning, plan};
 use crate::streaming::{Frame, FrameFn, Timing, json_response, sse_data, sse_response};
 use crate::tokens;
 use crate::validate::{self, Rule};
@@ -31,6 +32,9 @@ pub struct ChatRequest {
     pub tool_choice: Option<Value>,
     pub response_format: Option<Value>,
     pub prompt_cache_key: Option<String>,
+    pub prompt_cache_options: Option<Value>,
+    pub service_tier: Option<Value>,
+    pub reasoning_effort: Option<String>,
     pub stop: Option<Value>,
 }
 
@@ -57,9 +61,16 @@ const RULES: &[(&str, Rule)] = &[
     ("top_logprobs", Rule::Integer(0, 20)),
     ("user", Rule::Str),
     ("prompt_cache_key", Rule::Str),
+    ("prompt_cache_options", Rule::Object),
+    ("prompt_cache_retention", Rule::Str),
+    ("service_tier", Rule::Str),
+    ("reasoning_effort", Rule::Str),
     ("metadata", Rule::Object),
     ("store", Rule::Bool),
 ];
+
+/// `reasoning_effort` values of OpenAI's spec (`ReasoningEffort`, August 2026).
+pub(crate) const EFFORTS: &[&str] = &["none", "minimal", "low", "medium", "high", "xhigh", "max"];
 
 const ROLES: &[&str] = &[
     "system",
@@ -84,6 +95,11 @@ fn read(shape: Shape, v: Value) -> Result<ChatRequest, ApiError> {
     }
     if let Some(t) = o.get("tools").filter(|t| !t.is_null()) {
         validate::tools(shape, t, true)?;
+    }
+    if let Some(Value::String(e)) = o.get("reasoning_effort")
+        && !EFFORTS.contains(&e.as_str())
+    {
+        return Err(validate::enum_error(shape, "reasoning_effort", e, EFFORTS));
     }
     let r: ChatRequest = serde_json::from_value(v)
         .map_err(|e| ApiError::bad_request(shape, format!("Invalid request body: {e}")))?;
@@ -120,8 +136,9 @@ pub struct ChatMessage {
     pub tool_calls: Option<Vec<Value>>,
 }
 
-/// The prompt as token ids (tools, then the JSON schema of `response_format`, then messages).
-fn chat_prompt(r: &ChatRequest) -> Vec<u32> {
+/// The prompt as token ids (tools, then the JSON schema of `response_format`, then messages)
+/// and the prompt lengths at its explicit cache breakpoints.
+fn chat_prompt(r: &ChatRequest) -> (Vec<u32>, Vec<u64>) {
     let mut b = PromptBuilder::new();
     if let Some(tools) = &r.tools
         && !tools.is_empty()
@@ -134,6 +151,10 @@ fn chat_prompt(r: &ChatRequest) -> Vec<u32> {
         b.text(&rf.to_string());
     }
     for m in &r.messages {
+        if m.tool_calls.is_none() {
+            b.content_message(&m.role, m.content.as_ref(), m.name.as_deref());
+            continue;
+        }
         let (mut text, extra) = content_text(m.content.as_ref());
         for call in m.tool_calls.iter().flatten() {
             if let Some(f) = call.get("function") {
@@ -159,6 +180,8 @@ struct ChatUsage {
 #[derive(Debug, Clone, Copy, Serialize)]
 struct PromptDetails {
     cached_tokens: u64,
+    /// Written to the cache (GPT-5.6+; 0 before, where writes are free and bill as input).
+    cache_write_tokens: u64,
     audio_tokens: u64,
 }
 
@@ -171,17 +194,19 @@ struct CompletionDetails {
 }
 
 impl ChatUsage {
-    fn new(prompt: u64, cached: u64, completion: u64) -> ChatUsage {
+    fn new(prompt: u64, cache: OpenAiCache, plan: &Plan) -> ChatUsage {
+        let completion = plan.billed_output();
         ChatUsage {
             prompt_tokens: prompt,
             completion_tokens: completion,
             total_tokens: prompt + completion,
             prompt_tokens_details: PromptDetails {
-                cached_tokens: cached,
+                cached_tokens: cache.read,
+                cache_write_tokens: cache.write,
                 audio_tokens: 0,
             },
             completion_tokens_details: CompletionDetails {
-                reasoning_tokens: 0,
+                reasoning_tokens: plan.reasoning_tokens,
                 audio_tokens: 0,
                 accepted_prediction_tokens: 0,
                 rejected_prediction_tokens: 0,
@@ -244,7 +269,7 @@ fn finish_str(f: Finish) -> &'static str {
 }
 
 /// What a chat completions request asks of the planner.
-fn chat_ask(r: &ChatRequest) -> Ask {
+fn chat_ask(r: &ChatRequest, reasons: bool) -> Ask {
     let mut ask = Ask {
         last_user: r
             .messages
@@ -256,6 +281,7 @@ fn chat_ask(r: &ChatRequest) -> Ask {
         tools: tool_list(r.tools.as_ref(), true),
         after_tool_result: r.messages.last().is_some_and(|m| m.role == "tool"),
         max_tokens: r.max_completion_tokens.or(r.max_tokens),
+        reasoning: Reasoning::effort(reasons, r.reasoning_effort.as_deref()),
         stop: match &r.stop {
             Some(Value::String(s)) => vec![s.clone()],
             Some(Value::Array(items)) => items
@@ -279,7 +305,8 @@ fn completion<'a>(
     model: &'a str,
     plan: &'a Plan,
     prompt: u64,
-    cached: u64,
+    cache: OpenAiCache,
+    service_tier: &'static str,
 ) -> (ChatCompletion<'a>, Tokens) {
     let tool_calls: Option<Vec<ToolCallOut>> = (!plan.tool_calls.is_empty()).then(|| {
         plan.tool_calls
@@ -311,17 +338,29 @@ fn completion<'a>(
             logprobs: None,
             finish_reason: finish_str(plan.finish),
         }],
-        usage: ChatUsage::new(prompt, cached, plan.output_tokens),
-        service_tier: "default",
+        usage: ChatUsage::new(prompt, cache, plan),
+        service_tier,
         system_fingerprint: "fp_burnrate_mock",
     };
-    let tokens = Tokens {
-        input: prompt - cached,
-        cache_read: cached,
-        output: plan.output_tokens,
-        ..Tokens::default()
-    };
+    let tokens = openai_tokens(prompt, cache, plan.output_tokens, plan.reasoning_tokens);
     (body, tokens)
+}
+
+/// Checks `prompt_cache_options` and the messages' `prompt_cache_breakpoint`s against the
+/// model; whether the request asks for explicit mode.
+fn cache_mode(
+    shape: Shape,
+    r: &ChatRequest,
+    spec: &burnrate_sim::ModelSpec,
+) -> Result<bool, ApiError> {
+    let (explicit, _) = cache_options(shape, r.prompt_cache_options.as_ref(), spec)?;
+    check_breakpoints(
+        shape,
+        "messages",
+        r.messages.iter().map(|m| m.content.as_ref()),
+        spec,
+    )?;
+    Ok(explicit)
 }
 
 /// `POST /v1/chat/completions`.
@@ -333,29 +372,30 @@ pub(crate) async fn chat(
     req.check_auth()?;
     let RawBody(bytes) = body?;
     let r = read(req.shape, parse_json(req.shape, &bytes)?)?;
-    let call = req.admit(&r.model)?;
-    let (r, ids) = off_thread(&req, bytes.len(), move || {
+    let mut call = req.admit(&r.model)?;
+    let spec = &call.model.spec;
+    let (tier, service_tier) = validate::openai_tier(req.shape, r.service_tier.as_ref(), spec)?;
+    call.tier = tier;
+    let explicit_mode = cache_mode(req.shape, &r, spec)?;
+    let (r, (ids, breakpoints)) = off_thread(&req, bytes.len(), move || {
         let ids = chat_prompt(&r);
         (r, ids)
     })
     .await?;
     fits(req.shape, &r, &call.model, ids.len() as u64)?;
-    let ask = chat_ask(&r);
+    let ask = chat_ask(&r, call.model.spec.reasoning);
     let stream = r.stream.unwrap_or(false);
-    let (plan, mut p) = plan_and_prepare(
-        &req,
-        &call,
-        &bytes,
-        &ask,
-        &ids,
-        r.prompt_cache_key.as_deref(),
-        stream,
-    )
-    .await?;
+    let cache_ask = CacheAsk {
+        key: r.prompt_cache_key.clone(),
+        explicit_mode,
+        breakpoints,
+    };
+    let (plan, mut p) =
+        plan_and_prepare(&req, &call, &bytes, &ask, &ids, &cache_ask, stream).await?;
     let id = format!("chatcmpl-{}", &req.request_id[4..]);
     let model = r.model.clone();
     if !stream {
-        let (body, _) = completion(&id, &model, &plan, p.prompt, p.cached);
+        let (body, _) = completion(&id, &model, &plan, p.prompt, p.cache, service_tier);
         let delay = p.timing.total(plan.output_tokens);
         let resp = json_response(&body, p.headers, delay, call.fault).await;
         drop(p.outcome);
@@ -363,7 +403,7 @@ pub(crate) async fn chat(
         return Ok(resp);
     }
     let created = unix_now();
-    let usage = ChatUsage::new(p.prompt, p.cached, plan.output_tokens);
+    let usage = ChatUsage::new(p.prompt, p.cache, &plan);
     let include_usage = r
         .stream_options
         .as_ref()
@@ -418,7 +458,7 @@ pub(crate) async fn chat(
     }
     let usage_tail = if include_usage { ",\"usage\":null" } else { "" };
     let head = format!(
-        "{{\"id\":\"{id}\",\"object\":\"chat.completion.chunk\",\"created\":{created},\"model\":{},\"system_fingerprint\":\"fp_burnrate_mock\",\"choices\":[{{\"index\":0,\"delta\":",
+        "{{\"id\":\"{id}\",\"object\":\"chat.completion.chunk\",\"created\":{created},\"model\":{},\"service_tier\":\"{service_tier}\",\"system_fingerprint\":\"fp_burnrate_mock\",\"choices\":[{{\"index\":0,\"delta\":",
         Value::String(model.clone())
     );
     let finish = finish_str(plan.finish);
@@ -457,7 +497,7 @@ pub(crate) async fn chat(
             Spec::Finish => chunk("{}".into(), &format!("\"{finish}\""), false),
             Spec::Usage => Frame {
                 data: sse_data(&format!(
-                    "{{\"id\":\"{id}\",\"object\":\"chat.completion.chunk\",\"created\":{created},\"model\":{},\"system_fingerprint\":\"fp_burnrate_mock\",\"choices\":[],\"usage\":{usage_text}}}",
+                    "{{\"id\":\"{id}\",\"object\":\"chat.completion.chunk\",\"created\":{created},\"model\":{},\"service_tier\":\"{service_tier}\",\"system_fingerprint\":\"fp_burnrate_mock\",\"choices\":[],\"usage\":{usage_text}}}",
                     Value::String(model.clone())
                 )),
                 token: false,
@@ -487,18 +527,31 @@ pub(crate) fn batch_line(
     let model = req
         .cfg
         .model(&r.model, Provider::OpenAi)
-        .ok_or_else(|| ApiError::model_not_found(req.shape, &r.model))?;
-    let ids = chat_prompt(&r);
+        .ok_or_else(|| req.unknown_model(&r.model))?;
+    let (ids, breakpoints) = chat_prompt(&r);
     fits(req.shape, &r, &model, ids.len() as u64)?;
-    let plan = plan(&req.cfg, &model, None, &chat_ask(&r), seed);
-    let cached = openai_cache(
+    let spec = &model.spec;
+    let explicit_mode = cache_mode(req.shape, &r, spec)?;
+    let plan = plan(
+        &req.cfg,
+        &model,
+        (None, None),
+        &chat_ask(&r, spec.reasoning),
+        seed,
+    );
+    let cache = openai_cache(
         req,
         &Call::batch(model.clone()),
         &ids,
-        r.prompt_cache_key.as_deref(),
+        &CacheAsk {
+            key: r.prompt_cache_key.clone(),
+            explicit_mode,
+            breakpoints,
+        },
+        Some(std::time::Instant::now()),
     );
     let id = format!("chatcmpl-{seed:016x}");
-    let (body, tokens) = completion(&id, &r.model, &plan, ids.len() as u64, cached);
+    let (body, tokens) = completion(&id, &r.model, &plan, ids.len() as u64, cache, "default");
     let body = serde_json::to_value(&body)
         .map_err(|e| ApiError::new(req.shape, StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok((body, tokens, model))

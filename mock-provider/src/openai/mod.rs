@@ -8,16 +8,17 @@ pub(crate) mod embeddings;
 pub(crate) mod models;
 pub(crate) mod responses;
 
-use crate::cache::{SEED_HASH, hash_str};
+use crate::cache::{OpenAiBreakpoints, OpenAiCache, Ready, SEED_HASH, hash_str};
 use crate::config::FaultKind;
-use crate::error::ApiError;
+use crate::error::{ApiError, Shape};
 use crate::pipeline::{Call, Inflight, Outcome, Req, Tokens, content_seed};
 use crate::plan::{Ask, Plan, plan};
 use crate::streaming::Timing;
 use crate::tokens;
+use crate::validate::{self, Rule};
 use axum::http::HeaderMap;
 use serde_json::{Value, json};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// Placeholder token ids for the per-message overhead (hashed, never decoded).
 const MARK: u32 = 0xFFFF_0000;
@@ -49,14 +50,55 @@ pub fn content_text(content: Option<&Value>) -> (String, u64) {
     }
 }
 
-/// Builds the prompt as token ids following tiktoken's chat rule, tools first.
+/// Whether a content part carries `prompt_cache_breakpoint`.
+fn has_breakpoint(part: &Value) -> bool {
+    part.get("prompt_cache_breakpoint")
+        .is_some_and(|b| !b.is_null())
+}
+
+/// Builds the prompt as token ids following tiktoken's chat rule, tools first, and where its
+/// explicit cache breakpoints fall.
 struct PromptBuilder {
     ids: Vec<u32>,
+    breakpoints: Vec<u64>,
 }
 
 impl PromptBuilder {
     fn new() -> Self {
-        PromptBuilder { ids: Vec::new() }
+        PromptBuilder {
+            ids: Vec::new(),
+            breakpoints: Vec::new(),
+        }
+    }
+    /// A message whose content parts carry explicit breakpoints: each part tokenized on its
+    /// own so the breakpoint falls exactly at the part's end.
+    fn message_parts(&mut self, role: &str, parts: &[Value], name: Option<&str>) {
+        self.marks(tokens::PER_MESSAGE);
+        self.text(role);
+        for p in parts {
+            let (text, extra) = content_text(Some(&Value::Array(vec![p.clone()])));
+            self.text(&text);
+            self.marks(extra);
+            if has_breakpoint(p) {
+                self.breakpoints.push(self.ids.len() as u64);
+            }
+        }
+        if let Some(n) = name {
+            self.text(n);
+            self.marks(1);
+        }
+    }
+    /// A message: with exact breakpoints when a part has one, else tiktoken's rule.
+    fn content_message(&mut self, role: &str, content: Option<&Value>, name: Option<&str>) {
+        match content {
+            Some(Value::Array(parts)) if parts.iter().any(has_breakpoint) => {
+                self.message_parts(role, parts, name)
+            }
+            _ => {
+                let (text, extra) = content_text(content);
+                self.message(role, &text, extra, name);
+            }
+        }
     }
     fn text(&mut self, s: &str) {
         self.ids.extend_from_slice(&tokens::encode(s));
@@ -76,9 +118,9 @@ impl PromptBuilder {
             self.marks(1);
         }
     }
-    fn finish(mut self) -> Vec<u32> {
+    fn finish(mut self) -> (Vec<u32>, Vec<u64>) {
         self.marks(tokens::REPLY_PRIMING);
-        self.ids
+        (self.ids, self.breakpoints)
     }
 }
 
@@ -131,26 +173,79 @@ fn json_format(ask: &mut Ask, format: Option<&Value>) {
     }
 }
 
-fn openai_cache(req: &Req, call: &Call, ids: &[u32], cache_key: Option<&str>) -> u64 {
+/// What an OpenAI request asks of the prompt cache.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct CacheAsk {
+    pub key: Option<String>,
+    /// `prompt_cache_options.mode = "explicit"`: no implicit breakpoint.
+    pub explicit_mode: bool,
+    /// Prompt lengths at the explicit breakpoints.
+    pub breakpoints: Vec<u64>,
+}
+
+/// The TTL of GPT-5.6+ writes (`prompt_cache_options.ttl`, the only value): a minimum, so the
+/// mock keeps entries at least this long whatever `openai_cache_ttl_s` says.
+const TTL_30M: Duration = Duration::from_secs(1800);
+
+/// Runs the prefix cache for one request. Models before GPT-5.6 write for free (reported as
+/// 0 written, billed as input); GPT-5.6+ report and bill what they write.
+fn openai_cache(req: &Req, call: &Call, ids: &[u32], ask: &CacheAsk, ready: Ready) -> OpenAiCache {
     let spec = &call.model.spec;
+    let premium = spec.has_write_premium();
     let mut scope = hash_str(SEED_HASH, &spec.id);
     scope = hash_str(scope, &req.key);
-    scope = hash_str(scope, cache_key.unwrap_or(""));
-    req.state.cache.openai(
+    scope = hash_str(scope, ask.key.as_deref().unwrap_or(""));
+    let bps = OpenAiBreakpoints {
+        implicit: !(premium && ask.explicit_mode),
+        explicit: if premium {
+            ask.breakpoints.clone()
+        } else {
+            Vec::new()
+        },
+    };
+    let ttl = if premium {
+        req.cfg.openai_cache_ttl.max(TTL_30M)
+    } else {
+        req.cfg.openai_cache_ttl
+    };
+    let c = req.state.cache.openai(
         scope,
         ids,
         u64::from(spec.min_cacheable_tokens),
         u64::from(spec.cache_granularity_tokens.max(1)),
-        req.cfg.openai_cache_ttl,
+        ttl,
         Instant::now(),
-    )
+        ready,
+        &bps,
+    );
+    OpenAiCache {
+        read: c.read,
+        write: if premium { c.write } else { 0 },
+    }
+}
+
+/// The billed tokens of an OpenAI answer: writes at the 30-minute price (GPT-5.6+).
+pub(crate) fn openai_tokens(
+    prompt: u64,
+    cache: OpenAiCache,
+    plan_out: u64,
+    reasoning: u64,
+) -> Tokens {
+    Tokens {
+        input: prompt - cache.read - cache.write,
+        cache_write_30m: cache.write,
+        cache_read: cache.read,
+        output: plan_out + reasoning,
+        reasoning,
+        ..Tokens::default()
+    }
 }
 
 /// Runs the common steps after planning: faults, rate limit, cache, accounting.
 pub(crate) struct Prepared {
     pub outcome: Outcome,
     pub prompt: u64,
-    pub cached: u64,
+    pub cache: OpenAiCache,
     pub timing: Timing,
     pub headers: HeaderMap,
     pub inflight: Inflight,
@@ -160,22 +255,20 @@ async fn prepare(
     req: &Req,
     call: &Call,
     ids: &[u32],
-    cache_key: Option<&str>,
+    cache_ask: &CacheAsk,
     plan: &Plan,
     stream: bool,
     seed: u64,
 ) -> Result<Prepared, ApiError> {
+    let prompt = ids.len() as u64;
     if let Some(kind) = call.fault {
         if kind == FaultKind::Timeout {
-            // The prompt was processed: billed as input, with the prefix cache applied.
-            let prompt = ids.len() as u64;
-            let cached = openai_cache(req, call, ids, cache_key);
-            let t = Tokens {
-                input: prompt - cached,
-                cache_read: cached,
-                ..Tokens::default()
-            };
-            return Err(req.timeout(call, t, stream).await);
+            // The prompt was processed: billed as input, with the prefix cache applied (its
+            // writes never become readable through this request: no response begins).
+            let cache = openai_cache(req, call, ids, cache_ask, None);
+            return Err(req
+                .timeout(call, openai_tokens(prompt, cache, 0, 0), stream)
+                .await);
         }
         if !(stream && kind == FaultKind::StreamError)
             && let Some(e) = req.fault_error(call, kind)
@@ -183,21 +276,24 @@ async fn prepare(
             return Err(e);
         }
     }
-    let prompt = ids.len() as u64;
-    let snapshot = req.rate_limit(call, prompt, plan.output_tokens)?;
-    let cached = openai_cache(req, call, ids, cache_key);
+    let snapshot = req.rate_limit(call, prompt, plan.billed_output())?;
+    let mut timing = Timing::new(&req.cfg, call, seed);
+    // Hidden reasoning happens before the first visible token.
+    timing.think(plan.reasoning_tokens);
+    let cache = openai_cache(
+        req,
+        call,
+        ids,
+        cache_ask,
+        Some(Instant::now() + timing.ttft),
+    );
     let output = match call.fault {
         Some(FaultKind::StreamCut | FaultKind::StreamError) if stream => plan.output_tokens / 2,
         _ => plan.output_tokens,
     };
     let outcome = req.charge(
         call,
-        Tokens {
-            input: prompt - cached,
-            cache_read: cached,
-            output,
-            ..Tokens::default()
-        },
+        openai_tokens(prompt, cache, output, plan.reasoning_tokens),
         200,
         call.fault,
         false,
@@ -208,8 +304,8 @@ async fn prepare(
     Ok(Prepared {
         outcome,
         prompt,
-        cached,
-        timing: Timing::new(&req.cfg, call, seed),
+        cache,
+        timing,
         headers,
         inflight: Inflight::new(&req.state),
     })
@@ -223,11 +319,115 @@ async fn plan_and_prepare(
     body: &[u8],
     ask: &Ask,
     ids: &[u32],
-    cache_key: Option<&str>,
+    cache_ask: &CacheAsk,
     stream: bool,
 ) -> Result<(Plan, Prepared), ApiError> {
     let seed = content_seed(req.cfg.seed, body);
-    let plan = plan(&req.cfg, &call.model, call.forced_output, ask, seed);
-    let prepared = prepare(req, call, ids, cache_key, &plan, stream, seed).await?;
+    let plan = plan(
+        &req.cfg,
+        &call.model,
+        (call.forced_output, call.forced_reasoning),
+        ask,
+        seed,
+    );
+    let prepared = prepare(req, call, ids, cache_ask, &plan, stream, seed).await?;
     Ok((plan, prepared))
+}
+
+/// `prompt_cache_options` of a request (validated: an object with `ttl` "30m" and `mode`
+/// implicit | explicit), and whether the model takes it: GPT-5.6 and later (a write price
+/// above input). Returns `(explicit mode, the options echoed on the response)`.
+pub(crate) fn cache_options(
+    shape: Shape,
+    v: Option<&Value>,
+    spec: &burnrate_sim::ModelSpec,
+) -> Result<(bool, Option<Value>), ApiError> {
+    let premium = spec.has_write_premium() && spec.provider == burnrate_sim::Provider::OpenAi;
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok((
+            false,
+            premium.then(|| json!({"ttl": "30m", "mode": "implicit"})),
+        ));
+    };
+    validate::check(shape, "prompt_cache_options", v, Rule::Object)?;
+    let ttl = v.get("ttl").filter(|t| !t.is_null());
+    if let Some(t) = ttl {
+        validate::check(shape, "prompt_cache_options.ttl", t, Rule::Str)?;
+        if t != "30m" {
+            return Err(validate::enum_error(
+                shape,
+                "prompt_cache_options.ttl",
+                t.as_str().unwrap_or_default(),
+                &["30m"],
+            ));
+        }
+    }
+    let mode = v.get("mode").filter(|m| !m.is_null());
+    if let Some(m) = mode {
+        validate::check(shape, "prompt_cache_options.mode", m, Rule::Str)?;
+        if m != "implicit" && m != "explicit" {
+            return Err(validate::enum_error(
+                shape,
+                "prompt_cache_options.mode",
+                m.as_str().unwrap_or_default(),
+                &["implicit", "explicit"],
+            ));
+        }
+    }
+    if !premium {
+        return Err(unsupported(shape, "prompt_cache_options"));
+    }
+    let explicit = mode.is_some_and(|m| m == "explicit");
+    let echo = json!({"ttl": "30m", "mode": if explicit { "explicit" } else { "implicit" }});
+    Ok((explicit, Some(echo)))
+}
+
+/// Checks the `prompt_cache_breakpoint` of every content part in `contents` (the content of
+/// each message or Responses input item; `field` names the array): an object with `mode: "explicit"`, and
+/// only on GPT-5.6+.
+pub(crate) fn check_breakpoints<'a>(
+    shape: Shape,
+    field: &str,
+    contents: impl Iterator<Item = Option<&'a Value>>,
+    spec: &burnrate_sim::ModelSpec,
+) -> Result<(), ApiError> {
+    let premium = spec.has_write_premium() && spec.provider == burnrate_sim::Provider::OpenAi;
+    for (i, content) in contents.enumerate() {
+        let parts = content.and_then(Value::as_array);
+        for (j, part) in parts.into_iter().flatten().enumerate() {
+            let Some(bp) = part.get("prompt_cache_breakpoint").filter(|b| !b.is_null()) else {
+                continue;
+            };
+            let path = format!("{field}[{i}].content[{j}].prompt_cache_breakpoint");
+            validate::check(shape, &path, bp, Rule::Object)?;
+            match bp.get("mode") {
+                None => return Err(validate::missing(shape, &format!("{path}.mode"))),
+                Some(m) if m != "explicit" => {
+                    return Err(validate::enum_error(
+                        shape,
+                        &format!("{path}.mode"),
+                        &m.as_str().map_or_else(|| m.to_string(), str::to_string),
+                        &["explicit"],
+                    ));
+                }
+                Some(_) => {}
+            }
+            if !premium {
+                return Err(unsupported(shape, &path));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A parameter the model does not take, in OpenAI's wording.
+fn unsupported(shape: Shape, param: &str) -> ApiError {
+    ApiError::bad_request(
+        shape,
+        format!(
+            "Unsupported parameter: '{param}' is not supported with this model. It is supported for gpt-5.6 and later models."
+        ),
+    )
+    .with_code("unsupported_parameter")
+    .with_param(param)
 }

@@ -52,8 +52,8 @@ pub(crate) async fn get_model(
     req.check_auth()?;
     match req.cfg.models.get(&id) {
         Some(m) => Ok(ok_json(model_json(&id, m.spec.provider, anthropic))),
-        None => {
-            Err(ApiError::model_not_found(req.shape, &id).with_type("invalid_request_error", None))
-        }
+        None => Err(req
+            .unknown_model(&id)
+            .with_type("invalid_request_error", None)),
     }
 }

@@ -1,12 +1,14 @@
 //! `POST /v1/responses`: the Responses API, JSON and typed SSE events.
 
+use super::chat::EFFORTS;
 use super::{
-    PromptBuilder, apply_tool_choice, content_text, json_format, plan_and_prepare, tool_list,
+    CacheAsk, PromptBuilder, apply_tool_choice, cache_options, check_breakpoints, content_text,
+    json_format, plan_and_prepare, tool_list,
 };
 use crate::config::FaultKind;
 use crate::error::{ApiError, Shape};
 use crate::pipeline::{RawBody, Req, off_thread, parse_json, unix_now};
-use crate::plan::{Ask, Finish};
+use crate::plan::{Ask, Finish, Reasoning};
 use crate::streaming::{Frame, FrameFn, Timing, json_response, sse_event, sse_response};
 use crate::tokens;
 use crate::validate::{self, Rule};
@@ -27,6 +29,9 @@ pub struct ResponsesRequest {
     pub tool_choice: Option<Value>,
     pub text: Option<Value>,
     pub prompt_cache_key: Option<String>,
+    pub prompt_cache_options: Option<Value>,
+    pub service_tier: Option<Value>,
+    pub reasoning: Option<Value>,
 }
 
 /// Responses API fields by type and range.
@@ -43,6 +48,10 @@ const RULES: &[(&str, Rule)] = &[
     ("parallel_tool_calls", Rule::Bool),
     ("text", Rule::Object),
     ("prompt_cache_key", Rule::Str),
+    ("prompt_cache_options", Rule::Object),
+    ("prompt_cache_retention", Rule::Str),
+    ("service_tier", Rule::Str),
+    ("reasoning", Rule::Object),
     ("previous_response_id", Rule::Str),
     ("store", Rule::Bool),
     ("metadata", Rule::Object),
@@ -70,11 +79,21 @@ fn read(shape: Shape, v: Value) -> Result<ResponsesRequest, ApiError> {
     if let Some(t) = o.get("tools").filter(|t| !t.is_null()) {
         validate::tools(shape, t, false)?;
     }
+    if let Some(effort) = o.get("reasoning").and_then(|r| r.get("effort")) {
+        validate::check(shape, "reasoning.effort", effort, Rule::Str)?;
+        if let Some(e) = effort.as_str()
+            && !EFFORTS.contains(&e)
+        {
+            return Err(validate::enum_error(shape, "reasoning.effort", e, EFFORTS));
+        }
+    }
     serde_json::from_value(v)
         .map_err(|e| ApiError::bad_request(shape, format!("Invalid request body: {e}")))
 }
 
-fn responses_prompt(r: &ResponsesRequest) -> (Vec<u32>, String, bool) {
+/// The prompt as token ids, its explicit cache breakpoints, the last user text and whether
+/// the input ends with a tool result.
+fn responses_prompt(r: &ResponsesRequest) -> ((Vec<u32>, Vec<u64>), String, bool) {
     let mut b = PromptBuilder::new();
     if let Some(tools) = &r.tools
         && !tools.is_empty()
@@ -118,10 +137,9 @@ fn responses_prompt(r: &ResponsesRequest) -> (Vec<u32>, String, bool) {
                     }
                     _ => {
                         let role = item.get("role").and_then(Value::as_str).unwrap_or("user");
-                        let (text, extra) = content_text(item.get("content"));
-                        b.message(role, &text, extra, None);
+                        b.content_message(role, item.get("content"), None);
                         if role == "user" {
-                            last_user = text;
+                            last_user = content_text(item.get("content")).0;
                         }
                         after_tool = false;
                     }
@@ -157,18 +175,41 @@ pub(crate) async fn responses(
     req.check_auth()?;
     let RawBody(bytes) = body?;
     let r = read(req.shape, parse_json(req.shape, &bytes)?)?;
-    let call = req.admit(&r.model)?;
+    let mut call = req.admit(&r.model)?;
     if r.input.is_none() {
         return Err(
             ApiError::bad_request(req.shape, "Missing required parameter: 'input'.")
                 .with_param("input"),
         );
     }
-    let (r, (ids, last_user, after_tool)) = off_thread(&req, bytes.len(), move || {
-        let prompt = responses_prompt(&r);
-        (r, prompt)
-    })
-    .await?;
+    let spec = &call.model.spec;
+    let (tier, service_tier) = validate::openai_tier(req.shape, r.service_tier.as_ref(), spec)?;
+    call.tier = tier;
+    let (explicit_mode, cache_echo) =
+        cache_options(req.shape, r.prompt_cache_options.as_ref(), spec)?;
+    let items: &[Value] = match &r.input {
+        Some(Value::Array(items)) => items,
+        _ => &[],
+    };
+    check_breakpoints(
+        req.shape,
+        "input",
+        items.iter().map(|i| i.get("content")),
+        spec,
+    )?;
+    let effort = r
+        .reasoning
+        .as_ref()
+        .and_then(|x| x.get("effort"))
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let reasoning = Reasoning::effort(spec.reasoning, effort.as_deref());
+    let (r, ((ids, breakpoints), last_user, after_tool)) =
+        off_thread(&req, bytes.len(), move || {
+            let prompt = responses_prompt(&r);
+            (r, prompt)
+        })
+        .await?;
     if let Some(n) = r.max_output_tokens {
         validate::max_output(
             req.shape,
@@ -189,32 +230,28 @@ pub(crate) async fn responses(
         tools: tool_list(r.tools.as_ref(), false),
         after_tool_result: after_tool,
         max_tokens: r.max_output_tokens,
+        reasoning,
         ..Ask::default()
     };
     apply_tool_choice(&mut ask, r.tool_choice.as_ref());
     json_format(&mut ask, r.text.as_ref().and_then(|t| t.get("format")));
     let stream = r.stream.unwrap_or(false);
-    let (plan, mut p) = plan_and_prepare(
-        &req,
-        &call,
-        &bytes,
-        &ask,
-        &ids,
-        r.prompt_cache_key.as_deref(),
-        stream,
-    )
-    .await?;
+    let cache_ask = CacheAsk {
+        key: r.prompt_cache_key.clone(),
+        explicit_mode,
+        breakpoints,
+    };
+    let (plan, mut p) =
+        plan_and_prepare(&req, &call, &bytes, &ask, &ids, &cache_ask, stream).await?;
     let id = format!("resp_{}", &req.request_id[4..]);
     let msg_id = format!("msg_{}", &req.request_id[4..]);
     let created = unix_now();
     let usage = json!({
         "input_tokens": p.prompt,
-        // The spec (2026-08) requires `cache_write_tokens`; this mock bills OpenAI cache writes
-        // as plain input and does not count them yet, so it reports none.
-        "input_tokens_details": {"cached_tokens": p.cached, "cache_write_tokens": 0},
-        "output_tokens": plan.output_tokens,
-        "output_tokens_details": {"reasoning_tokens": 0},
-        "total_tokens": p.prompt + plan.output_tokens,
+        "input_tokens_details": {"cached_tokens": p.cache.read, "cache_write_tokens": p.cache.write},
+        "output_tokens": plan.billed_output(),
+        "output_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
+        "total_tokens": p.prompt + plan.billed_output(),
     });
     let text = plan.text();
     let output: Vec<Value> = if plan.tool_calls.is_empty() {
@@ -240,9 +277,13 @@ pub(crate) async fn responses(
             "temperature": 1.0, "top_p": 1.0, "tool_choice": r.tool_choice.clone().unwrap_or(json!("auto")),
             "tools": echo_tools(r.tools.as_deref()), "truncation": "disabled", "metadata": {},
             "text": r.text.clone().unwrap_or(json!({"format": {"type": "text"}})),
+            "service_tier": service_tier,
         });
         if let Some(u) = usage {
             body["usage"] = u.clone();
+        }
+        if let Some(o) = &cache_echo {
+            body["prompt_cache_options"] = o.clone();
         }
         body
     };

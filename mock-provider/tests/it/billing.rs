@@ -106,8 +106,10 @@ async fn timeout_bills_its_input_and_is_immediate_at_time_scale_zero() {
     assert_eq!(lines[2]["error"], "timeout");
 }
 
+/// The timed-out prompt is billed its cache write, but no response began, so the entry is not
+/// readable (as in the engine): the next request writes again, the one after reads.
 #[tokio::test]
-async fn a_timed_out_prompt_is_cached_like_any_processed_prompt() {
+async fn a_timed_out_prompt_is_written_but_readable_only_after_a_response_began() {
     let app = super::router(cfg("time_scale = 0.0"));
     let sys = "Policy line about refunds and returns. ".repeat(150);
     let sys_tokens = o200k(&sys);
@@ -135,6 +137,9 @@ async fn a_timed_out_prompt_is_cached_like_any_processed_prompt() {
     );
     let (s, _, v) = call(&app, "/v1/messages", body("b"), &[]).await;
     assert_eq!(s, StatusCode::OK);
+    assert_eq!(v["usage"]["cache_read_input_tokens"], 0);
+    assert_eq!(v["usage"]["cache_creation_input_tokens"], json!(sys_tokens));
+    let (_, _, v) = call(&app, "/v1/messages", body("c"), &[]).await;
     assert_eq!(v["usage"]["cache_read_input_tokens"], json!(sys_tokens));
 }
 

@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 use tower::ServiceExt;
 
 mod billing;
+mod december;
 mod hardening;
 mod properties;
 

@@ -34,6 +34,36 @@ impl fmt::Display for ScenarioError {
     }
 }
 
+/// A model table (`[models.NAME]` in a scenario, or a table of the same fields elsewhere, such
+/// as the mock's `[prices.NAME]`) that could not be read.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{}{}{message}", field, if field.is_empty() { "" } else { ": " })]
+pub struct ModelTableError {
+    /// Dotted path of the field inside the table (e.g. `flex.input_usd_per_mtok`); empty
+    /// when the error is about the table as a whole.
+    pub field: String,
+    pub message: String,
+}
+
+/// Reads one model table with the fields and checks of a scenario's `[models.NAME]`: a catalog
+/// model overridden (by name or `based_on`), or a new model with `provider` and its prices.
+/// Works with any self-describing format (TOML, JSON).
+pub fn model_from_table<'de, D: serde::Deserializer<'de>>(
+    name: &str,
+    table: D,
+    catalog: &crate::catalog::Catalog,
+) -> Result<crate::catalog::ModelSpec, ModelTableError> {
+    let raw =
+        <raw::RawModel as serde::Deserialize>::deserialize(table).map_err(|e| ModelTableError {
+            field: String::new(),
+            message: e.to_string(),
+        })?;
+    validate::model_override(name, &raw, catalog).map_err(|(path, message)| ModelTableError {
+        field: path_string(path.get(2..).unwrap_or_default()),
+        message,
+    })
+}
+
 /// One segment of a field path.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Seg {
@@ -410,4 +440,41 @@ fn set_path(doc: &mut toml_edit::DocumentMut, path: &str, value: &str) -> Result
     }
     table.insert(last, Item::Value(value));
     Ok(())
+}
+
+#[cfg(test)]
+mod model_table_tests {
+    use super::*;
+    use crate::catalog::{Catalog, Provider, ServiceTier};
+
+    #[test]
+    fn a_new_model_table_reads_like_a_scenarios() {
+        let c = Catalog::builtin();
+        let v = serde_json::json!({
+            "provider": "openai", "input_usd_per_mtok": 2.0, "output_usd_per_mtok": 8.0,
+            "flex": {"input_usd_per_mtok": 1.0, "output_usd_per_mtok": 4.0},
+        });
+        let spec = model_from_table("my-model", v, &c).unwrap();
+        assert_eq!(spec.id, "my-model");
+        assert_eq!(spec.provider, Provider::OpenAi);
+        assert_eq!(spec.prices.standard.input_pusd, 2_000_000);
+        assert_eq!(
+            spec.prices.tier(ServiceTier::Flex).unwrap().output_pusd,
+            4_000_000
+        );
+        let t: toml::Value =
+            toml::from_str("based_on = \"gpt-5.6\"\noutput_usd_per_mtok = 21.0").unwrap();
+        let spec = model_from_table("mine", t, &c).unwrap();
+        assert_eq!(spec.prices.standard.output_pusd, 21_000_000);
+        let bad = serde_json::json!({"provider": "openai", "input_usd_per_mtok": -1.0, "output_usd_per_mtok": 1.0});
+        let e = model_from_table("x", bad, &c).unwrap_err();
+        assert_eq!(e.field, "input_usd_per_mtok");
+        let e = model_from_table("x", serde_json::json!({"input_usd": 1.0}), &c).unwrap_err();
+        assert!(e.message.contains("unknown field `input_usd`"), "{e}");
+        let e = model_from_table("x", serde_json::json!({"provider": "acme"}), &c).unwrap_err();
+        assert_eq!(e.field, "provider");
+        // A new model without prices: the table as a whole.
+        let e = model_from_table("x", serde_json::json!({"provider": "openai"}), &c).unwrap_err();
+        assert_eq!(e.field, "");
+    }
 }

@@ -355,7 +355,7 @@ fn tier_rates(raw: &RawRates, standard: &Rates, ttls: &[CacheTtl], path: &[Seg])
     Ok(r)
 }
 
-fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> VResult<ModelSpec> {
+pub(crate) fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> VResult<ModelSpec> {
     let path = vec![k("models"), k(name)];
     let f = |field: &str| at(&path, &[k(field)]);
     let base_name = raw.based_on.as_deref().unwrap_or(name);
