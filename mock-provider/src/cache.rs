@@ -501,43 +501,23 @@ mod tests {
         let c = PromptCache::default();
         let now = Instant::now();
         let ttl = Duration::from_secs(600);
+        let read = |scope: u64, prompt: &[u32]| {
+            c.openai(scope, prompt, 1024, 128, ttl, now, Some(now), &implicit())
+                .read
+        };
         let prompt: Vec<u32> = (0..1300).collect();
-        assert_eq!(
-            c.openai(1, &prompt, 1024, 128, ttl, now, Some(now), &implicit())
-                .read,
-            0
-        );
-        assert_eq!(
-            c.openai(1, &prompt, 1024, 128, ttl, now, Some(now), &implicit())
-                .read,
-            1280
-        );
+        assert_eq!(read(1, &prompt), 0);
+        assert_eq!(read(1, &prompt), 1280);
         // A different tail after 1100 tokens: the 1024 prefix still hits.
         let mut other = prompt.clone();
         other[1100] = 99_999;
-        assert_eq!(
-            c.openai(1, &other, 1024, 128, ttl, now, Some(now), &implicit())
-                .read,
-            1024
-        );
+        assert_eq!(read(1, &other), 1024);
         // Below the minimum nothing is cached.
         let short: Vec<u32> = (0..1023).collect();
-        assert_eq!(
-            c.openai(1, &short, 1024, 128, ttl, now, Some(now), &implicit())
-                .read,
-            0
-        );
-        assert_eq!(
-            c.openai(1, &short, 1024, 128, ttl, now, Some(now), &implicit())
-                .read,
-            0
-        );
+        assert_eq!(read(1, &short), 0);
+        assert_eq!(read(1, &short), 0);
         // Another scope does not see it.
-        assert_eq!(
-            c.openai(2, &prompt, 1024, 128, ttl, now, Some(now), &implicit())
-                .read,
-            0
-        );
+        assert_eq!(read(2, &prompt), 0);
     }
 
     #[test]

@@ -45,6 +45,41 @@ fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Runs `burnrate drive` against the mock at `url` (JSON report, 30,000x speed-up), stops the
+/// mock, and returns the report and the mock's request-log lines.
+fn drive_and_read_log(
+    scenario: &Path,
+    url: &str,
+    tasks: u64,
+    concurrency: u32,
+    seed: u64,
+    mock: Mock,
+    log: &Path,
+) -> (Value, Vec<Value>) {
+    let out = Command::new(env!("CARGO_BIN_EXE_burnrate"))
+        .arg("drive")
+        .arg(scenario)
+        .args(["--endpoint", url, "--speedup", "30000", "--format", "json"])
+        .args(["--tasks", &tasks.to_string()])
+        .args(["--concurrency", &concurrency.to_string()])
+        .args(["--seed", &seed.to_string(), "--quiet"])
+        .output()
+        .expect("run drive");
+    assert!(
+        out.status.success(),
+        "drive failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("drive --format json");
+    mock.stop();
+    let lines = std::fs::read_to_string(log)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (report, lines)
+}
+
 pub(crate) fn start_mock(config: &Path) -> (Mock, String) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_burnrate"))
         .args(["mock", "--port", "0", "--config"])
@@ -108,40 +143,7 @@ fn simulator_and_mock_agree_and_calibration_recovers_the_scenario() {
     .unwrap();
     let (mock, url) = start_mock(&config);
 
-    let out = Command::new(env!("CARGO_BIN_EXE_burnrate"))
-        .arg("drive")
-        .arg(&scenario_path)
-        .args([
-            "--endpoint",
-            &url,
-            "--tasks",
-            &TASKS.to_string(),
-            "--speedup",
-            "30000",
-        ])
-        .args([
-            "--concurrency",
-            "8",
-            "--seed",
-            "11",
-            "--format",
-            "json",
-            "--quiet",
-        ])
-        .output()
-        .expect("run drive");
-    assert!(
-        out.status.success(),
-        "drive failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("drive --format json");
-    mock.stop();
-    let log_lines: Vec<Value> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (report, log_lines) = drive_and_read_log(&scenario_path, &url, TASKS, 8, 11, mock, &log);
 
     let (m, p) = (&report["measured"], &report["predicted"]);
     let n = TASKS as f64;
@@ -419,33 +421,7 @@ fn drive_and_the_mock_bill_a_flex_gpt_5_6_step_alike() {
     )
     .unwrap();
     let (mock, url) = start_mock(&config);
-    let out = Command::new(env!("CARGO_BIN_EXE_burnrate"))
-        .arg("drive")
-        .arg(&scenario)
-        .args(["--endpoint", &url, "--tasks", "20", "--speedup", "30000"])
-        .args([
-            "--concurrency",
-            "1",
-            "--seed",
-            "2",
-            "--format",
-            "json",
-            "--quiet",
-        ])
-        .output()
-        .expect("run drive");
-    assert!(
-        out.status.success(),
-        "drive failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("drive --format json");
-    mock.stop();
-    let lines: Vec<Value> = std::fs::read_to_string(&log)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let (report, lines) = drive_and_read_log(&scenario, &url, 20, 1, 2, mock, &log);
     assert_eq!(lines.len(), 20);
     assert!(
         lines.iter().all(|l| l["service_tier"] == "flex"),
