@@ -155,7 +155,7 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
                 .entry((model_label(&cfg, model), *status))
                 .or_default() += n;
         }
-        let mut by_model: BTreeMap<&str, [u64; 8]> = BTreeMap::new();
+        let mut by_model: BTreeMap<&str, [u64; 9]> = BTreeMap::new();
         for (model, u) in &l.by_model {
             let row = by_model.entry(model_label(&cfg, model)).or_default();
             for (acc, n) in row.iter_mut().zip([
@@ -167,6 +167,7 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
                 u.cost_pusd,
                 u.cache_write_30m_tokens,
                 u.reasoning_tokens,
+                u.cache_write_24h_tokens,
             ]) {
                 *acc += n;
             }
@@ -203,6 +204,7 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
                 ("cache_write_5m", u[1]),
                 ("cache_write_30m", u[6]),
                 ("cache_write_1h", u[2]),
+                ("cache_write_24h", u[8]),
                 ("cache_read", u[3]),
                 ("output", u[4]),
                 ("reasoning", u[7]),

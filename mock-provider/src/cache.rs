@@ -79,6 +79,9 @@ pub struct OpenAiCache {
     pub read: u64,
     /// Tokens written beyond what was read (`cache_write_tokens` on GPT-5.6+).
     pub write: u64,
+    /// The writes are 24-hour ones (`prompt_cache_retention: "24h"` on GPT-5.6+), billed at
+    /// the model's 24-hour write price; otherwise 30-minute ones.
+    pub day: bool,
 }
 
 /// Explicit breakpoints a request writes besides the implicit one (4 in explicit mode).
@@ -254,6 +257,8 @@ impl PromptCache {
         OpenAiCache {
             read,
             write: furthest.saturating_sub(read),
+            // The caller, which knows the request's retention, marks 24-hour writes.
+            day: false,
         }
     }
 
@@ -390,7 +395,8 @@ mod tests {
             w,
             OpenAiCache {
                 read: 0,
-                write: 2001
+                write: 2001,
+                day: false,
             }
         );
         // ... which the next request reads exactly; implicit mode then writes up to its last
@@ -412,7 +418,8 @@ mod tests {
             r,
             OpenAiCache {
                 read: 2001,
-                write: 2944 - 2001
+                write: 2944 - 2001,
+                day: false,
             }
         );
         // In implicit mode only the latest three explicit breakpoints are written.
@@ -461,7 +468,8 @@ mod tests {
             a,
             OpenAiCache {
                 read: 0,
-                write: 1280
+                write: 1280,
+                day: false,
             }
         );
         // A request arriving while the first is still before its first token writes again.
@@ -480,7 +488,8 @@ mod tests {
             b,
             OpenAiCache {
                 read: 0,
-                write: 1280
+                write: 1280,
+                day: false,
             }
         );
         // Once the first response began, it reads.

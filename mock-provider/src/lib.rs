@@ -127,7 +127,7 @@
 //! | `retry_count` | `x-stainless-retry-count` |
 //! | `service_tier` | price list billed: `standard`, `flex`, `priority`, `batch` |
 //! | `input_tokens` | uncached input tokens |
-//! | `cache_write_tokens`, `cache_write_5m_tokens`, `cache_write_30m_tokens`, `cache_write_1h_tokens` | cache writes (Anthropic 5m/1h; OpenAI GPT-5.6+ 30m; 0 for older OpenAI models, whose writes are plain input) |
+//! | `cache_write_tokens`, `cache_write_5m_tokens`, `cache_write_30m_tokens`, `cache_write_1h_tokens`, `cache_write_24h_tokens` | cache writes (Anthropic 5m/1h; OpenAI GPT-5.6+ 30m, or 24h with `prompt_cache_retention: "24h"`; 0 for older OpenAI models, whose writes are plain input) |
 //! | `cache_read_tokens` | cached input tokens (OpenAI `cached_tokens`, Anthropic `cache_read_input_tokens`) |
 //! | `output_tokens` | output tokens billed, reasoning included |
 //! | `reasoning_tokens` | the reasoning (thinking) part of `output_tokens` |

@@ -645,6 +645,8 @@ pub struct Tokens {
     /// OpenAI GPT-5.6+ writes (`prompt_cache_options.ttl = "30m"`).
     pub cache_write_30m: u64,
     pub cache_write_1h: u64,
+    /// OpenAI GPT-5.6+ writes with `prompt_cache_retention: "24h"`.
+    pub cache_write_24h: u64,
     pub cache_read: u64,
     /// Output tokens, reasoning (thinking) tokens included: both bill as output.
     pub output: u64,
@@ -668,6 +670,7 @@ pub fn price(model: &ModelEntry, t: Tokens, tier: ServiceTier) -> Charged {
             (CacheTtl::FiveMinutes, t.cache_write_5m),
             (CacheTtl::ThirtyMinutes, t.cache_write_30m),
             (CacheTtl::OneHour, t.cache_write_1h),
+            (CacheTtl::OneDay, t.cache_write_24h),
         ],
         &Billing {
             ttl: spec.default_ttl(),
@@ -680,6 +683,7 @@ pub fn price(model: &ModelEntry, t: Tokens, tier: ServiceTier) -> Charged {
         cache_write_5m: t.cache_write_5m,
         cache_write_30m: t.cache_write_30m,
         cache_write_1h: t.cache_write_1h,
+        cache_write_24h: t.cache_write_24h,
         cache_read: t.cache_read,
         output: t.output,
         reasoning: t.reasoning,

@@ -16,6 +16,7 @@ pub struct Charged {
     pub cache_write_5m: u64,
     pub cache_write_30m: u64,
     pub cache_write_1h: u64,
+    pub cache_write_24h: u64,
     pub cache_read: u64,
     /// Output tokens, reasoning included.
     pub output: u64,
@@ -28,7 +29,7 @@ pub struct Charged {
 
 impl Charged {
     pub fn cache_write(&self) -> u64 {
-        self.cache_write_5m + self.cache_write_30m + self.cache_write_1h
+        self.cache_write_5m + self.cache_write_30m + self.cache_write_1h + self.cache_write_24h
     }
 }
 
@@ -124,6 +125,7 @@ pub fn log_line(
         "cache_write_5m_tokens": c.cache_write_5m,
         "cache_write_30m_tokens": c.cache_write_30m,
         "cache_write_1h_tokens": c.cache_write_1h,
+        "cache_write_24h_tokens": c.cache_write_24h,
         "cache_read_tokens": c.cache_read,
         "output_tokens": c.output,
         "reasoning_tokens": c.reasoning,

@@ -26,6 +26,7 @@ pub struct Usage {
     pub cache_write_5m_tokens: u64,
     pub cache_write_30m_tokens: u64,
     pub cache_write_1h_tokens: u64,
+    pub cache_write_24h_tokens: u64,
     pub cache_read_tokens: u64,
     /// Output tokens, reasoning included.
     pub output_tokens: u64,
@@ -70,6 +71,7 @@ impl Usage {
         self.cache_write_5m_tokens += c.cache_write_5m;
         self.cache_write_30m_tokens += c.cache_write_30m;
         self.cache_write_1h_tokens += c.cache_write_1h;
+        self.cache_write_24h_tokens += c.cache_write_24h;
         self.cache_write_tokens += c.cache_write();
         self.cache_read_tokens += c.cache_read;
         self.output_tokens += c.output;

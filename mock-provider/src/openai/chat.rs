@@ -2,7 +2,7 @@
 
 use super::{
     CacheAsk, PromptBuilder, apply_tool_choice, cache_options, check_breakpoints, content_text,
-    json_format, openai_cache, openai_tokens, plan_and_prepare, tool_list,
+    day_retention, json_format, openai_cache, openai_tokens, plan_and_prepare, tool_list,
 };
 use crate::cache::OpenAiCache;
 use crate::config::{FaultKind, ModelEntry};
@@ -33,6 +33,7 @@ pub struct ChatRequest {
     pub response_format: Option<Value>,
     pub prompt_cache_key: Option<String>,
     pub prompt_cache_options: Option<Value>,
+    pub prompt_cache_retention: Option<Value>,
     pub service_tier: Option<Value>,
     pub reasoning_effort: Option<String>,
     pub stop: Option<Value>,
@@ -346,21 +347,23 @@ fn completion<'a>(
     (body, tokens)
 }
 
-/// Checks `prompt_cache_options` and the messages' `prompt_cache_breakpoint`s against the
-/// model; whether the request asks for explicit mode.
+/// Checks `prompt_cache_options`, `prompt_cache_retention` and the messages'
+/// `prompt_cache_breakpoint`s against the model; whether the request asks for explicit mode
+/// and for 24-hour writes.
 fn cache_mode(
     shape: Shape,
     r: &ChatRequest,
     spec: &burnrate_sim::ModelSpec,
-) -> Result<bool, ApiError> {
+) -> Result<(bool, bool), ApiError> {
     let (explicit, _) = cache_options(shape, r.prompt_cache_options.as_ref(), spec)?;
+    let day = day_retention(shape, r.prompt_cache_retention.as_ref(), spec)?;
     check_breakpoints(
         shape,
         "messages",
         r.messages.iter().map(|m| m.content.as_ref()),
         spec,
     )?;
-    Ok(explicit)
+    Ok((explicit, day))
 }
 
 /// `POST /v1/chat/completions`.
@@ -376,7 +379,7 @@ pub(crate) async fn chat(
     let spec = &call.model.spec;
     let (tier, service_tier) = validate::openai_tier(req.shape, r.service_tier.as_ref(), spec)?;
     call.tier = tier;
-    let explicit_mode = cache_mode(req.shape, &r, spec)?;
+    let (explicit_mode, day_retention) = cache_mode(req.shape, &r, spec)?;
     let (r, (ids, breakpoints)) = off_thread(&req, bytes.len(), move || {
         let ids = chat_prompt(&r);
         (r, ids)
@@ -389,6 +392,7 @@ pub(crate) async fn chat(
         key: r.prompt_cache_key.clone(),
         explicit_mode,
         breakpoints,
+        day_retention,
     };
     let (plan, mut p) =
         plan_and_prepare(&req, &call, &bytes, &ask, &ids, &cache_ask, stream).await?;
@@ -531,7 +535,7 @@ pub(crate) fn batch_line(
     let (ids, breakpoints) = chat_prompt(&r);
     fits(req.shape, &r, &model, ids.len() as u64)?;
     let spec = &model.spec;
-    let explicit_mode = cache_mode(req.shape, &r, spec)?;
+    let (explicit_mode, day_retention) = cache_mode(req.shape, &r, spec)?;
     let plan = plan(
         &req.cfg,
         &model,
@@ -547,6 +551,7 @@ pub(crate) fn batch_line(
             key: r.prompt_cache_key.clone(),
             explicit_mode,
             breakpoints,
+            day_retention,
         },
         Some(std::time::Instant::now()),
     );

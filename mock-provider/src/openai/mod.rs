@@ -181,11 +181,16 @@ pub(crate) struct CacheAsk {
     pub explicit_mode: bool,
     /// Prompt lengths at the explicit breakpoints.
     pub breakpoints: Vec<u64>,
+    /// `prompt_cache_retention: "24h"` on GPT-5.6+: entries kept a day, writes at the 24-hour
+    /// price.
+    pub day_retention: bool,
 }
 
 /// The TTL of GPT-5.6+ writes (`prompt_cache_options.ttl`, the only value): a minimum, so the
 /// mock keeps entries at least this long whatever `openai_cache_ttl_s` says.
 const TTL_30M: Duration = Duration::from_secs(1800);
+/// `prompt_cache_retention: "24h"`.
+const TTL_24H: Duration = Duration::from_secs(86_400);
 
 /// Runs the prefix cache for one request. Models before GPT-5.6 write for free (reported as
 /// 0 written, billed as input); GPT-5.6+ report and bill what they write.
@@ -203,7 +208,10 @@ fn openai_cache(req: &Req, call: &Call, ids: &[u32], ask: &CacheAsk, ready: Read
             Vec::new()
         },
     };
-    let ttl = if premium {
+    let day = premium && ask.day_retention;
+    let ttl = if day {
+        req.cfg.openai_cache_ttl.max(TTL_24H)
+    } else if premium {
         req.cfg.openai_cache_ttl.max(TTL_30M)
     } else {
         req.cfg.openai_cache_ttl
@@ -221,10 +229,12 @@ fn openai_cache(req: &Req, call: &Call, ids: &[u32], ask: &CacheAsk, ready: Read
     OpenAiCache {
         read: c.read,
         write: if premium { c.write } else { 0 },
+        day,
     }
 }
 
-/// The billed tokens of an OpenAI answer: writes at the 30-minute price (GPT-5.6+).
+/// The billed tokens of an OpenAI answer: GPT-5.6+ writes at the 30-minute price, or the
+/// 24-hour one with `prompt_cache_retention: "24h"`.
 pub(crate) fn openai_tokens(
     prompt: u64,
     cache: OpenAiCache,
@@ -233,7 +243,8 @@ pub(crate) fn openai_tokens(
 ) -> Tokens {
     Tokens {
         input: prompt - cache.read - cache.write,
-        cache_write_30m: cache.write,
+        cache_write_30m: if cache.day { 0 } else { cache.write },
+        cache_write_24h: if cache.day { cache.write } else { 0 },
         cache_read: cache.read,
         output: plan_out + reasoning,
         reasoning,
@@ -380,6 +391,31 @@ pub(crate) fn cache_options(
     let explicit = mode.is_some_and(|m| m == "explicit");
     let echo = json!({"ttl": "30m", "mode": if explicit { "explicit" } else { "implicit" }});
     Ok((explicit, Some(echo)))
+}
+
+/// `prompt_cache_retention` of a request (`in_memory` | `24h`, deprecated by OpenAI but
+/// still sent): whether it asks GPT-5.6+ for 24-hour writes. Earlier models take both values
+/// and bill writes as input either way.
+pub(crate) fn day_retention(
+    shape: Shape,
+    v: Option<&Value>,
+    spec: &burnrate_sim::ModelSpec,
+) -> Result<bool, ApiError> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(false);
+    };
+    validate::check(shape, "prompt_cache_retention", v, Rule::Str)?;
+    let value = v.as_str().unwrap_or_default();
+    if value != "in_memory" && value != "24h" {
+        return Err(validate::enum_error(
+            shape,
+            "prompt_cache_retention",
+            value,
+            &["in_memory", "24h"],
+        ));
+    }
+    let premium = spec.has_write_premium() && spec.provider == burnrate_sim::Provider::OpenAi;
+    Ok(premium && value == "24h")
 }
 
 /// Checks the `prompt_cache_breakpoint` of every content part in `contents` (the content of

@@ -3,7 +3,7 @@
 use super::chat::EFFORTS;
 use super::{
     CacheAsk, PromptBuilder, apply_tool_choice, cache_options, check_breakpoints, content_text,
-    json_format, plan_and_prepare, tool_list,
+    day_retention, json_format, plan_and_prepare, tool_list,
 };
 use crate::config::FaultKind;
 use crate::error::{ApiError, Shape};
@@ -30,6 +30,7 @@ pub struct ResponsesRequest {
     pub text: Option<Value>,
     pub prompt_cache_key: Option<String>,
     pub prompt_cache_options: Option<Value>,
+    pub prompt_cache_retention: Option<Value>,
     pub service_tier: Option<Value>,
     pub reasoning: Option<Value>,
 }
@@ -187,6 +188,7 @@ pub(crate) async fn responses(
     call.tier = tier;
     let (explicit_mode, cache_echo) =
         cache_options(req.shape, r.prompt_cache_options.as_ref(), spec)?;
+    let day_retention = day_retention(req.shape, r.prompt_cache_retention.as_ref(), spec)?;
     let items: &[Value] = match &r.input {
         Some(Value::Array(items)) => items,
         _ => &[],
@@ -240,6 +242,7 @@ pub(crate) async fn responses(
         key: r.prompt_cache_key.clone(),
         explicit_mode,
         breakpoints,
+        day_retention,
     };
     let (plan, mut p) =
         plan_and_prepare(&req, &call, &bytes, &ask, &ids, &cache_ask, stream).await?;

@@ -219,6 +219,64 @@ async fn gpt_5_6_writes_the_cache_at_1_25x_and_reports_it() {
 }
 
 #[tokio::test]
+async fn prompt_cache_retention_24h_writes_at_the_day_price() {
+    let app = super::router(cfg("time_scale = 0.0"));
+    let sys = "Reference text kept for a whole day of agent runs. ".repeat(160);
+    let part = json!({"type": "text", "text": sys});
+    let mut body = sys_chat("gpt-5.6", part.clone(), "one");
+    body["prompt_cache_retention"] = json!("24h");
+    let (s, _, a) = call(
+        &app,
+        "/v1/chat/completions",
+        body,
+        &[("x-mock-output-tokens", "5")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{a}");
+    let p1 = a["usage"]["prompt_tokens"].as_u64().unwrap();
+    let w1 = p1 / 128 * 128;
+    assert_eq!(
+        a["usage"]["prompt_tokens_details"]["cache_write_tokens"],
+        json!(w1)
+    );
+    // input 4.00, 24-hour write 10.00 (2.5x input, the map's `_above_12hr` price), output 20.00.
+    let led = ledger(&app).await;
+    let m = &led["models"]["gpt-5.6"];
+    assert_eq!(
+        m["cost_pusd"],
+        json!((p1 - w1) * 4_000_000 + w1 * 10_000_000 + 5 * 20_000_000)
+    );
+    assert_eq!(m["cache_write_24h_tokens"], json!(w1));
+    assert_eq!(m["cache_write_30m_tokens"], 0);
+    // Responses takes it too; a value outside the enum is a 400 naming the field.
+    let (s, _, e) = call(
+        &app,
+        "/v1/responses",
+        json!({"model": "gpt-5.6", "input": "hi", "prompt_cache_retention": "1w"}),
+        &[],
+    )
+    .await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(e["error"]["param"], "prompt_cache_retention", "{e}");
+    // Before GPT-5.6 the value is accepted and writes still bill as input.
+    let mut old = sys_chat("gpt-5.4", part, "one");
+    old["prompt_cache_retention"] = json!("24h");
+    let (s, _, c) = call(
+        &app,
+        "/v1/chat/completions",
+        old,
+        &[("x-mock-output-tokens", "5")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let led = ledger(&app).await;
+    assert_eq!(
+        led["models"]["gpt-5.4"]["cost_pusd"],
+        json!(p1 * 2_500_000 + 5 * 15_000_000)
+    );
+}
+
+#[tokio::test]
 async fn explicit_breakpoints_and_prompt_cache_options() {
     let app = super::router(cfg("time_scale = 0.0"));
     let sys = "Reference text for the agent to consult. ".repeat(160);
