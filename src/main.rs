@@ -65,8 +65,8 @@ enum Command {
     Man(cmd::shell::ManArgs),
 }
 
-/// `--version`: the crate's version and the date of the built-in price catalog (its newest
-/// entry), since prices are what go stale.
+/// `--version`: the crate's version, the date of the built-in price catalog (its newest
+/// entry), since prices are what go stale, and the git commit it was built from (build.rs).
 fn version() -> &'static str {
     static VERSION: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     VERSION.get_or_init(|| {
@@ -76,7 +76,11 @@ fn version() -> &'static str {
             .map(|m| m.as_of.as_str())
             .max()
             .unwrap_or("unknown");
-        format!("{} (price catalog of {date})", env!("CARGO_PKG_VERSION"))
+        format!(
+            "{} (price catalog of {date}, commit {})",
+            env!("CARGO_PKG_VERSION"),
+            env!("BURNRATE_GIT_COMMIT")
+        )
     })
 }
 

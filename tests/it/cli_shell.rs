@@ -43,7 +43,7 @@ const SUBCOMMANDS: [&str; 13] = [
 ];
 
 #[test]
-fn version_names_the_catalogs_date() {
+fn version_names_the_catalogs_date_and_the_commit() {
     let version = stdout_of(&["--version"]);
     let models: serde_json::Value =
         serde_json::from_str(&stdout_of(&["catalog", "--format", "json"])).unwrap();
@@ -54,10 +54,20 @@ fn version_names_the_catalogs_date() {
         .map(|m| m["as_of"].as_str().unwrap().to_string())
         .max()
         .unwrap();
+    // The commit as git itself names it for this checkout (build.rs asks the same question).
+    let commit = std::process::Command::new("git")
+        .args(["rev-parse", "--short=12", "HEAD"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map_or("unknown".to_string(), |o| {
+            String::from_utf8(o.stdout).unwrap().trim().to_string()
+        });
     assert_eq!(
         version.trim(),
         format!(
-            "burnrate {} (price catalog of {newest})",
+            "burnrate {} (price catalog of {newest}, commit {commit})",
             env!("CARGO_PKG_VERSION")
         )
     );
