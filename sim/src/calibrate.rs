@@ -450,6 +450,64 @@ fn resolve_model<'c>(catalog: &'c Catalog, name: &str) -> Option<&'c crate::Mode
     })
 }
 
+/// One held-out day: what the traces' own tokens cost, priced with the catalog, against the
+/// fitted scenario's simulated band for that day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HoldoutDay {
+    /// Microseconds since the epoch of the day's midnight (UTC).
+    pub day_start_us: i64,
+    pub calls: usize,
+    pub actual_usd: f64,
+    pub p05_usd: f64,
+    pub mean_usd: f64,
+    pub p95_usd: f64,
+}
+
+impl HoldoutDay {
+    pub fn inside(&self) -> bool {
+        (self.p05_usd..=self.p95_usd).contains(&self.actual_usd)
+    }
+}
+
+/// Each day's cost of `calls` from `first_day_us` for `days` days, every call priced at its
+/// model's standard rates and default cache TTL (a call's day is its start's).
+pub fn daily_cost_usd(
+    calls: &Calls,
+    catalog: &Catalog,
+    first_day_us: i64,
+    days: u32,
+) -> Result<Vec<(usize, f64)>, CalibrateError> {
+    let mut out = vec![(0usize, 0u128); days as usize];
+    for c in &calls.calls {
+        let Some(start) = c.start_us else { continue };
+        let day = (start - first_day_us).div_euclid(86_400_000_000);
+        let Some(slot) = usize::try_from(day).ok().and_then(|d| out.get_mut(d)) else {
+            continue;
+        };
+        let name = c.model.map_or("", |m| calls.name(m));
+        let spec = resolve_model(catalog, name).ok_or_else(|| unknown_model(calls, c, name))?;
+        slot.0 += 1;
+        slot.1 += u128::from(spec.cost_pusd(&c.tokens, spec.default_ttl(), false).total());
+    }
+    Ok(out
+        .into_iter()
+        .map(|(n, p)| (n, p as f64 / crate::PUSD_PER_USD as f64))
+        .collect())
+}
+
+fn unknown_model(calls: &Calls, c: &Call, model: &str) -> CalibrateError {
+    CalibrateError::UnknownModel {
+        model: model.to_string(),
+        line: c.line as usize,
+        file: calls
+            .report
+            .sources
+            .get(c.source as usize)
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
 fn failure_counts(calls: &Calls, group: &[&Call]) -> FailureFit {
     let mut f = FailureFit::default();
     for c in group {
@@ -578,14 +636,7 @@ pub fn calibrate_calls(calls: &Calls, catalog: &Catalog) -> Result<Calibration, 
                 message: "no `model`: prices need one".to_string(),
             });
         };
-        let spec = resolve_model(catalog, model).ok_or_else(|| CalibrateError::UnknownModel {
-            model: model.to_string(),
-            line: c.line as usize,
-            file: calls
-                .at(c)
-                .rsplit_once(" line ")
-                .map_or(String::new(), |(s, _)| s.to_string()),
-        })?;
+        let spec = resolve_model(catalog, model).ok_or_else(|| unknown_model(calls, c, model))?;
         if spec.reasoning {
             reasoning_models.insert(spec.id.clone());
         }

@@ -29,8 +29,8 @@ mod usage;
 
 pub use arrivals::ArrivalProcess;
 pub use calibrate::{
-    CalibrateError, Calibration, FailureFit, Fit, Observation, StepFit, calibrate, calibrate_calls,
-    fit, parse_line, parse_log,
+    CalibrateError, Calibration, FailureFit, Fit, HoldoutDay, Observation, StepFit, calibrate,
+    calibrate_calls, daily_cost_usd, fit, parse_line, parse_log,
 };
 pub use capacity::{DEFAULT_MAX_QUEUE_WAIT_S, LIMIT_KINDS, SATURATED_SHARE, SATURATION_WAIT_S};
 pub use catalog::{

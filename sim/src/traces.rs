@@ -985,6 +985,28 @@ pub fn parse_time_us(s: &str) -> Option<i64> {
     Some(secs * 1_000_000 + frac_us)
 }
 
+impl Calls {
+    /// Splits the calls at `cutoff_us`: those starting before it (or with no start) and the
+    /// rest, for a hold-out check. Names stay shared, so ids mean the same in both.
+    pub fn split_at_us(&self, cutoff_us: i64) -> (Calls, Calls) {
+        let (before, after): (Vec<Call>, Vec<Call>) = self
+            .calls
+            .iter()
+            .partition(|c| c.start_us.is_none_or(|s| s < cutoff_us));
+        let part = |calls: Vec<Call>| {
+            let tasks: std::collections::HashSet<u32> =
+                calls.iter().filter_map(|c| c.task).collect();
+            Calls {
+                tasks: tasks.len(),
+                calls,
+                names: self.names.clone(),
+                report: self.report.clone(),
+            }
+        };
+        (part(before), part(after))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

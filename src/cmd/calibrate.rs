@@ -6,8 +6,8 @@
 use crate::error::{CliError, CliResult};
 use anyhow::Context;
 use burnrate_sim::{
-    CalibrateError, Calibration, Catalog, Fit, Gof, Ingest, IngestOptions, IngestReport,
-    InputFormat,
+    CalibrateError, Calibration, Catalog, Fit, Gof, HoldoutDay, Ingest, IngestOptions,
+    IngestReport, InputFormat,
 };
 use serde_json::json;
 use std::io::{BufReader, Read};
@@ -41,6 +41,10 @@ pub struct Args {
     /// Stop at the first malformed line (default: count it, report it, go on).
     #[arg(long)]
     pub strict: bool,
+    /// Fit on all but the last DAYS days (`7d` or `7`), then compare each held-out day's real
+    /// cost (its own tokens priced with the catalog) with the fitted scenario's p05-p95 band.
+    #[arg(long, value_name = "DAYS", value_parser = parse_days)]
+    pub holdout: Option<u32>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -58,6 +62,103 @@ pub enum Input {
     Otlp,
     Litellm,
     Usage,
+}
+
+fn parse_days(s: &str) -> Result<u32, String> {
+    let n = s.strip_suffix('d').unwrap_or(s);
+    match n.parse::<u32>() {
+        Ok(d) if (1..=366).contains(&d) => Ok(d),
+        _ => Err(format!(
+            "`{s}` is not a number of days from 1 to 366 (e.g. 7d)"
+        )),
+    }
+}
+
+const DAY_US: i64 = 86_400_000_000;
+/// Replicas of the hold-out simulation: its p05-p95 band per day rests on them.
+const HOLDOUT_REPLICAS: u32 = 200;
+
+/// Fits on all but the last `days` days, simulates them with the fitted scenario and sets
+/// the held-out days' real cost against its band.
+fn holdout(
+    calls: &burnrate_sim::Calls,
+    days: u32,
+    name: &str,
+) -> Result<(Calibration, String, Vec<HoldoutDay>), CliError> {
+    let bad = |m: String| CliError::BadInput(anyhow::anyhow!(m));
+    let last = calls.calls.iter().filter_map(|c| c.start_us).max();
+    let last = last.ok_or_else(|| bad("--holdout needs start times in the traces".into()))?;
+    let cutoff = (last.div_euclid(DAY_US) + 1 - i64::from(days)) * DAY_US;
+    let (fit_on, held) = calls.split_at_us(cutoff);
+    if fit_on.calls.is_empty() || held.calls.is_empty() {
+        return Err(bad(format!(
+            "--holdout {days}d leaves no calls to fit on or none to hold out; the traces cover fewer days"
+        )));
+    }
+    let catalog = Catalog::builtin();
+    let mut cal =
+        burnrate_sim::calibrate_calls(&fit_on, &catalog).map_err(|e| bad(e.to_string()))?;
+    // Simulated day 0 is the first held-out day: turn the weekly profile to its weekday.
+    if let Some(a) = cal.arrivals.as_mut()
+        && let Some(w) = a.weekly_profile.as_mut()
+    {
+        w.rotate_left((a.whole_days % 7) as usize);
+    }
+    let toml = cal.to_scenario_toml(name).map_err(|e| bad(e.to_string()))?;
+    let sc = burnrate_sim::Scenario::from_toml(&format!("{name}.toml"), &toml)
+        .map_err(|e| bad(e.to_string()))?;
+    let options = burnrate_sim::RunOptions {
+        days: Some(days),
+        replicas: Some(HOLDOUT_REPLICAS),
+        skip_capacity_searches: true,
+        ..burnrate_sim::RunOptions::default()
+    };
+    let result = burnrate_sim::simulate(&sc, &options, &|| {}).map_err(|e| bad(e.to_string()))?;
+    let actual = burnrate_sim::daily_cost_usd(&held, &catalog, cutoff, days)
+        .map_err(|e| bad(e.to_string()))?;
+    let out = actual
+        .iter()
+        .zip(&result.timeline.days)
+        .enumerate()
+        .map(|(i, ((n, usd), sim))| HoldoutDay {
+            day_start_us: cutoff + i as i64 * DAY_US,
+            calls: *n,
+            actual_usd: *usd,
+            p05_usd: sim.cost_usd.p05,
+            mean_usd: sim.cost_usd.mean,
+            p95_usd: sim.cost_usd.p95,
+        })
+        .collect();
+    Ok((cal, toml, out))
+}
+
+/// `2026-12-01` of a day's midnight.
+fn iso_day(us: i64) -> String {
+    crate::asof::date_of_unix_day(us.div_euclid(DAY_US))
+}
+
+fn holdout_text(days: &[HoldoutDay]) -> String {
+    let mut t = String::from(
+        "Would burnrate have predicted the held-out days?\n  day         calls   actual USD   simulated p05 - p95   \n",
+    );
+    for d in days {
+        t.push_str(&format!(
+            "  {}  {:>6}  {:>11.4}   {:>9.4} - {:<9.4}  {}\n",
+            iso_day(d.day_start_us),
+            d.calls,
+            d.actual_usd,
+            d.p05_usd,
+            d.p95_usd,
+            if d.inside() { "inside" } else { "OUTSIDE" }
+        ));
+    }
+    let inside = days.iter().filter(|d| d.inside()).count();
+    t.push_str(&format!(
+        "  {inside} of {} days inside the 90% band (about {:.1} expected)\n",
+        days.len(),
+        0.9 * days.len() as f64
+    ));
+    t
 }
 
 fn fit_json(f: &Fit) -> serde_json::Value {
@@ -187,7 +288,6 @@ pub fn run(args: Args) -> CliResult {
     if calls.calls.is_empty() {
         return Err(bad(CalibrateError::Empty));
     }
-    let cal = burnrate_sim::calibrate_calls(&calls, &Catalog::builtin()).map_err(bad)?;
     let name = args.name.clone().unwrap_or_else(|| {
         let stem = args.traces[0]
             .file_stem()
@@ -198,11 +298,38 @@ pub fn run(args: Args) -> CliResult {
             |s| s.split('.').next().unwrap_or(&s).to_string(),
         )
     });
-    let toml = cal.to_scenario_toml(&name).map_err(bad)?;
+    let (cal, toml, held) = match args.holdout {
+        Some(days) => {
+            let (cal, toml, held) = holdout(&calls, days, &name)?;
+            (cal, toml, Some(held))
+        }
+        None => {
+            let cal = burnrate_sim::calibrate_calls(&calls, &Catalog::builtin()).map_err(bad)?;
+            let toml = cal.to_scenario_toml(&name).map_err(bad)?;
+            (cal, toml, None)
+        }
+    };
     let output = match args.format {
-        Format::Toml => toml,
-        Format::Json => serde_json::to_string_pretty(&calibration_json(&cal, &calls.report, &toml))
-            .context("json")?,
+        Format::Toml => {
+            if let Some(h) = &held {
+                eprint!("{}", holdout_text(h));
+            }
+            toml
+        }
+        Format::Json => {
+            let mut v = calibration_json(&cal, &calls.report, &toml);
+            if let Some(h) = &held {
+                v["holdout"] = h
+                    .iter()
+                    .map(|d| {
+                        json!({"day": iso_day(d.day_start_us), "calls": d.calls,
+                            "actual_usd": d.actual_usd, "p05_usd": d.p05_usd,
+                            "mean_usd": d.mean_usd, "p95_usd": d.p95_usd, "inside": d.inside()})
+                    })
+                    .collect();
+            }
+            serde_json::to_string_pretty(&v).context("json")?
+        }
     };
     match &args.out {
         Some(path) => std::fs::write(path, output)

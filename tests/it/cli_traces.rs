@@ -5,18 +5,20 @@
 use crate::cli_drive::{burnrate, fails_with, simulate_accepts};
 use std::io::Write;
 
-/// One OTLP line with one chat span per task: `tasks` tasks an hour apart from 2026-11-30.
-fn otlp_lines(tasks: u64) -> String {
+/// One OTLP line with one chat span per task: `tasks` tasks `every_s` apart from 2026-11-30;
+/// input 500 + i % 7 and output 100 + 10 (i % 5) tokens, or 500 and 100 when `constant`.
+fn otlp_lines(tasks: u64, every_s: u64, constant: bool) -> String {
     let t0_ns = 20_787u64 * 86_400 * 1_000_000_000;
     let mut out = String::new();
     for i in 0..tasks {
-        let start = t0_ns + i * 3_600_000_000_000;
+        let start = t0_ns + i * every_s * 1_000_000_000;
+        let vary = u64::from(!constant);
         // 0.4 s to first token + output/50 s: durations exactly on the line.
-        let output = 100 + 10 * (i % 5);
+        let output = 100 + 10 * (i % 5) * vary;
         let end = start + 400_000_000 + output * 20_000_000;
         out.push_str(&format!(
             r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{{"traceId":"{i:032x}","spanId":"{i:016x}","name":"chat gpt-4o-mini","startTimeUnixNano":"{start}","endTimeUnixNano":"{end}","attributes":[{{"key":"gen_ai.operation.name","value":{{"stringValue":"chat"}}}},{{"key":"gen_ai.request.model","value":{{"stringValue":"gpt-4o-mini"}}}},{{"key":"gen_ai.agent.name","value":{{"stringValue":"answer"}}}},{{"key":"gen_ai.usage.input_tokens","value":{{"intValue":"{input}"}}}},{{"key":"gen_ai.usage.output_tokens","value":{{"intValue":{output}}}}}]}}]}}]}}]}}"#,
-            input = 500 + i % 7,
+            input = 500 + (i % 7) * vary,
         ));
         out.push('\n');
     }
@@ -29,7 +31,7 @@ fn calibrate_a_directory_of_gzipped_otlp_and_litellm_csv() {
     let traces = dir.path().join("traces");
     std::fs::create_dir(&traces).unwrap();
     // 48 tasks over 2 days, gzipped in two members (as `cat a.gz b.gz` makes).
-    let text = otlp_lines(48);
+    let text = otlp_lines(48, 3600, false);
     let (a, b) = text.split_at(text.len() / 2 + text[text.len() / 2..].find('\n').unwrap() + 1);
     let mut gz = Vec::new();
     for part in [a, b] {
@@ -94,4 +96,44 @@ fn calibrate_traces_without_llm_calls_exits_2() {
             && stderr.contains("no usable observations"),
         "{stderr}"
     );
+}
+
+#[test]
+fn holdout_compares_held_out_days_with_the_fitted_band() {
+    // 100 tasks a day, evenly spaced, for 14 days; the last 7 are held out.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("two-weeks.jsonl");
+    std::fs::write(&f, otlp_lines(1400, 864, true)).unwrap();
+    let out = burnrate()
+        .args(["calibrate", "--holdout", "7d", "--format", "json"])
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let days = v["holdout"].as_array().unwrap();
+    assert_eq!(days.len(), 7);
+    assert_eq!(days[0]["day"], "2026-12-07");
+    assert_eq!(
+        v["arrivals"]["tasks_per_day"], 100.0,
+        "fitted on the first 7 days only"
+    );
+    for d in days {
+        assert_eq!(d["calls"], 100);
+        // gpt-4o-mini at $0.15/M input, $0.60/M output (the catalog's LiteLLM rates):
+        // 100 x (500 x 0.15 + 100 x 0.60) / 1e6 = $0.0135 a day.
+        let actual = d["actual_usd"].as_f64().unwrap();
+        assert!((actual - 0.0135).abs() < 1e-9, "{d}");
+        // Poisson(100) a day: p05 ~ 84, p95 ~ 117 tasks, so exactly 100 is inside.
+        assert_eq!(d["inside"], true, "{d}");
+    }
+    let bad = fails_with(
+        burnrate().args(["calibrate", "--holdout", "30d"]).arg(&f),
+        2,
+    );
+    assert!(bad.contains("leaves no calls to fit on"), "{bad}");
 }
