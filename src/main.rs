@@ -54,7 +54,7 @@ enum Command {
     /// measured cost with the prediction.
     #[command(after_help = cmd::examples::DRIVE)]
     Drive(cmd::drive::Args),
-    /// Fit a scenario from usage logs (the mock's request log, OpenAI or Anthropic usage).
+    /// Fit a scenario from traces (OTLP GenAI/OpenInference, LiteLLM spend logs) or usage logs.
     #[command(after_help = cmd::examples::CALIBRATE)]
     Calibrate(cmd::calibrate::Args),
     /// Shell completions for bash, zsh or fish, on stdout.

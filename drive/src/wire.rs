@@ -71,56 +71,11 @@ pub(crate) struct CallSpec<'a> {
     pub(crate) task: u64,
 }
 
-fn parse_usage(provider: Provider, body: &Value) -> Option<(TokenCounts, u64, u64)> {
-    let u = body.get("usage")?;
-    let n = |v: Option<&Value>| v.and_then(Value::as_u64);
-    match provider {
-        Provider::Anthropic => {
-            let input = n(u.get("input_tokens"))?;
-            let write = n(u.get("cache_creation_input_tokens")).unwrap_or(0);
-            let read = n(u.get("cache_read_input_tokens")).unwrap_or(0);
-            let output = n(u.get("output_tokens"))?;
-            let w1h = n(u
-                .get("cache_creation")
-                .and_then(|c| c.get("ephemeral_1h_input_tokens")));
-            let w1h = w1h.unwrap_or(0).min(write);
-            Some((
-                TokenCounts {
-                    input,
-                    cache_write: write,
-                    cache_read: read,
-                    output,
-                },
-                w1h,
-                output,
-            ))
-        }
-        _ => {
-            let prompt = n(u.get("prompt_tokens"))?;
-            let cached = n(u
-                .get("prompt_tokens_details")
-                .and_then(|d| d.get("cached_tokens")))
-            .unwrap_or(0);
-            // GPT-5.6+ report what they wrote (billed at the write price); 0 before.
-            let written = n(u
-                .get("prompt_tokens_details")
-                .and_then(|d| d.get("cache_write_tokens")))
-            .unwrap_or(0);
-            let output = n(u.get("completion_tokens"))?;
-            let cached = cached.min(prompt);
-            let written = written.min(prompt - cached);
-            Some((
-                TokenCounts {
-                    input: prompt - cached - written,
-                    cache_write: written,
-                    cache_read: cached,
-                    output,
-                },
-                0,
-                output,
-            ))
-        }
-    }
+/// The usage of a 2xx answer, read by the parser `burnrate calibrate` also uses
+/// (`burnrate_sim::parse_usage`, one place that knows every provider's fields).
+fn parse_usage(body: &Value) -> Option<(TokenCounts, u64, u64)> {
+    let u = burnrate_sim::parse_usage(body.get("usage")?.as_object()?).ok()?;
+    Some((u.tokens, u.cache_write_1h, u.tokens.output))
 }
 
 /// The HTTP side of a run: the client, the endpoint, the prompt prefixes, the request log.
@@ -231,7 +186,7 @@ impl Wire {
                 match (status, bytes) {
                     (200..=299, Ok(b)) => match serde_json::from_slice::<Value>(&b)
                         .ok()
-                        .and_then(|v| parse_usage(provider, &v))
+                        .and_then(|v| parse_usage(&v))
                     {
                         Some((tokens, w1h, output)) => Reply::Ok {
                             tokens,

@@ -16,9 +16,11 @@
 //! `--model`-less "unknown" and rejected at fitting time, because prices need a model.
 
 use crate::catalog::Catalog;
+use crate::fitstats::{self, ArrivalFit, GROWTH_T, Gof, KS_REJECT_P, LatencyFit};
 use crate::model::Scenario;
+use crate::traces::{Call, Calls, Ingest, IngestOptions};
 use serde_json::Value;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
 /// Below this many observations a distribution is reported as empirical, not lognormal.
@@ -39,8 +41,18 @@ pub enum CalibrateError {
     Empty,
     #[error("more than {0} lines; split the log")]
     TooManyLines(usize),
-    #[error("model `{model}` (line {line}) is not in the catalog; rename it to a catalog id")]
-    UnknownModel { model: String, line: usize },
+    #[error(
+        "model `{model}` (line {line} of {file}) is not in the catalog; rename it to a catalog id"
+    )]
+    UnknownModel {
+        model: String,
+        line: usize,
+        file: String,
+    },
+    #[error("{at}: {message}")]
+    At { at: String, message: String },
+    #[error("cannot read {0}")]
+    Read(String),
     #[error("the fitted scenario does not validate: {0}")]
     Invalid(String),
 }
@@ -64,16 +76,17 @@ pub struct Observation {
     pub cache_write: u64,
     pub cache_read: u64,
     pub output: u64,
+    /// Of `output`, reasoning tokens.
+    pub reasoning: u64,
+    /// Start (`ts`, `timestamp`), microseconds since the Unix epoch.
+    pub start_us: Option<i64>,
+    /// Duration (`latency_ms`).
+    pub duration_us: Option<u64>,
 }
 
 impl Observation {
     pub fn total_input(&self) -> u64 {
         self.input + self.cache_write + self.cache_read
-    }
-
-    /// A successful call whose tokens describe the step (not an error, not a retry).
-    fn is_clean(&self) -> bool {
-        (200..300).contains(&self.status) && self.error.is_none() && !self.retry
     }
 }
 
@@ -116,6 +129,19 @@ pub fn parse_line(line: usize, text: &str) -> Result<Option<Observation>, Calibr
         o.status = s.ok_or_else(|| err("`status` must be an HTTP status code".to_string()))? as u16;
     }
     o.error = tag(obj.get("error"));
+    o.start_us = ["ts", "timestamp", "start_time"]
+        .iter()
+        .find_map(|k| obj.get(*k))
+        .and_then(|v| match v {
+            Value::String(s) => crate::traces::parse_time_us(s),
+            Value::Number(n) => crate::traces::parse_time_us(&n.to_string()),
+            _ => None,
+        });
+    o.duration_us = obj
+        .get("latency_ms")
+        .and_then(Value::as_f64)
+        .filter(|ms| *ms >= 0.0 && ms.is_finite())
+        .map(|ms| (ms * 1000.0).round() as u64);
     o.retry = uint(obj.get("retry_count").or_else(|| obj.get("retry"))).is_some_and(|r| r > 0)
         || obj.get("retry").and_then(Value::as_bool).unwrap_or(false);
 
@@ -126,6 +152,7 @@ pub fn parse_line(line: usize, text: &str) -> Result<Option<Observation>, Calibr
         o.cache_write = uint(obj.get("cache_write_tokens")).unwrap_or(0);
         o.cache_read = uint(obj.get("cache_read_tokens")).unwrap_or(0);
         o.output = uint(obj.get("output_tokens")).unwrap_or(0);
+        o.reasoning = uint(obj.get("reasoning_tokens")).unwrap_or(0).min(o.output);
         return Ok(Some(o));
     }
     let usage = match obj.get("usage") {
@@ -137,40 +164,12 @@ pub fn parse_line(line: usize, text: &str) -> Result<Option<Observation>, Calibr
         Some(_) => return Err(err("`usage` must be an object".to_string())),
         None => obj,
     };
-    let get = |k: &str| uint(usage.get(k));
-    // OpenAI (chat and Responses): cached tokens are a subset of the prompt's tokens.
-    let cached_subset = |total: u64, total_name: &str, details: &str| {
-        let cached = uint(usage.get(details).and_then(|d| d.get("cached_tokens"))).unwrap_or(0);
-        if cached > total {
-            return Err(err(format!(
-                "cached_tokens {cached} exceed {total_name} {total}"
-            )));
-        }
-        Ok((total - cached, cached))
-    };
-    if let Some(prompt) = get("prompt_tokens") {
-        // OpenAI Chat Completions.
-        (o.input, o.cache_read) = cached_subset(prompt, "prompt_tokens", "prompt_tokens_details")?;
-        o.output = get("completion_tokens").unwrap_or(0);
-    } else if let Some(input) = get("input_tokens") {
-        if usage.contains_key("cache_creation_input_tokens")
-            || usage.contains_key("cache_read_input_tokens")
-        {
-            // Anthropic: three separate counters.
-            o.input = input;
-            o.cache_write = get("cache_creation_input_tokens").unwrap_or(0);
-            o.cache_read = get("cache_read_input_tokens").unwrap_or(0);
-        } else {
-            // OpenAI Responses (or Anthropic without cache counters).
-            (o.input, o.cache_read) = cached_subset(input, "input_tokens", "input_tokens_details")?;
-        }
-        o.output = get("output_tokens").unwrap_or(0);
-    } else {
-        return Err(err(
-            "no usage found: expected `prompt_tokens` (OpenAI chat), `input_tokens` (OpenAI Responses, Anthropic) or the mock's request-log fields"
-                .to_string(),
-        ));
-    }
+    let u = crate::usage::parse_usage(usage).map_err(|e| err(e.to_string()))?;
+    o.input = u.tokens.input;
+    o.cache_write = u.tokens.cache_write;
+    o.cache_read = u.tokens.cache_read;
+    o.output = u.tokens.output;
+    o.reasoning = u.reasoning;
     Ok(Some(o))
 }
 
@@ -354,6 +353,10 @@ pub struct FailureFit {
     pub timeout: u64,
     /// Other statuses (400, 401, 404, ...), not expressible in a scenario: reported only.
     pub other: u64,
+    /// Failed attempts by the error type the log names (`error.type`, LiteLLM's error class).
+    pub by_type: BTreeMap<String, u64>,
+    /// Attempts that retried a failed one.
+    pub retries: u64,
 }
 
 impl FailureFit {
@@ -376,9 +379,15 @@ pub struct StepFit {
     /// Cached prefix per call (`cache_read + cache_write` of calls that used the cache).
     pub prefix: Option<Fit>,
     pub prefix_observations: usize,
+    /// Share of clean calls that read the cache.
+    pub cache_hit_rate: Option<f64>,
     /// Fresh input: total input minus the call's cached prefix (or the mean prefix on a miss).
     pub input: Fit,
+    pub input_gof: Option<Gof>,
+    /// Visible output (reasoning excluded on reasoning models, whose reasoning is fitted apart).
     pub output: Fit,
+    pub output_gof: Option<Gof>,
+    pub reasoning: Option<Fit>,
     /// Calls of this step per task (first attempts), when tasks are tagged.
     pub repeat: Option<Fit>,
     pub tasks: usize,
@@ -393,131 +402,526 @@ pub struct Calibration {
     pub tasks: usize,
     /// Whether any call read or wrote the prompt cache.
     pub caching_seen: bool,
+    /// Arrivals from task start times, when the log has times.
+    pub arrivals: Option<ArrivalFit>,
+    /// Latency per model, when the log has durations.
+    pub latency: Vec<LatencyFit>,
+    /// Tasks in which one step name ran on two or more models (escalations), of tasks seen.
+    pub escalated_tasks: usize,
+    /// Step names with their models' shares of clean calls, for steps on several models.
+    pub model_mix: Vec<(String, Vec<(String, f64)>)>,
 }
 
 /// Fits every step/model group of the observations. Models must be catalog names.
 pub fn calibrate(obs: &[Observation], catalog: &Catalog) -> Result<Calibration, CalibrateError> {
-    let mut order: Vec<(String, String)> = Vec::new();
-    let mut groups: BTreeMap<(String, String), Vec<&Observation>> = BTreeMap::new();
+    let mut ingest = Ingest::new(IngestOptions::default());
     for o in obs {
-        let Some(model) = o.model.clone() else {
-            return Err(CalibrateError::Line {
-                line: o.line,
+        ingest.observation(0, o)?;
+    }
+    calibrate_calls(&ingest.finish(), catalog)
+}
+
+/// The catalog entry a logged model name means: itself, without a `provider/` prefix, or
+/// without a dated snapshot suffix (`gpt-4o-mini-2024-07-18`, `claude-sonnet-4-5-20250929`).
+fn resolve_model<'c>(catalog: &'c Catalog, name: &str) -> Option<&'c crate::ModelSpec> {
+    let bare = name.rsplit_once('/').map_or(name, |(_, m)| m);
+    catalog.get(name).or_else(|| catalog.get(bare)).or_else(|| {
+        let b = bare.as_bytes();
+        let strip = |k: usize| bare.get(..bare.len().checked_sub(k)?);
+        // -YYYY-MM-DD or -YYYYMMDD.
+        let dated10 = b.len() > 11
+            && b[b.len() - 11] == b'-'
+            && bare[bare.len() - 10..]
+                .bytes()
+                .filter(u8::is_ascii_digit)
+                .count()
+                == 8;
+        let dated8 = b.len() > 9
+            && b[b.len() - 9] == b'-'
+            && bare[bare.len() - 8..].bytes().all(|c| c.is_ascii_digit());
+        let base = if dated10 {
+            strip(11)
+        } else if dated8 {
+            strip(9)
+        } else {
+            None
+        };
+        base.and_then(|m| catalog.get(m))
+    })
+}
+
+/// One held-out day: what the traces' own tokens cost, priced with the catalog, against the
+/// fitted scenario's simulated band for that day.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HoldoutDay {
+    /// Microseconds since the epoch of the day's midnight (UTC).
+    pub day_start_us: i64,
+    pub calls: usize,
+    pub actual_usd: f64,
+    pub p05_usd: f64,
+    pub mean_usd: f64,
+    pub p95_usd: f64,
+}
+
+impl HoldoutDay {
+    pub fn inside(&self) -> bool {
+        (self.p05_usd..=self.p95_usd).contains(&self.actual_usd)
+    }
+}
+
+/// Each day's cost of `calls` from `first_day_us` for `days` days, every call priced at its
+/// model's standard rates and default cache TTL (a call's day is its start's).
+pub fn daily_cost_usd(
+    calls: &Calls,
+    catalog: &Catalog,
+    first_day_us: i64,
+    days: u32,
+) -> Result<Vec<(usize, f64)>, CalibrateError> {
+    let mut out = vec![(0usize, 0u128); days as usize];
+    for c in &calls.calls {
+        let Some(start) = c.start_us else { continue };
+        let day = (start - first_day_us).div_euclid(86_400_000_000);
+        let Some(slot) = usize::try_from(day).ok().and_then(|d| out.get_mut(d)) else {
+            continue;
+        };
+        let name = c.model.map_or("", |m| calls.name(m));
+        let spec = resolve_model(catalog, name).ok_or_else(|| unknown_model(calls, c, name))?;
+        slot.0 += 1;
+        slot.1 += u128::from(spec.cost_pusd(&c.tokens, spec.default_ttl(), false).total());
+    }
+    Ok(out
+        .into_iter()
+        .map(|(n, p)| (n, p as f64 / crate::PUSD_PER_USD as f64))
+        .collect())
+}
+
+fn unknown_model(calls: &Calls, c: &Call, model: &str) -> CalibrateError {
+    CalibrateError::UnknownModel {
+        model: model.to_string(),
+        line: c.line as usize,
+        file: calls
+            .report
+            .sources
+            .get(c.source as usize)
+            .cloned()
+            .unwrap_or_default(),
+    }
+}
+
+fn failure_counts(calls: &Calls, group: &[&Call]) -> FailureFit {
+    let mut f = FailureFit::default();
+    for c in group {
+        f.attempts += 1;
+        f.retries += u64::from(c.retry == Some(true));
+        let error = c.error.map(|e| calls.name(e));
+        match (c.status, error) {
+            (429, _) => f.rate_limit += 1,
+            (504 | 408, _) | (_, Some("timeout")) => f.timeout += 1,
+            (500 | 502 | 503 | 529, _) => f.server_error += 1,
+            (200..=299, Some(_)) => f.malformed += 1,
+            (200..=299, None) => {}
+            _ => f.other += 1,
+        }
+        if !c.is_success() {
+            let kind = error.map_or_else(|| c.status.to_string(), str::to_string);
+            *f.by_type.entry(kind).or_default() += 1;
+        }
+    }
+    f
+}
+
+/// Fits distributions with a goodness of fit: lognormal unless KS rejects it (p below
+/// [`KS_REJECT_P`]), then empirical.
+fn fit_checked(values: &[f64]) -> (Fit, Option<Gof>) {
+    let Some(f) = fit(values) else {
+        return (Fit::Constant(0.0), None);
+    };
+    let Fit::LogNormal { mean, cv } = f else {
+        return (f, None);
+    };
+    let sigma2 = (1.0 + cv * cv).ln();
+    let (mu, sigma) = (mean.ln() - sigma2 / 2.0, sigma2.sqrt());
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let g = fitstats::ks(&sorted, |x| fitstats::lognormal_cdf(x, mu, sigma));
+    if g.p_value < KS_REJECT_P {
+        (empirical_quantiles(values), Some(g))
+    } else {
+        (f, Some(g))
+    }
+}
+
+fn fit_group(
+    calls: &Calls,
+    key: &(String, String),
+    group: &[&Call],
+    reasoning_model: bool,
+) -> StepFit {
+    let failures = failure_counts(calls, group);
+    let clean: Vec<&&Call> = group
+        .iter()
+        .filter(|c| c.is_success() && c.retry != Some(true))
+        .collect();
+    let cached: Vec<f64> = clean
+        .iter()
+        .map(|c| (c.tokens.cache_read + c.tokens.cache_write) as f64)
+        .filter(|c| *c > 0.0)
+        .collect();
+    let hits = clean.iter().filter(|c| c.tokens.cache_read > 0).count();
+    let mean_prefix = if cached.is_empty() {
+        0.0
+    } else {
+        cached.iter().sum::<f64>() / cached.len() as f64
+    };
+    let input: Vec<f64> = clean
+        .iter()
+        .map(|c| {
+            let cache = (c.tokens.cache_read + c.tokens.cache_write) as f64;
+            let prefix = if cache > 0.0 {
+                cache
+            } else {
+                mean_prefix.round()
+            };
+            (c.tokens.total_input() as f64 - prefix).max(0.0)
+        })
+        .collect();
+    let split = reasoning_model && clean.iter().any(|c| c.reasoning > 0);
+    let output: Vec<f64> = clean
+        .iter()
+        .map(|c| (c.tokens.output - if split { c.reasoning } else { 0 }) as f64)
+        .collect();
+    let reasoning: Vec<f64> = clean.iter().map(|c| c.reasoning as f64).collect();
+    // Calls per task: first attempts of this step per tagged task (tasks that never reached
+    // the step are not visible in a log, so this is calls per task that made the step).
+    let mut per_task: BTreeMap<u32, u64> = BTreeMap::new();
+    for c in group.iter().filter(|c| c.retry != Some(true)) {
+        if let Some(t) = c.task {
+            *per_task.entry(t).or_default() += 1;
+        }
+    }
+    let repeat_values: Vec<f64> = per_task.values().map(|c| *c as f64).collect();
+    let (input, input_gof) = fit_checked(&input);
+    let (output, output_gof) = fit_checked(&output);
+    StepFit {
+        step: key.0.clone(),
+        model: key.1.clone(),
+        clean_calls: clean.len(),
+        prefix: fit(&cached),
+        prefix_observations: cached.len(),
+        cache_hit_rate: (!cached.is_empty()).then(|| round_to(hits as f64 / clean.len() as f64, 4)),
+        input,
+        input_gof,
+        output,
+        output_gof,
+        reasoning: if split {
+            fit_checked(&reasoning).0.into()
+        } else {
+            None
+        },
+        repeat: fit_counts(&repeat_values),
+        tasks: per_task.len(),
+        failures,
+    }
+}
+
+/// Fits every step/model group of ingested calls. Models must be catalog names.
+pub fn calibrate_calls(calls: &Calls, catalog: &Catalog) -> Result<Calibration, CalibrateError> {
+    let mut order: Vec<(String, String)> = Vec::new();
+    let mut groups: HashMap<(String, String), Vec<&Call>> = HashMap::new();
+    let mut reasoning_models: BTreeSet<String> = BTreeSet::new();
+    for c in &calls.calls {
+        let Some(model) = c.model.map(|m| calls.name(m)) else {
+            return Err(CalibrateError::At {
+                at: calls.at(c),
                 message: "no `model`: prices need one".to_string(),
             });
         };
-        let spec = catalog.get(&model).ok_or(CalibrateError::UnknownModel {
-            model: model.clone(),
-            line: o.line,
-        })?;
-        let step = o.step.clone().unwrap_or_else(|| "call".to_string());
+        let spec = resolve_model(catalog, model).ok_or_else(|| unknown_model(calls, c, model))?;
+        if spec.reasoning {
+            reasoning_models.insert(spec.id.clone());
+        }
+        let step = c.step.map_or("call", |s| calls.name(s)).to_string();
         let key = (step, spec.id.clone());
         if !groups.contains_key(&key) {
             if groups.len() >= MAX_GROUPS {
-                return Err(CalibrateError::Line {
-                    line: o.line,
+                return Err(CalibrateError::At {
+                    at: calls.at(c),
                     message: format!("more than {MAX_GROUPS} step/model groups"),
                 });
             }
             order.push(key.clone());
         }
-        groups.entry(key).or_default().push(o);
+        groups.entry(key).or_default().push(c);
     }
-    let all_tasks: BTreeSet<&str> = obs.iter().filter_map(|o| o.task.as_deref()).collect();
-    let mut steps = Vec::new();
-    let mut caching_seen = false;
-    for key in order {
-        let group = &groups[&key];
-        let clean: Vec<&&Observation> = group.iter().filter(|o| o.is_clean()).collect();
-        let mut failures = FailureFit::default();
-        for o in group {
-            failures.attempts += 1;
-            match (o.status, o.error.as_deref()) {
-                (429, _) => failures.rate_limit += 1,
-                (504 | 408, _) | (_, Some("timeout")) => failures.timeout += 1,
-                (500 | 502 | 503 | 529, _) => failures.server_error += 1,
-                (200..=299, Some(_)) => failures.malformed += 1,
-                (200..=299, None) => {}
-                _ => failures.other += 1,
-            }
-        }
-        if clean.is_empty() {
-            // Only failures: nothing to fit tokens on; still report the group.
-            steps.push(StepFit {
-                step: key.0,
-                model: key.1,
-                clean_calls: 0,
-                prefix: None,
-                prefix_observations: 0,
-                input: Fit::Constant(0.0),
-                output: Fit::Constant(0.0),
-                repeat: None,
-                tasks: 0,
-                failures,
-            });
-            continue;
-        }
-        let cached: Vec<f64> = clean
-            .iter()
-            .map(|o| (o.cache_read + o.cache_write) as f64)
-            .filter(|c| *c > 0.0)
-            .collect();
-        caching_seen |= !cached.is_empty();
-        let mean_prefix = if cached.is_empty() {
-            0.0
-        } else {
-            cached.iter().sum::<f64>() / cached.len() as f64
-        };
-        let input: Vec<f64> = clean
-            .iter()
-            .map(|o| {
-                let c = (o.cache_read + o.cache_write) as f64;
-                let prefix = if c > 0.0 { c } else { mean_prefix.round() };
-                (o.total_input() as f64 - prefix).max(0.0)
-            })
-            .collect();
-        let output: Vec<f64> = clean.iter().map(|o| o.output as f64).collect();
-        // Calls per task: first attempts of this step per tagged task (0 for tasks that never
-        // reached it are not visible in a log, so this is calls per task that made the step).
-        let mut per_task: BTreeMap<&str, u64> = BTreeMap::new();
-        for o in group.iter().filter(|o| !o.retry) {
-            if let Some(t) = o.task.as_deref() {
-                *per_task.entry(t).or_default() += 1;
-            }
-        }
-        let repeat_values: Vec<f64> = per_task.values().map(|c| *c as f64).collect();
-        steps.push(StepFit {
-            step: key.0,
-            model: key.1,
-            clean_calls: clean.len(),
-            prefix: fit(&cached),
-            prefix_observations: cached.len(),
-            input: fit(&input).expect("non-empty"),
-            output: fit(&output).expect("non-empty"),
-            repeat: fit_counts(&repeat_values),
-            tasks: per_task.len(),
-            failures,
-        });
-    }
-    if steps
-        .iter()
-        .all(|s| s.clean_calls == 0 && s.failures.attempts == 0)
-    {
+    if calls.calls.is_empty() {
         return Err(CalibrateError::Empty);
     }
+    let steps: Vec<StepFit> = order
+        .iter()
+        .map(|key| fit_group(calls, key, &groups[key], reasoning_models.contains(&key.1)))
+        .collect();
+    let caching_seen = steps.iter().any(|s| s.prefix.is_some());
+    let (model_mix, escalated_tasks) = mix_and_escalation(&order, &groups);
     Ok(Calibration {
-        steps,
-        lines: obs.len(),
-        tasks: all_tasks.len(),
+        lines: calls.calls.len(),
+        tasks: calls.task_count(),
         caching_seen,
+        arrivals: arrivals(calls),
+        latency: latency(&order, &groups),
+        escalated_tasks,
+        model_mix,
+        steps,
     })
+}
+
+fn arrivals(calls: &Calls) -> Option<ArrivalFit> {
+    let mut first: HashMap<u32, i64> = HashMap::new();
+    for c in &calls.calls {
+        if let (Some(t), Some(s)) = (c.task, c.start_us) {
+            first.entry(t).and_modify(|v| *v = (*v).min(s)).or_insert(s);
+        }
+    }
+    let starts: Vec<i64> = first.into_values().collect();
+    fitstats::fit_arrivals(&starts)
+}
+
+fn latency(
+    order: &[(String, String)],
+    groups: &HashMap<(String, String), Vec<&Call>>,
+) -> Vec<LatencyFit> {
+    let mut by_model: BTreeMap<&str, Vec<fitstats::LatencyObs>> = BTreeMap::new();
+    for key in order {
+        for c in &groups[key] {
+            if let (true, Some(d)) = (c.is_success(), c.duration_us) {
+                by_model.entry(&key.1).or_default().push((
+                    d as f64 / 1e6,
+                    c.tokens.output as f64,
+                    c.ttft_us.map(|t| t as f64 / 1e6),
+                ));
+            }
+        }
+    }
+    by_model
+        .iter()
+        .filter_map(|(m, obs)| fitstats::fit_latency(m, obs))
+        .collect()
+}
+
+type Mix = Vec<(String, Vec<(String, f64)>)>;
+
+fn mix_and_escalation(
+    order: &[(String, String)],
+    groups: &HashMap<(String, String), Vec<&Call>>,
+) -> (Mix, usize) {
+    let mut by_step: BTreeMap<&str, Vec<(&str, usize)>> = BTreeMap::new();
+    let mut models_per_task_step: HashMap<(u32, &str), BTreeSet<&str>> = HashMap::new();
+    for key in order {
+        let g = &groups[key];
+        by_step.entry(&key.0).or_default().push((&key.1, g.len()));
+        for c in g {
+            if let Some(t) = c.task {
+                models_per_task_step
+                    .entry((t, &key.0))
+                    .or_default()
+                    .insert(&key.1);
+            }
+        }
+    }
+    let mix = by_step
+        .into_iter()
+        .filter(|(_, ms)| ms.len() > 1)
+        .map(|(s, ms)| {
+            let total: usize = ms.iter().map(|m| m.1).sum();
+            let shares = ms
+                .iter()
+                .map(|(m, n)| (m.to_string(), round_to(*n as f64 / total as f64, 4)))
+                .collect();
+            (s.to_string(), shares)
+        })
+        .collect();
+    let escalated: BTreeSet<u32> = models_per_task_step
+        .iter()
+        .filter(|(_, ms)| ms.len() > 1)
+        .map(|((t, _), _)| *t)
+        .collect();
+    (mix, escalated.len())
 }
 
 fn toml_str(s: &str) -> String {
     serde_json::to_string(s).expect("strings serialize")
 }
 
+fn list(xs: &[f64]) -> String {
+    xs.iter()
+        .map(|x| fmt_num(*x))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn gof_note(g: &Option<Gof>) -> String {
+    match g {
+        Some(g) => format!(
+            "; lognormal KS D = {:.4}, p = {:.3}{}",
+            g.ks_d,
+            g.p_value,
+            if g.p_value < KS_REJECT_P {
+                " (rejected: empirical quantiles used)"
+            } else {
+                ""
+            }
+        ),
+        None => String::new(),
+    }
+}
+
+const WEEKDAYS: [&str; 7] = [
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+    "Sunday",
+];
+
 impl Calibration {
+    fn write_traffic(&self, w: &mut String) {
+        let _ = writeln!(w, "[traffic]");
+        let Some(a) = &self.arrivals else {
+            let _ = writeln!(w, "# Not in a usage log: set your expected traffic.");
+            let _ = writeln!(w, "tasks_per_day = 100");
+            return;
+        };
+        let _ = writeln!(
+            w,
+            "# {} tasks started over {} UTC day(s) ({:.2} days of window): tasks a day = tasks / days.",
+            a.tasks, a.whole_days, a.days
+        );
+        let _ = writeln!(
+            w,
+            "# Trend: {:+.3} tasks/day per day (t = {:.2}; growth is fitted when |t| >= {GROWTH_T} over 7+ days).",
+            a.slope_per_day, a.slope_t
+        );
+        match a.growth_end_tasks_per_day {
+            // Start where the traces end, and keep the observed slope for the horizon.
+            Some(end) => {
+                let _ = writeln!(w, "tasks_per_day = {}", fmt_num(end));
+                let to = (end + a.slope_per_day * 30.0).max(0.0);
+                let _ = writeln!(
+                    w,
+                    "growth = {{ to_tasks_per_day = {}, shape = \"linear\", over_days = 30 }}",
+                    fmt_num(round_to(to, 3))
+                );
+            }
+            None => {
+                let _ = writeln!(w, "tasks_per_day = {}", fmt_num(a.tasks_per_day));
+            }
+        }
+        if let Some(p) = &a.daily_profile {
+            let _ = writeln!(w, "# Share of task starts by UTC hour (mean 1).");
+            let _ = writeln!(w, "daily_profile = [{}]", list(p));
+        }
+        if let Some(p) = &a.weekly_profile {
+            let _ = writeln!(
+                w,
+                "# By day from the traces' first day, a {} (simulated day 0 is that weekday).",
+                WEEKDAYS[a.first_weekday as usize % 7]
+            );
+            let _ = writeln!(w, "weekly_profile = [{}]", list(p));
+        }
+    }
+
+    fn write_models(&self, w: &mut String) {
+        for l in &self.latency {
+            let _ = writeln!(w, "[models.{}]", toml_str(&l.model));
+            let _ = writeln!(
+                w,
+                "# latency: {} successful calls with durations, {} with time to first token",
+                l.calls, l.ttft_observations
+            );
+            let _ = writeln!(
+                w,
+                "time_to_first_token_s = {}",
+                fmt_num(l.time_to_first_token_s)
+            );
+            if let Some(tps) = l.output_tokens_per_s {
+                let _ = writeln!(w, "output_tokens_per_s = {}", fmt_num(tps));
+            }
+            let _ = writeln!(w, "latency_cv = {}", fmt_num(l.cv));
+            let _ = writeln!(w);
+        }
+    }
+
+    fn write_step(&self, w: &mut String, s: &StepFit, step_name: &str) {
+        let _ = writeln!(w, "[[steps]]");
+        let _ = writeln!(w, "name = {}", toml_str(step_name));
+        let _ = writeln!(w, "model = {}", toml_str(&s.model));
+        if let Some(p) = &s.prefix {
+            let _ = writeln!(
+                w,
+                "# cached prefix: {} calls that read or wrote the cache{}",
+                s.prefix_observations,
+                s.cache_hit_rate.map_or(String::new(), |h| format!(
+                    "; hit rate {} of clean calls",
+                    fmt_num(h)
+                ))
+            );
+            let _ = writeln!(w, "prefix_tokens = {}", p.toml());
+        } else if self.caching_seen {
+            let _ = writeln!(w, "cache = false");
+        }
+        let _ = writeln!(w, "# input and output: {} clean calls", s.clean_calls);
+        for (what, g) in [("input", &s.input_gof), ("output", &s.output_gof)] {
+            if g.is_some() {
+                let _ = writeln!(w, "# {what}{}", gof_note(g));
+            }
+        }
+        let _ = writeln!(w, "input_tokens = {}", s.input.toml());
+        let _ = writeln!(w, "output_tokens = {}", s.output.toml());
+        if let Some(r) = &s.reasoning {
+            let _ = writeln!(w, "reasoning_tokens = {}", r.toml());
+        }
+        if let Some(r) = &s.repeat {
+            let _ = writeln!(w, "# calls per task: {} tagged tasks", s.tasks);
+            let _ = writeln!(w, "repeat = {}", r.toml());
+        } else {
+            let _ = writeln!(w, "# calls per task: no task ids in the log, 1 assumed");
+        }
+        let f = &s.failures;
+        let _ = writeln!(
+            w,
+            "# failures: {} attempts: {} 429, {} 5xx, {} timeouts, {} malformed{}",
+            f.attempts,
+            f.rate_limit,
+            f.server_error,
+            f.timeout,
+            f.malformed,
+            if f.other > 0 {
+                format!(", {} other errors not modelled", f.other)
+            } else {
+                String::new()
+            }
+        );
+        if !f.by_type.is_empty() {
+            let kinds: Vec<String> = f.by_type.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            let _ = writeln!(
+                w,
+                "# by error type: {}; {} retries",
+                kinds.join(", "),
+                f.retries
+            );
+        }
+        let _ = writeln!(
+            w,
+            "failures = {{ malformed = {}, rate_limit = {}, server_error = {}, timeout = {} }}",
+            fmt_num(round_to(f.rate(f.malformed), 6)),
+            fmt_num(round_to(f.rate(f.rate_limit), 6)),
+            fmt_num(round_to(f.rate(f.server_error), 6)),
+            fmt_num(round_to(f.rate(f.timeout), 6)),
+        );
+        let _ = writeln!(w);
+    }
+
     /// Renders a scenario TOML, commented with the observations behind each figure, and
     /// checks that it validates.
     pub fn to_scenario_toml(&self, name: &str) -> Result<String, CalibrateError> {
@@ -538,13 +942,29 @@ impl Calibration {
         );
         let _ = writeln!(
             w,
-            "# {MIN_LOGNORMAL_OBSERVATIONS} observations, or zeros, give an empirical distribution instead."
+            "# {MIN_LOGNORMAL_OBSERVATIONS} observations, or zeros, give an empirical distribution instead,"
         );
+        let _ = writeln!(
+            w,
+            "# and so does a Kolmogorov-Smirnov p-value below {KS_REJECT_P}."
+        );
+        if self.escalated_tasks > 0 || !self.model_mix.is_empty() {
+            let _ = writeln!(
+                w,
+                "# {} tasks ran one step on two or more models (escalation).",
+                self.escalated_tasks
+            );
+            for (step, shares) in &self.model_mix {
+                let s: Vec<String> = shares
+                    .iter()
+                    .map(|(m, x)| format!("{m} {}", fmt_num(*x)))
+                    .collect();
+                let _ = writeln!(w, "# step {step}: {} of its calls", s.join(", "));
+            }
+        }
         let _ = writeln!(w, "name = {}", toml_str(name));
         let _ = writeln!(w);
-        let _ = writeln!(w, "[traffic]");
-        let _ = writeln!(w, "# Not in a usage log: set your expected traffic.");
-        let _ = writeln!(w, "tasks_per_day = 100");
+        self.write_traffic(w);
         let _ = writeln!(w);
         if self.caching_seen {
             let _ = writeln!(w, "# Cached tokens appear in the log, so caching is on.");
@@ -552,6 +972,7 @@ impl Calibration {
             let _ = writeln!(w, "enabled = true");
             let _ = writeln!(w);
         }
+        self.write_models(w);
         let mut names: BTreeMap<String, usize> = BTreeMap::new();
         for s in &self.steps {
             let n = names.entry(s.step.clone()).or_default();
@@ -562,52 +983,7 @@ impl Calibration {
             } else {
                 format!("{}-{}", s.step, s.model)
             };
-            let _ = writeln!(w, "[[steps]]");
-            let _ = writeln!(w, "name = {}", toml_str(&step_name));
-            let _ = writeln!(w, "model = {}", toml_str(&s.model));
-            if let Some(p) = &s.prefix {
-                let _ = writeln!(
-                    w,
-                    "# cached prefix: {} calls that read or wrote the cache",
-                    s.prefix_observations
-                );
-                let _ = writeln!(w, "prefix_tokens = {}", p.toml());
-            } else if self.caching_seen {
-                let _ = writeln!(w, "cache = false");
-            }
-            let _ = writeln!(w, "# input and output: {} clean calls", s.clean_calls);
-            let _ = writeln!(w, "input_tokens = {}", s.input.toml());
-            let _ = writeln!(w, "output_tokens = {}", s.output.toml());
-            if let Some(r) = &s.repeat {
-                let _ = writeln!(w, "# calls per task: {} tagged tasks", s.tasks);
-                let _ = writeln!(w, "repeat = {}", r.toml());
-            } else {
-                let _ = writeln!(w, "# calls per task: no task ids in the log, 1 assumed");
-            }
-            let f = &s.failures;
-            let _ = writeln!(
-                w,
-                "# failures: {} attempts: {} 429, {} 5xx, {} timeouts, {} malformed{}",
-                f.attempts,
-                f.rate_limit,
-                f.server_error,
-                f.timeout,
-                f.malformed,
-                if f.other > 0 {
-                    format!(", {} other errors not modelled", f.other)
-                } else {
-                    String::new()
-                }
-            );
-            let _ = writeln!(
-                w,
-                "failures = {{ malformed = {}, rate_limit = {}, server_error = {}, timeout = {} }}",
-                fmt_num(round_to(f.rate(f.malformed), 6)),
-                fmt_num(round_to(f.rate(f.rate_limit), 6)),
-                fmt_num(round_to(f.rate(f.server_error), 6)),
-                fmt_num(round_to(f.rate(f.timeout), 6)),
-            );
-            let _ = writeln!(w);
+            self.write_step(w, s, &step_name);
         }
         Scenario::from_toml(&format!("{name}.toml"), &t)
             .map_err(|e| CalibrateError::Invalid(e.to_string()))?;

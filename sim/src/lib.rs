@@ -11,6 +11,7 @@ mod ci;
 mod dist;
 mod drive_report;
 mod engine;
+mod fitstats;
 mod levers;
 mod litellm;
 mod model;
@@ -23,11 +24,13 @@ mod shard;
 pub mod stats;
 mod summary;
 mod timeline;
+mod traces;
+mod usage;
 
 pub use arrivals::ArrivalProcess;
 pub use calibrate::{
-    CalibrateError, Calibration, FailureFit, Fit, Observation, StepFit, calibrate, fit, parse_line,
-    parse_log,
+    CalibrateError, Calibration, FailureFit, Fit, HoldoutDay, Observation, StepFit, calibrate,
+    calibrate_calls, daily_cost_usd, fit, parse_line, parse_log,
 };
 pub use capacity::{DEFAULT_MAX_QUEUE_WAIT_S, LIMIT_KINDS, SATURATED_SHARE, SATURATION_WAIT_S};
 pub use catalog::{
@@ -38,6 +41,7 @@ pub use catalog::{
 pub use dist::{Dist, Shape};
 pub use drive_report::{Difference, DriveReport, EndpointLedger, Figures, Spread};
 pub use engine::EngineError;
+pub use fitstats::{ArrivalFit, GROWTH_T, Gof, KS_REJECT_P, LatencyFit};
 pub use levers::{lever_variants, naive_poc};
 pub use litellm::{LiteLlmError, LiteLlmImport, import_litellm, models_to_toml};
 pub use model::{
@@ -63,3 +67,7 @@ pub use shard::{MergeError, ShardSummary, merge_shards, simulate_shard};
 pub use stats::Ci95;
 pub use summary::FAILURE_KINDS;
 pub use timeline::{MONTH_DAYS, traffic_changes};
+pub use traces::{
+    Call, Calls, Ingest, IngestOptions, IngestReport, InputFormat, MAX_CALLS, parse_time_us,
+};
+pub use usage::{Usage, UsageError, parse_usage};

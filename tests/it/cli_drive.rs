@@ -11,7 +11,7 @@ use std::time::Duration;
 /// Upper bound on any one command here: they all finish in a few seconds; a hang fails the test.
 const LIMIT: Duration = Duration::from_secs(60);
 
-fn burnrate() -> Command {
+pub(crate) fn burnrate() -> Command {
     let mut c = Command::cargo_bin("burnrate").expect("the binary is built");
     c.timeout(LIMIT);
     c
@@ -24,7 +24,7 @@ fn scenario(name: &str) -> PathBuf {
 }
 
 /// Runs the command, asserts its exit code, returns stderr.
-fn fails_with(cmd: &mut Command, code: i32) -> String {
+pub(crate) fn fails_with(cmd: &mut Command, code: i32) -> String {
     let out = cmd.output().expect("run burnrate");
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(
@@ -203,7 +203,7 @@ fn fixture() -> String {
     s
 }
 
-fn simulate_accepts(toml: &Path) -> Value {
+pub(crate) fn simulate_accepts(toml: &Path) -> Value {
     let out = burnrate()
         .args([
             "simulate",
@@ -324,7 +324,7 @@ fn calibrate_bad_lines_and_files_exit_2_naming_the_line() {
         ),
         (
             "{\"model\":\"gpt-9-imaginary\",\"usage\":{\"prompt_tokens\":10}}",
-            "model `gpt-9-imaginary` (line 3) is not in the catalog",
+            "model `gpt-9-imaginary` (line 3 of",
         ),
         ("{\"usage\":{\"prompt_tokens\":10}}", "line 3: no `model`"),
     ];
@@ -333,12 +333,24 @@ fn calibrate_bad_lines_and_files_exit_2_naming_the_line() {
         let log = dir.path().join("bad.jsonl");
         std::fs::write(&log, lines.join("\n")).unwrap();
         lines.remove(2);
-        let stderr = fails_with(burnrate().arg("calibrate").arg(&log), 2);
+        let stderr = fails_with(burnrate().args(["calibrate", "--strict"]).arg(&log), 2);
         assert!(
             stderr.contains("bad.jsonl") && stderr.contains(message),
             "{bad}: expected {message:?} in {stderr}"
         );
     }
+    // Without --strict a malformed line is reported (file and line) and the run goes on.
+    lines.insert(2, "{nope");
+    let log = dir.path().join("bad.jsonl");
+    std::fs::write(&log, lines.join("\n")).unwrap();
+    let out = burnrate().arg("calibrate").arg(&log).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("1 malformed line") && stderr.contains("bad.jsonl line 3: not JSON"),
+        "{stderr}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("from 4 log lines"));
 
     let stderr = fails_with(
         burnrate()

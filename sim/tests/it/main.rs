@@ -10,6 +10,7 @@ mod laws;
 mod properties;
 mod scenarios;
 mod shards;
+mod traces;
 
 use burnrate_sim::{RunOptions, Scenario, SimResult, simulate};
 
