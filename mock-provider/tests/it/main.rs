@@ -10,6 +10,7 @@ use tower::ServiceExt;
 
 mod billing;
 mod december;
+mod gemini;
 mod hardening;
 mod properties;
 
