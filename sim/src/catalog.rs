@@ -26,6 +26,10 @@ pub enum Provider {
     OpenAi,
     Anthropic,
     Google,
+    /// Any other vendor in LiteLLM's map (DeepSeek, Mistral, Llama, ... on their own APIs or
+    /// on Bedrock, Azure, Vertex): the generic billing rule (input, output, cache read, cache
+    /// write as the map prices them), served on the OpenAI-compatible wire.
+    Generic,
 }
 
 impl Provider {
@@ -34,6 +38,7 @@ impl Provider {
             Provider::OpenAi => "openai",
             Provider::Anthropic => "anthropic",
             Provider::Google => "google",
+            Provider::Generic => "generic",
         }
     }
 
@@ -42,6 +47,7 @@ impl Provider {
             "openai" => Some(Provider::OpenAi),
             "anthropic" => Some(Provider::Anthropic),
             "google" | "gemini" => Some(Provider::Google),
+            "generic" => Some(Provider::Generic),
             _ => None,
         }
     }

@@ -11,6 +11,7 @@ use tower::ServiceExt;
 mod billing;
 mod december;
 mod gemini;
+mod generic;
 mod hardening;
 mod properties;
 
