@@ -17,12 +17,15 @@
 //! Anthropic: `POST /v1/messages`, `POST /v1/messages/count_tokens`,
 //! `POST /v1/messages/batches`, `GET /v1/messages/batches/{id}`,
 //! `GET /v1/messages/batches/{id}/results`.
+//! Gemini (under `/v1beta` and `/v1`): `POST models/{model}:generateContent`,
+//! `:streamGenerateContent?alt=sse`, `:countTokens`, `:embedContent`, `:batchEmbedContents`;
+//! `POST`/`GET cachedContents`, `GET`/`PATCH`/`DELETE cachedContents/{id}` (docs/gemini.md).
 //! Control: `GET /healthz`, `GET /metrics`, `GET /_mock/usage`, `POST /_mock/reset`,
 //! `GET`/`PUT /_mock/config` (JSON or TOML in the config-file format; replaces the whole config
 //! except the body limit, which is fixed at start).
 //!
-//! Errors use the calling provider's shape, chosen by path: `/v1/messages*` is Anthropic,
-//! everything else OpenAI.
+//! Errors use the calling provider's shape, chosen by path: `/v1/messages*` is Anthropic, the
+//! Gemini paths Google's (`{"error": {code, message, status, details}}`), everything else OpenAI.
 //!
 //! # Request headers the mock understands
 //! - `x-mock-fault: 429|500|502|503|529|timeout|malformed|stream_cut|stream_error|quota` forces a fault.
