@@ -30,7 +30,7 @@ impl Shape {
 }
 
 /// Google's canonical status name for an HTTP status (google.rpc.Code as the Gemini API
-/// answers it: https://ai.google.dev/gemini-api/docs/troubleshooting).
+/// answers it: <https://ai.google.dev/gemini-api/docs/troubleshooting>).
 pub fn google_status(status: StatusCode) -> &'static str {
     match status.as_u16() {
         400 | 413 => "INVALID_ARGUMENT",
@@ -242,7 +242,7 @@ impl ApiError {
         }
     }
 
-    /// `{"error": {code, message, status, details}}` (https://cloud.google.com/apis/design/errors);
+    /// `{"error": {code, message, status, details}}` (<https://cloud.google.com/apis/design/errors>);
     /// a retryable answer carries `google.rpc.RetryInfo` with the delay of its `retry-after-ms`
     /// header, as the Gemini API's 429s do.
     fn google_body(&self) -> serde_json::Value {

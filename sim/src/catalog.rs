@@ -400,7 +400,7 @@ pub enum BillingError {
 impl ModelSpec {
     /// Google's explicit context-cache storage price in pUSD per token per hour: $4.50 per
     /// million tokens per hour on Pro models, $1.00 on Flash and Flash-Lite
-    /// (https://ai.google.dev/gemini-api/docs/pricing, "Context caching price ... storage").
+    /// (<https://ai.google.dev/gemini-api/docs/pricing>, "Context caching price ... storage").
     /// LiteLLM's map does not carry it. `None` for models that do not cache and other providers.
     pub fn cache_storage_pusd_per_token_hour(&self) -> Option<u64> {
         if self.provider != Provider::Google || self.cache_ttls.is_empty() {

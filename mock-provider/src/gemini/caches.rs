@@ -1,6 +1,6 @@
-//! Explicit context caching, `/v1beta/cachedContents` (https://ai.google.dev/api/caching,
-//! https://ai.google.dev/gemini-api/docs/caching#explicit-caching): create, get, list, update
-//! the TTL, delete. Billing (https://ai.google.dev/gemini-api/docs/pricing): creating a cache
+//! Explicit context caching, `/v1beta/cachedContents` (<https://ai.google.dev/api/caching>,
+//! <https://ai.google.dev/gemini-api/docs/caching#explicit-caching>): create, get, list, update
+//! the TTL, delete. Billing (<https://ai.google.dev/gemini-api/docs/pricing>): creating a cache
 //! bills its tokens once at the input price plus storage for the TTL asked
 //! ([`burnrate_sim::ModelSpec::cache_storage_pusd_per_token_hour`] x tokens x hours); an
 //! update that extends the expiry bills the extra hours; requests naming the cache

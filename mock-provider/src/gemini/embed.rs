@@ -1,4 +1,4 @@
-//! `:embedContent` and `:batchEmbedContents` (https://ai.google.dev/api/embeddings): one
+//! `:embedContent` and `:batchEmbedContents` (<https://ai.google.dev/api/embeddings>): one
 //! deterministic unit vector per content, billed as input tokens at the model's price.
 
 use super::{build_prompt, model_id};
@@ -17,7 +17,7 @@ use std::sync::Arc;
 /// `batchEmbedContents` takes at most this many requests (Google's documented batch limit).
 const MAX_BATCH: usize = 100;
 /// The native size of Gemini embeddings (gemini-embedding-001: 3072, truncatable with
-/// `outputDimensionality`, https://ai.google.dev/gemini-api/docs/embeddings).
+/// `outputDimensionality`, <https://ai.google.dev/gemini-api/docs/embeddings>).
 const NATIVE_DIMS: u64 = 3072;
 
 /// One request: the text of its content, its tokens and its dimensions.

@@ -1,6 +1,6 @@
 //! Google's Gemini API (`/v1beta`), as the official `google-genai` SDKs call it
 //! (github.com/googleapis/python-genai, `models.py`/`caches.py`; reference
-//! https://ai.google.dev/api/generate-content): `models/{model}:generateContent`,
+//! <https://ai.google.dev/api/generate-content>): `models/{model}:generateContent`,
 //! `:streamGenerateContent?alt=sse`, `:countTokens`, `:embedContent`, `:batchEmbedContents`
 //! and `cachedContents` (explicit caching, [`caches`]). Implicit caching, `usageMetadata`,
 //! function calling, `responseSchema`/`responseJsonSchema`, thinking, and Google's error shape
@@ -30,7 +30,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// Implicit caching keeps a prefix this long after its last use. Google documents implicit
-/// caching (https://ai.google.dev/gemini-api/docs/caching#implicit-caching) but not its
+/// caching (<https://ai.google.dev/gemini-api/docs/caching#implicit-caching>) but not its
 /// lifetime or granularity: the mock keeps 5 minutes and counts hits in 128-token steps from the
 /// model's minimum (the catalog's `min_cacheable_tokens`), never more than the exact prefix.
 const IMPLICIT_TTL: Duration = Duration::from_secs(300);
@@ -92,7 +92,7 @@ pub(crate) async fn model_method(
     }
 }
 
-/// generateContent fields by type (https://ai.google.dev/api/generate-content#request-body).
+/// generateContent fields by type (<https://ai.google.dev/api/generate-content#request-body>).
 const RULES: &[(&str, Rule)] = &[
     ("contents", Rule::Array),
     ("systemInstruction", Rule::Object),
@@ -286,7 +286,7 @@ fn declarations(tools: Option<&Value>) -> Result<Vec<(String, String, Value)>, A
 }
 
 /// Google's OpenAPI-subset `Schema` (`"type": "OBJECT"`) as JSON Schema (`"object"`), for
-/// `responseSchema` and function `parameters` (https://ai.google.dev/api/caching#Schema).
+/// `responseSchema` and function `parameters` (<https://ai.google.dev/api/caching#Schema>).
 fn lower_types(v: &Value) -> Value {
     match v {
         Value::Object(o) => Value::Object(
@@ -306,7 +306,7 @@ fn lower_types(v: &Value) -> Value {
 }
 
 /// Thinking as `generationConfig.thinkingConfig` asks
-/// (https://ai.google.dev/gemini-api/docs/thinking): `thinkingBudget` 0 turns it off, -1 (or
+/// (<https://ai.google.dev/gemini-api/docs/thinking>): `thinkingBudget` 0 turns it off, -1 (or
 /// none) is the model's dynamic default, N caps it; `thinkingLevel` scales the draw. Models
 /// without reasoning in the catalog never think.
 fn thinking(reasons: bool, tc: Option<&Value>) -> Result<(Reasoning, bool), ApiError> {
@@ -501,7 +501,7 @@ fn read_generate(req: &Req, model: &str, bytes: &axum::body::Bytes) -> Result<Ge
     })
 }
 
-/// `usageMetadata` (https://ai.google.dev/api/generate-content#UsageMetadata):
+/// `usageMetadata` (<https://ai.google.dev/api/generate-content#UsageMetadata>):
 /// `promptTokenCount` includes `cachedContentTokenCount`; `thoughtsTokenCount` is apart from
 /// `candidatesTokenCount`; the total is their sum.
 fn usage(prompt: u64, cached: u64, candidates: u64, thoughts: u64) -> Value {
@@ -743,7 +743,7 @@ fn stream_frames(
     frames
 }
 
-/// The billed tokens: thoughts bill as output (https://ai.google.dev/gemini-api/docs/pricing:
+/// The billed tokens: thoughts bill as output (<https://ai.google.dev/gemini-api/docs/pricing>:
 /// "output price (including thinking tokens)"); cached tokens at the cache read price.
 fn gemini_tokens(input: u64, read: u64, output: u64, thoughts: u64) -> Tokens {
     Tokens {
@@ -755,7 +755,7 @@ fn gemini_tokens(input: u64, read: u64, output: u64, thoughts: u64) -> Tokens {
     }
 }
 
-/// `:countTokens` (https://ai.google.dev/api/tokens): `{contents}` or
+/// `:countTokens` (<https://ai.google.dev/api/tokens>): `{contents}` or
 /// `{generateContentRequest}`; answers `totalTokens` (and `cachedContentTokenCount`). Free, and
 /// not a model call: no faults, limits or ledger cost (recorded with no tokens).
 async fn count_tokens(
