@@ -1124,3 +1124,42 @@ fn catalog_imports_litellm_from_a_url() {
         .clone();
     assert!(String::from_utf8_lossy(&out.stderr).contains("only https://"));
 }
+
+/// `burnrate mock --prices FILE` takes `catalog --format toml` output; anything else is bad
+/// input (exit 2) naming the file and what it needs, and a bad price names the entry's field.
+#[test]
+fn mock_prices_file_errors_name_the_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let none = dir.path().join("none.toml");
+    std::fs::write(&none, "seed = 1\n").unwrap();
+    let out = burnrate()
+        .args(["mock", "--port", "0", "--prices"])
+        .arg(&none)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("none.toml") && err.contains("burnrate catalog --format toml"),
+        "{err}"
+    );
+    let bad = dir.path().join("bad.toml");
+    std::fs::write(
+        &bad,
+        "[models.\"acme-1\"]\nprovider = \"generic\"\ninput_usd_per_mtok = -1\noutput_usd_per_mtok = 1\n",
+    )
+    .unwrap();
+    let out = burnrate()
+        .args(["mock", "--port", "0", "--prices"])
+        .arg(&bad)
+        .assert()
+        .code(2)
+        .get_output()
+        .clone();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("prices.\"acme-1\".input_usd_per_mtok") && err.contains("bad.toml"),
+        "{err}"
+    );
+}
