@@ -1130,34 +1130,27 @@ fn catalog_imports_litellm_from_a_url() {
 #[test]
 fn mock_prices_file_errors_name_the_file_and_field() {
     let dir = tempfile::tempdir().unwrap();
-    let none = dir.path().join("none.toml");
-    std::fs::write(&none, "seed = 1\n").unwrap();
-    let out = burnrate()
-        .args(["mock", "--port", "0", "--prices"])
-        .arg(&none)
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let err = String::from_utf8_lossy(&out.stderr);
+    let stderr_of = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = burnrate()
+            .args(["mock", "--port", "0", "--prices"])
+            .arg(&path)
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = stderr_of("none.toml", "seed = 1\n");
     assert!(
         err.contains("none.toml") && err.contains("burnrate catalog --format toml"),
         "{err}"
     );
-    let bad = dir.path().join("bad.toml");
-    std::fs::write(
-        &bad,
+    let err = stderr_of(
+        "bad.toml",
         "[models.\"acme-1\"]\nprovider = \"generic\"\ninput_usd_per_mtok = -1\noutput_usd_per_mtok = 1\n",
-    )
-    .unwrap();
-    let out = burnrate()
-        .args(["mock", "--port", "0", "--prices"])
-        .arg(&bad)
-        .assert()
-        .code(2)
-        .get_output()
-        .clone();
-    let err = String::from_utf8_lossy(&out.stderr);
+    );
     assert!(
         err.contains("prices.\"acme-1\".input_usd_per_mtok") && err.contains("bad.toml"),
         "{err}"
