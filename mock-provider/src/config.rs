@@ -22,6 +22,29 @@ pub enum ConfigError {
     Invalid { field: String, message: String },
 }
 
+impl RawConfig {
+    /// Adds the `[models."id"]` tables of a `burnrate catalog --format toml` file (LiteLLM's
+    /// map imported, generic-rule vendors included) as `[prices]` entries, so the mock serves
+    /// them; entries the config already prices are kept. Returns how many were added.
+    pub fn add_catalog_toml(&mut self, text: &str) -> Result<usize, ConfigError> {
+        let doc: toml::Table = toml::from_str(text)?;
+        let Some(models) = doc.get("models").and_then(toml::Value::as_table) else {
+            return Err(invalid(
+                "models",
+                "no [models.\"id\"] tables (write them with `burnrate catalog --format toml`)",
+            ));
+        };
+        let mut added = 0;
+        for (id, table) in models {
+            if !self.prices.contains_key(id) {
+                self.prices.insert(id.clone(), serde_json::to_value(table)?);
+                added += 1;
+            }
+        }
+        Ok(added)
+    }
+}
+
 fn invalid(field: impl Into<String>, message: impl Into<String>) -> ConfigError {
     ConfigError::Invalid {
         field: field.into(),

@@ -5,20 +5,44 @@ use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
 /// Which provider's conventions a response follows. Chosen by path: `/v1/messages*` is
-/// Anthropic, everything else OpenAI.
+/// Anthropic, `/v1beta/*`, `/v1/cachedContents*` and `/v1/models/{model}:{method}` Google's
+/// Gemini API, everything else OpenAI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Shape {
     OpenAi,
     Anthropic,
+    Gemini,
 }
 
 impl Shape {
     pub fn from_path(path: &str) -> Shape {
         if path.starts_with("/v1/messages") {
             Shape::Anthropic
+        } else if path.starts_with("/v1beta/")
+            || path.starts_with("/v1/cachedContents")
+            || (path.starts_with("/v1/models/") && path.contains(':'))
+        {
+            Shape::Gemini
         } else {
             Shape::OpenAi
         }
+    }
+}
+
+/// Google's canonical status name for an HTTP status (google.rpc.Code as the Gemini API
+/// answers it: <https://ai.google.dev/gemini-api/docs/troubleshooting>).
+pub fn google_status(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        400 | 413 => "INVALID_ARGUMENT",
+        401 => "UNAUTHENTICATED",
+        403 => "PERMISSION_DENIED",
+        404 => "NOT_FOUND",
+        409 => "ALREADY_EXISTS",
+        429 => "RESOURCE_EXHAUSTED",
+        501 => "UNIMPLEMENTED",
+        503 | 529 => "UNAVAILABLE",
+        504 => "DEADLINE_EXCEEDED",
+        _ => "INTERNAL",
     }
 }
 
@@ -57,6 +81,11 @@ pub fn anthropic_type(status: StatusCode) -> &'static str {
 
 impl ApiError {
     pub fn new(shape: Shape, status: StatusCode, message: impl Into<String>) -> ApiError {
+        // Google has no 529: an overloaded model is 503 UNAVAILABLE.
+        let status = match shape {
+            Shape::Gemini if status.as_u16() == 529 => StatusCode::SERVICE_UNAVAILABLE,
+            _ => status,
+        };
         let openai_type = match status.as_u16() {
             400..=499 => "invalid_request_error",
             _ => "server_error",
@@ -130,6 +159,13 @@ impl ApiError {
                 StatusCode::NOT_FOUND,
                 format!("model: {model}{hint}"),
             ),
+            Shape::Gemini => ApiError::new(
+                shape,
+                StatusCode::NOT_FOUND,
+                format!(
+                    "models/{model} is not found for API version v1beta, or is not supported for generateContent. Call ListModels to see the list of available models and their supported methods.{hint}"
+                ),
+            ),
         }
     }
 
@@ -142,6 +178,12 @@ impl ApiError {
             )
             .with_code("invalid_api_key"),
             Shape::Anthropic => ApiError::new(shape, StatusCode::UNAUTHORIZED, "invalid x-api-key"),
+            // Google answers a bad key with 400 INVALID_ARGUMENT, reason API_KEY_INVALID.
+            Shape::Gemini => ApiError::bad_request(
+                shape,
+                "API key not valid. Please pass a valid API key.",
+            )
+            .with_code("API_KEY_INVALID"),
         }
     }
 
@@ -162,6 +204,12 @@ impl ApiError {
                 "You exceeded your current quota, please check your plan and billing details.",
             )
             .with_type("insufficient_quota", None)
+            .with_code("insufficient_quota"),
+            Shape::Gemini => ApiError::new(
+                shape,
+                StatusCode::TOO_MANY_REQUESTS,
+                "You exceeded your current quota, please check your plan and billing details.",
+            )
             .with_code("insufficient_quota"),
             Shape::Anthropic => ApiError::new(
                 shape,
@@ -190,7 +238,47 @@ impl ApiError {
                 },
                 "request_id": request_id,
             }),
+            Shape::Gemini => self.google_body(),
         }
+    }
+
+    /// `{"error": {code, message, status, details}}` (<https://cloud.google.com/apis/design/errors>);
+    /// a retryable answer carries `google.rpc.RetryInfo` with the delay of its `retry-after-ms`
+    /// header, as the Gemini API's 429s do.
+    fn google_body(&self) -> serde_json::Value {
+        let mut details = Vec::new();
+        if let Some(reason) = self
+            .code
+            .filter(|c| c.chars().all(|c| c.is_ascii_uppercase() || c == '_'))
+        {
+            details.push(json!({
+                "@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                "reason": reason,
+                "domain": "googleapis.com",
+                "metadata": {"service": "generativelanguage.googleapis.com"},
+            }));
+        }
+        let retry_ms = self
+            .headers
+            .get("retry-after-ms")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<u64>().ok());
+        if let Some(ms) = retry_ms {
+            details.push(json!({
+                "@type": "type.googleapis.com/google.rpc.RetryInfo",
+                "retryDelay": format!("{}s", ms.div_ceil(1000).max(1)),
+            }));
+        }
+        let status = self.status;
+        let mut error = json!({
+            "code": status.as_u16(),
+            "message": self.message,
+            "status": google_status(status),
+        });
+        if !details.is_empty() {
+            error["details"] = serde_json::Value::Array(details);
+        }
+        json!({ "error": error })
     }
 }
 

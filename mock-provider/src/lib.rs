@@ -17,12 +17,15 @@
 //! Anthropic: `POST /v1/messages`, `POST /v1/messages/count_tokens`,
 //! `POST /v1/messages/batches`, `GET /v1/messages/batches/{id}`,
 //! `GET /v1/messages/batches/{id}/results`.
+//! Gemini (under `/v1beta` and `/v1`): `POST models/{model}:generateContent`,
+//! `:streamGenerateContent?alt=sse`, `:countTokens`, `:embedContent`, `:batchEmbedContents`;
+//! `POST`/`GET cachedContents`, `GET`/`PATCH`/`DELETE cachedContents/{id}` (docs/gemini.md).
 //! Control: `GET /healthz`, `GET /metrics`, `GET /_mock/usage`, `POST /_mock/reset`,
 //! `GET`/`PUT /_mock/config` (JSON or TOML in the config-file format; replaces the whole config
 //! except the body limit, which is fixed at start).
 //!
-//! Errors use the calling provider's shape, chosen by path: `/v1/messages*` is Anthropic,
-//! everything else OpenAI.
+//! Errors use the calling provider's shape, chosen by path: `/v1/messages*` is Anthropic, the
+//! Gemini paths Google's (`{"error": {code, message, status, details}}`), everything else OpenAI.
 //!
 //! # Request headers the mock understands
 //! - `x-mock-fault: 429|500|502|503|529|timeout|malformed|stream_cut|stream_error|quota` forces a fault.
@@ -165,6 +168,7 @@ mod cache;
 mod config;
 mod dist;
 mod error;
+mod gemini;
 mod openai;
 mod pipeline;
 mod plan;
@@ -204,7 +208,11 @@ fn router_with_state(state: Arc<AppState>) -> Router {
         .route("/v1/responses", post(openai::responses::responses))
         .route("/v1/embeddings", post(openai::embeddings::embeddings))
         .route("/v1/models", get(openai::models::list_models))
-        .route("/v1/models/{id}", get(openai::models::get_model))
+        // POST `/v1/models/{model}:{method}` is the Gemini API (google-genai 3.x uses v1).
+        .route(
+            "/v1/models/{id}",
+            get(openai::models::get_model).post(gemini::model_method),
+        )
         .route("/v1/files", post(batch::openai::upload_file))
         .route("/v1/files/{id}", get(batch::openai::file_meta))
         .route("/v1/files/{id}/content", get(batch::openai::file_content))
@@ -227,6 +235,9 @@ fn router_with_state(state: Arc<AppState>) -> Router {
             "/v1/messages/batches/{id}/results",
             get(batch::anthropic::message_batch_results),
         )
+        .route("/v1beta/models/{*rest}", post(gemini::model_method))
+        .merge(gemini_caches("/v1beta"))
+        .merge(gemini_caches("/v1"))
         .route("/healthz", get(admin::healthz))
         .route("/metrics", get(admin::metrics))
         .route("/_mock/usage", get(admin::usage))
@@ -243,6 +254,21 @@ fn router_with_state(state: Arc<AppState>) -> Router {
         ))
         .layer(DefaultBodyLimit::max(body_limit))
         .with_state(state)
+}
+
+/// Gemini's `cachedContents` routes under an API version prefix.
+fn gemini_caches(prefix: &str) -> Router<Arc<AppState>> {
+    Router::new()
+        .route(
+            &format!("{prefix}/cachedContents"),
+            post(gemini::create_cache).get(gemini::list_caches),
+        )
+        .route(
+            &format!("{prefix}/cachedContents/{{id}}"),
+            get(gemini::get_cache)
+                .patch(gemini::update_cache)
+                .delete(gemini::delete_cache),
+        )
 }
 
 /// Builds the state and the router; fails only when the request log cannot be opened.

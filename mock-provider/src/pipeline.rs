@@ -104,6 +104,8 @@ impl Req {
         let key = match shape {
             Shape::Anthropic => header_str(headers, "x-api-key").or(bearer),
             Shape::OpenAi => bearer.or_else(|| header_str(headers, "x-api-key")),
+            // The google-genai SDKs send `x-goog-api-key`.
+            Shape::Gemini => header_str(headers, "x-goog-api-key").or(bearer),
         }
         .unwrap_or("")
         .to_string();
@@ -188,6 +190,7 @@ impl Req {
         match self.shape {
             Shape::Anthropic => Provider::Anthropic,
             Shape::OpenAi => Provider::OpenAi,
+            Shape::Gemini => Provider::Google,
         }
     }
 
@@ -196,7 +199,7 @@ impl Req {
         if let Ok(v) = HeaderValue::from_str(&self.request_id) {
             let name = match self.shape {
                 Shape::Anthropic => "request-id",
-                Shape::OpenAi => "x-request-id",
+                Shape::OpenAi | Shape::Gemini => "x-request-id",
             };
             headers.insert(HeaderName::from_static(name), v);
         }
@@ -416,6 +419,17 @@ impl Req {
                     wait_ms.div_ceil(1000)
                 ),
             ),
+            // The delay goes into google.rpc.RetryInfo (error.rs) from retry-after-ms.
+            Shape::Gemini => ApiError::new(
+                self.shape,
+                StatusCode::TOO_MANY_REQUESTS,
+                format!(
+                    "You exceeded your current quota, please check your plan and billing details. Quota exceeded for metric: {} per minute, limit: {}, model: {model}. Please retry in {}s.",
+                    r.which.as_str().replace('_', " "),
+                    r.limit,
+                    wait_ms.div_ceil(1000)
+                ),
+            ),
         };
         let mut err = err
             .with_header("retry-after", &wait_ms.div_ceil(1000).max(1).to_string())
@@ -432,6 +446,8 @@ impl Req {
             }
         };
         match self.shape {
+            // The Gemini API sends no rate-limit headers (limits are in AI Studio).
+            Shape::Gemini => {}
             Shape::OpenAi => {
                 let tokens = s.tokens.or(s.input_tokens);
                 for (what, line) in [("requests", s.requests), ("tokens", tokens)] {
@@ -509,6 +525,11 @@ impl Req {
                         StatusCode::TOO_MANY_REQUESTS,
                         "This request would exceed the rate limit for your organization. Please try again later.",
                     ),
+                    Shape::Gemini => ApiError::new(
+                        s,
+                        StatusCode::TOO_MANY_REQUESTS,
+                        "Resource has been exhausted (e.g. check quota).",
+                    ),
                 };
                 self.limit_headers(&snapshot, &mut e.headers);
                 with_retry(e)
@@ -582,8 +603,23 @@ impl Req {
         batch: bool,
         stream: bool,
     ) -> Outcome {
+        self.charge_plus(call, t, 0, (status, kind), batch, stream)
+    }
+
+    /// [`Req::charge`] plus `extra_pusd` that is not a token price (Gemini's explicit-cache
+    /// storage, billed per token-hour).
+    pub fn charge_plus(
+        &self,
+        call: &Call,
+        t: Tokens,
+        extra_pusd: u64,
+        (status, kind): (u16, Option<FaultKind>),
+        batch: bool,
+        stream: bool,
+    ) -> Outcome {
         let tier = if batch { ServiceTier::Batch } else { call.tier };
-        let charged = price(&call.model, t, tier);
+        let mut charged = price(&call.model, t, tier);
+        charged.cost_pusd += extra_pusd;
         self.state
             .total_cost_pusd
             .fetch_add(charged.cost_pusd, Ordering::Relaxed);
@@ -709,6 +745,18 @@ pub struct Call {
 }
 
 impl Call {
+    /// A call that is no model run (a Gemini cache's storage): no faults or slowdown.
+    pub fn plain(model: Arc<ModelEntry>) -> Call {
+        Call {
+            model,
+            tier: ServiceTier::Standard,
+            fault: None,
+            forced_output: None,
+            forced_reasoning: None,
+            slowdown: 1.0,
+        }
+    }
+
     /// The call behind one batch line: batch lines see no faults, forced output or slowdown.
     pub fn batch(model: Arc<ModelEntry>) -> Call {
         Call {
@@ -886,6 +934,12 @@ fn api_of(route: Option<&str>) -> Option<&'static str> {
         "/v1/embeddings" => "embeddings",
         "/v1/messages" => "messages",
         "/v1/messages/count_tokens" => "count_tokens",
+        // Refined by the method in the path (`gemini::api_label`) in `track`.
+        "/v1beta/models/{*rest}" => "generate_content",
+        "/v1beta/cachedContents"
+        | "/v1beta/cachedContents/{id}"
+        | "/v1/cachedContents"
+        | "/v1/cachedContents/{id}" => "cached_contents",
         "/v1/models" | "/v1/models/{id}" => "models",
         "/v1/files" | "/v1/files/{id}" | "/v1/files/{id}/content" => "files",
         "/v1/batches"
@@ -916,6 +970,11 @@ pub async fn track(State(st): State<Arc<AppState>>, mut request: Request, next: 
             .get::<MatchedPath>()
             .map(MatchedPath::as_str),
     );
+    let api = match api {
+        Some("generate_content") => Some(crate::gemini::api_label(path)),
+        Some("models") if shape == Shape::Gemini => Some(crate::gemini::api_label(path)),
+        other => other,
+    };
     let admin = path.starts_with("/_mock/");
     let req = Arc::new(Req::new(
         st,
@@ -998,7 +1057,7 @@ fn too_long(
     len: usize,
 ) -> ApiError {
     let msg = match shape {
-        Shape::OpenAi => format!(
+        Shape::OpenAi | Shape::Gemini => format!(
             "Invalid '{what}': string too long. Expected a string with maximum length {max}, but got a string with length {len} instead."
         ),
         Shape::Anthropic => format!("{what}: String should have at most {max} characters"),

@@ -107,7 +107,7 @@ pub fn log_line(
     serde_json::json!({
         "ts": rfc3339(SystemTime::now()),
         "request_id": r.request_id,
-        "provider": match r.shape { Shape::OpenAi => "openai", Shape::Anthropic => "anthropic" },
+        "provider": match r.shape { Shape::OpenAi => "openai", Shape::Anthropic => "anthropic", Shape::Gemini => "google" },
         "api": r.api,
         "model": model,
         "requested_model": requested,

@@ -268,6 +268,8 @@ pub struct AppState {
     pub files: Mutex<HashMap<String, StoredFile>>,
     pub batches: Mutex<HashMap<String, StoredBatch>>,
     pub id_counter: AtomicU64,
+    /// Gemini explicit caches (`/v1beta/cachedContents`).
+    pub gemini_caches: crate::gemini::CachedContents,
 }
 
 pub const MAX_FILES: usize = 10_000;
@@ -293,6 +295,7 @@ impl AppState {
             files: Mutex::new(HashMap::new()),
             batches: Mutex::new(HashMap::new()),
             id_counter: AtomicU64::new(0),
+            gemini_caches: crate::gemini::CachedContents::default(),
         })
     }
 
@@ -331,6 +334,7 @@ impl AppState {
             .clear();
         self.limiter.clear();
         self.cache.clear();
+        self.gemini_caches.clear();
         self.files.lock().unwrap_or_else(|e| e.into_inner()).clear();
         self.batches
             .lock()

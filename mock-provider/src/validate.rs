@@ -50,7 +50,7 @@ fn reject(
     code: &'static str,
 ) -> ApiError {
     match shape {
-        Shape::OpenAi => ApiError::bad_request(shape, openai)
+        Shape::OpenAi | Shape::Gemini => ApiError::bad_request(shape, openai)
             .with_code(code)
             .with_param(field),
         Shape::Anthropic => ApiError::bad_request(shape, format!("{field}: {anthropic}")),
@@ -188,7 +188,7 @@ pub fn check(shape: Shape, field: &str, v: &Value, rule: Rule) -> Result<(), Api
 /// `field[i]` (OpenAI) or `field.i` (Anthropic).
 pub fn index(shape: Shape, field: &str, i: usize) -> String {
     match shape {
-        Shape::OpenAi => format!("{field}[{i}]"),
+        Shape::OpenAi | Shape::Gemini => format!("{field}[{i}]"),
         Shape::Anthropic => format!("{field}.{i}"),
     }
 }
@@ -224,7 +224,7 @@ pub fn object(shape: Shape, v: &Value) -> Result<&Map<String, Value>, ApiError> 
         ApiError::bad_request(
             shape,
             match shape {
-                Shape::OpenAi => "Invalid body: expected a JSON object.",
+                Shape::OpenAi | Shape::Gemini => "Invalid body: expected a JSON object.",
                 Shape::Anthropic => "Input should be a valid dictionary",
             },
         )
@@ -234,7 +234,7 @@ pub fn object(shape: Shape, v: &Value) -> Result<&Map<String, Value>, ApiError> 
 /// `role` of message `i` must be one of `allowed`.
 pub fn role(shape: Shape, i: usize, m: &Value, allowed: &[&str]) -> Result<(), ApiError> {
     let field = match shape {
-        Shape::OpenAi => format!("messages[{i}].role"),
+        Shape::OpenAi | Shape::Gemini => format!("messages[{i}].role"),
         Shape::Anthropic => format!("messages.{i}.role"),
     };
     let Some(m) = m.as_object() else {
@@ -342,6 +342,10 @@ pub fn context(shape: Shape, prompt: u64, output: u64, window: Window) -> Result
     let input_max = window.input_tokens;
     let max = window.context_tokens;
     let msg = match shape {
+        // Google's wording (ai.google.dev/gemini-api/docs/troubleshooting: 400 INVALID_ARGUMENT).
+        Shape::Gemini if prompt > input_max || prompt + output > max => format!(
+            "The input token count ({prompt}) exceeds the maximum number of tokens allowed ({input_max})."
+        ),
         Shape::OpenAi if prompt > input_max => format!(
             "This model's maximum context length is {input_max} tokens. However, your messages resulted in {prompt} tokens. Please reduce the length of the messages."
         ),
@@ -359,7 +363,7 @@ pub fn context(shape: Shape, prompt: u64, output: u64, window: Window) -> Result
     };
     let e = ApiError::bad_request(shape, msg);
     Err(match shape {
-        Shape::OpenAi => e
+        Shape::OpenAi | Shape::Gemini => e
             .with_code("context_length_exceeded")
             .with_param("messages"),
         Shape::Anthropic => e,

@@ -26,6 +26,10 @@ pub enum Provider {
     OpenAi,
     Anthropic,
     Google,
+    /// Any other vendor in LiteLLM's map (DeepSeek, Mistral, Llama, ... on their own APIs or
+    /// on Bedrock, Azure, Vertex): the generic billing rule (input, output, cache read, cache
+    /// write as the map prices them), served on the OpenAI-compatible wire.
+    Generic,
 }
 
 impl Provider {
@@ -34,6 +38,7 @@ impl Provider {
             Provider::OpenAi => "openai",
             Provider::Anthropic => "anthropic",
             Provider::Google => "google",
+            Provider::Generic => "generic",
         }
     }
 
@@ -42,6 +47,7 @@ impl Provider {
             "openai" => Some(Provider::OpenAi),
             "anthropic" => Some(Provider::Anthropic),
             "google" | "gemini" => Some(Provider::Google),
+            "generic" => Some(Provider::Generic),
             _ => None,
         }
     }
@@ -392,6 +398,21 @@ pub enum BillingError {
 }
 
 impl ModelSpec {
+    /// Google's explicit context-cache storage price in pUSD per token per hour: $4.50 per
+    /// million tokens per hour on Pro models, $1.00 on Flash and Flash-Lite
+    /// (<https://ai.google.dev/gemini-api/docs/pricing>, "Context caching price ... storage").
+    /// LiteLLM's map does not carry it. `None` for models that do not cache and other providers.
+    pub fn cache_storage_pusd_per_token_hour(&self) -> Option<u64> {
+        if self.provider != Provider::Google || self.cache_ttls.is_empty() {
+            return None;
+        }
+        Some(if self.id.contains("-pro") {
+            4_500_000
+        } else {
+            1_000_000
+        })
+    }
+
     /// Standard input price for prompts below the long-context threshold.
     pub fn input_pusd(&self) -> u64 {
         self.prices.standard.input_pusd

@@ -2,7 +2,11 @@
 //! nothing silently: every entry whose billing follows a first-party rule (OpenAI, Anthropic,
 //! Google, also as served by Azure, Bedrock and Vertex) is imported with its tiers, long-context
 //! band, cache TTLs and write prices, regional uplifts, limits and retirement date; every other
-//! entry is skipped with the reason; values that break a provider's billing rule are corrected
+//! priced chat and embedding entry (DeepSeek, Mistral, Llama, ... on any host) is imported
+//! under the generic rule ([`Provider::Generic`]: input, output, cache read and cache write as
+//! the map prices them; a missing read or write price is the input price, one write TTL filed
+//! as 30 minutes, the OpenAI-compatible wire's); entries with another mode or no per-token price
+//! are skipped with the reason; values that break a provider's billing rule are corrected
 //! with a note (the map has known errors, e.g. a Claude 3 Haiku 1-hour write at 24x input); and
 //! every price field the import did not use is counted in [`LiteLlmImport::ignored_fields`].
 //!
@@ -41,8 +45,8 @@ pub enum LiteLlmError {
     NotAnObject,
 }
 
-/// What an import produced: the models, what was corrected or skipped and why, and which
-/// price fields it did not use.
+/// What an import produced: the models (first-party and generic), what was corrected or
+/// skipped and why, and which price fields it did not use.
 #[derive(Debug, Clone, Default)]
 pub struct LiteLlmImport {
     pub models: Vec<ModelSpec>,
@@ -62,10 +66,16 @@ impl LiteLlmImport {
         let mut out = String::new();
         let corrected_models: BTreeSet<&str> =
             self.corrected.iter().map(|(k, _)| k.as_str()).collect();
+        let generic = self
+            .models
+            .iter()
+            .filter(|m| m.provider == Provider::Generic)
+            .count();
         let _ = writeln!(
             out,
-            "imported {} models ({} corrected, {} corrections), skipped {} entries, ignored {} price fields",
+            "imported {} models ({} under a first-party rule, {generic} under the generic rule; {} corrected, {} corrections), skipped {} entries, ignored {} price fields",
             self.models.len(),
+            self.models.len() - generic,
             corrected_models.len(),
             self.corrected.len(),
             self.skipped.len(),
@@ -202,8 +212,8 @@ impl Reader<'_> {
     }
 }
 
-/// Which first-party billing rule an entry follows, or why none.
-fn rule(key: &str, host: &str) -> Result<Provider, String> {
+/// Which first-party billing rule an entry follows; any other vendor is generic.
+fn rule(key: &str, host: &str) -> Provider {
     let k = key.to_ascii_lowercase();
     let gpt_like = |k: &str| {
         [
@@ -222,31 +232,15 @@ fn rule(key: &str, host: &str) -> Result<Provider, String> {
             })
     };
     match host {
-        "openai" => Ok(Provider::OpenAi),
-        "azure" | "azure_ai" if gpt_like(&k) && !k.contains("gpt-oss") => Ok(Provider::OpenAi),
-        "azure" | "azure_ai" => Err(format!(
-            "{host} entry for a model that is not OpenAI's: no first-party billing rule to follow"
-        )),
-        "anthropic" | "vertex_ai-anthropic_models" => Ok(Provider::Anthropic),
-        "gemini" | "vertex_ai-language-models" => Ok(Provider::Google),
-        "bedrock" | "bedrock_converse" if k.contains("claude") => Ok(Provider::Anthropic),
+        "openai" => Provider::OpenAi,
+        "azure" | "azure_ai" if gpt_like(&k) && !k.contains("gpt-oss") => Provider::OpenAi,
+        "anthropic" | "vertex_ai-anthropic_models" => Provider::Anthropic,
+        "gemini" | "vertex_ai-language-models" => Provider::Google,
+        "bedrock" | "bedrock_converse" if k.contains("claude") => Provider::Anthropic,
         "bedrock" | "bedrock_converse" if k.contains("openai.") && !k.contains("gpt-oss") => {
-            Ok(Provider::OpenAi)
+            Provider::OpenAi
         }
-        "bedrock" | "bedrock_converse" => {
-            let vendor = k
-                .rsplit('/')
-                .next()
-                .unwrap_or(&k)
-                .split('.')
-                .find(|p| !matches!(*p, "us" | "eu" | "apac" | "au" | "jp" | "global" | "us-gov"))
-                .unwrap_or("another vendor")
-                .to_string();
-            Err(format!(
-                "{host} entry for a `{vendor}` model: burnrate follows the billing rules of OpenAI, Anthropic and Google models only"
-            ))
-        }
-        other => Err(format!("provider `{other}` is not modelled")),
+        _ => Provider::Generic,
     }
 }
 
@@ -283,6 +277,10 @@ fn write_stems(
             (CacheTtl::OneDay, None),
         ],
         Provider::Google => &[(CacheTtl::FiveMinutes, None), (CacheTtl::OneHour, None)],
+        Provider::Generic => &[(
+            CacheTtl::ThirtyMinutes,
+            Some("cache_creation_input_token_cost"),
+        )],
     }
 }
 
@@ -381,6 +379,8 @@ impl BandCtx<'_> {
                         }
                     }
                     (None, Some(b)) => d(b.cache_write(*ttl)),
+                    // The generic rule: no write price in the map, writes bill as input.
+                    (None, None) if self.provider == Provider::Generic => input,
                     (None, None) => {
                         let v = write_rule(*ttl, input);
                         if self.caches {
@@ -436,7 +436,7 @@ fn import_entry(
     notes: &mut Vec<String>,
 ) -> Result<ModelSpec, String> {
     let host = r.str("litellm_provider").unwrap_or("").to_string();
-    let provider = rule(key, &host)?;
+    let provider = rule(key, &host);
     let kind = match r.str("mode") {
         Some("chat") | Some("responses") => ModelKind::Chat,
         Some("embedding") => ModelKind::Embedding,
@@ -641,7 +641,11 @@ fn import_entry(
             Vec::new()
         },
         min_cacheable_tokens,
-        cache_granularity_tokens: if provider == Provider::OpenAi { 128 } else { 1 },
+        cache_granularity_tokens: if matches!(provider, Provider::OpenAi | Provider::Generic) {
+            128
+        } else {
+            1
+        },
         batch_discount_percent: 50,
         regions,
         reasoning: r.raw("supports_reasoning").and_then(Value::as_bool) == Some(true),
@@ -812,6 +816,8 @@ mod tests {
       "dall-e-3": {"input_cost_per_pixel": 1e-8, "litellm_provider": "openai", "mode": "image_generation"},
       "broken": {"input_cost_per_token": -1, "output_cost_per_token": 1, "litellm_provider": "openai", "mode": "chat"},
       "bedrock/meta.llama3": {"input_cost_per_token": 1e-6, "output_cost_per_token": 1e-6, "litellm_provider": "bedrock", "mode": "chat"},
+      "deepseek/deepseek-chat": {"input_cost_per_token": 2.7e-07, "output_cost_per_token": 1.1e-06, "cache_read_input_token_cost": 7e-08,
+         "cache_creation_input_token_cost": 3e-07, "prompt_cache_min_tokens": 64, "litellm_provider": "deepseek", "mode": "chat"},
       "us.anthropic.claude-sonnet-4-6": {"input_cost_per_token": 3.3e-06, "output_cost_per_token": 1.65e-05,
          "cache_read_input_token_cost": 3.3e-07, "cache_creation_input_token_cost": 4.125e-06,
          "litellm_provider": "bedrock_converse", "mode": "chat"}
@@ -825,13 +831,32 @@ mod tests {
         assert_eq!(
             ids,
             [
+                "bedrock/meta.llama3",
                 "claude-3-haiku-20240307",
+                "deepseek/deepseek-chat",
                 "ft:gpt-4o-2024-11-20",
                 "gpt-4o-mini",
                 "us.anthropic.claude-sonnet-4-6"
             ]
         );
-        let haiku = &imp.models[0];
+        // The generic rule: the map's prices as they are; no read price, no caching.
+        let llama = &imp.models[0];
+        assert_eq!(llama.provider, Provider::Generic);
+        assert_eq!(
+            (llama.input_pusd(), llama.prices.standard.output_pusd),
+            (1_000_000, 1_000_000)
+        );
+        assert!(llama.cache_ttls.is_empty());
+        let ds = &imp.models[2];
+        assert_eq!(ds.provider, Provider::Generic);
+        assert_eq!(ds.cache_ttls, [CacheTtl::ThirtyMinutes]);
+        assert_eq!(ds.prices.standard.cache_read_pusd, 70_000);
+        assert_eq!(
+            ds.prices.standard.cache_write(CacheTtl::ThirtyMinutes),
+            300_000
+        );
+        assert_eq!(ds.min_cacheable_tokens, 64);
+        let haiku = &imp.models[1];
         assert_eq!(haiku.input_pusd(), 250_000);
         assert_eq!(
             haiku.prices.standard.cache_write(CacheTtl::FiveMinutes),
@@ -849,7 +874,7 @@ mod tests {
         );
         assert_eq!(haiku.min_cacheable_tokens, 2048);
         // The fine-tuned GPT-4o's "write" below input is its read price.
-        let ft = &imp.models[1];
+        let ft = &imp.models[3];
         assert_eq!(ft.prices.standard.cache_read_pusd, 1_875_000);
         assert_eq!(
             ft.prices.standard.cache_write(CacheTtl::FiveMinutes),
@@ -860,7 +885,7 @@ mod tests {
                 .iter()
                 .any(|(k, _)| k == "ft:gpt-4o-2024-11-20")
         );
-        let mini = &imp.models[2];
+        let mini = &imp.models[4];
         assert_eq!(
             (
                 mini.prices.standard.cache_read_pusd,
@@ -879,21 +904,19 @@ mod tests {
             Some(&1)
         );
         // Claude on Bedrock follows Anthropic's rule; the missing 1-hour write is the rule's 2x.
-        let bedrock = &imp.models[3];
+        let bedrock = &imp.models[5];
         assert_eq!(bedrock.provider, Provider::Anthropic);
         assert_eq!(
             bedrock.prices.standard.cache_write(CacheTtl::OneHour),
             6_600_000
         );
         let skipped: Vec<&str> = imp.skipped.iter().map(|(k, _)| k.as_str()).collect();
-        assert_eq!(
-            skipped,
-            ["bedrock/meta.llama3", "broken", "dall-e-3", "sample_spec"]
-        );
-        assert!(imp.skipped[0].1.contains("`meta`"), "{:?}", imp.skipped[0]);
+        assert_eq!(skipped, ["broken", "dall-e-3", "sample_spec"]);
         let report = imp.report();
         assert!(
-            report.starts_with("imported 4 models (3 corrected"),
+            report.starts_with(
+                "imported 6 models (4 under a first-party rule, 2 under the generic rule; 3 corrected"
+            ),
             "{report}"
         );
         assert!(import_litellm("[1]", "x", &known).is_err());

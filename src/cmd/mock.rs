@@ -28,6 +28,11 @@ pub struct Args {
     /// Append the JSONL request log to this file (overrides the config's `request_log`).
     #[arg(long, value_name = "FILE")]
     request_log: Option<PathBuf>,
+    /// Also serve the models of a `burnrate catalog --format toml` file (e.g. LiteLLM's whole
+    /// map imported with `--import-litellm`, generic-rule vendors included) on the
+    /// OpenAI-compatible API, as `[prices]` entries; the config's own `[prices]` win.
+    #[arg(long, value_name = "FILE")]
+    prices: Option<PathBuf>,
     /// Directory `PUT /_mock/config` may name a request log in (without it, the request log
     /// can only be set by --config at start).
     #[arg(long)]
@@ -45,6 +50,9 @@ pub fn run(args: Args) -> CliResult {
         }
         None => burnrate_mock::RawConfig::default(),
     };
+    if let Some(path) = &args.prices {
+        add_prices(&mut raw, path)?;
+    }
     if let Some(seed) = args.seed {
         raw.seed = Some(seed);
     }
@@ -54,8 +62,14 @@ pub fn run(args: Args) -> CliResult {
     if let Some(log) = &args.request_log {
         raw.request_log = Some(log.clone());
     }
-    let mut config =
-        burnrate_mock::MockConfig::from_raw(raw).map_err(|e| CliError::BadInput(e.into()))?;
+    let mut config = burnrate_mock::MockConfig::from_raw(raw).map_err(|e| {
+        let from = args
+            .prices
+            .as_ref()
+            .map(|p| format!(" (prices from {})", p.display()))
+            .unwrap_or_default();
+        CliError::BadInput(anyhow::anyhow!("{e}{from}"))
+    })?;
     if let Some(dir) = &args.log_dir {
         let dir = std::fs::canonicalize(dir)
             .with_context(|| format!("--log-dir {}", dir.display()))
@@ -88,6 +102,16 @@ pub fn run(args: Args) -> CliResult {
         eprintln!("burnrate mock: shut down");
         Ok::<(), anyhow::Error>(())
     })?;
+    Ok(())
+}
+
+/// The `[models."id"]` tables of a catalog TOML file as the config's `[prices]`.
+fn add_prices(raw: &mut burnrate_mock::RawConfig, path: &std::path::Path) -> CliResult {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read {}", path.display()))
+        .map_err(CliError::BadInput)?;
+    raw.add_catalog_toml(&text)
+        .map_err(|e| CliError::BadInput(anyhow::anyhow!("{}: {e}", path.display())))?;
     Ok(())
 }
 

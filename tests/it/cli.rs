@@ -1124,3 +1124,35 @@ fn catalog_imports_litellm_from_a_url() {
         .clone();
     assert!(String::from_utf8_lossy(&out.stderr).contains("only https://"));
 }
+
+/// `burnrate mock --prices FILE` takes `catalog --format toml` output; anything else is bad
+/// input (exit 2) naming the file and what it needs, and a bad price names the entry's field.
+#[test]
+fn mock_prices_file_errors_name_the_file_and_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let stderr_of = |name: &str, text: &str| {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let out = burnrate()
+            .args(["mock", "--port", "0", "--prices"])
+            .arg(&path)
+            .assert()
+            .code(2)
+            .get_output()
+            .clone();
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    };
+    let err = stderr_of("none.toml", "seed = 1\n");
+    assert!(
+        err.contains("none.toml") && err.contains("burnrate catalog --format toml"),
+        "{err}"
+    );
+    let err = stderr_of(
+        "bad.toml",
+        "[models.\"acme-1\"]\nprovider = \"generic\"\ninput_usd_per_mtok = -1\noutput_usd_per_mtok = 1\n",
+    );
+    assert!(
+        err.contains("prices.\"acme-1\".input_usd_per_mtok") && err.contains("bad.toml"),
+        "{err}"
+    );
+}

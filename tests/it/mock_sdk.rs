@@ -20,14 +20,14 @@ fn official_sdks_against_the_mock() {
         panic!("BURNRATE_PYTHON is not set: run the tests with scripts/test, which creates .venv with the pinned SDKs")
     });
     let check = Command::new(&python)
-        .args(["-c", "import openai, anthropic, pytest"])
+        .args(["-c", "import openai, anthropic, google.genai, pytest"])
         .status()
         .unwrap_or_else(|e| {
             panic!("cannot run {python}: {e}; run scripts/test to create the venv")
         });
     assert!(
         check.success(),
-        "the openai/anthropic SDKs or pytest are missing from {python}: run scripts/test"
+        "the openai/anthropic/google-genai SDKs or pytest are missing from {python}: run scripts/test"
     );
 
     let mut child = Command::new(env!("CARGO_BIN_EXE_burnrate"))

@@ -116,7 +116,7 @@ fn settle(req: &Req, id: &str) -> Option<StoredBatch> {
 
 fn batch_not_found(shape: Shape, id: &str) -> ApiError {
     let msg = match shape {
-        Shape::OpenAi => format!("No batch found with id '{id}'."),
+        Shape::OpenAi | Shape::Gemini => format!("No batch found with id '{id}'."),
         Shape::Anthropic => format!("No batch found with id {id}"),
     };
     ApiError::new(shape, StatusCode::NOT_FOUND, msg)

@@ -10,6 +10,8 @@ use tower::ServiceExt;
 
 mod billing;
 mod december;
+mod gemini;
+mod generic;
 mod hardening;
 mod properties;
 

@@ -370,12 +370,14 @@ pub(crate) fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> V
         None => {
             let provider = raw.provider.as_deref().ok_or((
                 path.clone(),
-                "a new model needs `provider` (openai, anthropic or google) and its prices"
+                "a new model needs `provider` (openai, anthropic, google or generic) and its prices"
                     .to_string(),
             ))?;
             let provider = Provider::parse(provider).ok_or((
                 f("provider"),
-                format!("`{provider}` is not allowed; use one of: openai, anthropic, google"),
+                format!(
+                    "`{provider}` is not allowed; use one of: openai, anthropic, google, generic"
+                ),
             ))?;
             let input = raw.input_usd_per_mtok.ok_or((
                 path.clone(),
@@ -410,6 +412,8 @@ pub(crate) fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> V
                     ],
                     input_p / 2,
                 ),
+                // The generic rule knows no discount the file does not state.
+                Provider::Generic => (&[(CacheTtl::ThirtyMinutes, input_p)], input_p),
             };
             let mut standard = Rates {
                 input_pusd: input_p,
@@ -432,7 +436,14 @@ pub(crate) fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> V
                 long_context: None,
                 cache_ttls: ttls.iter().map(|(t, _)| *t).collect(),
                 min_cacheable_tokens: 1024,
-                cache_granularity_tokens: if provider == Provider::OpenAi { 128 } else { 1 },
+                cache_granularity_tokens: if matches!(
+                    provider,
+                    Provider::OpenAi | Provider::Generic
+                ) {
+                    128
+                } else {
+                    1
+                },
                 batch_discount_percent: 50,
                 regions: Default::default(),
                 reasoning: false,
@@ -458,7 +469,7 @@ pub(crate) fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> V
     if let Some(p) = &raw.provider {
         spec.provider = Provider::parse(p).ok_or((
             f("provider"),
-            format!("`{p}` is not allowed; use one of: openai, anthropic, google"),
+            format!("`{p}` is not allowed; use one of: openai, anthropic, google, generic"),
         ))?;
     }
     if let Some(kind) = &raw.kind {
