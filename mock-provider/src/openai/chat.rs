@@ -8,7 +8,7 @@ use crate::cache::OpenAiCache;
 use crate::config::{FaultKind, ModelEntry};
 use crate::error::{ApiError, Shape};
 use crate::pipeline::{Call, RawBody, Req, Tokens, off_thread, parse_json, unix_now};
-use crate::plan::{Ask, Finish, Plan, Reasoning, plan};
+use crate::plan::{Ask, Finish, Forced, Plan, Reasoning, ToolHistory, plan};
 use crate::streaming::{Frame, FrameFn, Timing, json_response, sse_data, sse_response};
 use crate::tokens;
 use crate::validate::{self, Rule};
@@ -269,6 +269,27 @@ fn finish_str(f: Finish) -> &'static str {
     }
 }
 
+/// The tool calls of the conversation: assistant `tool_calls` (one round a message); a user
+/// message starts a new turn.
+fn chat_history(messages: &[ChatMessage]) -> ToolHistory {
+    let mut h = ToolHistory::default();
+    for m in messages {
+        match (m.role.as_str(), &m.tool_calls) {
+            ("user", _) => h.user_turn(),
+            ("assistant", Some(calls)) if !calls.is_empty() => {
+                h.other();
+                for c in calls {
+                    let name = c.get("function").and_then(|f| f.get("name"));
+                    h.call(name.and_then(Value::as_str).unwrap_or(""));
+                }
+            }
+            ("tool" | "function", _) => {}
+            _ => h.other(),
+        }
+    }
+    h
+}
+
 /// What a chat completions request asks of the planner.
 fn chat_ask(r: &ChatRequest, reasons: bool) -> Ask {
     let mut ask = Ask {
@@ -281,6 +302,7 @@ fn chat_ask(r: &ChatRequest, reasons: bool) -> Ask {
             .unwrap_or_default(),
         tools: tool_list(r.tools.as_ref(), true),
         after_tool_result: r.messages.last().is_some_and(|m| m.role == "tool"),
+        history: chat_history(&r.messages),
         max_tokens: r.max_completion_tokens.or(r.max_tokens),
         reasoning: Reasoning::effort(reasons, r.reasoning_effort.as_deref()),
         stop: match &r.stop {
@@ -296,6 +318,17 @@ fn chat_ask(r: &ChatRequest, reasons: bool) -> Ask {
     };
     apply_tool_choice(&mut ask, r.tool_choice.as_ref());
     json_format(&mut ask, r.response_format.as_ref());
+    if ask.json_object {
+        // JSON mode with the schema in the prompt (instructor `Mode.JSON`, LangChain
+        // `json_mode`): answer an instance of the last schema the system or user wrote.
+        let texts: Vec<String> = r
+            .messages
+            .iter()
+            .filter(|m| matches!(m.role.as_str(), "system" | "developer" | "user"))
+            .map(|m| content_text(m.content.as_ref()).0)
+            .collect();
+        ask.json_schema = crate::schema::last_schema(texts.iter().map(String::as_str));
+    }
     ask
 }
 
@@ -539,7 +572,7 @@ pub(crate) fn batch_line(
     let plan = plan(
         &req.cfg,
         &model,
-        (None, None),
+        Forced::default(),
         &chat_ask(&r, spec.reasoning),
         seed,
     );

@@ -334,14 +334,9 @@ async fn plan_and_prepare(
     stream: bool,
 ) -> Result<(Plan, Prepared), ApiError> {
     let seed = content_seed(req.cfg.seed, body);
-    let plan = plan(
-        &req.cfg,
-        &call.model,
-        (call.forced_output, call.forced_reasoning),
-        ask,
-        seed,
-    );
-    let prepared = prepare(req, call, ids, cache_ask, &plan, stream, seed).await?;
+    let plan = plan(&req.cfg, &call.model, call.forced(), ask, seed);
+    let mut prepared = prepare(req, call, ids, cache_ask, &plan, stream, seed).await?;
+    plan.warn(&mut prepared.headers);
     Ok((plan, prepared))
 }
 

@@ -10,6 +10,7 @@ use tower::ServiceExt;
 
 mod billing;
 mod december;
+mod frameworks;
 mod hardening;
 mod properties;
 
