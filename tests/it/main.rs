@@ -6,4 +6,5 @@ mod cli;
 mod cli_drive;
 mod cli_shard;
 mod cli_shell;
+mod mock_frameworks;
 mod mock_sdk;

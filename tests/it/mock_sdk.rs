@@ -5,7 +5,30 @@
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
-struct Server(Child);
+pub(crate) struct Server(Child);
+
+/// Starts `burnrate mock --port 0` (seed 7, no latency); the server stops when dropped.
+pub(crate) fn start_mock() -> (Server, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_burnrate"))
+        .args(["mock", "--port", "0", "--seed", "7", "--time-scale", "0"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start burnrate mock");
+    let stdout = child.stdout.take().expect("stdout");
+    let server = Server(child);
+    let mut line = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut line)
+        .expect("read the first line");
+    let url = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+        .to_string();
+    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    (server, url)
+}
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -30,24 +53,7 @@ fn official_sdks_against_the_mock() {
         "the openai/anthropic SDKs or pytest are missing from {python}: run scripts/test"
     );
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_burnrate"))
-        .args(["mock", "--port", "0", "--seed", "7", "--time-scale", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("start burnrate mock");
-    let stdout = child.stdout.take().expect("stdout");
-    let server = Server(child);
-    let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the first line");
-    let url = line
-        .trim()
-        .strip_prefix("listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-        .to_string();
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+    let (server, url) = start_mock();
 
     let root = env!("CARGO_MANIFEST_DIR");
     let status = Command::new(&python)
