@@ -3,7 +3,7 @@
 //! node's test runner from `tests/frameworks/node`. Both are installed by
 //! `scripts/setup-test-deps`; without them this test fails, it does not skip.
 
-use crate::mock_sdk::start_mock;
+use crate::mock_sdk::{pytest, start_mock};
 use std::path::Path;
 use std::process::Command;
 
@@ -34,21 +34,7 @@ fn agent_frameworks_against_the_mock() {
     );
 
     let (server, url) = start_mock();
-    let py = Command::new(&python)
-        .args([
-            "-m",
-            "pytest",
-            "tests/frameworks",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-W",
-            "ignore::DeprecationWarning",
-        ])
-        .current_dir(root)
-        .env("BURNRATE_MOCK_URL", &url)
-        .status()
-        .expect("run pytest");
+    let py = pytest(&python, "tests/frameworks", &url);
     let node = Command::new("node")
         .args(["--test", "--test-reporter=spec"])
         .current_dir(&node_dir)

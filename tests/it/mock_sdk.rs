@@ -30,6 +30,17 @@ pub(crate) fn start_mock() -> (Server, String) {
     (server, url)
 }
 
+/// Runs pytest on `dir` (relative to the repository) against the mock at `url`.
+pub(crate) fn pytest(python: &str, dir: &str, url: &str) -> std::process::ExitStatus {
+    Command::new(python)
+        .args(["-m", "pytest", dir, "-q", "-p", "no:cacheprovider"])
+        .args(["-W", "ignore::DeprecationWarning"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("BURNRATE_MOCK_URL", url)
+        .status()
+        .expect("run pytest")
+}
+
 impl Drop for Server {
     fn drop(&mut self) {
         let _ = self.0.kill();
@@ -55,22 +66,7 @@ fn official_sdks_against_the_mock() {
 
     let (server, url) = start_mock();
 
-    let root = env!("CARGO_MANIFEST_DIR");
-    let status = Command::new(&python)
-        .args([
-            "-m",
-            "pytest",
-            "tests/python",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-            "-W",
-            "ignore::DeprecationWarning",
-        ])
-        .current_dir(root)
-        .env("BURNRATE_MOCK_URL", &url)
-        .status()
-        .expect("run pytest");
+    let status = pytest(&python, "tests/python", &url);
     drop(server);
     assert!(
         status.success(),
