@@ -165,6 +165,7 @@ mod cache;
 mod config;
 mod dist;
 mod error;
+mod logprobs;
 mod openai;
 mod pipeline;
 mod plan;

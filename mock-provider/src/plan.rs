@@ -72,6 +72,15 @@ impl Plan {
         self.pieces.concat()
     }
 
+    /// What `n` choices bill together: each choice's output and reasoning (no content).
+    pub fn total(plans: &[Plan]) -> Plan {
+        Plan {
+            output_tokens: plans.iter().map(|p| p.output_tokens).sum(),
+            reasoning_tokens: plans.iter().map(|p| p.reasoning_tokens).sum(),
+            ..Plan::empty()
+        }
+    }
+
     /// Every output token billed: the reply and the reasoning before it.
     pub fn billed_output(&self) -> u64 {
         self.output_tokens + self.reasoning_tokens
@@ -174,6 +183,8 @@ pub struct Ask {
     /// Stop sequences (`stop` / `stop_sequences`): the text ends before the first one.
     pub stop: Vec<String>,
     pub reasoning: Reasoning,
+    /// Choices to answer (chat `n`; 0 means 1).
+    pub choices: u64,
 }
 
 fn lorem(rng: &mut Pcg64Mcg, n: u64) -> Vec<Cow<'static, str>> {
@@ -195,6 +206,27 @@ fn first_word(piece: &str) -> &'static str {
         .copied()
         .find(|v| *v == w)
         .unwrap_or("the")
+}
+
+/// Plans the `ask.choices` replies of one request (at least one): the first on `seed`, each
+/// other on its own seed.
+pub fn plan_choices(
+    cfg: &MockConfig,
+    model: &ModelEntry,
+    forced: Forced,
+    ask: &Ask,
+    seed: u64,
+) -> Vec<Plan> {
+    (0..ask.choices.max(1))
+        .map(|i| {
+            let s = if i == 0 {
+                seed
+            } else {
+                crate::cache::mix(seed, i)
+            };
+            plan(cfg, model, forced, ask, s)
+        })
+        .collect()
 }
 
 /// Plans the reply of one request; `forced`: what the mock headers force.

@@ -252,8 +252,10 @@ pub(crate) async fn responses(
         breakpoints,
         day_retention,
     };
-    let (plan, mut p) =
+    let (mut plans, mut p) =
         plan_and_prepare(&req, &call, &bytes, &ask, &ids, &cache_ask, stream).await?;
+    // Responses has no `n`: one plan.
+    let plan = plans.swap_remove(0);
     let id = format!("resp_{}", &req.request_id[4..]);
     let msg_id = format!("msg_{}", &req.request_id[4..]);
     let created = unix_now();

@@ -289,3 +289,113 @@ async fn anthropic_structured_outputs_bad_input() {
     let out: Value = serde_json::from_str(v["content"][0]["text"].as_str().unwrap()).unwrap();
     assert!(out["n"].is_i64());
 }
+
+/// `n`: n choices, billed n times the output (gpt-4o-mini: 0.15 in / 0.60 out USD per MTok).
+#[tokio::test]
+async fn n_choices_json_and_stream_billed_per_choice() {
+    let app = router(cfg("time_scale = 0.0"));
+    let body =
+        json!({"model": "gpt-4o-mini", "n": 3, "messages": [{"role": "user", "content": "hi"}]});
+    let (s, _, v) = call(&app, "/v1/chat/completions", body, &[]).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let choices = v["choices"].as_array().unwrap();
+    assert_eq!(choices.len(), 3);
+    let texts: Vec<&str> = choices
+        .iter()
+        .map(|c| c["message"]["content"].as_str().unwrap())
+        .collect();
+    assert_eq!(choices[2]["index"], json!(2));
+    assert!(texts[0] != texts[1] || texts[1] != texts[2], "{texts:?}");
+    let out: u64 = texts.iter().map(|t| o200k(t)).sum();
+    assert_eq!(v["usage"]["completion_tokens"], json!(out));
+    let prompt = v["usage"]["prompt_tokens"].as_u64().unwrap();
+    // Streamed: each choice's chunks carry its index; usage sums the choices.
+    let body = json!({"model": "gpt-4o-mini", "n": 2, "stream": true, "stream_options": {"include_usage": true},
+        "messages": [{"role": "user", "content": "hi"}]});
+    let (_, _, sse) = call(&app, "/v1/chat/completions", body, &[]).await;
+    let mut streamed = [String::new(), String::new()];
+    let mut finishes = 0;
+    let mut usage = Value::Null;
+    for data in sse
+        .as_str()
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+    {
+        if data == "[DONE]" {
+            continue;
+        }
+        let e: Value = serde_json::from_str(data).unwrap();
+        if let Some(c) = e["choices"].as_array().and_then(|c| c.first()) {
+            let i = c["index"].as_u64().unwrap() as usize;
+            if let Some(t) = c["delta"]["content"].as_str() {
+                streamed[i].push_str(t);
+            }
+            finishes += usize::from(c["finish_reason"].is_string());
+        }
+        if e["usage"].is_object() {
+            usage = e["usage"].clone();
+        }
+    }
+    assert_eq!(finishes, 2);
+    let stream_out = o200k(&streamed[0]) + o200k(&streamed[1]);
+    assert_eq!(usage["completion_tokens"], json!(stream_out));
+    let (_, _, led) = call_raw(&app, "GET", "/_mock/usage", String::new(), &[]).await;
+    let m = &led["models"]["gpt-4o-mini"];
+    assert_eq!(
+        m["cost_pusd"],
+        json!(2 * prompt * 150_000 + (out + stream_out) * 600_000)
+    );
+}
+
+/// `logprobs`: one entry per sent token, in order, log-probabilities at most 0.
+#[tokio::test]
+async fn logprobs_cover_the_tokens_sent() {
+    let app = router(cfg("time_scale = 0.0"));
+    let body = json!({"model": "gpt-4o-mini", "logprobs": true, "top_logprobs": 3,
+        "messages": [{"role": "user", "content": "hi"}]});
+    let (s, _, v) = call(&app, "/v1/chat/completions", body, &[]).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let text = v["choices"][0]["message"]["content"].as_str().unwrap();
+    let content = v["choices"][0]["logprobs"]["content"].as_array().unwrap();
+    assert_eq!(content.len() as u64, o200k(text));
+    let joined: String = content
+        .iter()
+        .map(|t| t["token"].as_str().unwrap())
+        .collect();
+    assert_eq!(joined, text);
+    for t in content {
+        let lp = t["logprob"].as_f64().unwrap();
+        assert!(lp <= 0.0);
+        assert_eq!(t["bytes"], json!(t["token"].as_str().unwrap().as_bytes()));
+        let top = t["top_logprobs"].as_array().unwrap();
+        assert_eq!(top.len(), 3);
+        let mass: f64 = top
+            .iter()
+            .map(|x| x["logprob"].as_f64().unwrap().exp())
+            .sum();
+        assert!(mass <= 1.0 + 1e-9);
+    }
+    // Streamed: each content chunk carries its token's entry.
+    let body = json!({"model": "gpt-4o-mini", "logprobs": true, "stream": true,
+        "messages": [{"role": "user", "content": "hi"}]});
+    let (_, _, sse) = call(&app, "/v1/chat/completions", body, &[]).await;
+    for data in sse
+        .as_str()
+        .unwrap()
+        .lines()
+        .filter_map(|l| l.strip_prefix("data: "))
+    {
+        let Ok(e) = serde_json::from_str::<Value>(data) else {
+            continue;
+        };
+        let c = &e["choices"][0];
+        if let Some(t) = c["delta"]["content"].as_str().filter(|t| !t.is_empty()) {
+            assert_eq!(c["logprobs"]["content"][0]["token"], json!(t));
+        }
+    }
+    let bad = json!({"model": "gpt-4o-mini", "top_logprobs": 2, "messages": [{"role": "user", "content": "hi"}]});
+    let (s, _, e) = call(&app, "/v1/chat/completions", bad, &[]).await;
+    assert_eq!(s, StatusCode::BAD_REQUEST);
+    assert_eq!(e["error"]["param"], json!("top_logprobs"));
+}
