@@ -4,7 +4,7 @@ use crate::cache::{AnthropicCache, Block, SEED_HASH, hash_str};
 use crate::config::{FaultKind, ModelEntry};
 use crate::error::{ApiError, Shape};
 use crate::pipeline::{Inflight, RawBody, Req, Tokens, content_seed, off_thread, parse_json};
-use crate::plan::{Ask, Finish, Plan, Reasoning, plan};
+use crate::plan::{Ask, Finish, Forced, Plan, Reasoning, ToolHistory, plan};
 use crate::streaming::{Frame, FrameFn, Timing, json_response, ok_json, sse_event, sse_response};
 use crate::tokens;
 use crate::validate::{self, Rule};
@@ -30,6 +30,8 @@ pub struct MessagesRequest {
     pub stop_sequences: Option<Vec<String>>,
     pub thinking: Option<Value>,
     pub service_tier: Option<Value>,
+    pub output_config: Option<Value>,
+    pub output_format: Option<Value>,
 }
 
 /// Messages fields by type and range (Anthropic's API reference).
@@ -49,7 +51,62 @@ const RULES: &[(&str, Rule)] = &[
     ("cache_control", Rule::Object),
     ("thinking", Rule::Object),
     ("service_tier", Rule::Str),
+    ("output_config", Rule::Object),
+    ("output_format", Rule::Object),
 ];
+
+/// The JSON schema a request constrains the reply to. Anthropic's structured outputs
+/// (https://platform.claude.com/docs/en/build-with-claude/structured-outputs): GA as
+/// `output_config.format = {type: "json_schema", schema}`; the beta's `output_format` (sent
+/// with `anthropic-beta: structured-outputs-2025-11-13`) keeps working during the migration,
+/// so both are taken (the header is not required). Both at once: the docs are silent; the
+/// mock rejects it rather than guess. Recursive and external `$ref`s are documented as
+/// unsupported and rejected with a 400; other constraints no value meets get a best effort.
+fn output_schema(shape: Shape, r: &MessagesRequest) -> Result<Option<Value>, ApiError> {
+    let ga = r
+        .output_config
+        .as_ref()
+        .and_then(|c| c.get("format"))
+        .filter(|f| !f.is_null());
+    let beta = r.output_format.as_ref().filter(|f| !f.is_null());
+    let (field, format) = match (ga, beta) {
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                shape,
+                "output_format: cannot be used together with output_config.format; use output_config.format",
+            ));
+        }
+        (Some(f), None) => ("output_config.format", f),
+        (None, Some(f)) => ("output_format", f),
+        (None, None) => return Ok(None),
+    };
+    validate::check(shape, field, format, Rule::Object)?;
+    match format.get("type") {
+        None => return Err(validate::missing(shape, &format!("{field}.type"))),
+        Some(t) if t != "json_schema" => {
+            let got = t.as_str().map_or_else(|| t.to_string(), str::to_string);
+            return Err(validate::enum_error(
+                shape,
+                &format!("{field}.type"),
+                &got,
+                &["json_schema"],
+            ));
+        }
+        Some(_) => {}
+    }
+    let path = format!("{field}.schema");
+    let Some(schema) = format.get("schema").filter(|s| !s.is_null()) else {
+        return Err(validate::missing(shape, &path));
+    };
+    validate::check(shape, &path, schema, Rule::Object)?;
+    if let Some(why) = crate::schema::unsupported_ref(schema) {
+        return Err(ApiError::bad_request(
+            shape,
+            format!("{path}: {why} is not supported by structured outputs"),
+        ));
+    }
+    Ok(Some(schema.clone()))
+}
 
 /// Extended thinking as Anthropic validates it: `{type: "enabled", budget_tokens}` with
 /// 1024 <= budget_tokens < max_tokens on a model that thinks, or `{type: "disabled"}`.
@@ -254,6 +311,7 @@ struct Prompt {
     total: u64,
     last_user: String,
     after_tool_result: bool,
+    history: ToolHistory,
 }
 
 fn build_prompt(shape: Shape, scope: u64, r: &MessagesRequest) -> Result<Prompt, ApiError> {
@@ -271,6 +329,15 @@ fn build_prompt(shape: Shape, scope: u64, r: &MessagesRequest) -> Result<Prompt,
             tokens: tokens::count(&text),
             hash: hash_str(SEED_HASH, &strip_cc(t)),
             breakpoint: ttl_of(shape, t.get("cache_control"))?,
+        });
+    }
+    if let Ok(Some(schema)) = output_schema(shape, r) {
+        // The schema reaches the model as prompt (input tokens), after the tools.
+        let text = schema.to_string();
+        raw.push(PBlock {
+            tokens: tokens::count(&text),
+            hash: hash_str(SEED_HASH, &text),
+            breakpoint: None,
         });
     }
     match &r.system {
@@ -299,7 +366,9 @@ fn build_prompt(shape: Shape, scope: u64, r: &MessagesRequest) -> Result<Prompt,
     }
     let mut last_user = String::new();
     let mut after_tool_result = false;
+    let mut history = ToolHistory::default();
     for (i, m) in r.messages.iter().enumerate() {
+        note_tools(&mut history, m);
         if m.role != "user" && m.role != "assistant" {
             return Err(ApiError::bad_request(
                 shape,
@@ -394,7 +463,28 @@ fn build_prompt(shape: Shape, scope: u64, r: &MessagesRequest) -> Result<Prompt,
         total: cum,
         last_user,
         after_tool_result,
+        history,
     })
+}
+
+/// A message's part in the tool history: an assistant message's `tool_use` blocks are one
+/// round; a user message with text (not only tool results) starts a new turn.
+fn note_tools(h: &mut ToolHistory, m: &AMessage) {
+    let blocks = m.content.as_array().map(Vec::as_slice).unwrap_or_default();
+    let kind = |b: &Value| b.get("type").and_then(Value::as_str).map(str::to_string);
+    if m.role == "user" {
+        if m.content.is_string() || blocks.iter().any(|b| kind(b).as_deref() == Some("text")) {
+            h.user_turn();
+        }
+        return;
+    }
+    h.other();
+    for b in blocks
+        .iter()
+        .filter(|b| kind(b).as_deref() == Some("tool_use"))
+    {
+        h.call(b.get("name").and_then(Value::as_str).unwrap_or(""));
+    }
 }
 
 fn tools_of(r: &MessagesRequest) -> Vec<(String, Value)> {
@@ -430,12 +520,20 @@ fn scope_for(req: &Req, model_id: &str) -> u64 {
 }
 
 /// What a messages request asks of the planner (live and batched alike).
-fn message_ask(r: &MessagesRequest, prompt: &Prompt, max_tokens: u64, reasoning: Reasoning) -> Ask {
+fn message_ask(
+    r: &MessagesRequest,
+    prompt: &Prompt,
+    max_tokens: u64,
+    reasoning: Reasoning,
+    json_schema: Option<Value>,
+) -> Ask {
     let mut ask = Ask {
+        json_schema,
         reasoning,
         last_user: prompt.last_user.clone(),
         tools: tools_of(r),
         after_tool_result: prompt.after_tool_result,
+        history: prompt.history.clone(),
         max_tokens: Some(max_tokens),
         stop: r.stop_sequences.clone().unwrap_or_default(),
         ..Ask::default()
@@ -540,6 +638,7 @@ pub(crate) async fn messages(
     let max_tokens = required(req.shape, &r)?;
     call.tier = validate::anthropic_tier(req.shape, r.service_tier.as_ref())?;
     let reasoning = thinking_of(req.shape, r.thinking.as_ref(), &call.model, max_tokens)?;
+    let json_schema = output_schema(req.shape, &r)?;
     let (shape, scope) = (req.shape, scope_for(&req, &call.model.spec.id));
     let (r, prompt) = off_thread(&req, bytes.len(), move || {
         let prompt = build_prompt(shape, scope, &r);
@@ -548,15 +647,9 @@ pub(crate) async fn messages(
     .await?;
     let prompt = prompt?;
     fits(req.shape, max_tokens, &call.model, prompt.total)?;
-    let ask = message_ask(&r, &prompt, max_tokens, reasoning);
+    let ask = message_ask(&r, &prompt, max_tokens, reasoning, json_schema);
     let seed = content_seed(req.cfg.seed, &bytes);
-    let plan = plan(
-        &req.cfg,
-        &call.model,
-        (call.forced_output, call.forced_reasoning),
-        &ask,
-        seed,
-    );
+    let plan = plan(&req.cfg, &call.model, call.forced(), &ask, seed);
     let stream = r.stream.unwrap_or(false);
     let min = u64::from(call.model.spec.min_cacheable_tokens);
     if let Some(kind) = call.fault {
@@ -601,6 +694,7 @@ pub(crate) async fn messages(
     );
     let mut headers = HeaderMap::new();
     req.limit_headers(&snapshot, &mut headers);
+    plan.warn(&mut headers);
     let inflight = Inflight::new(&req.state);
     let id = format!("msg_{}", &req.request_id[4..]);
     if !stream {
@@ -739,6 +833,8 @@ pub struct CountRequest {
     pub messages: Vec<AMessage>,
     pub system: Option<Value>,
     pub tools: Option<Vec<Value>>,
+    pub output_config: Option<Value>,
+    pub output_format: Option<Value>,
 }
 
 /// `POST /v1/messages/count_tokens`: the prompt's input tokens by the mock's rule.
@@ -767,6 +863,8 @@ pub(crate) async fn count_tokens(
         stop_sequences: None,
         thinking: None,
         service_tier: None,
+        output_config: c.output_config,
+        output_format: c.output_format,
     };
     let shape = req.shape;
     let p = off_thread(&req, bytes.len(), move || build_prompt(shape, 0, &r)).await??;
@@ -788,10 +886,11 @@ pub(crate) fn batch_line(
     let max_tokens = required(req.shape, &r)?;
     validate::anthropic_tier(req.shape, r.service_tier.as_ref())?;
     let reasoning = thinking_of(req.shape, r.thinking.as_ref(), &model, max_tokens)?;
+    let json_schema = output_schema(req.shape, &r)?;
     let prompt = build_prompt(req.shape, scope_for(req, &model.spec.id), &r)?;
     fits(req.shape, max_tokens, &model, prompt.total)?;
-    let ask = message_ask(&r, &prompt, max_tokens, reasoning);
-    let plan = plan(&req.cfg, &model, (None, None), &ask, seed);
+    let ask = message_ask(&r, &prompt, max_tokens, reasoning, json_schema);
+    let plan = plan(&req.cfg, &model, Forced::default(), &ask, seed);
     let now = Instant::now();
     let cache = req.state.cache.anthropic(
         &prompt.blocks,

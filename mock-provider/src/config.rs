@@ -228,6 +228,9 @@ pub struct RawBehavior {
     pub reasoning_tokens: Option<Dist>,
     /// Latency multiplier grows by this much per request in flight: `1 + k * in_flight`.
     pub slowdown_per_inflight: Option<f64>,
+    /// Tool rounds a turn takes under `tool_choice: auto` before the reply is text
+    /// (0..=100, default 1; the `x-mock-tool-rounds` header overrides it per request).
+    pub tool_rounds: Option<u64>,
     /// Requests per minute (0 = unlimited); default: the catalog's.
     pub rpm: Option<u64>,
     /// Input+output tokens per minute (OpenAI style).
@@ -367,6 +370,8 @@ pub struct ModelEntry {
     pub output_tokens: Dist,
     pub reasoning_tokens: Dist,
     pub slowdown_per_inflight: f64,
+    /// Tool rounds per turn under `tool_choice: auto` (see `plan::pick_tool`).
+    pub tool_rounds: u64,
     pub limits: Limits,
     pub faults: Faults,
     pub script: Vec<ScriptStep>,
@@ -610,6 +615,13 @@ pub(crate) fn build_entry(
             "must be >= 0",
         ));
     }
+    let tool_rounds = own.tool_rounds.or(defaults.tool_rounds).unwrap_or(1);
+    if tool_rounds > MAX_TOOL_ROUNDS {
+        return Err(invalid(
+            format!("{prefix}.tool_rounds"),
+            format!("must be an integer in [0, {MAX_TOOL_ROUNDS}]"),
+        ));
+    }
     let rl = spec.rate_limits;
     let d = defaults;
     let o = own;
@@ -635,11 +647,15 @@ pub(crate) fn build_entry(
         output_tokens,
         reasoning_tokens,
         slowdown_per_inflight: slowdown,
+        tool_rounds,
         limits,
         faults,
         script,
     })
 }
+
+/// Most tool rounds a turn may be configured to take (config and `x-mock-tool-rounds`).
+pub const MAX_TOOL_ROUNDS: u64 = 100;
 
 /// What an unknown model is priced and limited like under `accept_unknown_models`: a current
 /// mid-range model of the calling provider.

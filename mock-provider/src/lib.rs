@@ -32,6 +32,8 @@
 //! - `x-mock-output-tokens: N` makes the reply exactly N tokens (capped by `max_tokens`).
 //! - `x-mock-reasoning-tokens: N` replaces the reasoning draw (still 0 where the request asks
 //!   for no reasoning, still capped by the thinking budget and `max_tokens`).
+//! - `x-mock-tool-rounds: N` (0..=100) replaces the model's `tool_rounds` (docs/mock-frameworks.md).
+//! - Answers whose structured output could only be a best effort carry `x-mock-warning`.
 //! - `x-mock-step: NAME` labels the request in the request log (`step`).
 //! - `x-mock-task: ID` names the task the request belongs to in the request log (`task`), so
 //!   calls can be counted per task (e.g. by `burnrate calibrate`).
@@ -61,6 +63,7 @@
 //! output_tokens = { kind = "lognormal", mean = 150, cv = 0.6 }
 //! reasoning_tokens = { kind = "lognormal", mean = 400, cv = 0.8 }  # reasoning models, x effort
 //! slowdown_per_inflight = 0.0   # latency x (1 + k * requests in flight)
+//! tool_rounds = 1               # tool rounds a turn takes under tool_choice auto (0..=100)
 //! rpm = 10000                   # 0 = unlimited; default: the catalog's limits
 //! tpm = 2000000                 # OpenAI style; input_tpm / output_tpm for Anthropic style
 //!
@@ -169,6 +172,7 @@ mod config;
 mod dist;
 mod error;
 mod gemini;
+mod logprobs;
 mod openai;
 mod pipeline;
 mod plan;

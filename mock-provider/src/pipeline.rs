@@ -89,6 +89,7 @@ pub struct Req {
     pub forced_fault: Option<Result<FaultKind, String>>,
     pub forced_output: Option<Result<u64, String>>,
     pub forced_reasoning: Option<Result<u64, String>>,
+    pub forced_tool_rounds: Option<Result<u64, String>>,
     pub model_name: OnceLock<String>,
     key_label: String,
 }
@@ -126,6 +127,8 @@ impl Req {
             forced_output: header_str(headers, "x-mock-output-tokens")
                 .map(|v| v.trim().parse::<u64>().map_err(|_| v.to_string())),
             forced_reasoning: header_str(headers, "x-mock-reasoning-tokens")
+                .map(|v| v.trim().parse::<u64>().map_err(|_| v.to_string())),
+            forced_tool_rounds: header_str(headers, "x-mock-tool-rounds")
                 .map(|v| v.trim().parse::<u64>().map_err(|_| v.to_string())),
             model_name: OnceLock::new(),
             key_label: redact_key(&key),
@@ -303,6 +306,17 @@ impl Req {
             }
             None => None,
         };
+        let max_rounds = crate::config::MAX_TOOL_ROUNDS;
+        let forced_tool_rounds = match &self.forced_tool_rounds {
+            Some(Ok(n)) if *n <= max_rounds => Some(*n),
+            Some(_) => {
+                return Err(ApiError::bad_request(
+                    self.shape,
+                    format!("x-mock-tool-rounds must be an integer in [0, {max_rounds}]"),
+                ));
+            }
+            None => None,
+        };
         let n = self.state.next_call(&model.spec.id);
         let model_hash = hash_str(crate::cache::SEED_HASH, &model.spec.id);
         let fault = forced.or_else(|| match model.script.get(n as usize) {
@@ -333,6 +347,7 @@ impl Req {
             fault,
             forced_output,
             forced_reasoning,
+            forced_tool_rounds,
         })
     }
 
@@ -740,6 +755,8 @@ pub struct Call {
     /// `x-mock-reasoning-tokens`: the reasoning draw replaced (still 0 where the request asks
     /// for none, still capped by the thinking budget and the output limit).
     pub forced_reasoning: Option<u64>,
+    /// `x-mock-tool-rounds`: the model's `tool_rounds` replaced for this request.
+    pub forced_tool_rounds: Option<u64>,
     /// Latency multiplier from the requests in flight.
     pub slowdown: f64,
 }
@@ -753,6 +770,7 @@ impl Call {
             fault: None,
             forced_output: None,
             forced_reasoning: None,
+            forced_tool_rounds: None,
             slowdown: 1.0,
         }
     }
@@ -765,7 +783,17 @@ impl Call {
             fault: None,
             forced_output: None,
             forced_reasoning: None,
+            forced_tool_rounds: None,
             slowdown: 1.0,
+        }
+    }
+
+    /// What the mock headers force on this call's reply.
+    pub fn forced(&self) -> crate::plan::Forced {
+        crate::plan::Forced {
+            output: self.forced_output,
+            reasoning: self.forced_reasoning,
+            tool_rounds: self.forced_tool_rounds,
         }
     }
 }

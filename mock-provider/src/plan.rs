@@ -40,9 +40,21 @@ pub struct Plan {
     /// The text of an Anthropic `thinking` block (one piece a token); empty for hidden
     /// reasoning.
     pub thinking: Vec<Cow<'static, str>>,
+    /// Why the structured output is only a best effort (a schema no value satisfies), sent
+    /// as the `x-mock-warning` header.
+    pub warning: Option<String>,
 }
 
 impl Plan {
+    /// Puts the plan's warning, if any, on the response headers.
+    pub fn warn(&self, headers: &mut axum::http::HeaderMap) {
+        if let Some(w) = &self.warning
+            && let Ok(v) = axum::http::HeaderValue::from_str(w)
+        {
+            headers.insert("x-mock-warning", v);
+        }
+    }
+
     fn empty() -> Plan {
         Plan {
             pieces: Vec::new(),
@@ -52,11 +64,21 @@ impl Plan {
             stop_sequence: None,
             reasoning_tokens: 0,
             thinking: Vec::new(),
+            warning: None,
         }
     }
 
     pub fn text(&self) -> String {
         self.pieces.concat()
+    }
+
+    /// What `n` choices bill together: each choice's output and reasoning (no content).
+    pub fn total(plans: &[Plan]) -> Plan {
+        Plan {
+            output_tokens: plans.iter().map(|p| p.output_tokens).sum(),
+            reasoning_tokens: plans.iter().map(|p| p.reasoning_tokens).sum(),
+            ..Plan::empty()
+        }
     }
 
     /// Every output token billed: the reply and the reasoning before it.
@@ -98,6 +120,49 @@ impl Reasoning {
     }
 }
 
+/// The tool calls already in the conversation, as the tool policy needs them.
+#[derive(Debug, Default, Clone)]
+pub struct ToolHistory {
+    /// Names of the tools the assistant called anywhere in the conversation.
+    pub called: Vec<String>,
+    /// Assistant tool-call rounds since the last user text (the current turn).
+    pub rounds: u64,
+    /// Whether the last assistant item seen was a tool call (so the next one is the same
+    /// round: parallel calls in one message or consecutive Responses items).
+    in_round: bool,
+}
+
+impl ToolHistory {
+    /// A user message with text: a new turn starts.
+    pub fn user_turn(&mut self) {
+        self.rounds = 0;
+        self.in_round = false;
+    }
+    /// An assistant tool call; consecutive calls are one round.
+    pub fn call(&mut self, name: &str) {
+        if !self.in_round {
+            self.rounds += 1;
+            self.in_round = true;
+        }
+        if self.called.len() < 1024 && !self.called.iter().any(|c| c == name) {
+            self.called.push(name.to_string());
+        }
+    }
+    /// Anything that is not a tool call ends the round in progress.
+    pub fn other(&mut self) {
+        self.in_round = false;
+    }
+}
+
+/// What the headers force (`x-mock-output-tokens`, `x-mock-reasoning-tokens`,
+/// `x-mock-tool-rounds`).
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Forced {
+    pub output: Option<u64>,
+    pub reasoning: Option<u64>,
+    pub tool_rounds: Option<u64>,
+}
+
 /// What the request asks for, in provider-neutral form.
 #[derive(Debug, Default)]
 pub struct Ask {
@@ -108,14 +173,18 @@ pub struct Ask {
     pub forced_tool: Option<String>,
     pub tool_required: bool,
     pub tools_disabled: bool,
-    /// The last message is a tool result: answer in text.
+    /// The last message is a tool result (fixtures answer it in text).
     pub after_tool_result: bool,
+    /// Tool calls earlier in the conversation (the tool policy).
+    pub history: ToolHistory,
     pub json_schema: Option<Value>,
     pub json_object: bool,
     pub max_tokens: Option<u64>,
     /// Stop sequences (`stop` / `stop_sequences`): the text ends before the first one.
     pub stop: Vec<String>,
     pub reasoning: Reasoning,
+    /// Choices to answer (chat `n`; 0 means 1).
+    pub choices: u64,
 }
 
 fn lorem(rng: &mut Pcg64Mcg, n: u64) -> Vec<Cow<'static, str>> {
@@ -139,15 +208,30 @@ fn first_word(piece: &str) -> &'static str {
         .unwrap_or("the")
 }
 
-/// Plans the reply of one request.
-/// `forced`: the `x-mock-output-tokens` and `x-mock-reasoning-tokens` headers.
-pub fn plan(
+/// Plans the `ask.choices` replies of one request (at least one): the first on `seed`, each
+/// other on its own seed.
+pub fn plan_choices(
     cfg: &MockConfig,
     model: &ModelEntry,
-    (forced, forced_reasoning): (Option<u64>, Option<u64>),
+    forced: Forced,
     ask: &Ask,
     seed: u64,
-) -> Plan {
+) -> Vec<Plan> {
+    (0..ask.choices.max(1))
+        .map(|i| {
+            let s = if i == 0 {
+                seed
+            } else {
+                crate::cache::mix(seed, i)
+            };
+            plan(cfg, model, forced, ask, s)
+        })
+        .collect()
+}
+
+/// Plans the reply of one request; `forced`: what the mock headers force.
+pub fn plan(cfg: &MockConfig, model: &ModelEntry, forced: Forced, ask: &Ask, seed: u64) -> Plan {
+    let forced_reasoning = forced.reasoning;
     // Without max_tokens, the model's own output limit; reasoning comes out of it first.
     let cap = ask.max_tokens.unwrap_or(model.window.max_output_tokens);
     let mut rng = Pcg64Mcg::seed_from_u64(crate::cache::mix(seed, 0x7ea5));
@@ -216,16 +300,58 @@ fn stop_at(plan: Plan, stops: &[String]) -> Plan {
     }
 }
 
+/// The tool policy: which tool the reply calls, if any.
+///
+/// A named tool choice calls that tool. A required one (`required` / `any`) calls the first
+/// offered tool the conversation has not called yet, so an agent's output tool (Pydantic AI's
+/// `final_result`) is reached; once every tool was called, a seeded draw picks one. `auto`
+/// calls a tool while the current turn has had fewer than `tool_rounds` tool rounds (model
+/// config, `x-mock-tool-rounds`; default 1), then answers in text, as a model ends a loop.
+fn pick_tool<'a>(
+    model: &ModelEntry,
+    forced: Forced,
+    ask: &'a Ask,
+    seed: u64,
+) -> Option<&'a (String, Value)> {
+    if ask.tools.is_empty() || ask.tools_disabled {
+        return None;
+    }
+    if let Some(name) = &ask.forced_tool {
+        return Some(
+            ask.tools
+                .iter()
+                .find(|(n, _)| n == name)
+                .unwrap_or(&ask.tools[0]),
+        );
+    }
+    let limit = forced.tool_rounds.unwrap_or(model.tool_rounds);
+    // A tool result without its call in the request (Responses `previous_response_id`) is
+    // still a round.
+    let rounds = ask.history.rounds.max(u64::from(ask.after_tool_result));
+    if !ask.tool_required && rounds >= limit {
+        return None;
+    }
+    let fresh = ask
+        .tools
+        .iter()
+        .find(|(n, _)| !ask.history.called.contains(n));
+    Some(fresh.unwrap_or_else(|| {
+        let mut rng = Pcg64Mcg::seed_from_u64(crate::cache::mix(seed, 0x7001));
+        &ask.tools[rand::Rng::random_range(&mut rng, 0..ask.tools.len())]
+    }))
+}
+
 fn unstopped(
     cfg: &MockConfig,
     model: &ModelEntry,
-    forced: Option<u64>,
+    forced: Forced,
     ask: &Ask,
     seed: u64,
     cap: u64,
 ) -> Plan {
     let mut rng = Pcg64Mcg::seed_from_u64(seed);
     let wanted = forced
+        .output
         .unwrap_or_else(|| model.output_tokens.sample(&mut rng).round().max(1.0) as u64)
         .min(1_000_000);
 
@@ -267,15 +393,7 @@ fn unstopped(
     }
 
     // Tool calls.
-    let call_tool = !ask.tools.is_empty()
-        && !ask.tools_disabled
-        && (ask.forced_tool.is_some() || ask.tool_required || !ask.after_tool_result);
-    if call_tool {
-        let tool = ask
-            .forced_tool
-            .as_ref()
-            .and_then(|name| ask.tools.iter().find(|(n, _)| n == name))
-            .unwrap_or(&ask.tools[0]);
+    if let Some(tool) = pick_tool(model, forced, ask, seed) {
         let args = crate::schema::generate(&tool.1, &mut rng, budget(cfg, cap));
         let args = if args.is_object() {
             args
@@ -315,7 +433,21 @@ fn unstopped(
     // Structured output.
     if let Some(schema) = &ask.json_schema {
         let v = crate::schema::generate(schema, &mut rng, budget(cfg, cap));
-        return text_plan(&v.to_string(), cap);
+        let problems = crate::schema::problems(schema);
+        let mut plan = text_plan(&v.to_string(), cap);
+        if !problems.is_empty() {
+            let text = format!("unsatisfiable schema, best effort: {}", problems.join("; "));
+            // Header values are visible ASCII: anything else becomes '?'.
+            let ascii = text.chars().take(500).map(|c| {
+                if c.is_ascii_graphic() || c == ' ' {
+                    c
+                } else {
+                    '?'
+                }
+            });
+            plan.warning = Some(ascii.collect());
+        }
+        return plan;
     }
     if ask.json_object {
         let words = lorem(&mut rng, wanted.clamp(1, 64)).concat();

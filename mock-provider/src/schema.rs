@@ -281,3 +281,170 @@ fn gen_inner<R: Rng + ?Sized>(g: &mut Gen, schema: &Value, rng: &mut R, depth: u
         _ => Value::Null,
     }
 }
+
+/// Whether a JSON value looks like a JSON schema (not an example instance): an object with
+/// `properties`, `$defs`/`definitions`, or a schema `type` beside a schema keyword.
+fn schema_shaped(v: &Value) -> bool {
+    let Some(o) = v.as_object() else { return false };
+    if o.get("properties").is_some_and(Value::is_object)
+        || o.contains_key("$defs")
+        || o.contains_key("definitions")
+    {
+        return true;
+    }
+    let typed = o.get("type").and_then(Value::as_str).is_some_and(|t| {
+        matches!(
+            t,
+            "object" | "array" | "string" | "number" | "integer" | "boolean"
+        )
+    });
+    typed
+        && [
+            "items", "enum", "anyOf", "oneOf", "allOf", "$ref", "required",
+        ]
+        .iter()
+        .any(|k| o.contains_key(*k))
+}
+
+/// Most `{` positions one text is parsed from, and most bytes looked at: a hostile prompt
+/// costs at most this much.
+const MAX_STARTS: usize = 256;
+const MAX_SCAN_BYTES: usize = 1 << 20;
+
+/// The last schema-shaped JSON object embedded in `text` (outermost objects only, as
+/// instructor's `Mode.JSON` and LangChain's `json_mode` put a schema in the prompt).
+fn last_schema_in(text: &str) -> Option<Value> {
+    let mut end = text.len().min(MAX_SCAN_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    let text = &text[..end];
+    let mut found = None;
+    let mut at = 0;
+    let mut starts = 0;
+    while let Some(i) = text[at..].find('{') {
+        starts += 1;
+        if starts > MAX_STARTS {
+            break;
+        }
+        let from = at + i;
+        let mut it = serde_json::Deserializer::from_str(&text[from..]).into_iter::<Value>();
+        match it.next() {
+            Some(Ok(v)) => {
+                if schema_shaped(&v) {
+                    found = Some(v);
+                }
+                at = from + it.byte_offset();
+            }
+            _ => at = from + 1,
+        }
+    }
+    found
+}
+
+/// The last schema-shaped JSON object in `texts` (the system and user messages in order).
+pub fn last_schema<'a>(texts: impl DoubleEndedIterator<Item = &'a str>) -> Option<Value> {
+    texts.rev().find_map(last_schema_in)
+}
+
+/// Nodes of a schema [`problems`] and [`recursive_ref`] look at, at most.
+const MAX_NODES: usize = 10_000;
+
+/// Constraints no value can meet (minimum above maximum, minLength above maxLength,
+/// minItems above maxItems, an empty enum, a `$ref` that resolves nowhere): the generator
+/// answers its best effort and the mock says so in a warning header.
+pub fn problems(schema: &Value) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![(schema, String::from("#"))];
+    let mut seen = 0;
+    while let Some((node, path)) = stack.pop() {
+        seen += 1;
+        if seen > MAX_NODES || out.len() >= 8 {
+            break;
+        }
+        let Some(o) = node.as_object() else { continue };
+        for (lo, hi) in [
+            ("minimum", "maximum"),
+            ("exclusiveMinimum", "exclusiveMaximum"),
+            ("minimum", "exclusiveMaximum"),
+            ("exclusiveMinimum", "maximum"),
+            ("minLength", "maxLength"),
+            ("minItems", "maxItems"),
+            ("minProperties", "maxProperties"),
+        ] {
+            let strict = lo.starts_with("exclusive") || hi.starts_with("exclusive");
+            if let (Some(a), Some(b)) = (
+                o.get(lo).and_then(Value::as_f64),
+                o.get(hi).and_then(Value::as_f64),
+            ) && (a > b || (strict && a >= b))
+            {
+                out.push(format!("{path}: {lo} {a} exceeds {hi} {b}"));
+            }
+        }
+        if o.get("enum")
+            .and_then(Value::as_array)
+            .is_some_and(Vec::is_empty)
+        {
+            out.push(format!("{path}: enum is empty"));
+        }
+        if let Some(r) = o.get("$ref").and_then(Value::as_str)
+            && resolve(schema, r).is_none()
+        {
+            out.push(format!("{path}: $ref {r:?} does not resolve"));
+        }
+        for (k, v) in o {
+            match v {
+                Value::Object(_) => stack.push((v, format!("{path}/{k}"))),
+                Value::Array(items) => {
+                    for (i, item) in items.iter().enumerate().filter(|(_, x)| x.is_object()) {
+                        stack.push((item, format!("{path}/{k}/{i}")));
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+/// A `$ref` that reaches itself (a recursive schema), or one that points outside the schema:
+/// what Anthropic's structured outputs do not support.
+pub fn unsupported_ref(schema: &Value) -> Option<String> {
+    fn walk<'a>(
+        root: &'a Value,
+        node: &'a Value,
+        open: &mut Vec<&'a str>,
+        seen: &mut usize,
+    ) -> Option<String> {
+        *seen += 1;
+        if *seen > MAX_NODES {
+            return None;
+        }
+        match node {
+            Value::Object(o) => {
+                if let Some(r) = o.get("$ref").and_then(Value::as_str) {
+                    if !r.starts_with('#') {
+                        return Some(format!("external $ref {r:?}"));
+                    }
+                    if open.contains(&r) {
+                        return Some(format!("recursive $ref {r:?}"));
+                    }
+                    if let Some(target) = resolve(root, r) {
+                        open.push(r);
+                        let found = walk(root, target, open, seen);
+                        open.pop();
+                        if found.is_some() {
+                            return found;
+                        }
+                    }
+                }
+                o.iter()
+                    .filter(|(k, _)| !matches!(k.as_str(), "$defs" | "definitions"))
+                    .find_map(|(_, v)| walk(root, v, open, seen))
+            }
+            Value::Array(items) => items.iter().find_map(|v| walk(root, v, open, seen)),
+            _ => None,
+        }
+    }
+    walk(schema, schema, &mut Vec::new(), &mut 0)
+}

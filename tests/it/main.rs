@@ -7,4 +7,5 @@ mod cli_drive;
 mod cli_shard;
 mod cli_shell;
 mod cli_traces;
+mod mock_frameworks;
 mod mock_sdk;

@@ -604,7 +604,7 @@ async fn generate(
     let plan = plan(
         &req.cfg,
         &call.model,
-        (call.forced_output, call.forced_reasoning),
+        call.forced(),
         &ask,
         seed,
     );

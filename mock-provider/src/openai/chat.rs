@@ -7,8 +7,8 @@ use super::{
 use crate::cache::OpenAiCache;
 use crate::config::{FaultKind, ModelEntry};
 use crate::error::{ApiError, Shape};
-use crate::pipeline::{Call, RawBody, Req, Tokens, off_thread, parse_json, unix_now};
-use crate::plan::{Ask, Finish, Plan, Reasoning, plan};
+use crate::pipeline::{Call, RawBody, Req, Tokens, content_seed, off_thread, parse_json, unix_now};
+use crate::plan::{Ask, Finish, Forced, Plan, Reasoning, ToolHistory, plan_choices};
 use crate::streaming::{Frame, FrameFn, Timing, json_response, sse_data, sse_response};
 use crate::tokens;
 use crate::validate::{self, Rule};
@@ -37,6 +37,9 @@ pub struct ChatRequest {
     pub service_tier: Option<Value>,
     pub reasoning_effort: Option<String>,
     pub stop: Option<Value>,
+    pub n: Option<u64>,
+    pub logprobs: Option<bool>,
+    pub top_logprobs: Option<u64>,
 }
 
 /// Chat completion fields by type and range (the API reference's limits).
@@ -104,6 +107,14 @@ fn read(shape: Shape, v: Value) -> Result<ChatRequest, ApiError> {
     }
     let r: ChatRequest = serde_json::from_value(v)
         .map_err(|e| ApiError::bad_request(shape, format!("Invalid request body: {e}")))?;
+    if r.top_logprobs.is_some() && r.logprobs != Some(true) {
+        // The API reference: "logprobs must be set to true if this parameter is used".
+        return Err(ApiError::bad_request(
+            shape,
+            "Invalid value for 'top_logprobs': 'logprobs' must be set to true when 'top_logprobs' is used.",
+        )
+        .with_param("top_logprobs"));
+    }
     if r.messages.is_empty() {
         return Err(
             ApiError::bad_request(shape, "[] is too short - 'messages'").with_param("messages")
@@ -223,7 +234,7 @@ struct ChatCompletion<'a> {
     object: &'static str,
     created: u64,
     model: &'a str,
-    choices: [ChatChoice<'a>; 1],
+    choices: Vec<ChatChoice<'a>>,
     usage: ChatUsage,
     service_tier: &'static str,
     system_fingerprint: &'static str,
@@ -231,10 +242,32 @@ struct ChatCompletion<'a> {
 
 #[derive(Debug, Serialize)]
 struct ChatChoice<'a> {
-    index: u32,
+    index: u64,
     message: ChatMessageOut<'a>,
-    logprobs: Option<()>,
+    logprobs: Option<ChoiceLogprobs>,
     finish_reason: &'static str,
+}
+
+/// A choice's `logprobs` (`logprobs: true`): one entry per text token; none for tool calls.
+#[derive(Debug, Serialize)]
+struct ChoiceLogprobs {
+    content: Option<Vec<crate::logprobs::TokenLogprob>>,
+    refusal: Option<()>,
+}
+
+/// `Some(top_logprobs)` when the request asks for log-probabilities.
+fn logprobs_ask(r: &ChatRequest) -> Option<usize> {
+    (r.logprobs == Some(true)).then(|| r.top_logprobs.unwrap_or(0).min(20) as usize)
+}
+
+fn choice_logprobs(plan: &Plan, top: usize, seed: u64) -> ChoiceLogprobs {
+    ChoiceLogprobs {
+        content: plan
+            .tool_calls
+            .is_empty()
+            .then(|| crate::logprobs::for_pieces(&plan.pieces, top, seed)),
+        refusal: None,
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -269,6 +302,27 @@ fn finish_str(f: Finish) -> &'static str {
     }
 }
 
+/// The tool calls of the conversation: assistant `tool_calls` (one round a message); a user
+/// message starts a new turn.
+fn chat_history(messages: &[ChatMessage]) -> ToolHistory {
+    let mut h = ToolHistory::default();
+    for m in messages {
+        match (m.role.as_str(), &m.tool_calls) {
+            ("user", _) => h.user_turn(),
+            ("assistant", Some(calls)) if !calls.is_empty() => {
+                h.other();
+                for c in calls {
+                    let name = c.get("function").and_then(|f| f.get("name"));
+                    h.call(name.and_then(Value::as_str).unwrap_or(""));
+                }
+            }
+            ("tool" | "function", _) => {}
+            _ => h.other(),
+        }
+    }
+    h
+}
+
 /// What a chat completions request asks of the planner.
 fn chat_ask(r: &ChatRequest, reasons: bool) -> Ask {
     let mut ask = Ask {
@@ -281,6 +335,7 @@ fn chat_ask(r: &ChatRequest, reasons: bool) -> Ask {
             .unwrap_or_default(),
         tools: tool_list(r.tools.as_ref(), true),
         after_tool_result: r.messages.last().is_some_and(|m| m.role == "tool"),
+        history: chat_history(&r.messages),
         max_tokens: r.max_completion_tokens.or(r.max_tokens),
         reasoning: Reasoning::effort(reasons, r.reasoning_effort.as_deref()),
         stop: match &r.stop {
@@ -292,58 +347,80 @@ fn chat_ask(r: &ChatRequest, reasons: bool) -> Ask {
                 .collect(),
             _ => Vec::new(),
         },
+        choices: r.n.unwrap_or(1),
         ..Ask::default()
     };
     apply_tool_choice(&mut ask, r.tool_choice.as_ref());
     json_format(&mut ask, r.response_format.as_ref());
+    if ask.json_object {
+        // JSON mode with the schema in the prompt (instructor `Mode.JSON`, LangChain
+        // `json_mode`): answer an instance of the last schema the system or user wrote.
+        let texts: Vec<String> = r
+            .messages
+            .iter()
+            .filter(|m| matches!(m.role.as_str(), "system" | "developer" | "user"))
+            .map(|m| content_text(m.content.as_ref()).0)
+            .collect();
+        ask.json_schema = crate::schema::last_schema(texts.iter().map(String::as_str));
+    }
     ask
 }
 
-/// The answer to a chat completions request, live or batched: the completion object and the
-/// tokens it bills (the output as planned; a stream cut short bills less, see [`chat`]).
+/// The answer to a chat completions request, live or batched: the completion object (one
+/// choice per plan) and the tokens it bills, every choice's output (a stream cut short bills
+/// less, see [`chat`]). `logprobs`: `Some(top)` adds log-probabilities seeded by `seed`.
 fn completion<'a>(
     id: &'a str,
     model: &'a str,
-    plan: &'a Plan,
-    prompt: u64,
-    cache: OpenAiCache,
+    plans: &'a [Plan],
+    (prompt, cache): (u64, OpenAiCache),
     service_tier: &'static str,
+    (logprobs, seed): (Option<usize>, u64),
 ) -> (ChatCompletion<'a>, Tokens) {
-    let tool_calls: Option<Vec<ToolCallOut>> = (!plan.tool_calls.is_empty()).then(|| {
-        plan.tool_calls
-            .iter()
-            .map(|c| ToolCallOut {
-                id: format!("call_{}", c.id_suffix),
-                kind: "function",
-                function: FunctionOut {
-                    name: &c.name,
-                    arguments: &c.arguments_text,
+    let choices = plans
+        .iter()
+        .zip(0u64..)
+        .map(|(plan, index)| {
+            let tool_calls: Option<Vec<ToolCallOut>> = (!plan.tool_calls.is_empty()).then(|| {
+                plan.tool_calls
+                    .iter()
+                    .map(|c| ToolCallOut {
+                        id: format!("call_{}", c.id_suffix),
+                        kind: "function",
+                        function: FunctionOut {
+                            name: &c.name,
+                            arguments: &c.arguments_text,
+                        },
+                    })
+                    .collect()
+            });
+            ChatChoice {
+                index,
+                message: ChatMessageOut {
+                    role: "assistant",
+                    content: tool_calls.is_none().then(|| plan.text()),
+                    refusal: None,
+                    annotations: [],
+                    tool_calls,
                 },
-            })
-            .collect()
-    });
+                logprobs: logprobs
+                    .map(|top| choice_logprobs(plan, top, crate::cache::mix(seed, index))),
+                finish_reason: finish_str(plan.finish),
+            }
+        })
+        .collect();
+    let total = Plan::total(plans);
     let body = ChatCompletion {
         id,
         object: "chat.completion",
         created: unix_now(),
         model,
-        choices: [ChatChoice {
-            index: 0,
-            message: ChatMessageOut {
-                role: "assistant",
-                content: tool_calls.is_none().then(|| plan.text()),
-                refusal: None,
-                annotations: [],
-                tool_calls,
-            },
-            logprobs: None,
-            finish_reason: finish_str(plan.finish),
-        }],
-        usage: ChatUsage::new(prompt, cache, plan),
+        choices,
+        usage: ChatUsage::new(prompt, cache, &total),
         service_tier,
         system_fingerprint: "fp_burnrate_mock",
     };
-    let tokens = openai_tokens(prompt, cache, plan.output_tokens, plan.reasoning_tokens);
+    let tokens = openai_tokens(prompt, cache, total.output_tokens, total.reasoning_tokens);
     (body, tokens)
 }
 
@@ -394,54 +471,107 @@ pub(crate) async fn chat(
         breakpoints,
         day_retention,
     };
-    let (plan, mut p) =
+    let (plans, mut p) =
         plan_and_prepare(&req, &call, &bytes, &ask, &ids, &cache_ask, stream).await?;
     let id = format!("chatcmpl-{}", &req.request_id[4..]);
-    let model = r.model.clone();
+    let logprobs = logprobs_ask(&r);
+    // Log-probabilities are seeded by the request, as its content is.
+    let lp_seed = logprobs.map_or(0, |_| content_seed(req.cfg.seed, &bytes));
     if !stream {
-        let (body, _) = completion(&id, &model, &plan, p.prompt, p.cache, service_tier);
-        let delay = p.timing.total(plan.output_tokens);
+        let (body, _) = completion(
+            &id,
+            &r.model,
+            &plans,
+            (p.prompt, p.cache),
+            service_tier,
+            (logprobs, lp_seed),
+        );
+        let longest = plans.iter().map(|x| x.output_tokens).max().unwrap_or(0);
+        let delay = p.timing.total(longest);
         let resp = json_response(&body, p.headers, delay, call.fault).await;
         drop(p.outcome);
         drop(p.inflight);
         return Ok(resp);
     }
-    let created = unix_now();
-    let usage = ChatUsage::new(p.prompt, p.cache, &plan);
+    let total = Plan::total(&plans);
     let include_usage = r
         .stream_options
         .as_ref()
         .and_then(|o| o.include_usage)
         .unwrap_or(false);
-    // Frame plan: role, tokens (text pieces or tool head + argument pieces), finish, usage, DONE.
+    let frames = stream_frames(StreamSetup {
+        id,
+        model: r.model.clone(),
+        service_tier,
+        usage: ChatUsage::new(p.prompt, p.cache, &total),
+        include_usage,
+        plans,
+        fault: call.fault,
+        logprobs: logprobs.map(|top| (top, lp_seed)),
+    });
+    let timing = std::mem::replace(&mut p.timing, Timing::new(&req.cfg, &call, 0));
+    Ok(sse_response(
+        frames.0, timing, p.outcome, p.inflight, frames.1, p.headers,
+    ))
+}
+
+/// What a streamed chat completion is made of.
+struct StreamSetup {
+    id: String,
+    model: String,
+    service_tier: &'static str,
+    usage: ChatUsage,
+    include_usage: bool,
+    plans: Vec<Plan>,
+    fault: Option<FaultKind>,
+    /// `(top_logprobs, seed)` when log-probabilities are asked for.
+    logprobs: Option<(usize, u64)>,
+}
+
+/// The chunks of a streamed chat completion, made one at a time, and where a `stream_cut`
+/// fault ends them: per choice (index order) a role chunk, its tokens (text pieces, or a tool
+/// head and its argument pieces) and its finish chunk; then usage and `[DONE]`.
+fn stream_frames(s: StreamSetup) -> (FrameFn, Option<usize>) {
     #[derive(Debug)]
     enum Spec {
-        Role,
-        Text(usize),
-        ToolHead(usize),
-        ToolArg(usize, usize),
-        Finish,
+        Role(usize),
+        Text(usize, usize),
+        ToolHead(usize, usize),
+        ToolArg(usize, usize, usize),
+        Finish(usize),
         Usage,
         Done,
         Error,
         Malformed,
     }
-    let arg_pieces: Vec<Vec<String>> = plan
-        .tool_calls
+    let arg_pieces: Vec<Vec<Vec<String>>> = s
+        .plans
         .iter()
-        .map(|c| tokens::token_pieces(&c.arguments_text, usize::MAX).0)
+        .map(|plan| {
+            plan.tool_calls
+                .iter()
+                .map(|c| tokens::token_pieces(&c.arguments_text, usize::MAX).0)
+                .collect()
+        })
         .collect();
-    let mut specs = vec![Spec::Role];
-    if plan.tool_calls.is_empty() {
-        specs.extend((0..plan.pieces.len()).map(Spec::Text));
-    } else {
-        for (t, pieces) in arg_pieces.iter().enumerate() {
-            specs.push(Spec::ToolHead(t));
-            specs.extend((0..pieces.len()).map(|i| Spec::ToolArg(t, i)));
+    let mut specs = Vec::new();
+    for (c, plan) in s.plans.iter().enumerate() {
+        specs.push(Spec::Role(c));
+        if plan.tool_calls.is_empty() {
+            specs.extend((0..plan.pieces.len()).map(|k| Spec::Text(c, k)));
+        } else {
+            for (t, pieces) in arg_pieces[c].iter().enumerate() {
+                specs.push(Spec::ToolHead(c, t));
+                specs.extend((0..pieces.len()).map(|k| Spec::ToolArg(c, t, k)));
+            }
+        }
+        if c + 1 < s.plans.len() {
+            specs.push(Spec::Finish(c));
         }
     }
+    let last = s.plans.len().saturating_sub(1);
     let mut cut_at = None;
-    match call.fault {
+    match s.fault {
         Some(FaultKind::StreamError) => {
             specs.truncate(specs.len() / 2 + 1);
             specs.push(Spec::Error);
@@ -453,59 +583,98 @@ pub(crate) async fn chat(
         }
         _ => {}
     }
-    if !matches!(call.fault, Some(FaultKind::StreamError)) {
-        specs.push(Spec::Finish);
-        if include_usage {
+    if !matches!(s.fault, Some(FaultKind::StreamError)) {
+        specs.push(Spec::Finish(last));
+        if s.include_usage {
             specs.push(Spec::Usage);
         }
         specs.push(Spec::Done);
     }
-    let usage_tail = if include_usage { ",\"usage\":null" } else { "" };
-    let head = format!(
-        "{{\"id\":\"{id}\",\"object\":\"chat.completion.chunk\",\"created\":{created},\"model\":{},\"service_tier\":\"{service_tier}\",\"system_fingerprint\":\"fp_burnrate_mock\",\"choices\":[{{\"index\":0,\"delta\":",
-        Value::String(model.clone())
+    let usage_tail = if s.include_usage {
+        ",\"usage\":null"
+    } else {
+        ""
+    };
+    let created = unix_now();
+    let (id, tier) = (&s.id, s.service_tier);
+    let model = Value::String(s.model.clone()).to_string();
+    let top = format!(
+        "{{\"id\":\"{id}\",\"object\":\"chat.completion.chunk\",\"created\":{created},\"model\":{model},\"service_tier\":\"{tier}\",\"system_fingerprint\":\"fp_burnrate_mock\",\"choices\":"
     );
-    let finish = finish_str(plan.finish);
-    let tool_ids: Vec<(String, String)> = plan
-        .tool_calls
+    let head = format!("{top}[{{\"index\":");
+    let usage_frame = format!(
+        "{top}[],\"usage\":{}}}",
+        serde_json::to_string(&s.usage).unwrap_or_default()
+    );
+    // Per choice, per text token: the serialized `logprobs` of its chunk.
+    let lp: Vec<Vec<String>> = match s.logprobs {
+        None => Vec::new(),
+        Some((n, seed)) => s
+            .plans
+            .iter()
+            .zip(0u64..)
+            .map(|(plan, c)| {
+                let seed = crate::cache::mix(seed, c);
+                crate::logprobs::for_pieces(&plan.pieces, n, seed)
+                    .iter()
+                    .map(|t| {
+                        let t = serde_json::to_string(t).unwrap_or_default();
+                        format!("{{\"content\":[{t}],\"refusal\":null}}")
+                    })
+                    .collect()
+            })
+            .collect(),
+    };
+    let finishes: Vec<&'static str> = s.plans.iter().map(|p| finish_str(p.finish)).collect();
+    let tool_ids: Vec<Vec<(String, String)>> = s
+        .plans
         .iter()
-        .map(|c| (format!("call_{}", c.id_suffix), c.name.clone()))
+        .map(|plan| {
+            plan.tool_calls
+                .iter()
+                .map(|c| (format!("call_{}", c.id_suffix), c.name.clone()))
+                .collect()
+        })
         .collect();
-    let pieces = plan.pieces;
-    let usage_text = serde_json::to_string(&usage).unwrap_or_default();
+    let pieces: Vec<Vec<std::borrow::Cow<'static, str>>> =
+        s.plans.into_iter().map(|p| p.pieces).collect();
     let frames: FrameFn = Box::new(move |i| {
         let spec = specs.get(i)?;
-        let chunk = |delta: String, finish: &str, token: bool| Frame {
+        let chunk = |c: usize, delta: String, logprobs: &str, finish: &str, token: bool| Frame {
             data: sse_data(&format!(
-                "{head}{delta},\"logprobs\":null,\"finish_reason\":{finish}}}]{usage_tail}}}"
+                "{head}{c},\"delta\":{delta},\"logprobs\":{logprobs},\"finish_reason\":{finish}}}]{usage_tail}}}"
             )),
             token,
         };
         Some(match spec {
-            Spec::Role => chunk("{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}".into(), "null", false),
-            Spec::Text(k) => chunk(format!("{{\"content\":{}}}", Value::String(pieces[*k].to_string())), "null", true),
-            Spec::ToolHead(t) => chunk(
+            Spec::Role(c) => chunk(*c, "{\"role\":\"assistant\",\"content\":\"\",\"refusal\":null}".into(), "null", "null", false),
+            Spec::Text(c, k) => chunk(
+                *c,
+                format!("{{\"content\":{}}}", Value::String(pieces[*c][*k].to_string())),
+                lp.get(*c).and_then(|l| l.get(*k)).map_or("null", String::as_str),
+                "null",
+                true,
+            ),
+            Spec::ToolHead(c, t) => chunk(
+                *c,
                 format!(
                     "{{\"tool_calls\":[{{\"index\":{t},\"id\":\"{}\",\"type\":\"function\",\"function\":{{\"name\":{},\"arguments\":\"\"}}}}]}}",
-                    tool_ids[*t].0,
-                    Value::String(tool_ids[*t].1.clone())
+                    tool_ids[*c][*t].0,
+                    Value::String(tool_ids[*c][*t].1.clone())
                 ),
                 "null",
-                true,
-            ),
-            Spec::ToolArg(t, k) => chunk(
-                format!("{{\"tool_calls\":[{{\"index\":{t},\"function\":{{\"arguments\":{}}}}}]}}", Value::String(arg_pieces[*t][*k].clone())),
                 "null",
                 true,
             ),
-            Spec::Finish => chunk("{}".into(), &format!("\"{finish}\""), false),
-            Spec::Usage => Frame {
-                data: sse_data(&format!(
-                    "{{\"id\":\"{id}\",\"object\":\"chat.completion.chunk\",\"created\":{created},\"model\":{},\"service_tier\":\"{service_tier}\",\"system_fingerprint\":\"fp_burnrate_mock\",\"choices\":[],\"usage\":{usage_text}}}",
-                    Value::String(model.clone())
-                )),
-                token: false,
-            },
+            Spec::ToolArg(c, t, k) => chunk(
+                *c,
+                format!("{{\"tool_calls\":[{{\"index\":{t},\"function\":{{\"arguments\":{}}}}}]}}", Value::String(arg_pieces[*c][*t][*k].clone())),
+                "null",
+                "null",
+                true,
+            ),
+            Spec::Finish(c) => chunk(*c, "{}".into(), "null", &format!("\"{}\"", finishes[*c]), false),
+            Spec::Usage => Frame { data: sse_data(&usage_frame), token: false },
             Spec::Done => Frame { data: sse_data("[DONE]"), token: false },
             Spec::Error => Frame {
                 data: sse_data(&json!({"error": {"message": "The server had an error while processing your request.", "type": "server_error", "param": null, "code": null}}).to_string()),
@@ -514,10 +683,7 @@ pub(crate) async fn chat(
             Spec::Malformed => Frame { data: sse_data("{\"id\":\"chatcmpl-broken\",\"choices\":[{\"delta\":"), token: false },
         })
     });
-    let timing = std::mem::replace(&mut p.timing, Timing::new(&req.cfg, &call, 0));
-    Ok(sse_response(
-        frames, timing, p.outcome, p.inflight, cut_at, p.headers,
-    ))
+    (frames, cut_at)
 }
 
 /// Answers one batch line of `/v1/chat/completions` (no latency, faults or rate limits): the
@@ -536,10 +702,10 @@ pub(crate) fn batch_line(
     fits(req.shape, &r, &model, ids.len() as u64)?;
     let spec = &model.spec;
     let (explicit_mode, day_retention) = cache_mode(req.shape, &r, spec)?;
-    let plan = plan(
+    let plans = plan_choices(
         &req.cfg,
         &model,
-        (None, None),
+        Forced::default(),
         &chat_ask(&r, spec.reasoning),
         seed,
     );
@@ -556,7 +722,14 @@ pub(crate) fn batch_line(
         Some(std::time::Instant::now()),
     );
     let id = format!("chatcmpl-{seed:016x}");
-    let (body, tokens) = completion(&id, &r.model, &plan, ids.len() as u64, cache, "default");
+    let (body, tokens) = completion(
+        &id,
+        &r.model,
+        &plans,
+        (ids.len() as u64, cache),
+        "default",
+        (logprobs_ask(&r), seed),
+    );
     let body = serde_json::to_value(&body)
         .map_err(|e| ApiError::new(req.shape, StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
     Ok((body, tokens, model))

@@ -12,7 +12,7 @@ use crate::cache::{OpenAiBreakpoints, OpenAiCache, Ready, SEED_HASH, hash_str};
 use crate::config::FaultKind;
 use crate::error::{ApiError, Shape};
 use crate::pipeline::{Call, Inflight, Outcome, Req, Tokens, content_seed};
-use crate::plan::{Ask, Plan, plan};
+use crate::plan::{Ask, Plan, plan_choices};
 use crate::streaming::Timing;
 use crate::tokens;
 use crate::validate::{self, Rule};
@@ -322,8 +322,9 @@ async fn prepare(
     })
 }
 
-/// Plans the answer, seeded by the request body, and runs [`prepare`] on it: the step chat
-/// completions and responses share once each has read its own request into `ask` and `ids`.
+/// Plans the answer (`ask.choices` of them), seeded by the request body, and runs [`prepare`]
+/// on what they bill together: the step chat completions and responses share once each has
+/// read its own request into `ask` and `ids`.
 async fn plan_and_prepare(
     req: &Req,
     call: &Call,
@@ -332,17 +333,15 @@ async fn plan_and_prepare(
     ids: &[u32],
     cache_ask: &CacheAsk,
     stream: bool,
-) -> Result<(Plan, Prepared), ApiError> {
+) -> Result<(Vec<Plan>, Prepared), ApiError> {
     let seed = content_seed(req.cfg.seed, body);
-    let plan = plan(
-        &req.cfg,
-        &call.model,
-        (call.forced_output, call.forced_reasoning),
-        ask,
-        seed,
-    );
-    let prepared = prepare(req, call, ids, cache_ask, &plan, stream, seed).await?;
-    Ok((plan, prepared))
+    let plans = plan_choices(&req.cfg, &call.model, call.forced(), ask, seed);
+    let total = Plan::total(&plans);
+    let mut prepared = prepare(req, call, ids, cache_ask, &total, stream, seed).await?;
+    for p in &plans {
+        p.warn(&mut prepared.headers);
+    }
+    Ok((plans, prepared))
 }
 
 /// `prompt_cache_options` of a request (validated: an object with `ttl` "30m" and `mode`

@@ -8,7 +8,7 @@ use super::{
 use crate::config::FaultKind;
 use crate::error::{ApiError, Shape};
 use crate::pipeline::{RawBody, Req, off_thread, parse_json, unix_now};
-use crate::plan::{Ask, Finish, Reasoning};
+use crate::plan::{Ask, Finish, Reasoning, ToolHistory};
 use crate::streaming::{Frame, FrameFn, Timing, json_response, sse_event, sse_response};
 use crate::tokens;
 use crate::validate::{self, Rule};
@@ -94,7 +94,8 @@ fn read(shape: Shape, v: Value) -> Result<ResponsesRequest, ApiError> {
 
 /// The prompt as token ids, its explicit cache breakpoints, the last user text and whether
 /// the input ends with a tool result.
-fn responses_prompt(r: &ResponsesRequest) -> ((Vec<u32>, Vec<u64>), String, bool) {
+/// (and the tool calls among its items).
+fn responses_prompt(r: &ResponsesRequest) -> ((Vec<u32>, Vec<u64>), String, bool, ToolHistory) {
     let mut b = PromptBuilder::new();
     if let Some(tools) = &r.tools
         && !tools.is_empty()
@@ -106,6 +107,7 @@ fn responses_prompt(r: &ResponsesRequest) -> ((Vec<u32>, Vec<u64>), String, bool
     }
     let mut last_user = String::new();
     let mut after_tool = false;
+    let mut history = ToolHistory::default();
     match &r.input {
         Some(Value::String(s)) => {
             b.message("user", s, 0, None);
@@ -126,6 +128,7 @@ fn responses_prompt(r: &ResponsesRequest) -> ((Vec<u32>, Vec<u64>), String, bool
                         });
                         b.message("tool", &out.unwrap_or_default(), 0, None);
                         after_tool = true;
+                        history.other();
                     }
                     "function_call" => {
                         let text = format!(
@@ -135,12 +138,16 @@ fn responses_prompt(r: &ResponsesRequest) -> ((Vec<u32>, Vec<u64>), String, bool
                         );
                         b.message("assistant", &text, 0, None);
                         after_tool = false;
+                        history.call(item.get("name").and_then(Value::as_str).unwrap_or(""));
                     }
                     _ => {
                         let role = item.get("role").and_then(Value::as_str).unwrap_or("user");
                         b.content_message(role, item.get("content"), None);
                         if role == "user" {
                             last_user = content_text(item.get("content")).0;
+                            history.user_turn();
+                        } else {
+                            history.other();
                         }
                         after_tool = false;
                     }
@@ -149,7 +156,7 @@ fn responses_prompt(r: &ResponsesRequest) -> ((Vec<u32>, Vec<u64>), String, bool
         }
         _ => {}
     }
-    (b.finish(), last_user, after_tool)
+    (b.finish(), last_user, after_tool, history)
 }
 
 /// The request's tools as a response echoes them: function tools carry the defaults the API
@@ -206,7 +213,7 @@ pub(crate) async fn responses(
         .and_then(Value::as_str)
         .map(str::to_string);
     let reasoning = Reasoning::effort(spec.reasoning, effort.as_deref());
-    let (r, ((ids, breakpoints), last_user, after_tool)) =
+    let (r, ((ids, breakpoints), last_user, after_tool, history)) =
         off_thread(&req, bytes.len(), move || {
             let prompt = responses_prompt(&r);
             (r, prompt)
@@ -231,6 +238,7 @@ pub(crate) async fn responses(
         last_user,
         tools: tool_list(r.tools.as_ref(), false),
         after_tool_result: after_tool,
+        history,
         max_tokens: r.max_output_tokens,
         reasoning,
         ..Ask::default()
@@ -244,8 +252,10 @@ pub(crate) async fn responses(
         breakpoints,
         day_retention,
     };
-    let (plan, mut p) =
+    let (mut plans, mut p) =
         plan_and_prepare(&req, &call, &bytes, &ask, &ids, &cache_ask, stream).await?;
+    // Responses has no `n`: one plan.
+    let plan = plans.swap_remove(0);
     let id = format!("resp_{}", &req.request_id[4..]);
     let msg_id = format!("msg_{}", &req.request_id[4..]);
     let created = unix_now();

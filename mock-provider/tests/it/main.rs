@@ -12,6 +12,7 @@ mod billing;
 mod december;
 mod gemini;
 mod generic;
+mod frameworks;
 mod hardening;
 mod properties;
 
