@@ -40,6 +40,9 @@ pub struct Plan {
     /// The text of an Anthropic `thinking` block (one piece a token); empty for hidden
     /// reasoning.
     pub thinking: Vec<Cow<'static, str>>,
+    /// The request's output cap (`max_tokens` or the model's output limit): what the
+    /// providers reserve against output and token limits when the request is admitted.
+    pub output_cap: u64,
 }
 
 impl Plan {
@@ -52,6 +55,7 @@ impl Plan {
             stop_sequence: None,
             reasoning_tokens: 0,
             thinking: Vec::new(),
+            output_cap: 0,
         }
     }
 
@@ -172,6 +176,7 @@ pub fn plan(
         plan = stop_at(plan, &ask.stop);
     }
     plan.reasoning_tokens = reasoning;
+    plan.output_cap = cap;
     if thinking {
         plan.thinking = lorem(&mut rng, reasoning);
     }

@@ -1,4 +1,4 @@
-//! Per-(key, model) token buckets for requests and tokens per minute.
+//! Per-(key, rate-limit pool) token buckets for requests and tokens per minute.
 //!
 //! Each limit is a bucket holding at most `limit` units, refilled continuously at
 //! `limit / 60` per second (so an idle minute restores a full minute's allowance). A request is
@@ -245,6 +245,24 @@ impl RateLimiter {
             }
         }
         Ok(buckets.snapshot())
+    }
+
+    /// Gives `output` reserved tokens back to the token and output-token buckets of
+    /// (`key`, `pool`) (Anthropic corrects its `max_tokens` estimate when a request ends).
+    pub fn refund(&self, key: &str, pool: &str, limits: Limits, output: u64, now: Instant) {
+        let mut map = self
+            .shard(key, pool)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(buckets) = map.get_mut(&(key.to_string(), pool.to_string())) {
+            buckets.sync(limits, now);
+            for b in [&mut buckets.tokens, &mut buckets.output]
+                .into_iter()
+                .flatten()
+            {
+                b.level = (b.level + output as f64).min(b.cap);
+            }
+        }
     }
 
     pub fn clear(&self) {

@@ -242,6 +242,8 @@ pub(crate) struct Replica<'a> {
     cache_ready_us: Vec<u64>,
     /// Per model: the model whose buckets it draws from (its rate-limit pool's first model).
     pool_of: Vec<ModelIdx>,
+    /// Per model: how its provider counts requests against the limits.
+    limit_rules: Vec<crate::catalog::LimitRules>,
     /// Per pool (indexed by its first model): the buckets.
     buckets: Vec<Bucket>,
     /// Per pool: calls waiting for its rate limits, first come first served.
@@ -288,6 +290,7 @@ impl<'a> Replica<'a> {
             cache_expiry_us: vec![0; lines * models],
             cache_ready_us: vec![0; lines * models],
             pool_of: sc.limit_pools(),
+            limit_rules: sc.models.iter().map(ModelSpec::limit_rules).collect(),
             buckets: sc.models.iter().map(Bucket::new).collect(),
             waiting: vec![std::collections::VecDeque::new(); models],
             refill_due_us: vec![NO_REFILL; models],
@@ -694,11 +697,14 @@ impl<'a> Replica<'a> {
         let input_total = call.prefix_tokens + call.body_tokens;
         let m = call.model;
         let pool = self.pool_of[m];
-        let rules = sc.models[m].limit_rules();
+        let rules = self.limit_rules[m];
         // What the provider counts at admission: input by its cache rule (the cache state
         // now), output as the request's cap when it sets one (LimitRules).
-        let counted_input =
-            rules.counted_input(input_total, self.cache_read_now(&call, cacheable_step));
+        let counted_input = if rules.cache_reads_count {
+            input_total
+        } else {
+            rules.counted_input(input_total, self.cache_read_now(&call, cacheable_step))
+        };
         let drawn_output = output + reasoning;
         let admitted_output = output_cap.map_or(drawn_output, |cap| cap.max(drawn_output));
         // First come, first served: nobody overtakes a call already waiting for this pool.

@@ -12,6 +12,7 @@ mod billing;
 mod december;
 mod hardening;
 mod properties;
+mod ratelimits;
 
 fn cfg(toml: &str) -> MockConfig {
     MockConfig::from_toml_str(toml).unwrap()
