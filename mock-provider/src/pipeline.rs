@@ -375,6 +375,11 @@ impl Req {
         let rules = call.model.spec.limit_rules();
         let input = rules.counted_input(a.input, a.cache_read);
         let reserved = a.output_cap.max(a.output);
+        if let (Shape::OpenAi, Some(tpm)) = (self.shape, limits.tpm)
+            && input + reserved > tpm
+        {
+            return Err(self.too_large(call, tpm, input + reserved));
+        }
         let snapshot = self
             .state
             .limiter
@@ -393,6 +398,22 @@ impl Req {
                 .store(reserved - a.output, Ordering::Relaxed);
         }
         Ok(snapshot)
+    }
+
+    /// OpenAI's answer to a request larger than the whole TPM limit: no wait helps (quoted
+    /// from the API, e.g. github.com/TheR1D/shell_gpt/issues/653). Anthropic documents no such
+    /// answer: there such a request waits for a full bucket and goes into debt.
+    fn too_large(&self, call: &Call, tpm: u64, requested: u64) -> ApiError {
+        ApiError::new(
+            self.shape,
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Request too large for {} in organization org-mock on tokens per min (TPM): Limit {tpm}, Requested {requested}. The input or output tokens must be reduced in order to run successfully. Visit https://platform.openai.com/account/rate-limits to learn more.",
+                call.model.spec.id
+            ),
+        )
+        .with_type("tokens", None)
+        .with_code("rate_limit_exceeded")
     }
 
     /// The refund `rate_limit` left for the answer's `Outcome`, once.

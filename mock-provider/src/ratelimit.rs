@@ -34,11 +34,14 @@ impl Bucket {
         self.level = (self.level + dt * self.rate).min(self.cap);
         self.last = now;
     }
+    /// A request larger than the whole bucket waits until it is full, then goes into debt
+    /// (else it would wait forever: a bucket never holds more than its cap).
     fn wait_for(&self, n: f64) -> Duration {
+        let n = n.min(self.cap);
         if self.level >= n {
             return Duration::ZERO;
         }
-        let need = n.min(self.cap) - self.level;
+        let need = n - self.level;
         Duration::from_secs_f64((need / self.rate).max(0.001))
     }
     fn line(&self) -> Line {

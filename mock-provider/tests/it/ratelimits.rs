@@ -163,3 +163,35 @@ async fn the_opus_4_models_share_one_pool() {
     let (s, _, _) = call(&app, "/v1/messages", body("claude-sonnet-4-6"), &[]).await;
     assert_eq!(s, StatusCode::OK);
 }
+
+/// A request larger than the whole limit: OpenAI refuses it at once with its "Request too
+/// large" 429 (no wait would help); Anthropic (no documented answer) admits it once the
+/// bucket is full, into debt, so a client never waits forever.
+#[tokio::test]
+async fn a_request_larger_than_the_whole_limit_never_waits_forever() {
+    let app = router(cfg(
+        "time_scale = 0.0\n[models.\"gpt-4o-mini\"]\nrpm = 1000\ntpm = 5000\n\n[models.\"claude-sonnet-4-6\"]\ninput_tpm = 1000000\noutput_tpm = 5000\n",
+    ));
+    let openai = json!({"model": "gpt-4o-mini", "max_completion_tokens": 8000,
+        "messages": [{"role": "user", "content": "hello"}]});
+    let (s, h, v) = call(&app, "/v1/chat/completions", openai, &[]).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.starts_with("Request too large for gpt-4o-mini"),
+        "{msg}"
+    );
+    assert!(msg.contains("Limit 5000, Requested 80"), "{msg}");
+    assert!(!h.contains_key("retry-after"), "waiting does not help");
+    let anthropic = json!({"model": "claude-sonnet-4-6", "max_tokens": 8000,
+        "messages": [{"role": "user", "content": "hello"}]});
+    let (s, h, _) = call(
+        &app,
+        "/v1/messages",
+        anthropic,
+        &[("x-mock-output-tokens", "5")],
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "a full bucket admits it");
+    assert_eq!(h["anthropic-ratelimit-output-tokens-remaining"], "0");
+}
