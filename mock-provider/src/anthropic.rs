@@ -3,7 +3,9 @@
 use crate::cache::{AnthropicCache, Block, SEED_HASH, hash_str};
 use crate::config::{FaultKind, ModelEntry};
 use crate::error::{ApiError, Shape};
-use crate::pipeline::{Inflight, RawBody, Req, Tokens, content_seed, off_thread, parse_json};
+use crate::pipeline::{
+    Admission, Inflight, RawBody, Req, Tokens, content_seed, off_thread, parse_json,
+};
 use crate::plan::{Ask, Finish, Forced, Plan, Reasoning, ToolHistory, plan};
 use crate::streaming::{Frame, FrameFn, Timing, json_response, ok_json, sse_event, sse_response};
 use crate::tokens;
@@ -671,7 +673,19 @@ pub(crate) async fn messages(
             return Err(e);
         }
     }
-    let snapshot = req.rate_limit(&call, prompt.total, plan.billed_output())?;
+    let cache_read = req
+        .state
+        .cache
+        .anthropic_peek(&prompt.blocks, Instant::now());
+    let snapshot = req.rate_limit(
+        &call,
+        Admission {
+            input: prompt.total,
+            cache_read,
+            output: plan.billed_output(),
+            output_cap: plan.output_cap,
+        },
+    )?;
     let mut timing = Timing::new(&req.cfg, &call, seed);
     let now = Instant::now();
     // Readable once this response begins (its first token, thinking included).

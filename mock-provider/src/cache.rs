@@ -100,6 +100,33 @@ pub struct AnthropicCache {
     pub write_1h: u64,
 }
 
+/// The indices of the blocks carrying a breakpoint.
+fn breakpoints(blocks: &[Block]) -> Vec<usize> {
+    blocks
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| b.breakpoint.is_some())
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// Anthropic's read: the longest stored prefix at a boundary within 20 blocks before a
+/// breakpoint (`bps`), `hit` telling whether a prefix hash is readable.
+fn anthropic_read(blocks: &[Block], bps: &[usize], mut hit: impl FnMut(u64) -> bool) -> u64 {
+    for &bp in bps.iter().rev() {
+        let lo = bp.saturating_sub(20);
+        for i in (lo..=bp).rev() {
+            if blocks[i].cum_tokens == 0 {
+                break;
+            }
+            if hit(blocks[i].cum_hash) {
+                return blocks[i].cum_tokens;
+            }
+        }
+    }
+    0
+}
+
 /// A block of an Anthropic prompt: cumulative tokens and hash after it, and its breakpoint.
 #[derive(Debug, Clone, Copy)]
 pub struct Block {
@@ -270,29 +297,11 @@ impl PromptCache {
         now: Instant,
         ready: Ready,
     ) -> AnthropicCache {
-        let bps: Vec<usize> = blocks
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| b.breakpoint.is_some())
-            .map(|(i, _)| i)
-            .collect();
+        let bps = breakpoints(blocks);
         if bps.is_empty() {
             return AnthropicCache::default();
         }
-        // Read: the longest stored prefix at a boundary within 20 blocks before a breakpoint.
-        let mut read = 0u64;
-        'outer: for &bp in bps.iter().rev() {
-            let lo = bp.saturating_sub(20);
-            for i in (lo..=bp).rev() {
-                if blocks[i].cum_tokens <= read {
-                    break;
-                }
-                if self.hit(blocks[i].cum_hash, now) {
-                    read = blocks[i].cum_tokens;
-                    break 'outer;
-                }
-            }
-        }
+        let read = anthropic_read(blocks, &bps, |key| self.hit(key, now));
         // Write: each eligible breakpoint beyond what was read.
         let mut out = AnthropicCache {
             read,
@@ -320,6 +329,17 @@ impl PromptCache {
             );
         }
         out
+    }
+
+    /// The tokens an Anthropic request would read from the cache now, changing nothing
+    /// (what the rate limiter counts before the request is admitted).
+    pub fn anthropic_peek(&self, blocks: &[Block], now: Instant) -> u64 {
+        let bps = breakpoints(blocks);
+        anthropic_read(blocks, &bps, |key| {
+            self.shard(key)
+                .get(&key)
+                .is_some_and(|e| e.expires > now && e.ready <= now)
+        })
     }
 
     pub fn clear(&self) {

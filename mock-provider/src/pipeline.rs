@@ -17,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use burnrate_sim::{Billing, CacheTtl, Provider, ServiceTier, TokenCounts};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -92,6 +92,38 @@ pub struct Req {
     pub forced_tool_rounds: Option<Result<u64, String>>,
     pub model_name: OnceLock<String>,
     key_label: String,
+    /// Output tokens reserved by `rate_limit` beyond what the reply uses, given back to the
+    /// buckets when the answer's `Outcome` ends (providers that refund, `LimitRules`).
+    pending_refund: AtomicU64,
+}
+
+/// What a request asks of the rate limits, before the provider's counting rule.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Admission {
+    /// Every input token of the prompt.
+    pub input: u64,
+    /// Of which read from the prompt cache (known before the request runs).
+    pub cache_read: u64,
+    /// Output (reasoning included) the reply will bill.
+    pub output: u64,
+    /// The request's output cap (`max_tokens`...), reserved at admission.
+    pub output_cap: u64,
+}
+
+/// The buckets a model draws from: its provider's shared pool (Anthropic's Opus 4.x), else
+/// its own.
+fn limit_pool(call: &Call) -> &str {
+    let spec = &call.model.spec;
+    burnrate_sim::LimitRules::default_pool(spec.provider, &spec.id).unwrap_or(&spec.id)
+}
+
+/// A reservation to give back when a request ends.
+#[derive(Debug, Clone)]
+struct Refund {
+    key: String,
+    pool: String,
+    limits: Limits,
+    tokens: u64,
 }
 
 impl Req {
@@ -131,6 +163,7 @@ impl Req {
             forced_tool_rounds: header_str(headers, "x-mock-tool-rounds")
                 .map(|v| v.trim().parse::<u64>().map_err(|_| v.to_string())),
             model_name: OnceLock::new(),
+            pending_refund: AtomicU64::new(0),
             key_label: redact_key(&key),
             key,
             state,
@@ -351,21 +384,65 @@ impl Req {
         })
     }
 
-    /// Applies the rate limits for `input` + `output` tokens.
-    pub fn rate_limit(&self, call: &Call, input: u64, output: u64) -> Result<Snapshot, ApiError> {
+    /// Applies the rate limits as the model's provider counts them
+    /// (`burnrate_sim::LimitRules`, sources there): input without cache reads where they do
+    /// not count, output as the request's cap (at least what it bills); where the provider
+    /// corrects the estimate at the end, the unused cap is refunded when the answer ends.
+    pub fn rate_limit(&self, call: &Call, a: Admission) -> Result<Snapshot, ApiError> {
         let limits = self.limits(call);
-        self.state
+        let rules = call.model.spec.limit_rules();
+        let input = rules.counted_input(a.input, a.cache_read);
+        let reserved = a.output_cap.max(a.output);
+        if let (Shape::OpenAi, Some(tpm)) = (self.shape, limits.tpm)
+            && input + reserved > tpm
+        {
+            return Err(self.too_large(call, tpm, input + reserved));
+        }
+        let snapshot = self
+            .state
             .limiter
             .admit(
                 self.key_label(),
-                &call.model.spec.id,
+                limit_pool(call),
                 limits,
                 input,
-                output,
+                reserved,
                 true,
                 Instant::now(),
             )
-            .map_err(|r| self.rate_limit_error(call, &r))
+            .map_err(|r| self.rate_limit_error(call, &r))?;
+        if rules.refunds_output {
+            self.pending_refund
+                .store(reserved - a.output, Ordering::Relaxed);
+        }
+        Ok(snapshot)
+    }
+
+    /// OpenAI's answer to a request larger than the whole TPM limit: no wait helps (quoted
+    /// from the API, e.g. github.com/TheR1D/shell_gpt/issues/653). Anthropic documents no such
+    /// answer: there such a request waits for a full bucket and goes into debt.
+    fn too_large(&self, call: &Call, tpm: u64, requested: u64) -> ApiError {
+        ApiError::new(
+            self.shape,
+            StatusCode::TOO_MANY_REQUESTS,
+            format!(
+                "Request too large for {} in organization org-mock on tokens per min (TPM): Limit {tpm}, Requested {requested}. The input or output tokens must be reduced in order to run successfully. Visit https://platform.openai.com/account/rate-limits to learn more.",
+                call.model.spec.id
+            ),
+        )
+        .with_type("tokens", None)
+        .with_code("rate_limit_exceeded")
+    }
+
+    /// The refund `rate_limit` left for the answer's `Outcome`, once.
+    fn take_refund(&self, call: &Call) -> Option<Refund> {
+        let tokens = self.pending_refund.swap(0, Ordering::Relaxed);
+        (tokens > 0).then(|| Refund {
+            key: self.key_label().to_string(),
+            pool: limit_pool(call).to_string(),
+            limits: self.limits(call),
+            tokens,
+        })
     }
 
     fn limits(&self, call: &Call) -> Limits {
@@ -391,7 +468,7 @@ impl Req {
             .limiter
             .admit(
                 self.key_label(),
-                &call.model.spec.id,
+                limit_pool(call),
                 limits,
                 0,
                 0,
@@ -650,7 +727,7 @@ impl Req {
                 &charged,
                 self.retry_count > 0,
             );
-        Outcome::new(
+        let mut outcome = Outcome::new(
             self.state.clone(),
             self.info(),
             call.model.spec.id.clone(),
@@ -661,7 +738,9 @@ impl Req {
             stream,
             call.model.clone(),
             t,
-        )
+        );
+        outcome.refund = self.take_refund(call);
+        outcome
     }
 }
 
@@ -840,6 +919,8 @@ pub struct Outcome {
     /// What was priced, to re-price a stream the client cut.
     entry: Arc<ModelEntry>,
     tokens: Tokens,
+    /// Given back to the rate limits when the answer ends (its last byte sent or dropped).
+    refund: Option<Refund>,
 }
 
 impl Outcome {
@@ -867,6 +948,7 @@ impl Outcome {
             stream,
             entry,
             tokens,
+            refund: None,
         }
     }
 
@@ -898,6 +980,11 @@ impl Outcome {
 
 impl Drop for Outcome {
     fn drop(&mut self) {
+        if let Some(r) = self.refund.take() {
+            self.state
+                .limiter
+                .refund(&r.key, &r.pool, r.limits, r.tokens, Instant::now());
+        }
         let latency = self.req.started.elapsed();
         self.state
             .ledger

@@ -43,6 +43,9 @@ pub struct Plan {
     /// Why the structured output is only a best effort (a schema no value satisfies), sent
     /// as the `x-mock-warning` header.
     pub warning: Option<String>,
+    /// The request's output cap (`max_tokens` or the model's output limit): what the
+    /// providers reserve against output and token limits when the request is admitted.
+    pub output_cap: u64,
 }
 
 impl Plan {
@@ -65,6 +68,7 @@ impl Plan {
             reasoning_tokens: 0,
             thinking: Vec::new(),
             warning: None,
+            output_cap: 0,
         }
     }
 
@@ -256,6 +260,7 @@ pub fn plan(cfg: &MockConfig, model: &ModelEntry, forced: Forced, ask: &Ask, see
         plan = stop_at(plan, &ask.stop);
     }
     plan.reasoning_tokens = reasoning;
+    plan.output_cap = cap;
     if thinking {
         plan.thinking = lorem(&mut rng, reasoning);
     }

@@ -1,4 +1,4 @@
-//! Per-(key, model) token buckets for requests and tokens per minute.
+//! Per-(key, rate-limit pool) token buckets for requests and tokens per minute.
 //!
 //! Each limit is a bucket holding at most `limit` units, refilled continuously at
 //! `limit / 60` per second (so an idle minute restores a full minute's allowance). A request is
@@ -34,11 +34,14 @@ impl Bucket {
         self.level = (self.level + dt * self.rate).min(self.cap);
         self.last = now;
     }
+    /// A request larger than the whole bucket waits until it is full, then goes into debt
+    /// (else it would wait forever: a bucket never holds more than its cap).
     fn wait_for(&self, n: f64) -> Duration {
+        let n = n.min(self.cap);
         if self.level >= n {
             return Duration::ZERO;
         }
-        let need = n.min(self.cap) - self.level;
+        let need = n - self.level;
         Duration::from_secs_f64((need / self.rate).max(0.001))
     }
     fn line(&self) -> Line {
@@ -245,6 +248,24 @@ impl RateLimiter {
             }
         }
         Ok(buckets.snapshot())
+    }
+
+    /// Gives `output` reserved tokens back to the token and output-token buckets of
+    /// (`key`, `pool`) (Anthropic corrects its `max_tokens` estimate when a request ends).
+    pub fn refund(&self, key: &str, pool: &str, limits: Limits, output: u64, now: Instant) {
+        let mut map = self
+            .shard(key, pool)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(buckets) = map.get_mut(&(key.to_string(), pool.to_string())) {
+            buckets.sync(limits, now);
+            for b in [&mut buckets.tokens, &mut buckets.output]
+                .into_iter()
+                .flatten()
+            {
+                b.level = (b.level + output as f64).min(b.cap);
+            }
+        }
     }
 
     pub fn clear(&self) {

@@ -33,6 +33,8 @@ const MAX_PROBE_TASKS: f64 = 12_000.0;
 const MAX_PROBE_REPLICAS: f64 = 8.0;
 /// Arrivals of the pilot probe that measures each task's demand on every limit.
 const PILOT_TASKS: f64 = 2_000.0;
+/// A probe's scaled-down buckets hold at least this many average requests each.
+const MIN_REQUESTS_PER_BUCKET: f64 = 8.0;
 /// Bisection stops when the bracket is this tight (hi / lo).
 const SEARCH_RATIO: f64 = 1.02;
 /// Most probes one search runs (bracketing and bisection), so a search always ends.
@@ -213,7 +215,9 @@ pub(crate) fn bisect(guess: f64, mut ok: impl FnMut(f64) -> bool) -> Option<(f64
 /// above it. `None` when no model has a rate limit (or no bracket is found).
 ///
 /// A pilot probe at a fixed traffic measures each task's demand on every limit (requests,
-/// input+output tokens for TPM, input tokens for ITPM, output tokens for OTPM); the fluid
+/// input+output tokens for TPM, input tokens for ITPM, output tokens for OTPM, as the
+/// provider counts them: cache reads excluded where they are, output caps where admitted on
+/// them, summed over a shared pool); the fluid
 /// bound from it starts a bisection over probes, all on the scenario's seed (common random
 /// numbers) with a size fixed by the pilot, so the answer does not depend on the traffic or
 /// replica count the run started from.
@@ -229,18 +233,40 @@ pub(crate) fn max_sustainable(sc: &Scenario) -> Option<(f64, Option<Limiting>)> 
     let pilot = probe(&probe_scenario(sc, pilot_x, peak, 1.0, 1))?;
     let tasks = pilot.tasks_total.max(1) as f64;
     // Fluid bound: the daily traffic whose peak hour meets the first limit.
+    // Per pool (models sharing limits add up), in the providers' counting: `model_usage`
+    // holds the input and output each limit counts (`LimitRules`).
+    let pools = sc.limit_pools();
+    let mut pool_usage = vec![[0u64; 3]; sc.models.len()];
+    for (m, &p) in pools.iter().enumerate() {
+        for (sum, used) in pool_usage[p].iter_mut().zip(pilot.model_usage[m]) {
+            *sum += used;
+        }
+    }
     let mut guess = f64::INFINITY;
-    for (m, spec) in sc.models.iter().enumerate() {
-        let [req, input, output] = pilot.model_usage[m];
+    // Scaling a bucket down must leave room for several requests, or one request's burst
+    // (or its output reservation) would be a larger share of the bucket than it really is.
+    let mut max_scale = f64::INFINITY;
+    for (p, spec) in sc.models.iter().enumerate() {
+        let [req, input, output] = pool_usage[p];
+        if req == 0 {
+            continue;
+        }
+        let per_call = |tokens: u64| tokens as f64 / req as f64;
+        let reserve = per_call(output).max(largest_output_cap(sc, &pools, p) as f64);
         let l = &spec.rate_limits;
-        for (limit, used) in [
-            (l.requests_per_minute, req),
-            (l.tokens_per_minute, input + output),
-            (l.input_tokens_per_minute, input),
-            (l.output_tokens_per_minute, output),
+        for (limit, used, request) in [
+            (l.requests_per_minute, req, 1.0),
+            (
+                l.tokens_per_minute,
+                input + output,
+                per_call(input) + reserve,
+            ),
+            (l.input_tokens_per_minute, input, per_call(input)),
+            (l.output_tokens_per_minute, output, reserve),
         ] {
             if let (Some(limit), true) = (limit, used > 0) {
                 guess = guess.min(limit as f64 * 1440.0 / (used as f64 / tasks) / peak);
+                max_scale = max_scale.min(limit as f64 / (MIN_REQUESTS_PER_BUCKET * request));
             }
         }
     }
@@ -249,7 +275,7 @@ pub(crate) fn max_sustainable(sc: &Scenario) -> Option<(f64, Option<Limiting>)> 
     }
     // Probe size from the fluid bound (not from the run), scaled down above the cap.
     let probe_tasks = guess * peak * PROBE_HOURS as f64 / 24.0 * 1.5;
-    let scale = (probe_tasks / MAX_PROBE_TASKS).max(1.0);
+    let scale = (probe_tasks / MAX_PROBE_TASKS).min(max_scale).max(1.0);
     let replicas = (MAX_PROBE_TASKS / (probe_tasks / scale)).clamp(1.0, MAX_PROBE_REPLICAS) as u32;
     // The limit that bound in each saturated probe, to name the one just above the answer.
     let mut saturated_at: Vec<(f64, Option<Limiting>)> = Vec::new();
@@ -275,6 +301,19 @@ pub(crate) fn max_sustainable(sc: &Scenario) -> Option<(f64, Option<Limiting>)> 
         .find(|(x, _)| *x == hi)
         .and_then(|(_, l)| l);
     Some((lo, limiting))
+}
+
+/// The largest `max_tokens` of the steps whose model draws from pool `p` (0: none set).
+fn largest_output_cap(sc: &Scenario, pools: &[usize], p: usize) -> u64 {
+    (0..sc.steps.len())
+        .filter(|&s| {
+            [false, true]
+                .into_iter()
+                .any(|strong| pools[sc.step_model(s, strong)] == p)
+        })
+        .filter_map(|s| sc.steps[s].max_tokens)
+        .max()
+        .unwrap_or(0)
 }
 
 /// Scales every arrival rate of the scenario by `k` (growth end included).

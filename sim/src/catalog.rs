@@ -163,6 +163,72 @@ pub struct RateLimits {
     pub output_tokens_per_minute: Option<u64>,
 }
 
+/// How a provider counts one request against its rate limits (checked 2026-12-06):
+///
+/// - Anthropic (<https://docs.anthropic.com/en/api/rate-limits>, also
+///   <https://platform.claude.com/docs/en/api/rate-limits>): `input_tokens` and
+///   `cache_creation_input_tokens` count against ITPM; `cache_read_input_tokens` do not, except
+///   on the models marked with a dagger (Sonnet 3.5, Haiku 3.5, Opus 3, Haiku 3: every
+///   `claude-3-*` id except `claude-3-7-*`). OTPM is "estimated based on max_tokens at the
+///   beginning of each request, and the estimate is adjusted at the end of the request to
+///   reflect the actual number of output tokens used": admitted on the cap, then refunded.
+/// - OpenAI (<https://platform.openai.com/docs/guides/rate-limits>): a request is counted
+///   against TPM from its prompt estimate and its `max_tokens` / `max_completion_tokens` /
+///   `max_output_tokens`. The docs are silent on a refund of an unused cap and on cached
+///   tokens; the rate limiter runs before the cache lookup
+///   (<https://community.openai.com/t/does-prompt-caching-reduce-tpm/1138631>), so we choose
+///   the conservative rule: cached tokens count and the cap is never refunded.
+/// - Google and the generic providers: not researched here; the same conservative rule as
+///   OpenAI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LimitRules {
+    /// Cache reads count against ITPM and TPM.
+    pub cache_reads_count: bool,
+    /// The unused part of the output cap reserved at admission is given back when the
+    /// request ends.
+    pub refunds_output: bool,
+}
+
+impl LimitRules {
+    /// The rules for `id` served by `provider`.
+    pub fn of(provider: Provider, id: &str) -> LimitRules {
+        match provider {
+            Provider::Anthropic => LimitRules {
+                // `article-claude-haiku` carries Haiku 3's prices (the seed article's), so
+                // Haiku 3's rule; the other `article-*` prices are also Claude 4.x prices.
+                cache_reads_count: (id.starts_with("claude-3-") && !id.starts_with("claude-3-7"))
+                    || id == "article-claude-haiku",
+                refunds_output: true,
+            },
+            // Generic (any other provider in LiteLLM's map): nothing documented here, conservative.
+            Provider::OpenAi | Provider::Google | Provider::Generic => LimitRules {
+                cache_reads_count: true,
+                refunds_output: false,
+            },
+        }
+    }
+
+    /// The pool a model shares its limits with when the scenario names none: Anthropic's
+    /// Opus 4.x models draw from one pool ("Claude Opus 4.x*" is one row of the limits table
+    /// at <https://docs.anthropic.com/en/api/rate-limits>, with the footnote that the limit is
+    /// shared by every Opus 4 model). OpenAI's family sharing is not listed model by model in
+    /// its docs, so no default pool there: say `rate_limit_pool` in the scenario.
+    pub fn default_pool(provider: Provider, id: &str) -> Option<&'static str> {
+        (provider == Provider::Anthropic && id.starts_with("claude-opus-4"))
+            .then_some("claude-opus-4.x")
+    }
+
+    /// Input tokens counted against ITPM/TPM for a request reading `cache_read` of its
+    /// `input_total` tokens from the cache.
+    pub fn counted_input(self, input_total: u64, cache_read: u64) -> u64 {
+        if self.cache_reads_count {
+            input_total
+        } else {
+            input_total - cache_read.min(input_total)
+        }
+    }
+}
+
 /// Mean latency of a call: time to first token, then a time per output token. The engine draws
 /// each call's latency from a lognormal with this mean and `cv`.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -411,6 +477,11 @@ impl ModelSpec {
         } else {
             1_000_000
         })
+    }
+
+    /// How this model's provider counts its requests against rate limits.
+    pub fn limit_rules(&self) -> LimitRules {
+        LimitRules::of(self.provider, &self.id)
     }
 
     /// Standard input price for prompts below the long-context threshold.

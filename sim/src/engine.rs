@@ -21,6 +21,7 @@ use std::collections::BinaryHeap;
 const US_PER_S: f64 = 1_000_000.0;
 const DAY_US: u64 = 86_400_000_000;
 const MAX_BATCH_DELAY_S: f64 = 86_400.0;
+const NO_REFILL: u64 = u64::MAX;
 
 /// Engine errors: a hard ceiling was hit (the scenario asks for more than the engine allows).
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
@@ -108,6 +109,9 @@ struct Call {
     /// (index into `LIMIT_KINDS`).
     queued_at_us: u64,
     limit_kind: u8,
+    /// Output tokens reserved at admission and not used, given back to the pool's buckets
+    /// when the attempt ends (providers that refund: `LimitRules::refunds_output`).
+    refund_tokens: u64,
     // The attempt in flight:
     tokens: TokenCounts,
     /// Reasoning tokens of the attempt (inside `tokens.output`; they do not enter the context).
@@ -153,18 +157,18 @@ impl Bucket {
     /// Takes one request now, or returns how long to wait until every bucket holds enough and
     /// which limit needs the longest wait. A request larger than a bucket is admitted once
     /// that bucket is full (it goes into debt).
+    /// `input` and `output` are the tokens the provider counts at admission (see
+    /// `LimitRules`): ITPM takes `input`, OTPM `output`, TPM both.
     fn acquire(&mut self, now_us: u64, input: u64, output: u64) -> Option<(u64, u8)> {
         if self.meters.iter().all(Option::is_none) {
             return None;
         }
-        let dt_min = now_us.saturating_sub(self.last_us) as f64 / (60.0 * US_PER_S);
-        self.last_us = now_us;
+        self.refill(now_us);
         let need = [1.0, (input + output) as f64, input as f64, output as f64];
         let mut wait_s: f64 = 0.0;
         let mut kind = 0;
         for (i, (meter, need)) in self.meters.iter_mut().zip(need).enumerate() {
             if let Some(m) = meter {
-                m.level = (m.level + dt_min * m.limit).min(m.limit);
                 let need = need.min(m.limit);
                 if m.level < need {
                     let w = (need - m.level) / m.limit * 60.0;
@@ -184,6 +188,24 @@ impl Bucket {
             }
         }
         None
+    }
+
+    fn refill(&mut self, now_us: u64) {
+        let dt_min = now_us.saturating_sub(self.last_us) as f64 / (60.0 * US_PER_S);
+        self.last_us = now_us;
+        for m in self.meters.iter_mut().flatten() {
+            m.level = (m.level + dt_min * m.limit).min(m.limit);
+        }
+    }
+
+    /// Gives back `output` reserved tokens to TPM and OTPM (never above a full bucket).
+    fn refund(&mut self, now_us: u64, output: u64) {
+        self.refill(now_us);
+        for i in [1, 3] {
+            if let Some(m) = &mut self.meters[i] {
+                m.level = (m.level + output as f64).min(m.limit);
+            }
+        }
     }
 }
 
@@ -218,11 +240,18 @@ pub(crate) struct Replica<'a> {
     /// When the cache entry becomes readable: once the response writing it has begun
     /// (`u64::MAX` while no write has begun). Requests before that write again.
     cache_ready_us: Vec<u64>,
+    /// Per model: the model whose buckets it draws from (its rate-limit pool's first model).
+    pool_of: Vec<ModelIdx>,
+    /// Per model: how its provider counts requests against the limits.
+    limit_rules: Vec<crate::catalog::LimitRules>,
+    /// Per pool (indexed by its first model): the buckets.
     buckets: Vec<Bucket>,
-    /// Per model: calls waiting for its rate limits, first come first served.
+    /// Per pool: calls waiting for its rate limits, first come first served.
     waiting: Vec<std::collections::VecDeque<u32>>,
-    refill_pending: Vec<bool>,
-    /// Per model: the limit that last made a call wait (for calls queued behind it).
+    /// Per pool: when the pending refill event is due (`NO_REFILL`: none). An event for
+    /// another time is stale (a refund moved it earlier) and is ignored.
+    refill_due_us: Vec<u64>,
+    /// Per pool: the limit that last made a call wait (for calls queued behind it).
     queue_kind: Vec<u8>,
     /// Longest a call may wait in a rate-limit queue before its task is abandoned, µs (when
     /// the scenario sets no task deadline).
@@ -260,9 +289,11 @@ impl<'a> Replica<'a> {
             flush_due_us: vec![0; sc.steps.len()],
             cache_expiry_us: vec![0; lines * models],
             cache_ready_us: vec![0; lines * models],
+            pool_of: sc.limit_pools(),
+            limit_rules: sc.models.iter().map(ModelSpec::limit_rules).collect(),
             buckets: sc.models.iter().map(Bucket::new).collect(),
             waiting: vec![std::collections::VecDeque::new(); models],
-            refill_pending: vec![false; models],
+            refill_due_us: vec![NO_REFILL; models],
             queue_kind: vec![0; models],
             max_queue_wait_us: (crate::capacity::DEFAULT_MAX_QUEUE_WAIT_S * US_PER_S) as u64,
             breakers: vec![BreakerState::default(); models],
@@ -309,15 +340,16 @@ impl<'a> Replica<'a> {
                 Ev::CallStart(c) => {
                     self.start_attempt(c, false);
                 }
-                Ev::Refill(m) => {
-                    self.refill_pending[m as usize] = false;
+                Ev::Refill(p) if self.refill_due_us[p as usize] == self.now_us => {
+                    self.refill_due_us[p as usize] = NO_REFILL;
                     // Wake calls in arrival order until one has to wait again.
-                    while let Some(c) = self.waiting[m as usize].pop_front() {
+                    while let Some(c) = self.waiting[p as usize].pop_front() {
                         if !self.start_attempt(c, true) {
                             break;
                         }
                     }
                 }
+                Ev::Refill(_) => {}
                 Ev::CallDone(c) => self.finish_attempt(c),
                 Ev::Flush(step) => {
                     if self.flush_due_us[step as usize] == self.now_us {
@@ -513,6 +545,7 @@ impl<'a> Replica<'a> {
             growth_tokens: 0,
             queued_at_us: 0,
             limit_kind: 0,
+            refund_tokens: 0,
             attempt: 0,
             content_retries: 0,
             batch,
@@ -609,6 +642,8 @@ impl<'a> Replica<'a> {
         }
         let n_items = self.member_count(&call);
         let mut reasoning = 0;
+        // The request's output cap (every item of a combined call has its own).
+        let mut output_cap = None;
         let (mut output, rates, cacheable_step) = match call.kind {
             CallKind::Step(s) => {
                 let step = &sc.steps[s as usize];
@@ -633,6 +668,7 @@ impl<'a> Replica<'a> {
                     out += o;
                     reasoning += r;
                 }
+                output_cap = step.max_tokens.map(|cap| cap * n_items);
                 (out, step.failures, step.cache)
             }
             CallKind::Router => {
@@ -660,39 +696,56 @@ impl<'a> Replica<'a> {
         };
         let input_total = call.prefix_tokens + call.body_tokens;
         let m = call.model;
-        // First come, first served: nobody overtakes a call already waiting for this model.
+        let pool = self.pool_of[m];
+        let rules = self.limit_rules[m];
+        // What the provider counts at admission: input by its cache rule (the cache state
+        // now), output as the request's cap when it sets one (LimitRules).
+        let counted_input = if rules.cache_reads_count {
+            input_total
+        } else {
+            rules.counted_input(input_total, self.cache_read_now(&call, cacheable_step))
+        };
+        let drawn_output = output + reasoning;
+        let admitted_output = output_cap.map_or(drawn_output, |cap| cap.max(drawn_output));
+        // First come, first served: nobody overtakes a call already waiting for this pool.
         if !from_queue {
             self.count_attempt(m);
         }
-        let wait = if !from_queue && !self.waiting[m].is_empty() {
-            Some((0, self.queue_kind[m]))
+        let wait = if !from_queue && !self.waiting[pool].is_empty() {
+            Some((0, self.queue_kind[pool]))
         } else {
-            self.buckets[m].acquire(now, input_total, output + reasoning)
+            self.buckets[pool].acquire(now, counted_input, admitted_output)
         };
         if let Some((wait_us, kind)) = wait {
-            self.queue_kind[m] = kind;
+            self.queue_kind[pool] = kind;
             if from_queue {
                 self.calls[c as usize].limit_kind = kind;
-                self.waiting[m].push_front(c);
+                self.waiting[pool].push_front(c);
             } else {
                 self.summary.rate_limit_waits += 1;
                 let call = &mut self.calls[c as usize];
                 call.queued_at_us = now;
                 call.limit_kind = kind;
-                self.waiting[m].push_back(c);
+                self.waiting[pool].push_back(c);
             }
-            if !self.refill_pending[m] && wait_us > 0 {
-                self.refill_pending[m] = true;
-                self.push(now + wait_us, Ev::Refill(m as u32));
+            if self.refill_due_us[pool] == NO_REFILL && wait_us > 0 {
+                self.refill_due_us[pool] = now + wait_us;
+                self.push(now + wait_us, Ev::Refill(pool as u32));
             }
             return false;
         }
         self.leave_queue(c, from_queue);
-        self.count_minute(call.model, input_total + output + reasoning);
+        // Long-run use of each limit: a refunded cap costs only the output drawn.
+        let net_output = if rules.refunds_output {
+            drawn_output
+        } else {
+            admitted_output
+        };
+        self.count_minute(call.model, counted_input + net_output);
         let usage = &mut self.summary.model_usage[m];
         usage[0] += 1;
-        usage[1] += input_total;
-        usage[2] += output + reasoning;
+        usage[1] += counted_input;
+        usage[2] += net_output;
         self.summary.calls += 1;
         if call.attempt > 0 {
             self.summary.retries += 1;
@@ -829,8 +882,41 @@ impl<'a> Replica<'a> {
         call.tokens = tokens;
         call.reasoning = reasoning;
         call.outcome = outcome;
+        call.refund_tokens = if rules.refunds_output {
+            admitted_output - (output + reasoning)
+        } else {
+            0
+        };
         self.push(done, Ev::CallDone(c));
         true
+    }
+
+    /// Prefix tokens call `c` would read from the cache if it started now (the engine's
+    /// cache rule below, without changing the cache).
+    fn cache_read_now(&self, call: &Call, cacheable_step: bool) -> u64 {
+        if !(self.sc.caching.enabled && cacheable_step) {
+            return 0;
+        }
+        let key = call.cache_key;
+        if self.cache_expiry_us[key] > self.now_us && self.cache_ready_us[key] <= self.now_us {
+            self.sc.models[call.model].cacheable_tokens(call.prefix_tokens)
+        } else {
+            0
+        }
+    }
+
+    /// Gives the unused output reservation of a finished attempt back to its pool and wakes
+    /// the pool's queue now if it was waiting for a later refill.
+    fn refund_reservation(&mut self, call: &Call) {
+        if call.refund_tokens == 0 {
+            return;
+        }
+        let pool = self.pool_of[call.model];
+        self.buckets[pool].refund(self.now_us, call.refund_tokens);
+        if !self.waiting[pool].is_empty() && self.refill_due_us[pool] > self.now_us {
+            self.refill_due_us[pool] = self.now_us;
+            self.push(self.now_us, Ev::Refill(pool as u32));
+        }
     }
 
     /// Whether the call's task is past its deadline (`[limits] task_deadline_s`), or, without
@@ -899,6 +985,7 @@ impl<'a> Replica<'a> {
     fn finish_attempt(&mut self, c: u32) {
         let sc = self.sc;
         let call = self.calls[c as usize];
+        self.refund_reservation(&call);
         let spec = &sc.models[call.model];
         let billing = sc.billing(step_of(call.kind), call.model, call.batch);
         let cost = spec.bill(&call.tokens, &billing);

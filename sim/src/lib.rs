@@ -34,9 +34,9 @@ pub use calibrate::{
 };
 pub use capacity::{DEFAULT_MAX_QUEUE_WAIT_S, LIMIT_KINDS, SATURATED_SHARE, SATURATION_WAIT_S};
 pub use catalog::{
-    Billing, BillingError, CacheTtl, Catalog, CostBreakdown, Latency, LongContext, ModelKind,
-    ModelSpec, PriceBand, Provider, RateLimits, Rates, ServiceTier, TokenCounts, is_iso_date,
-    nearest,
+    Billing, BillingError, CacheTtl, Catalog, CostBreakdown, Latency, LimitRules, LongContext,
+    ModelKind, ModelSpec, PriceBand, Provider, RateLimits, Rates, ServiceTier, TokenCounts,
+    is_iso_date, nearest,
 };
 pub use dist::{Dist, Shape};
 pub use drive_report::{Difference, DriveReport, EndpointLedger, Figures, Spread};

@@ -30,9 +30,35 @@ pub struct Scenario {
     pub fixed_costs: Vec<(String, u64)>,
     /// Daily budget the breach probability is measured against, pUSD.
     pub daily_budget_pusd: Option<u64>,
+    /// Rate-limit pools named in the scenario (`[models.X] rate_limit_pool`), by model id.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub rate_limit_pools: std::collections::BTreeMap<String, String>,
 }
 
 impl Scenario {
+    /// The rate-limit pool of model `m`: the scenario's name for it, else the provider's
+    /// default (`LimitRules::default_pool`), else none (the model has its own limits).
+    pub fn limit_pool_name(&self, m: ModelIdx) -> Option<&str> {
+        let spec = &self.models[m];
+        self.rate_limit_pools
+            .get(&spec.id)
+            .map(String::as_str)
+            .or_else(|| crate::catalog::LimitRules::default_pool(spec.provider, &spec.id))
+    }
+
+    /// Per model: the first model of its rate-limit pool (itself when it has none). Models of
+    /// one pool draw from one set of buckets (validation checks they have the same limits).
+    pub fn limit_pools(&self) -> Vec<ModelIdx> {
+        (0..self.models.len())
+            .map(|m| match self.limit_pool_name(m) {
+                Some(name) => (0..m)
+                    .find(|&j| self.limit_pool_name(j) == Some(name))
+                    .unwrap_or(m),
+                None => m,
+            })
+            .collect()
+    }
+
     /// The model step `step` runs on: its own, or for a routed step the tier's (`strong` for
     /// the strong tier, else the cheap one). Shared by the engine and `burnrate drive`.
     pub fn step_model(&self, step: usize, strong: bool) -> ModelIdx {

@@ -102,7 +102,9 @@ pub(crate) struct Summary {
     /// Per (hour, model, limit kind): attempts queued that hour that waited at least the
     /// saturation threshold.
     pub hour_slow: Vec<u64>,
-    /// Per model: [requests, input tokens, output tokens] of the calls made.
+    /// Per model: [requests, input tokens, output tokens] of the calls made, as its provider
+    /// counts them against rate limits (`LimitRules`: cache reads excluded where they do not
+    /// count; output as the request's cap where the cap is not refunded).
     pub model_usage: Vec<[u64; 3]>,
     /// Replica 0, day 0: (minute of day, cumulative pUSD).
     pub sample_day: Vec<(u32, u128)>,

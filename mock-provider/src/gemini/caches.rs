@@ -9,7 +9,7 @@
 
 use super::{build_prompt, model_id};
 use crate::error::{ApiError, Shape};
-use crate::pipeline::{Call, RawBody, Req, Tokens, parse_json};
+use crate::pipeline::{Admission, Call, RawBody, Req, Tokens, parse_json};
 use crate::ratelimit::rfc3339;
 use crate::streaming::ok_json;
 use crate::validate::{self, Rule};
@@ -202,7 +202,13 @@ pub(crate) async fn create_cache(
             ),
         ));
     }
-    req.rate_limit(&call, tokens, 0)?;
+    req.rate_limit(
+        &call,
+        Admission {
+            input: tokens,
+            ..Admission::default()
+        },
+    )?;
     let now = SystemTime::now();
     let name = req.state.new_id("cachedContents/", req.cfg.seed);
     let cached = Cached {

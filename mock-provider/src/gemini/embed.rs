@@ -5,7 +5,7 @@ use super::{build_prompt, model_id};
 use crate::config::FaultKind;
 use crate::error::{ApiError, Shape};
 use crate::openai::embeddings::embed;
-use crate::pipeline::{Req, Tokens, content_seed, off_thread, parse_json};
+use crate::pipeline::{Admission, Req, Tokens, content_seed, off_thread, parse_json};
 use crate::streaming::{Timing, json_response};
 use crate::validate::{self, Rule};
 use axum::http::{HeaderMap, StatusCode};
@@ -126,7 +126,13 @@ pub(super) async fn embed_content(
             return Err(e);
         }
     }
-    req.rate_limit(&call, prompt, 0)?;
+    req.rate_limit(
+        &call,
+        Admission {
+            input: prompt,
+            ..Admission::default()
+        },
+    )?;
     let outcome = req.charge(&call, t, 200, call.fault, false, false);
     let vectors: Vec<Value> = inputs
         .iter()

@@ -16,7 +16,9 @@ pub(crate) use caches::{
 use crate::cache::{SEED_HASH, hash_str};
 use crate::config::FaultKind;
 use crate::error::{ApiError, Shape};
-use crate::pipeline::{Call, Inflight, RawBody, Req, Tokens, content_seed, off_thread, parse_json};
+use crate::pipeline::{
+    Admission, Call, Inflight, RawBody, Req, Tokens, content_seed, off_thread, parse_json,
+};
 use crate::plan::{Ask, Finish, Plan, Reasoning, plan};
 use crate::streaming::{Frame, FrameFn, Timing, json_response, ok_json, sse_data, sse_response};
 use crate::tokens;
@@ -620,7 +622,16 @@ async fn generate(
             return Err(e);
         }
     }
-    req.rate_limit(&call, prompt_total, plan.billed_output())?;
+    // Google: the same conservative rule as OpenAI (LimitRules), so no cache lookup here.
+    req.rate_limit(
+        &call,
+        Admission {
+            input: prompt_total,
+            cache_read: 0,
+            output: plan.billed_output(),
+            output_cap: plan.output_cap,
+        },
+    )?;
     let mut timing = Timing::new(&req.cfg, &call, seed);
     timing.think(plan.reasoning_tokens);
     let (input, read) = implicit_cache(&req, &call, &g, Some(Instant::now() + timing.ttft));

@@ -3,7 +3,7 @@
 use crate::cache::{hash_str, mix};
 use crate::config::FaultKind;
 use crate::error::ApiError;
-use crate::pipeline::{RawBody, Req, Tokens, content_seed, off_thread, parse_json};
+use crate::pipeline::{Admission, RawBody, Req, Tokens, content_seed, off_thread, parse_json};
 use crate::streaming::{Timing, json_response};
 use crate::tokens;
 use crate::validate::{self, Rule};
@@ -164,7 +164,13 @@ pub(crate) async fn embeddings(
             return Err(e);
         }
     }
-    let snapshot = req.rate_limit(&call, prompt, 0)?;
+    let snapshot = req.rate_limit(
+        &call,
+        Admission {
+            input: prompt,
+            ..Admission::default()
+        },
+    )?;
     let outcome = req.charge(
         &call,
         Tokens {

@@ -11,7 +11,7 @@ pub(crate) mod responses;
 use crate::cache::{OpenAiBreakpoints, OpenAiCache, Ready, SEED_HASH, hash_str};
 use crate::config::FaultKind;
 use crate::error::{ApiError, Shape};
-use crate::pipeline::{Call, Inflight, Outcome, Req, Tokens, content_seed};
+use crate::pipeline::{Admission, Call, Inflight, Outcome, Req, Tokens, content_seed};
 use crate::plan::{Ask, Plan, plan_choices};
 use crate::streaming::Timing;
 use crate::tokens;
@@ -287,7 +287,16 @@ async fn prepare(
             return Err(e);
         }
     }
-    let snapshot = req.rate_limit(call, prompt, plan.billed_output())?;
+    // OpenAI counts cached tokens like any other (LimitRules), so no cache lookup here.
+    let snapshot = req.rate_limit(
+        call,
+        Admission {
+            input: prompt,
+            cache_read: 0,
+            output: plan.billed_output(),
+            output_cap: plan.output_cap,
+        },
+    )?;
     let mut timing = Timing::new(&req.cfg, call, seed);
     // Hidden reasoning happens before the first visible token.
     timing.think(plan.reasoning_tokens);

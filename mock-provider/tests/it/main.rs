@@ -15,6 +15,7 @@ mod generic;
 mod frameworks;
 mod hardening;
 mod properties;
+mod ratelimits;
 
 fn cfg(toml: &str) -> MockConfig {
     MockConfig::from_toml_str(toml).unwrap()

@@ -203,6 +203,7 @@ const ALL_KEYS: &[&str] = &[
     "tokens_per_minute",
     "input_tokens_per_minute",
     "output_tokens_per_minute",
+    "rate_limit_pool",
     "time_to_first_token_s",
     "output_tokens_per_s",
     "latency_cv",

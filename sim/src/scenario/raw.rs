@@ -104,6 +104,8 @@ pub struct RawModel {
     pub tokens_per_minute: Option<i64>,
     pub input_tokens_per_minute: Option<i64>,
     pub output_tokens_per_minute: Option<i64>,
+    /// Models naming the same pool share one set of rate limits.
+    pub rate_limit_pool: Option<String>,
     pub time_to_first_token_s: Option<f64>,
     pub output_tokens_per_s: Option<f64>,
     pub latency_cv: Option<f64>,

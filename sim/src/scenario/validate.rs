@@ -1387,6 +1387,8 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
         None => None,
     };
 
+    let rate_limit_pools = rate_limit_pools(&raw.models, &models.used)?;
+
     Ok(Scenario {
         name: raw.name.unwrap_or_else(|| default_name.to_string()),
         description: raw.description,
@@ -1403,5 +1405,47 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
         batching,
         fixed_costs,
         daily_budget_pusd,
+        rate_limit_pools,
     })
+}
+
+/// The scenario's `rate_limit_pool` names by model id, checked: a name is not empty, and the
+/// models of one pool (named here or the provider's default, `LimitRules::default_pool`) have
+/// the same limits, since they draw from one set of buckets.
+fn rate_limit_pools(
+    raw: &std::collections::BTreeMap<String, RawModel>,
+    used: &[ModelSpec],
+) -> VResult<std::collections::BTreeMap<String, String>> {
+    let mut pools = std::collections::BTreeMap::new();
+    for (name, m) in raw {
+        if let Some(pool) = &m.rate_limit_pool {
+            let path = vec![k("models"), k(name), k("rate_limit_pool")];
+            if pool.trim().is_empty() {
+                return fail(path, "a pool name: any non-empty string models share");
+            }
+            pools.insert(name.clone(), pool.clone());
+        }
+    }
+    let pool_of = |spec: &ModelSpec| {
+        pools
+            .get(&spec.id)
+            .map(String::as_str)
+            .or_else(|| crate::catalog::LimitRules::default_pool(spec.provider, &spec.id))
+    };
+    for (i, a) in used.iter().enumerate() {
+        let Some(pa) = pool_of(a) else { continue };
+        if let Some(b) = used[..i]
+            .iter()
+            .find(|b| pool_of(b) == Some(pa) && b.rate_limits != a.rate_limits)
+        {
+            return fail(
+                vec![k("models"), k(&a.id), k("rate_limit_pool")],
+                format!(
+                    "`{}` and `{}` share the rate-limit pool `{pa}` but have different limits; give them the same requests/tokens per minute, or name different pools",
+                    b.id, a.id
+                ),
+            );
+        }
+    }
+    Ok(pools)
 }

@@ -8,6 +8,7 @@ mod errors;
 mod intervals;
 mod laws;
 mod properties;
+mod ratelimits;
 mod scenarios;
 mod shards;
 mod traces;
