@@ -6,6 +6,7 @@
 use crate::model::Scenario;
 use crate::result::{Binding, Limiting, WaitQuantiles};
 use crate::run::run_summary;
+use crate::search::{Bracket, Probed, k_section, search};
 use crate::summary::Summary;
 use hdrhistogram::Histogram;
 
@@ -35,10 +36,12 @@ const MAX_PROBE_REPLICAS: f64 = 8.0;
 const PILOT_TASKS: f64 = 2_000.0;
 /// A probe's scaled-down buckets hold at least this many average requests each.
 const MIN_REQUESTS_PER_BUCKET: f64 = 8.0;
-/// Bisection stops when the bracket is this tight (hi / lo).
+/// A search stops as soon as its bracket is this tight (hi / lo): the answer is then known to
+/// 1%. Fixed, not the run's `--precision`, so a figure does not depend on how replicas were
+/// batched.
 const SEARCH_RATIO: f64 = 1.02;
-/// Most probes one search runs (bracketing and bisection), so a search always ends.
-const MAX_PROBES: u32 = 24;
+/// First widening step when a warm start does not bracket; squared at each further round.
+const WIDEN_FIRST: f64 = 1.05;
 /// The bracket may widen to this multiple of the first guess, no further (a probe's cost
 /// grows with its traffic).
 const MAX_WIDEN: f64 = 64.0;
@@ -164,51 +167,12 @@ fn peak_factor(sc: &Scenario) -> f64 {
             .map_or(1.0, |p| p.iter().copied().fold(0.0, f64::max))
 }
 
-fn probe(sc: &Scenario) -> Option<Summary> {
-    run_summary(sc, 0..sc.horizon.replicas, None, &|| {}).ok()
-}
-
-/// Bisection on a monotone predicate `ok(x)` over x > 0 in log space, starting from `guess`:
-/// widens the bracket until `ok(lo)` and `!ok(hi)`, then halves it until hi / lo is within
-/// `SEARCH_RATIO`. Returns (lo, hi) or `None` when no bracket is found within `MAX_PROBES`.
-pub(crate) fn bisect(guess: f64, mut ok: impl FnMut(f64) -> bool) -> Option<(f64, f64)> {
-    let mut probes = 0;
-    let mut lo = guess / 1.5;
-    let mut hi = guess * 1.5;
-    let mut lo_ok = false;
-    let mut hi_bad = false;
-    while !(lo_ok && hi_bad) {
-        probes += 1;
-        if probes > MAX_PROBES || !lo.is_finite() || !hi.is_finite() || lo <= 0.0 {
-            return None;
-        }
-        if !lo_ok {
-            if ok(lo) {
-                lo_ok = true;
-            } else {
-                hi = lo;
-                hi_bad = true;
-                lo /= 4.0;
-            }
-        } else if hi > guess * MAX_WIDEN {
-            return None;
-        } else if ok(hi) {
-            lo = hi;
-            hi *= 4.0;
-        } else {
-            hi_bad = true;
-        }
-    }
-    while hi / lo > SEARCH_RATIO && probes < MAX_PROBES {
-        probes += 1;
-        let mid = (lo * hi).sqrt();
-        if ok(mid) {
-            lo = mid;
-        } else {
-            hi = mid;
-        }
-    }
-    Some((lo, hi))
+/// Runs one probe and tells `on_probe` how many tasks it simulated (the searches' cost, shown
+/// in the progress bar).
+fn probe(sc: &Scenario, on_probe: &(dyn Fn(u64) + Sync)) -> Option<Summary> {
+    let s = run_summary(sc, 0..sc.horizon.replicas, None, &|| {}).ok()?;
+    on_probe(s.tasks_total);
+    Some(s)
 }
 
 /// The largest tasks/day at which no rate limit saturates, and the limit that binds just
@@ -221,7 +185,10 @@ pub(crate) fn bisect(guess: f64, mut ok: impl FnMut(f64) -> bool) -> Option<(f64
 /// bound from it starts a bisection over probes, all on the scenario's seed (common random
 /// numbers) with a size fixed by the pilot, so the answer does not depend on the traffic or
 /// replica count the run started from.
-pub(crate) fn max_sustainable(sc: &Scenario) -> Option<(f64, Option<Limiting>)> {
+pub(crate) fn max_sustainable(
+    sc: &Scenario,
+    on_probe: &(dyn Fn(u64) + Sync),
+) -> Option<(f64, Option<Limiting>)> {
     if !has_rate_limits(sc) {
         return None;
     }
@@ -230,7 +197,7 @@ pub(crate) fn max_sustainable(sc: &Scenario) -> Option<(f64, Option<Limiting>)> 
         return None;
     }
     let pilot_x = PILOT_TASKS / peak * 24.0 / PROBE_HOURS as f64;
-    let pilot = probe(&probe_scenario(sc, pilot_x, peak, 1.0, 1))?;
+    let pilot = probe(&probe_scenario(sc, pilot_x, peak, 1.0, 1), on_probe)?;
     let tasks = pilot.tasks_total.max(1) as f64;
     // Fluid bound: the daily traffic whose peak hour meets the first limit.
     // Per pool (models sharing limits add up), in the providers' counting: `model_usage`
@@ -277,29 +244,44 @@ pub(crate) fn max_sustainable(sc: &Scenario) -> Option<(f64, Option<Limiting>)> 
     let probe_tasks = guess * peak * PROBE_HOURS as f64 / 24.0 * 1.5;
     let scale = (probe_tasks / MAX_PROBE_TASKS).min(max_scale).max(1.0);
     let replicas = (MAX_PROBE_TASKS / (probe_tasks / scale)).clamp(1.0, MAX_PROBE_REPLICAS) as u32;
-    // The limit that bound in each saturated probe, to name the one just above the answer.
-    let mut saturated_at: Vec<(f64, Option<Limiting>)> = Vec::new();
+    // Several probes per round when one probe is one replica (one thread): the k-section's
+    // rounds then cost what one bisection step does on two cores. Fixed by the probe size,
+    // not the pool, so the probe sequence (and the answer) is the same on any thread count.
+    let per_round = if replicas == 1 { 2 } else { 1 };
+    // Warm start: the fluid bound, where the peak hour meets the first limit exactly; the
+    // answer is usually just above it (a full bucket absorbs the first minutes' noise), so
+    // with two probes a round the first pair closes the bracket when that holds.
+    let first = if per_round == 2 {
+        vec![guess, guess * SEARCH_RATIO * (1.0 - 1e-9)]
+    } else {
+        vec![guess]
+    };
+    let mut widen = WIDEN_FIRST;
+    let next = |b: &Bracket, _: &[Probed<Option<Limiting>>]| {
+        let points = k_section(b, per_round, widen);
+        if b.both().is_none() {
+            widen *= widen;
+        }
+        points
+    };
+    // Whether x saturates, and the limit that bound first when it does.
     let is_ok = |x: f64| {
         let p = probe_scenario(sc, x, peak, scale, replicas);
-        let Some(s) = probe(&p) else {
-            return false;
+        let Some(s) = probe(&p, on_probe) else {
+            return (false, None);
         };
         let b = binding(&p, &s);
         if s.abandoned == 0 && b.is_empty() {
-            return true;
+            return (true, None);
         }
         let first = b.into_iter().next().map(|b| Limiting {
             model: b.model,
             limit: b.limit,
         });
-        saturated_at.push((x, first));
-        false
+        (false, first)
     };
-    let (lo, hi) = bisect(guess, is_ok)?;
-    let limiting = saturated_at
-        .into_iter()
-        .find(|(x, _)| *x == hi)
-        .and_then(|(_, l)| l);
+    let (lo, hi, seen) = search(SEARCH_RATIO, guess * MAX_WIDEN, first, next, is_ok)?;
+    let limiting = seen.into_iter().find(|p| p.x == hi).and_then(|p| p.data);
     Some((lo, limiting))
 }
 
@@ -331,8 +313,17 @@ fn scaled(sc: &Scenario, k: f64, replicas: u32) -> Scenario {
 const HEADROOM_REPLICAS: u32 = 2;
 
 /// How many times the scenario's traffic can grow before the p95 daily cost breaches the
-/// budget, by bisection over simulated traffic multiples (not a linear scale of the cost).
-pub(crate) fn headroom_multiple(sc: &Scenario, p95_daily_pusd: u128) -> Option<f64> {
+/// budget, by a search over simulated traffic multiples (not a linear scale of the cost).
+///
+/// The run itself is the search's pilot: its p95 at multiple 1 (`p95_daily_pusd`) and the
+/// first probe's p95 interpolate (in log-log, where cost is nearly proportional to traffic)
+/// the multiple that meets the budget, and each later round probes a pair just either side of
+/// the newest interpolation in parallel, so a good interpolation closes the bracket at once.
+pub(crate) fn headroom_multiple(
+    sc: &Scenario,
+    p95_daily_pusd: u128,
+    on_probe: &(dyn Fn(u64) + Sync),
+) -> Option<f64> {
     let budget = u128::from(sc.daily_budget_pusd?);
     if p95_daily_pusd == 0 || sc.traffic.tasks_per_day <= 0.0 {
         return None;
@@ -343,16 +334,87 @@ pub(crate) fn headroom_multiple(sc: &Scenario, p95_daily_pusd: u128) -> Option<f
         / sc.traffic
             .tasks_per_day
             .max(sc.traffic.growth_to_tasks_per_day.unwrap_or(0.0));
-    let (lo, _) = bisect(guess.min(max_k / 2.0), |k| {
+    let pilot = (1.0, p95_daily_pusd as f64);
+    let next = |b: &Bracket, seen: &[Probed<Option<f64>>]| {
+        headroom_points(b, seen, pilot, budget as f64, SEARCH_RATIO)
+    };
+    // (within budget, the probe's p95 daily cost in pUSD).
+    let is_ok = |k: f64| {
         if k > max_k {
-            return false;
+            return (false, None);
         }
         let p = scaled(sc, k, replicas);
-        probe(&p).is_some_and(|s| {
+        probe(&p, on_probe).map_or((false, None), |s| {
             let mut days = s.day_costs.clone();
             days.sort_unstable();
-            crate::run::quantile_sorted(&days, 0.95) <= budget
+            let p95 = crate::run::quantile_sorted(&days, 0.95);
+            (p95 <= budget, Some(p95 as f64))
         })
-    })?;
+    };
+    let first = vec![guess.min(max_k / 2.0)];
+    let (lo, _, _) = search(SEARCH_RATIO, f64::INFINITY, first, next, is_ok)?;
     Some(lo)
+}
+
+/// The headroom search's next points: the multiple where the log-log line through the
+/// measured point nearest the budget and the one farthest from it in traffic (a wide base, so
+/// noise in the p95 does not tilt the slope; inside a bracket, its two ends) meets the budget,
+/// probed at `/ r` and `* r` (r just under the square root of `ratio`, so the pair closes the
+/// bracket when the interpolation is right). A bracketed round after a pair that fell on one
+/// side is a plain k-section instead, so one-sided convergence cannot stall the search.
+fn headroom_points(
+    b: &Bracket,
+    seen: &[Probed<Option<f64>>],
+    pilot: (f64, f64),
+    budget: f64,
+    ratio: f64,
+) -> Vec<f64> {
+    let r = ratio.sqrt() * (1.0 - 1e-6);
+    if let Some((lo, hi)) = b.both() {
+        let last = &seen[seen.len().saturating_sub(2)..];
+        if hi / lo <= r * r * r * r {
+            return vec![(lo * hi).sqrt()];
+        }
+        if last.len() == 2 && last[0].ok == last[1].ok {
+            return k_section(b, 2, 1.0);
+        }
+    }
+    let value = |x: f64| seen.iter().find(|p| p.x == x).and_then(|p| p.data);
+    let mut known: Vec<(f64, f64)> = seen
+        .iter()
+        .filter_map(|p| p.data.filter(|v| *v > 0.0).map(|v| (p.x, v)))
+        .collect();
+    known.push(pilot);
+    let ends = b
+        .both()
+        .and_then(|(lo, hi)| Some(((lo, value(lo)?), (hi, value(hi)?))));
+    let pair = ends.or_else(|| {
+        let off = |f: f64| (f / budget).ln().abs();
+        let near = *known.iter().min_by(|a, b| off(a.1).total_cmp(&off(b.1)))?;
+        let far = *known.iter().max_by(|a, b| {
+            (a.0 / near.0)
+                .ln()
+                .abs()
+                .total_cmp(&(b.0 / near.0).ln().abs())
+        })?;
+        Some((near, far))
+    });
+    let estimate = pair.and_then(|((k1, f1), (k2, f2))| {
+        let slope = (f2.ln() - f1.ln()) / (k2.ln() - k1.ln());
+        let k = (k1.ln() + (budget.ln() - f1.ln()) / slope).exp();
+        (slope > 0.0 && k.is_finite() && k > 0.0).then_some(k)
+    });
+    let Some(mut k) = estimate else {
+        return k_section(b, 2, 4.0);
+    };
+    // Inside the bracket with room for the pair, and at most 2x beyond a known side.
+    if let Some(lo) = b.lo {
+        let floor = lo * r * 1.001;
+        k = k.clamp(floor, (lo * 2.0).max(floor));
+    }
+    if let Some(hi) = b.hi {
+        let ceil = hi / (r * 1.001);
+        k = k.clamp((hi / 2.0).min(ceil), ceil);
+    }
+    vec![k / r, k * r]
 }

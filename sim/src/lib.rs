@@ -20,6 +20,7 @@ mod prepared;
 mod result;
 mod run;
 mod scenario;
+mod search;
 mod shard;
 pub mod stats;
 mod summary;
@@ -59,8 +60,8 @@ pub use result::{
     Timeline, TimelineDay, TimelineMonth, WaitQuantiles,
 };
 pub use run::{
-    PRECISION_BATCH, RunOptions, SimError, precision_reached, scenario_hash, simulate,
-    simulate_until,
+    PRECISION_BATCH, Progress, RunOptions, SimError, precision_reached, scenario_hash, simulate,
+    simulate_until, simulate_until_with, simulate_with,
 };
 pub use scenario::{ModelTableError, ScenarioError, model_from_table};
 pub use shard::{MergeError, ShardSummary, merge_shards, simulate_shard};

@@ -51,6 +51,32 @@ pub enum SimError {
     InvalidOption(String),
 }
 
+/// What a run reports while it works, from worker threads: for progress bars.
+#[derive(Clone, Copy)]
+pub struct Progress<'a> {
+    /// Once per finished replica of the run itself.
+    pub replica_done: &'a (dyn Fn() + Sync),
+    /// Once per finished probe of the capacity and headroom searches, with the tasks it
+    /// simulated: what the searches cost on top of the run.
+    pub probe_done: &'a (dyn Fn(u64) + Sync),
+}
+
+impl<'a> Progress<'a> {
+    /// Replicas only; probes are not reported.
+    pub fn replicas(replica_done: &'a (dyn Fn() + Sync)) -> Self {
+        Progress {
+            replica_done,
+            probe_done: &|_| {},
+        }
+    }
+}
+
+impl std::fmt::Debug for Progress<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
+}
+
 /// Simulates `scenario` and summarises every replica. `on_replica_done` is called once per
 /// finished replica (from worker threads), for progress bars.
 pub fn simulate(
@@ -58,12 +84,22 @@ pub fn simulate(
     options: &RunOptions,
     on_replica_done: &(dyn Fn() + Sync),
 ) -> Result<SimResult, SimError> {
+    simulate_with(scenario, options, Progress::replicas(on_replica_done))
+}
+
+/// [`simulate`], reporting the searches' probes too.
+pub fn simulate_with(
+    scenario: &Scenario,
+    options: &RunOptions,
+    progress: Progress<'_>,
+) -> Result<SimResult, SimError> {
+    let on_replica_done = progress.replica_done;
     if let Some(target) = options.precision {
-        return simulate_until(
+        return simulate_until_with(
             scenario,
             options,
             &|r| precision_reached(r, target),
-            on_replica_done,
+            progress,
         );
     }
     let mut sc = scenario.clone();
@@ -76,7 +112,9 @@ pub fn simulate(
     )?;
     let mut result = build_result_without_searches(&sc, &summary);
     if !options.skip_capacity_searches {
-        add_capacity_searches(&sc, &summary, &mut result);
+        in_pool(options.threads, || {
+            add_capacity_searches(&sc, &summary, &mut result, progress.probe_done)
+        })?;
     }
     Ok(result)
 }
@@ -92,6 +130,17 @@ pub fn simulate_until(
     done: &dyn Fn(&SimResult) -> bool,
     on_replica_done: &(dyn Fn() + Sync),
 ) -> Result<SimResult, SimError> {
+    simulate_until_with(scenario, options, done, Progress::replicas(on_replica_done))
+}
+
+/// [`simulate_until`], reporting the searches' probes too.
+pub fn simulate_until_with(
+    scenario: &Scenario,
+    options: &RunOptions,
+    done: &dyn Fn(&SimResult) -> bool,
+    progress: Progress<'_>,
+) -> Result<SimResult, SimError> {
+    let on_replica_done = progress.replica_done;
     let target = options.precision.unwrap_or(0.0);
     if !(0.0..1.0).contains(&target) {
         return Err(SimError::InvalidOption(format!(
@@ -127,9 +176,6 @@ pub fn simulate_until(
         let mut result = build_result_without_searches(&sc, &summary);
         let ok = done(&result);
         if ok || used >= max {
-            if !options.skip_capacity_searches {
-                add_capacity_searches(&sc, &summary, &mut result);
-            }
             if let Some(target) = options.precision {
                 let pd = &result.cost_usd.per_day;
                 result.precision = Some(PrecisionSummary {
@@ -139,6 +185,11 @@ pub fn simulate_until(
                     max_replicas: max,
                     reached: ok,
                 });
+            }
+            if !options.skip_capacity_searches {
+                in_pool(options.threads, || {
+                    add_capacity_searches(&sc, &summary, &mut result, progress.probe_done);
+                })?;
             }
             return Ok(result);
         }
@@ -223,18 +274,25 @@ pub(crate) fn run_summary(
                 ))
             })
     };
-    let summary = match threads {
-        None => work(),
-        Some(n) => rayon::ThreadPoolBuilder::new()
+    Ok(in_pool(threads, work)??)
+}
+
+/// Runs `work` on a pool of `threads` workers (`None`: the global pool, one per core).
+fn in_pool<T: Send>(
+    threads: Option<usize>,
+    work: impl FnOnce() -> T + Send,
+) -> Result<T, SimError> {
+    match threads {
+        None => Ok(work()),
+        Some(n) => Ok(rayon::ThreadPoolBuilder::new()
             .num_threads(n)
             .build()
             .map_err(|e| SimError::ThreadPool {
                 threads: n,
                 message: e.to_string(),
             })?
-            .install(work),
-    }?;
-    Ok(summary)
+            .install(work)),
+    }
 }
 
 /// SHA-256 of the validated scenario (hex), so any result replays from its input.
@@ -294,18 +352,23 @@ fn hist_cvar95(h: &Histogram<u64>) -> f64 {
 /// The result of a merged summary, with the capacity searches.
 pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
     let mut result = build_result_without_searches(sc, s);
-    add_capacity_searches(sc, s, &mut result);
+    add_capacity_searches(sc, s, &mut result, &|_| {});
     result
 }
 
 /// The bisection searches over fresh probe runs: the traffic the rate limits sustain and the
 /// budget headroom. They cost more than the statistics, so callers that skip them can.
-fn add_capacity_searches(sc: &Scenario, s: &Summary, result: &mut SimResult) {
+fn add_capacity_searches(
+    sc: &Scenario,
+    s: &Summary,
+    result: &mut SimResult,
+    on_probe: &(dyn Fn(u64) + Sync),
+) {
     let mut days = s.day_costs.clone();
     days.sort_unstable();
     result.budget.headroom_multiple =
-        crate::capacity::headroom_multiple(sc, quantile_sorted(&days, 0.95));
-    let (sustainable, limiting) = crate::capacity::max_sustainable(sc).unzip();
+        crate::capacity::headroom_multiple(sc, quantile_sorted(&days, 0.95), on_probe);
+    let (sustainable, limiting) = crate::capacity::max_sustainable(sc, on_probe).unzip();
     result.capacity.max_sustainable_tasks_per_day = sustainable;
     result.capacity.limiting = limiting.flatten();
 }

@@ -130,22 +130,36 @@ pub fn run_scenario_until(
         let bar =
             indicatif::ProgressBar::with_draw_target(len, indicatif::ProgressDrawTarget::stderr());
         let template = if len.is_some() {
-            "{spinner} simulating {pos}/{len} replicas [{elapsed_precise}] {wide_bar} eta {eta}"
+            "{spinner} simulating {pos}/{len} replicas [{elapsed_precise}] {wide_bar} eta {eta} {msg}"
         } else {
-            "{spinner} simulating {pos} replicas until the target precision [{elapsed_precise}]"
+            "{spinner} simulating {pos} replicas until the target precision [{elapsed_precise}] {msg}"
         };
         bar.set_style(indicatif::ProgressStyle::with_template(template).expect("static template"));
         bar
     };
     let tick = || bar.inc(1);
+    // The capacity and headroom searches run after the replicas: their probes and simulated
+    // tasks, so a user sees what they cost.
+    let probes = std::sync::atomic::AtomicU64::new(0);
+    let probe_tasks = std::sync::atomic::AtomicU64::new(0);
+    let probe_done = |tasks: u64| {
+        use std::sync::atomic::Ordering::Relaxed;
+        let n = probes.fetch_add(1, Relaxed) + 1;
+        let t = probe_tasks.fetch_add(tasks, Relaxed) + tasks;
+        bar.set_message(format!("| capacity searches: {n} probes, {t} tasks"));
+    };
+    let progress = burnrate_sim::Progress {
+        replica_done: &tick,
+        probe_done: &probe_done,
+    };
     let outcome = match (args.precision, also_done) {
-        (Some(target), Some(extra)) => burnrate_sim::simulate_until(
+        (Some(target), Some(extra)) => burnrate_sim::simulate_until_with(
             scenario,
             &options,
             &|r| burnrate_sim::precision_reached(r, target) && extra(r),
-            &tick,
+            progress,
         ),
-        _ => burnrate_sim::simulate(scenario, &options, &tick),
+        _ => burnrate_sim::simulate_with(scenario, &options, progress),
     };
     let result = outcome.map_err(|e| match e {
         SimError::InvalidOption(_) => CliError::BadInput(e.into()),

@@ -603,13 +603,7 @@ async fn generate(
     )?;
     validate::context(req.shape, prompt_total, 0, call.model.window)?;
     let seed = content_seed(req.cfg.seed, &bytes);
-    let plan = plan(
-        &req.cfg,
-        &call.model,
-        call.forced(),
-        &ask,
-        seed,
-    );
+    let plan = plan(&req.cfg, &call.model, call.forced(), &ask, seed);
     if let Some(kind) = call.fault {
         if kind == FaultKind::Timeout {
             let (input, read) = implicit_cache(&req, &call, &g, None);

@@ -10,9 +10,9 @@ use tower::ServiceExt;
 
 mod billing;
 mod december;
+mod frameworks;
 mod gemini;
 mod generic;
-mod frameworks;
 mod hardening;
 mod properties;
 mod ratelimits;

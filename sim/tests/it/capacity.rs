@@ -1,7 +1,7 @@
 //! The time axis (timeline, months, first breach), saturation and deadlines, and the
 //! sustainable-traffic search, each checked against arithmetic done by hand.
 
-use crate::{assert_usd, run, run_with, scenario};
+use crate::{assert_usd, run, run_with, scenario, shipped};
 use burnrate_sim::RunOptions;
 
 /// One step, one call a task, constant tokens: every task costs exactly $0.01 (1,000 input
@@ -276,5 +276,46 @@ fn sustainable_traffic_matches_the_analytic_limit_from_any_start() {
     assert_eq!(
         low.capacity.max_sustainable_tasks_per_day,
         high.capacity.max_sustainable_tasks_per_day
+    );
+}
+
+#[test]
+fn search_probes_are_reported_and_change_nothing() {
+    use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+    let sc = scenario(&shipped("support-agent.toml"));
+    let options = RunOptions {
+        replicas: Some(2),
+        days: Some(3),
+        threads: Some(2),
+        ..Default::default()
+    };
+    let (probes, tasks, replicas) = (AtomicU64::new(0), AtomicU64::new(0), AtomicU64::new(0));
+    let progress = burnrate_sim::Progress {
+        replica_done: &|| {
+            replicas.fetch_add(1, Relaxed);
+        },
+        probe_done: &|t| {
+            probes.fetch_add(1, Relaxed);
+            tasks.fetch_add(t, Relaxed);
+        },
+    };
+    let observed = burnrate_sim::simulate_with(&sc, &options, progress).unwrap();
+    let plain = run_with(&sc, &options);
+    assert_eq!(
+        serde_json::to_string(&observed).unwrap(),
+        serde_json::to_string(&plain).unwrap()
+    );
+    assert_eq!(replicas.load(Relaxed), 2);
+    // The sustainable-traffic pilot, then both searches' probes. The warm starts (fluid bound,
+    // the run's own p95) bracket support-agent in a few rounds: the old bisections took 8
+    // probes each (16 + pilot); a regression to blind bisection fails here. (With OTPM
+    // reserved at max_tokens the fluid bound is a rougher start: 14 probes measured.)
+    let n = probes.load(Relaxed);
+    assert!((3..=16).contains(&n), "{n} probes");
+    // Every probe simulated tasks: the headroom probes alone run ~13x the run's traffic.
+    assert!(
+        tasks.load(Relaxed) > n * 1_000,
+        "{} tasks",
+        tasks.load(Relaxed)
     );
 }
