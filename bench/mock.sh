@@ -16,7 +16,7 @@ DUR=${DUR:-10s}
 STREAMS=${STREAMS:-5000}
 LLMSIM=${LLMSIM:-$(command -v llmsim || true)}
 ulimit -n 65536 2>/dev/null || true
-cargo build --release -q -p burnrate-mock --examples
+cargo build --release -q -p burnrate-llm-mock --examples
 SERVE=target/release/examples/serve
 BENCH=target/release/examples/stream_bench
 echo "load average at start: $(cat /proc/loadavg)"

@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${ROUNDS:-5}
 BIN=${BIN:-target/release/burnrate}
-[ "$BIN" != target/release/burnrate ] || cargo build --release --quiet -p burnrate --bin burnrate
+[ "$BIN" != target/release/burnrate ] || cargo build --release --quiet -p burnrate-llm --bin burnrate
 args=(scenarios/support-agent.toml --precision 1% --threads 2 --quiet)
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 secs() { local s e; s=$(date +%s.%N); "$@" >/dev/null 2>&1 || true; e=$(date +%s.%N); echo "$e - $s" | bc; }

@@ -1,6 +1,6 @@
 //! Engine throughput on the article's support agent (caching, retries, Poisson traffic):
 //! simulated tasks/s, with the event count printed so events/s follows.
-//! Run: `cargo bench -p burnrate-sim --bench engine`.
+//! Run: `cargo bench -p burnrate-llm-sim --bench engine`.
 
 use burnrate_sim::{RunOptions, Scenario, simulate};
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};

@@ -1,7 +1,7 @@
 //! Runs a scenario through the library and prints the capacity figures, for the README's
 //! capacity benchmarks (`/usr/bin/time -v`, release build):
 //!
-//! `cargo run --release -p burnrate-sim --example capacity -- SCENARIO [REPLICAS] [DAYS]`
+//! `cargo run --release -p burnrate-llm-sim --example capacity -- SCENARIO [REPLICAS] [DAYS]`
 
 use burnrate_sim::{RunOptions, Scenario, simulate};
 

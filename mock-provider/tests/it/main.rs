@@ -11,6 +11,7 @@ use tower::ServiceExt;
 mod billing;
 mod december;
 mod frameworks;
+mod fuzz_corpus;
 mod gemini;
 mod generic;
 mod hardening;

@@ -1,6 +1,6 @@
 //! Snapshot tests of every text format. The committed `.snap` files are the reference: a change
 //! in any figure or layout fails here until it is reviewed and accepted
-//! (`INSTA_UPDATE=always cargo test -p burnrate-reports`, then review the diff).
+//! (`INSTA_UPDATE=always cargo test -p burnrate-llm-reports`, then review the diff).
 
 use crate::fixtures::{growing, levers, over_budget, support_agent, sweep, ttl_sweep};
 use burnrate_reports as reports;

@@ -5,6 +5,7 @@ mod billing;
 mod capacity;
 mod catalog;
 mod errors;
+mod fuzz_corpus;
 mod intervals;
 mod laws;
 mod properties;
