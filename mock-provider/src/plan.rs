@@ -81,6 +81,9 @@ impl Plan {
         Plan {
             output_tokens: plans.iter().map(|p| p.output_tokens).sum(),
             reasoning_tokens: plans.iter().map(|p| p.reasoning_tokens).sum(),
+            // OpenAI admits `n` choices as n x max_tokens (the cookbook's rate-limit
+            // estimator, `api_request_parallel_processor.py`, counts it so).
+            output_cap: plans.iter().map(|p| p.output_cap).sum(),
             ..Plan::empty()
         }
     }

@@ -37,9 +37,17 @@ pub struct Args {
     /// can only be set by --config at start).
     #[arg(long)]
     log_dir: Option<PathBuf>,
+    /// Instead of serving: ask the mock already serving on --host/--port for `GET /healthz`
+    /// and exit 0 when it answers 200, 3 otherwise (the container image's health check, which
+    /// has no curl: Containerfile).
+    #[arg(long)]
+    health_check: bool,
 }
 
 pub fn run(args: Args) -> CliResult {
+    if args.health_check {
+        return health_check(&args.host, args.port);
+    }
     let mut raw = match &args.config {
         Some(path) => {
             let text = std::fs::read_to_string(path)
@@ -103,6 +111,40 @@ pub fn run(args: Args) -> CliResult {
         Ok::<(), anyhow::Error>(())
     })?;
     Ok(())
+}
+
+/// One `GET /healthz` over HTTP/1.0 with a 2 s budget: a server listening on every address
+/// (`0.0.0.0`) is asked on loopback.
+fn health_check(host: &str, port: u16) -> CliResult {
+    use std::io::Read;
+    use std::net::{TcpStream, ToSocketAddrs};
+    use std::time::Duration;
+    let host = if host == "0.0.0.0" { "127.0.0.1" } else { host };
+    let timeout = Duration::from_secs(2);
+    let addr = (host, port)
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve {host}:{port}"))?
+        .next()
+        .with_context(|| format!("no address for {host}:{port}"))?;
+    let mut stream = TcpStream::connect_timeout(&addr, timeout)
+        .with_context(|| format!("health check: nothing serves on {addr}"))?;
+    stream.set_read_timeout(Some(timeout)).context("socket")?;
+    stream.set_write_timeout(Some(timeout)).context("socket")?;
+    write!(stream, "GET /healthz HTTP/1.0\r\nHost: {host}\r\n\r\n").context("health check")?;
+    let mut status_line = [0u8; 12];
+    stream
+        .read_exact(&mut status_line)
+        .context("health check: no HTTP answer")?;
+    // "HTTP/1.x 200"
+    if &status_line[8..12] == b" 200" {
+        println!("healthy: http://{addr}/healthz");
+        Ok(())
+    } else {
+        Err(CliError::Other(anyhow::anyhow!(
+            "health check: http://{addr}/healthz answered {}",
+            String::from_utf8_lossy(&status_line[9..12])
+        )))
+    }
 }
 
 /// The `[models."id"]` tables of a catalog TOML file as the config's `[prices]`.

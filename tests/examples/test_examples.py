@@ -14,6 +14,8 @@ import glob
 import os
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import kubernetes_validate
 import pytest
@@ -77,7 +79,7 @@ def container_command(job, mounts):
     the horizon shortened."""
     c = job["spec"]["template"]["spec"]["containers"][0]
     argv = list(c.get("command", [])) + list(c.get("args", []))
-    assert argv[0] == "burnrate"
+    assert argv[0] == "/burnrate"  # the Containerfile image's binary
     out = [burnrate_bin()]
     i = 1
     while i < len(argv):
@@ -179,8 +181,8 @@ def test_the_github_actions_workflow_runs_its_shards_and_merge(tmp_path):
 
     def run_steps(job, matrix_value=None):
         for step in job["steps"]:
-            if "run" not in step or step["run"].startswith("pip install"):
-                continue  # actions (checkout, artifacts) and installing the wheel
+            if "run" not in step or step.get("name") == "Install burnrate":
+                continue  # actions (checkout, artifacts) and downloading the release binary
             script = step["run"]
             step_env = {k: str(v) for k, v in step.get("env", {}).items()}
             if matrix_value is not None:
@@ -205,3 +207,34 @@ def test_the_github_actions_workflow_runs_its_shards_and_merge(tmp_path):
     merged = (workdir / "report" / "result.json").read_bytes()
     assert merged == single_machine(tmp_path, str(workdir / env["SCENARIO"]), horizon.split())
     assert "p95" in (tmp_path / "summary.md").read_text()
+
+
+REPO = Path(ROOT)
+WORKFLOWS = [REPO / ".github/workflows/release.yml", *sorted((REPO / "examples/github-actions").glob("*.yml"))]
+
+
+def test_workflows_pass_the_workflow_schema_and_zizmor():
+    """The release workflow and the Actions examples are valid GitHub workflows (SchemaStore's
+    schema, as bundled by check-jsonschema) and clean under zizmor's offline audits (with the
+    ref-pin policy of .github/zizmor.yml; docs/install.md)."""
+    bindir = Path(sys.executable).parent
+    schema = subprocess.run(
+        [bindir / "check-jsonschema", "--builtin-schema", "vendor.github-workflows", *WORKFLOWS],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert schema.returncode == 0, schema.stdout + schema.stderr
+    lint = subprocess.run(
+        [bindir / "zizmor", "--offline", "--config", REPO / ".github/zizmor.yml", *WORKFLOWS],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_release_workflow_builds_wheels_archives_and_checksums():
+    wf = yaml.safe_load((REPO / ".github/workflows/release.yml").read_text())
+    steps = {name: job["steps"] for name, job in wf["jobs"].items()}
+    assert any(s.get("uses", "").startswith("PyO3/maturin-action@") for s in steps["wheels"])
+    targets = {m["os"].split("-")[0] for m in wf["jobs"]["wheels"]["strategy"]["matrix"]["include"]}
+    assert targets == {"ubuntu", "macos"}
+    assert any("tar -czf" in s.get("run", "") for s in steps["archives"])
+    assert any("sha256sum" in s.get("run", "") for s in steps["release"])

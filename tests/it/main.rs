@@ -7,5 +7,7 @@ mod cli_drive;
 mod cli_shard;
 mod cli_shell;
 mod cli_traces;
+mod container;
+mod install_names;
 mod mock_frameworks;
 mod mock_sdk;
