@@ -242,8 +242,9 @@ fn se_of(value: f64, ci: Ci95) -> f64 {
 }
 
 /// p95 daily cost against `(1 + max_increase)` x the baseline's: the ratio and an interval for
-/// it from both runs' intervals (independent runs, delta method). Breaches only when the whole
-/// interval is above the allowed ratio ("beyond noise"); holds otherwise, like a regression gate.
+/// it from both runs' intervals (independent runs, delta method), judged by the one rule of
+/// every gate: holds when the whole interval is at or under the allowed ratio, breaches when it
+/// lies wholly above, inconclusive when it straddles it.
 fn baseline_gate(r: &SimResult, base: &SimResult, max_increase: f64) -> Gate {
     let (cur, b) = (&r.cost_usd.per_day, &base.cost_usd.per_day);
     let allowed = 1.0 + max_increase;
@@ -268,19 +269,47 @@ fn baseline_gate(r: &SimResult, base: &SimResult, max_increase: f64) -> Gate {
     let se =
         ratio * ((se_c / cur.p95.max(f64::MIN_POSITIVE)).powi(2) + (se_b / b.p95).powi(2)).sqrt();
     let ci = Ci95((ratio - Z975 * se).max(0.0), Some(ratio + Z975 * se));
+    let (verdict, _) = judge(ratio, ci, allowed, r.replicas);
+    let replicas_to_settle = (verdict == Verdict::Inconclusive)
+        .then(|| {
+            current_replicas_to_settle(
+                ratio,
+                allowed,
+                se_c / cur.p95.max(f64::MIN_POSITIVE),
+                se_b / b.p95,
+                r.replicas,
+            )
+        })
+        .flatten();
     Gate {
         name,
         unit: "ratio",
         value: ratio,
         ci95: ci,
         limit: allowed,
-        verdict: if ci.low() > allowed {
-            Verdict::Breaches
-        } else {
-            Verdict::Holds
-        },
-        replicas_to_settle: None,
+        verdict,
+        replicas_to_settle,
     }
+}
+
+/// Replicas of the current run that would settle a straddling ratio, the baseline staying as it
+/// is: the ratio's relative variance is `rel_c^2 x n / k + rel_b^2` at `k` replicas (the current
+/// run's share shrinks as 1/k), and it settles once `Z975 x ratio x sqrt(that)` is under the
+/// distance to the limit. `None` when the baseline's own noise is already too wide (rerun the
+/// baseline with more replicas too) or the ratio sits on the limit.
+fn current_replicas_to_settle(
+    ratio: f64,
+    allowed: f64,
+    rel_c: f64,
+    rel_b: f64,
+    replicas: u32,
+) -> Option<u64> {
+    let distance = (allowed - ratio).abs();
+    let room = (distance / (Z975 * ratio)).powi(2) - rel_b.powi(2);
+    if distance <= 0.0 || room <= 0.0 || rel_c <= 0.0 {
+        return None;
+    }
+    whole_batches(f64::from(replicas) * rel_c.powi(2) / room)
 }
 
 /// Steps and models whose mean daily cost moved, largest move first (top 5 each).
@@ -355,9 +384,10 @@ fn settle_text(n: Option<u64>, days: u32) -> String {
         Some(n) => format!(
             "about {n} replicas of {days} days would settle it (run with --precision, or --replicas {n})"
         ),
-        None => {
-            "no number of replicas is expected to settle it: the figure sits on the limit".into()
-        }
+        None => "no number of replicas of this run is expected to settle it: the figure sits \
+                 on the limit, or a baseline's own interval is too wide (rerun the baseline with \
+                 --precision)"
+            .into(),
     }
 }
 

@@ -176,6 +176,10 @@ pub struct Ingest {
     span_names: HashMap<u32, u32>,
     /// Calls whose step is their parent's name, with their own span name as the fallback.
     fallback_steps: Vec<(u32, u32)>,
+    /// Hashes of the `gen_ai.response.id`s seen: two instrumentations of one client (the
+    /// anthropic SDK's own and OpenLLMetry's, say) each record the same call, and it is one
+    /// call. 8 bytes a call, not the id itself.
+    response_ids: std::collections::HashSet<u64>,
     calls: Vec<Call>,
     report: IngestReport,
 }
@@ -524,6 +528,18 @@ impl Ingest {
             self.skip("LLM span without a model name");
             return Ok(());
         };
+        if let Some(id) = a.response_id.filter(|id| !id.is_empty()) {
+            use std::hash::{Hash, Hasher};
+            // SipHash with fixed keys: the same ids collide (or not) on every run.
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            id.hash(&mut h);
+            if !self.response_ids.insert(h.finish()) {
+                self.skip(
+                    "LLM span of a call another span already recorded (same gen_ai.response.id)",
+                );
+                return Ok(());
+            }
+        }
         let failed = span.status.as_ref().is_some_and(|s| s.code.0 == 2) || a.error_type.is_some();
         let status = match (a.http_status, failed) {
             (Some(s), _) if (100..600).contains(&s) => s as u16,
@@ -673,6 +689,7 @@ struct SpanAttrs<'a> {
     error_type: Option<&'a str>,
     http_status: Option<u64>,
     ttft_s: Option<f64>,
+    response_id: Option<&'a str>,
 }
 
 impl<'a> SpanAttrs<'a> {
@@ -706,7 +723,10 @@ impl<'a> SpanAttrs<'a> {
                 "gen_ai.usage.cache_read.input_tokens"
                 | "gen_ai.usage.cache_read_input_tokens"
                 | "llm.token_count.prompt_details.cache_read" => a.cache_read = v.uint(),
+                // `cache_write`: the anthropic SDK's own instrumentation (2.14, scope
+                // `com.anthropic.sdk.python`) spells the registry's `cache_creation` so.
                 "gen_ai.usage.cache_creation.input_tokens"
+                | "gen_ai.usage.cache_write.input_tokens"
                 | "gen_ai.usage.cache_creation_input_tokens"
                 | "llm.token_count.prompt_details.cache_write" => a.cache_write = v.uint(),
                 "gen_ai.usage.reasoning.output_tokens"
@@ -714,6 +734,7 @@ impl<'a> SpanAttrs<'a> {
                 "gen_ai.agent.name" if opts.step_key.is_none() => a.agent = v.str(),
                 "gen_ai.conversation.id" | "session.id" => conversation = v.str(),
                 "error.type" => a.error_type = v.str(),
+                "gen_ai.response.id" => a.response_id = v.str(),
                 "http.response.status_code" => a.http_status = v.uint(),
                 "gen_ai.response.time_to_first_chunk" | "gen_ai.server.time_to_first_token" => {
                     a.ttft_s = v.float()

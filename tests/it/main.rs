@@ -11,3 +11,4 @@ mod container;
 mod install_names;
 mod mock_frameworks;
 mod mock_sdk;
+mod otel_e2e;

@@ -375,3 +375,68 @@ fn baseline_gate_names_what_changed() {
     let c = reports::check(&base, &with_base(&base));
     assert_eq!(c.gates.last().unwrap().verdict, Verdict::Holds);
 }
+
+/// The baseline gate follows the one rule of every gate, on figures computed by hand.
+/// Baseline p95 $100 and current $108, each interval `value ± Z975 x se`: the ratio is 1.08
+/// and its standard error (delta method, independent runs) `1.08 x sqrt(rel_c² + rel_b²)`.
+/// - rel_c = rel_b = 1%: se = 0.015274, interval 1.0501-1.1099. A 4% limit lies wholly below
+///   it (breaches), a 15% limit wholly above it (holds), 10% straddles it (inconclusive), and
+///   no number of current replicas settles it: the distance 0.02 needs the ratio's relative se
+///   under 0.02 / (Z975 x 1.08) = 0.94%, less than the baseline's 1% alone.
+/// - rel_b = 0.2%: interval 1.0584-1.1016 still straddles 10%, and the current run's share must
+///   fall from 1e-4 to 0.94%² - 0.2%² = 8.527e-5: 50 x 1e-4 / 8.527e-5 = 58.6 replicas, 64 in
+///   whole batches of 16.
+#[test]
+fn the_baseline_gate_holds_breaches_or_is_inconclusive_by_the_one_rule() {
+    use burnrate_sim::stats::{Ci95, Z975};
+    use reports::Verdict;
+    let with = |p95: f64, rel_se: f64| {
+        let mut r = support_agent();
+        r.replicas = 50;
+        r.cost_usd.per_day.p95 = p95;
+        let half = Z975 * rel_se * p95;
+        r.cost_usd.per_day.p95_ci95 = Ci95(p95 - half, Some(p95 + half));
+        r
+    };
+    let gate = |now: &burnrate_sim::SimResult, base: &burnrate_sim::SimResult, limit: f64| {
+        let spec = reports::CheckSpec {
+            baseline: Some((base.clone(), limit)),
+            ..spec(1e9, 1.0, 95.0)
+        };
+        reports::check(now, &spec).gates.last().unwrap().clone()
+    };
+    let (now, base) = (with(108.0, 0.01), with(100.0, 0.01));
+    let g = gate(&now, &base, 0.04);
+    assert_eq!(g.verdict, Verdict::Breaches, "{g:?}");
+    assert!((g.ci95.low() - 1.0501).abs() < 1e-4, "{g:?}");
+    assert!((g.ci95.high().unwrap() - 1.1099).abs() < 1e-4, "{g:?}");
+    assert_eq!(gate(&now, &base, 0.15).verdict, Verdict::Holds);
+    let g = gate(&now, &base, 0.10);
+    assert_eq!(
+        (g.verdict, g.replicas_to_settle),
+        (Verdict::Inconclusive, None)
+    );
+
+    let tight = with(100.0, 0.002);
+    let g = gate(&now, &tight, 0.10);
+    assert!((g.ci95.low() - 1.0584).abs() < 1e-4, "{g:?}");
+    assert_eq!(
+        (g.verdict, g.replicas_to_settle),
+        (Verdict::Inconclusive, Some(64))
+    );
+    // Every format says so: the check is inconclusive, the Markdown marks the row.
+    let spec = reports::CheckSpec {
+        baseline: Some((tight.clone(), 0.10)),
+        ..spec(1e9, 1.0, 95.0)
+    };
+    let c = reports::check(&now, &spec);
+    assert_eq!(c.verdict, Verdict::Inconclusive);
+    let md = reports::check_markdown(&now, &c);
+    assert!(
+        md.contains(
+            "| p95 daily cost / baseline | +8.0% (+5.8% to +10.2%) | ≤ +10.0% | ⚠️ inconclusive |"
+        ),
+        "{md}"
+    );
+    assert!(reports::check_junit(&c, false).contains("inconclusive"));
+}
