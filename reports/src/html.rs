@@ -350,6 +350,16 @@ pub(crate) fn html_with(r: &SimResult, charts: &[Chart]) -> String {
         secs(r.capacity.task_wait_s.p50),
         secs(r.capacity.task_wait_s.p95)
     ));
+    let take = crate::summary::what_it_would_take_rows(r);
+    if let Some((head, rows)) = take.split_first() {
+        body.push_str("<p>What it would take: each rate limit in the order traffic meets it (fluid estimates from the capacity search's pilot).</p>\n");
+        let head: Vec<&str> = head.iter().map(String::as_str).collect();
+        body.push_str(&table(
+            &head,
+            rows,
+            &crate::summary::WHAT_IT_WOULD_TAKE_RIGHT,
+        ));
+    }
     section(&mut o, "capacity", "Latency and capacity", &body);
 
     o.push_str(&format!(

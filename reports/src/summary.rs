@@ -310,6 +310,11 @@ pub fn text(r: &SimResult) -> String {
         secs(r.capacity.task_wait_s.p50),
         secs(r.capacity.task_wait_s.p95)
     ));
+    let rows = what_it_would_take_rows(r);
+    if !rows.is_empty() {
+        o.push_str("  what it would take (fluid estimates: each limit's peak minute meets it):\n");
+        o.push_str(&text_table(&rows, &WHAT_IT_WOULD_TAKE_RIGHT));
+    }
     o
 }
 
@@ -339,6 +344,42 @@ pub(crate) fn precision_line(r: &SimResult) -> Option<String> {
         )
     })
 }
+
+/// The "what would it take" table: each limit in the order traffic meets it, the tasks/day
+/// at which it binds, what to raise it to, and which limit binds next. Header row first;
+/// empty without rate limits.
+pub(crate) fn what_it_would_take_rows(r: &SimResult) -> Vec<Vec<String>> {
+    let rungs = &r.capacity.what_it_would_take;
+    if rungs.is_empty() {
+        return Vec::new();
+    }
+    let mut rows = vec![
+        [
+            "limit",
+            "per min",
+            "binds at (tasks/day)",
+            "raise it to (per min)",
+            "then binds",
+        ]
+        .map(String::from)
+        .to_vec(),
+    ];
+    for (i, rung) in rungs.iter().enumerate() {
+        rows.push(vec![
+            format!("{} {}", rung.model, rung.limit),
+            count(rung.limit_per_min),
+            count(rung.binds_at_tasks_per_day.floor() as u64),
+            rung.raise_to_per_min.map_or("-".into(), count),
+            rungs.get(i + 1).map_or("nothing (last limit)".into(), |n| {
+                format!("{} {}", n.model, n.limit)
+            }),
+        ]);
+    }
+    rows
+}
+
+/// Alignment of [`what_it_would_take_rows`]' columns (numbers right).
+pub(crate) const WHAT_IT_WOULD_TAKE_RIGHT: [bool; 5] = [false, true, true, true, false];
 
 /// The sustainable-traffic figure with the limit that binds above it.
 pub(crate) fn sustainable(r: &SimResult) -> String {
@@ -434,6 +475,12 @@ pub fn markdown(r: &SimResult) -> String {
             rows.push(row);
         }
         o.push_str(&md_table(&rows, &[false, true, true, true]));
+        o.push('\n');
+    }
+    let take = what_it_would_take_rows(r);
+    if !take.is_empty() {
+        o.push_str("What it would take (each rate limit in the order traffic meets it):\n\n");
+        o.push_str(&md_table(&take, &WHAT_IT_WOULD_TAKE_RIGHT));
         o.push('\n');
     }
 

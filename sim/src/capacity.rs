@@ -4,7 +4,7 @@
 //! difference between two probes is the traffic).
 
 use crate::model::Scenario;
-use crate::result::{Binding, Limiting, WaitQuantiles};
+use crate::result::{Binding, LimitRung, Limiting, WaitQuantiles};
 use crate::run::run_summary;
 use crate::search::{Bracket, Probed, k_section, search};
 use crate::summary::Summary;
@@ -188,7 +188,7 @@ fn probe(sc: &Scenario, on_probe: &(dyn Fn(u64) + Sync)) -> Option<Summary> {
 pub(crate) fn max_sustainable(
     sc: &Scenario,
     on_probe: &(dyn Fn(u64) + Sync),
-) -> Option<(f64, Option<Limiting>)> {
+) -> Option<(f64, Option<Limiting>, Vec<LimitRung>)> {
     if !has_rate_limits(sc) {
         return None;
     }
@@ -210,6 +210,7 @@ pub(crate) fn max_sustainable(
         }
     }
     let mut guess = f64::INFINITY;
+    let mut rungs = Vec::new();
     // Scaling a bucket down must leave room for several requests, or one request's burst
     // (or its output reservation) would be a larger share of the bucket than it really is.
     let mut max_scale = f64::INFINITY;
@@ -221,7 +222,7 @@ pub(crate) fn max_sustainable(
         let per_call = |tokens: u64| tokens as f64 / req as f64;
         let reserve = per_call(output).max(largest_output_cap(sc, &pools, p) as f64);
         let l = &spec.rate_limits;
-        for (limit, used, request) in [
+        for (kind, (limit, used, request)) in LIMIT_KINDS.into_iter().zip([
             (l.requests_per_minute, req, 1.0),
             (
                 l.tokens_per_minute,
@@ -230,9 +231,17 @@ pub(crate) fn max_sustainable(
             ),
             (l.input_tokens_per_minute, input, per_call(input)),
             (l.output_tokens_per_minute, output, reserve),
-        ] {
+        ]) {
             if let (Some(limit), true) = (limit, used > 0) {
-                guess = guess.min(limit as f64 * 1440.0 / (used as f64 / tasks) / peak);
+                let binds_at = limit as f64 * 1440.0 / (used as f64 / tasks) / peak;
+                guess = guess.min(binds_at);
+                rungs.push(LimitRung {
+                    model: spec.id.clone(),
+                    limit: kind.to_string(),
+                    limit_per_min: limit,
+                    binds_at_tasks_per_day: binds_at,
+                    raise_to_per_min: None,
+                });
                 max_scale = max_scale.min(limit as f64 / (MIN_REQUESTS_PER_BUCKET * request));
             }
         }
@@ -282,7 +291,25 @@ pub(crate) fn max_sustainable(
     };
     let (lo, hi, seen) = search(SEARCH_RATIO, guess * MAX_WIDEN, first, next, is_ok)?;
     let limiting = seen.into_iter().find(|p| p.x == hi).and_then(|p| p.data);
-    Some((lo, limiting))
+    Some((lo, limiting, ladder(rungs)))
+}
+
+/// Orders the limits by the traffic at which each binds; each but the last says what it must
+/// be raised to (in proportion: its demand grows with traffic) for the next one to bind first.
+fn ladder(mut rungs: Vec<LimitRung>) -> Vec<LimitRung> {
+    rungs.sort_by(|a, b| {
+        a.binds_at_tasks_per_day
+            .total_cmp(&b.binds_at_tasks_per_day)
+            .then_with(|| a.model.cmp(&b.model))
+            .then_with(|| a.limit.cmp(&b.limit))
+    });
+    for i in 1..rungs.len() {
+        let next = rungs[i].binds_at_tasks_per_day;
+        let r = &mut rungs[i - 1];
+        r.raise_to_per_min =
+            Some((r.limit_per_min as f64 * next / r.binds_at_tasks_per_day).ceil() as u64);
+    }
+    rungs
 }
 
 /// The largest `max_tokens` of the steps whose model draws from pool `p` (0: none set).

@@ -55,9 +55,9 @@ pub use money::{
 };
 pub use result::{
     Band, Binding, BudgetSummary, CacheSummary, CallCounts, CapacitySummary, CostSummary,
-    FirstBreach, KindBreakdown, LatencyQuantiles, LatencySummary, Limiting, ModelCapacity,
-    MonthBand, MonthSummary, PrecisionSummary, Quantiles, RoutingSummary, SimResult, TaskCounts,
-    Timeline, TimelineDay, TimelineMonth, WaitQuantiles,
+    FirstBreach, KindBreakdown, LatencyQuantiles, LatencySummary, LimitRung, Limiting,
+    ModelCapacity, MonthBand, MonthSummary, PrecisionSummary, Quantiles, RoutingSummary, SimResult,
+    TaskCounts, Timeline, TimelineDay, TimelineMonth, WaitQuantiles,
 };
 pub use run::{
     PRECISION_BATCH, Progress, RunOptions, SimError, precision_reached, scenario_hash, simulate,

@@ -322,6 +322,12 @@ pub struct CapacitySummary {
     /// The limit that saturates just above `max_sustainable_tasks_per_day`.
     #[serde(default)]
     pub limiting: Option<Limiting>,
+    /// What it would take: every limit the traffic uses, in the order traffic meets them, with
+    /// the tasks/day at which each binds and what to raise it to for the next one to bind
+    /// instead. Fluid estimates from the search's pilot (each limit's peak minute meeting it;
+    /// the bisection refines only the first, `max_sustainable_tasks_per_day`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub what_it_would_take: Vec<LimitRung>,
     /// Whether a rate limit saturated in this run (see `binding`).
     #[serde(default)]
     pub saturated: bool,
@@ -350,6 +356,21 @@ pub struct Binding {
     pub first_hour: u32,
     /// Queue wait of the model's calls that had to queue, seconds.
     pub wait_s: WaitQuantiles,
+}
+
+/// One limit of [`CapacitySummary::what_it_would_take`].
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct LimitRung {
+    /// The model (for a shared pool: its first model in the scenario).
+    pub model: String,
+    /// `RPM`, `TPM`, `ITPM` or `OTPM`, counted as the provider counts it.
+    pub limit: String,
+    /// The limit as set, per minute.
+    pub limit_per_min: u64,
+    /// The daily traffic (the scenario's shape, steady) at whose peak minute this limit is met.
+    pub binds_at_tasks_per_day: f64,
+    /// What this limit must be raised to for the next rung's traffic; `None` for the last.
+    pub raise_to_per_min: Option<u64>,
 }
 
 /// The limit that binds first as traffic grows.

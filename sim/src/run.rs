@@ -368,9 +368,11 @@ fn add_capacity_searches(
     days.sort_unstable();
     result.budget.headroom_multiple =
         crate::capacity::headroom_multiple(sc, quantile_sorted(&days, 0.95), on_probe);
-    let (sustainable, limiting) = crate::capacity::max_sustainable(sc, on_probe).unzip();
-    result.capacity.max_sustainable_tasks_per_day = sustainable;
-    result.capacity.limiting = limiting.flatten();
+    if let Some((sustainable, limiting, ladder)) = crate::capacity::max_sustainable(sc, on_probe) {
+        result.capacity.max_sustainable_tasks_per_day = Some(sustainable);
+        result.capacity.limiting = limiting;
+        result.capacity.what_it_would_take = ladder;
+    }
 }
 
 fn build_result_without_searches(sc: &Scenario, s: &Summary) -> SimResult {
@@ -589,6 +591,7 @@ fn build_result_without_searches(sc: &Scenario, s: &Summary) -> SimResult {
                 // Filled by `add_capacity_searches`.
                 max_sustainable_tasks_per_day: None,
                 limiting: None,
+                what_it_would_take: Vec::new(),
             }
         },
         timeline: Timeline {

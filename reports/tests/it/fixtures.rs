@@ -8,9 +8,9 @@ use burnrate_reports::{Crossing, LeverStep, Sweep, SweepPoint};
 use burnrate_sim::stats::{self, Ci95};
 use burnrate_sim::{
     Band, Binding, BudgetSummary, CacheSummary, CallCounts, CapacitySummary, CostSummary,
-    FirstBreach, KindBreakdown, LatencyQuantiles, LatencySummary, Limiting, ModelCapacity,
-    MonthBand, MonthSummary, Quantiles, RoutingSummary, SimResult, TaskCounts, Timeline,
-    TimelineDay, TimelineMonth, WaitQuantiles,
+    FirstBreach, KindBreakdown, LatencyQuantiles, LatencySummary, LimitRung, Limiting,
+    ModelCapacity, MonthBand, MonthSummary, Quantiles, RoutingSummary, SimResult, TaskCounts,
+    Timeline, TimelineDay, TimelineMonth, WaitQuantiles,
 };
 use std::collections::BTreeMap;
 
@@ -252,6 +252,24 @@ pub fn support_agent() -> SimResult {
                 model: "claude-sonnet-4-5".to_string(),
                 limit: "ITPM".to_string(),
             }),
+            // 400,000 x 5,000 / 3,300 = 606,060.6: raise Sonnet's ITPM to 606,061 for Haiku's
+            // OTPM to bind next.
+            what_it_would_take: vec![
+                LimitRung {
+                    model: "claude-sonnet-4-5".to_string(),
+                    limit: "ITPM".to_string(),
+                    limit_per_min: 400_000,
+                    binds_at_tasks_per_day: 3_300.4,
+                    raise_to_per_min: Some(606_061),
+                },
+                LimitRung {
+                    model: "claude-haiku-4-5".to_string(),
+                    limit: "OTPM".to_string(),
+                    limit_per_min: 80_000,
+                    binds_at_tasks_per_day: 5_000.0,
+                    raise_to_per_min: None,
+                },
+            ],
             saturated: false,
             binding: Vec::new(),
             task_wait_s: WaitQuantiles::default(),

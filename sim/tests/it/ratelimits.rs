@@ -244,3 +244,52 @@ output_tokens = 10
         "requests_per_minute = 100\nrate_limit_pool = \"mine\"\n",
     ));
 }
+
+/// "What would it take", by hand: the cached Sonnet 4.6 step with RPM 300, ITPM 100,000 and
+/// OTPM 40,000 (output 100 tokens, no `max_tokens`: the reservation is the output itself).
+/// The fluid figures come from the search's pilot, about 2,000 tasks over 3 hours: calls 5.4 s
+/// apart keep refreshing the 1-hour cache, so the 20,000-token prefix is written once, 10
+/// tokens a task. ITPM binds at 100,000 / 510 x 1,440 = 282,353 tasks/day (the pilot's task
+/// count is Poisson, sd 45 of 2,000: 0.05% on this figure), RPM at 300 x 1,440 = 432,000, OTPM
+/// at 40,000 / 100 x 1,440 = 576,000. Raising ITPM to 100,000 x 432,000 / 282,353 = 153,000
+/// lets RPM bind next; raising RPM to 300 x 576/432 = 400 lets OTPM bind.
+#[test]
+fn what_it_would_take_lists_each_limit_in_the_order_traffic_meets_it() {
+    let text = cached_prefix("claude-sonnet-4-6", 100_000)
+        .replace("requests_per_minute = 0", "requests_per_minute = 300")
+        .replace(
+            "output_tokens_per_minute = 0",
+            "output_tokens_per_minute = 40000",
+        );
+    let r = run(&text);
+    let rungs = &r.capacity.what_it_would_take;
+    let got: Vec<(&str, &str, u64)> = rungs
+        .iter()
+        .map(|x| (x.model.as_str(), x.limit.as_str(), x.limit_per_min))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("claude-sonnet-4-6", "ITPM", 100_000),
+            ("claude-sonnet-4-6", "RPM", 300),
+            ("claude-sonnet-4-6", "OTPM", 40_000)
+        ]
+    );
+    for (rung, want, tolerance) in [
+        (&rungs[0], 282_353.0, 0.002),
+        (&rungs[1], 432_000.0, 1e-9),
+        (&rungs[2], 576_000.0, 1e-9),
+    ] {
+        let got = rung.binds_at_tasks_per_day;
+        assert!((got / want - 1.0).abs() <= tolerance, "{rung:?}");
+    }
+    let raise: Vec<Option<u64>> = rungs.iter().map(|x| x.raise_to_per_min).collect();
+    assert!(
+        raise[0].is_some_and(|v| (152_700..=153_300).contains(&v)),
+        "{raise:?}"
+    );
+    assert_eq!(&raise[1..], [Some(400), None]);
+    // The bisected answer is the first rung's, refined (the file's 90-102% rule).
+    let v = r.capacity.max_sustainable_tasks_per_day.unwrap();
+    assert!((282_353.0 * 0.90..=282_353.0 * 1.02).contains(&v), "{v}");
+}
