@@ -15,7 +15,7 @@
 use burnrate_sim::CacheTtl;
 use std::collections::HashMap;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 
 /// FNV-1a style 64-bit step, used to chain prefix hashes.
 pub fn mix(h: u64, x: u64) -> u64 {
@@ -346,6 +346,42 @@ impl PromptCache {
         for s in &self.shards {
             s.lock().unwrap_or_else(|e| e.into_inner()).clear();
         }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct CachedContent {
+    pub(crate) name: String,
+    /// Catalog id.
+    pub(crate) model: String,
+    pub(crate) key: String,
+    pub(crate) tokens: u64,
+    pub(crate) display_name: Option<String>,
+    pub(crate) created: SystemTime,
+    pub(crate) updated: SystemTime,
+    pub(crate) expires: SystemTime,
+}
+
+/// The live explicit caches of the server (Gemini `cachedContents`, handled in
+/// `gemini/caches.rs`): kept here, below the handlers, because `AppState` owns them.
+#[derive(Debug, Default)]
+pub struct CachedContents(Mutex<HashMap<String, CachedContent>>);
+
+impl CachedContents {
+    pub(crate) fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedContent>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn clear(&self) {
+        self.lock().clear();
+    }
+
+    /// The live cache `name` of `key` (expired ones are dropped).
+    pub(crate) fn get(&self, name: &str, key: &str) -> Option<CachedContent> {
+        let mut m = self.lock();
+        let now = SystemTime::now();
+        m.retain(|_, c| c.expires > now);
+        m.get(name).filter(|c| c.key == key).cloned()
     }
 }
 

@@ -1049,7 +1049,7 @@ fn api_of(route: Option<&str>) -> Option<&'static str> {
         "/v1/embeddings" => "embeddings",
         "/v1/messages" => "messages",
         "/v1/messages/count_tokens" => "count_tokens",
-        // Refined by the method in the path (`gemini::api_label`) in `track`.
+        // Refined by the method in the path (`gemini_api_label`) in `track`.
         "/v1beta/models/{*rest}" => "generate_content",
         "/v1beta/cachedContents"
         | "/v1beta/cachedContents/{id}"
@@ -1086,8 +1086,8 @@ pub async fn track(State(st): State<Arc<AppState>>, mut request: Request, next: 
             .map(MatchedPath::as_str),
     );
     let api = match api {
-        Some("generate_content") => Some(crate::gemini::api_label(path)),
-        Some("models") if shape == Shape::Gemini => Some(crate::gemini::api_label(path)),
+        Some("generate_content") => Some(gemini_api_label(path)),
+        Some("models") if shape == Shape::Gemini => Some(gemini_api_label(path)),
         other => other,
     };
     let admin = path.starts_with("/_mock/");
@@ -1181,5 +1181,16 @@ fn too_long(
     match param {
         Some(p) => err.with_param(p),
         None => err,
+    }
+}
+
+/// The request log's `api` label of a Gemini path (`/v1beta/models/m:method`).
+fn gemini_api_label(path: &str) -> &'static str {
+    match path.rsplit(':').next().unwrap_or("") {
+        "generateContent" => "generate_content",
+        "streamGenerateContent" => "stream_generate_content",
+        "countTokens" => "count_tokens",
+        "embedContent" | "batchEmbedContents" => "embeddings",
+        _ => "other",
     }
 }

@@ -269,7 +269,7 @@ pub struct AppState {
     pub batches: Mutex<HashMap<String, StoredBatch>>,
     pub id_counter: AtomicU64,
     /// Gemini explicit caches (`/v1beta/cachedContents`).
-    pub gemini_caches: crate::gemini::CachedContents,
+    pub gemini_caches: crate::cache::CachedContents,
 }
 
 pub const MAX_FILES: usize = 10_000;
@@ -295,7 +295,7 @@ impl AppState {
             files: Mutex::new(HashMap::new()),
             batches: Mutex::new(HashMap::new()),
             id_counter: AtomicU64::new(0),
-            gemini_caches: crate::gemini::CachedContents::default(),
+            gemini_caches: crate::cache::CachedContents::default(),
         })
     }
 

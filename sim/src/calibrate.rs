@@ -19,7 +19,8 @@ use crate::catalog::Catalog;
 use crate::fitstats::{self, ArrivalFit, GROWTH_T, Gof, KS_REJECT_P, LatencyFit};
 use crate::model::Scenario;
 use crate::traces::{Call, Calls, Ingest, IngestOptions};
-use serde_json::Value;
+use crate::usage_log::{CalibrateError, Observation};
+
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write as _;
 
@@ -27,165 +28,8 @@ use std::fmt::Write as _;
 pub const MIN_LOGNORMAL_OBSERVATIONS: usize = 20;
 /// Most distinct values an empirical distribution keeps (more are reduced to quantiles).
 const MAX_EMPIRICAL_VALUES: usize = 64;
-/// Most lines one calibration reads.
-pub const MAX_LINES: usize = 10_000_000;
 /// Most step/model groups.
 const MAX_GROUPS: usize = 1_000;
-
-/// A line that could not be used, with its 1-based number.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-pub enum CalibrateError {
-    #[error("line {line}: {message}")]
-    Line { line: usize, message: String },
-    #[error("no usable observations: every line was an error or the log is empty")]
-    Empty,
-    #[error("more than {0} lines; split the log")]
-    TooManyLines(usize),
-    #[error(
-        "model `{model}` (line {line} of {file}) is not in the catalog; rename it to a catalog id"
-    )]
-    UnknownModel {
-        model: String,
-        line: usize,
-        file: String,
-    },
-    #[error("{at}: {message}")]
-    At { at: String, message: String },
-    #[error("cannot read {0}")]
-    Read(String),
-    #[error("the fitted scenario does not validate: {0}")]
-    Invalid(String),
-}
-
-/// One call as a log line describes it, provider-neutral.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub struct Observation {
-    /// 1-based line number.
-    pub line: usize,
-    pub task: Option<String>,
-    pub step: Option<String>,
-    pub model: Option<String>,
-    /// HTTP status; 200 when the line is a bare usage object.
-    pub status: u16,
-    /// Error kind named by the line (`malformed`, `timeout`, ...), if any.
-    pub error: Option<String>,
-    /// Whether the line is a retry of an earlier attempt.
-    pub retry: bool,
-    /// Uncached input tokens.
-    pub input: u64,
-    pub cache_write: u64,
-    pub cache_read: u64,
-    pub output: u64,
-    /// Of `output`, reasoning tokens.
-    pub reasoning: u64,
-    /// Start (`ts`, `timestamp`), microseconds since the Unix epoch.
-    pub start_us: Option<i64>,
-    /// Duration (`latency_ms`).
-    pub duration_us: Option<u64>,
-}
-
-impl Observation {
-    pub fn total_input(&self) -> u64 {
-        self.input + self.cache_write + self.cache_read
-    }
-}
-
-fn uint(v: Option<&Value>) -> Option<u64> {
-    v.and_then(|v| {
-        v.as_u64()
-            .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f.round() as u64))
-    })
-}
-
-fn tag(v: Option<&Value>) -> Option<String> {
-    match v? {
-        Value::String(s) if !s.is_empty() => Some(s.chars().take(200).collect()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
-
-/// Parses one JSONL line (`line` is its 1-based number). `Ok(None)` for a blank line.
-pub fn parse_line(line: usize, text: &str) -> Result<Option<Observation>, CalibrateError> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Ok(None);
-    }
-    let err = |message: String| CalibrateError::Line { line, message };
-    let v: Value = serde_json::from_str(text).map_err(|e| err(format!("not JSON: {e}")))?;
-    let obj = v
-        .as_object()
-        .ok_or_else(|| err("expected a JSON object".to_string()))?;
-    let mut o = Observation {
-        line,
-        task: tag(obj.get("task").or_else(|| obj.get("task_id"))),
-        step: tag(obj.get("step")),
-        model: tag(obj.get("model")),
-        status: 200,
-        ..Observation::default()
-    };
-    if let Some(s) = obj.get("status") {
-        let s = s.as_u64().filter(|s| (100..600).contains(s));
-        o.status = s.ok_or_else(|| err("`status` must be an HTTP status code".to_string()))? as u16;
-    }
-    o.error = tag(obj.get("error"));
-    o.start_us = ["ts", "timestamp", "start_time"]
-        .iter()
-        .find_map(|k| obj.get(*k))
-        .and_then(|v| match v {
-            Value::String(s) => crate::traces::parse_time_us(s),
-            Value::Number(n) => crate::traces::parse_time_us(&n.to_string()),
-            _ => None,
-        });
-    o.duration_us = obj
-        .get("latency_ms")
-        .and_then(Value::as_f64)
-        .filter(|ms| *ms >= 0.0 && ms.is_finite())
-        .map(|ms| (ms * 1000.0).round() as u64);
-    o.retry = uint(obj.get("retry_count").or_else(|| obj.get("retry"))).is_some_and(|r| r > 0)
-        || obj.get("retry").and_then(Value::as_bool).unwrap_or(false);
-
-    // The mock's request log: provider-neutral counters at the top level.
-    if obj.contains_key("cache_write_tokens") && obj.contains_key("input_tokens") {
-        o.input = uint(obj.get("input_tokens"))
-            .ok_or_else(|| err("`input_tokens` must be a count".into()))?;
-        o.cache_write = uint(obj.get("cache_write_tokens")).unwrap_or(0);
-        o.cache_read = uint(obj.get("cache_read_tokens")).unwrap_or(0);
-        o.output = uint(obj.get("output_tokens")).unwrap_or(0);
-        o.reasoning = uint(obj.get("reasoning_tokens")).unwrap_or(0).min(o.output);
-        return Ok(Some(o));
-    }
-    let usage = match obj.get("usage") {
-        Some(Value::Object(u)) => u,
-        Some(Value::Null) | None if !(200..300).contains(&o.status) || o.error.is_some() => {
-            // A failed call with no usage: counts towards failure rates only.
-            return Ok(Some(o));
-        }
-        Some(_) => return Err(err("`usage` must be an object".to_string())),
-        None => obj,
-    };
-    let u = crate::usage::parse_usage(usage).map_err(|e| err(e.to_string()))?;
-    o.input = u.tokens.input;
-    o.cache_write = u.tokens.cache_write;
-    o.cache_read = u.tokens.cache_read;
-    o.output = u.tokens.output;
-    o.reasoning = u.reasoning;
-    Ok(Some(o))
-}
-
-/// Parses a whole JSONL text.
-pub fn parse_log(text: &str) -> Result<Vec<Observation>, CalibrateError> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        if i >= MAX_LINES {
-            return Err(CalibrateError::TooManyLines(MAX_LINES));
-        }
-        if let Some(o) = parse_line(i + 1, line)? {
-            out.push(o);
-        }
-    }
-    Ok(out)
-}
 
 /// A fitted distribution.
 #[derive(Debug, Clone, PartialEq)]
@@ -994,6 +838,7 @@ impl Calibration {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::usage_log::{parse_line, parse_log};
     use rand::SeedableRng;
 
     #[test]

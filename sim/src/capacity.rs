@@ -4,21 +4,14 @@
 //! difference between two probes is the traffic).
 
 use crate::model::Scenario;
+use crate::replicas::run_summary;
 use crate::result::{Binding, LimitRung, Limiting, WaitQuantiles};
-use crate::run::run_summary;
 use crate::search::{Bracket, Probed, k_section, search};
 use crate::summary::Summary;
 use hdrhistogram::Histogram;
 
-/// A call that waits at least this long for its model's rate limits is "slow"; an hour in
-/// which at least [`SATURATED_SHARE`] of a model's attempts are slow is saturated (the p95
-/// wait of that hour is over the threshold).
-pub const SATURATION_WAIT_S: f64 = 60.0;
 /// Share of an hour's attempts that must be slow for the hour to count as saturated.
 pub const SATURATED_SHARE: f64 = 0.05;
-/// Without `[limits] task_deadline_s`, a call that has waited this long in its model's
-/// rate-limit queue abandons its task, so an overloaded queue holds at most an hour of work.
-pub const DEFAULT_MAX_QUEUE_WAIT_S: f64 = 3_600.0;
 
 /// The limits a model can have, in the engine's bucket order.
 pub const LIMIT_KINDS: [&str; 4] = ["RPM", "TPM", "ITPM", "OTPM"];
@@ -374,7 +367,7 @@ pub(crate) fn headroom_multiple(
         probe(&p, on_probe).map_or((false, None), |s| {
             let mut days = s.day_costs.clone();
             days.sort_unstable();
-            let p95 = crate::run::quantile_sorted(&days, 0.95);
+            let p95 = crate::stats::quantile_sorted(&days, 0.95);
             (p95 <= budget, Some(p95 as f64))
         })
     };

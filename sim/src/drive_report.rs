@@ -26,8 +26,8 @@ impl Spread {
         Spread {
             mean: values.iter().sum::<f64>() / values.len() as f64,
             sd: crate::stats::sample_variance(values).sqrt(),
-            p50: crate::run::quantile_sorted(&sorted, 0.5),
-            p95: crate::run::quantile_sorted(&sorted, 0.95),
+            p50: crate::stats::quantile_sorted(&sorted, 0.5),
+            p95: crate::stats::quantile_sorted(&sorted, 0.95),
             max: sorted[sorted.len() - 1],
         }
     }

@@ -295,7 +295,7 @@ impl<'a> Replica<'a> {
             waiting: vec![std::collections::VecDeque::new(); models],
             refill_due_us: vec![NO_REFILL; models],
             queue_kind: vec![0; models],
-            max_queue_wait_us: (crate::capacity::DEFAULT_MAX_QUEUE_WAIT_S * US_PER_S) as u64,
+            max_queue_wait_us: (ceilings::DEFAULT_MAX_QUEUE_WAIT_S * US_PER_S) as u64,
             breakers: vec![BreakerState::default(); models],
             minutes: vec![MinuteCounter::default(); models],
             day_spend: vec![0; sc.horizon.days as usize],
@@ -941,7 +941,7 @@ impl<'a> Replica<'a> {
         let waited_us = self.now_us - call.queued_at_us;
         let s = &mut self.summary;
         s.model_wait_ms[call.model].saturating_record((waited_us / 1000).max(1));
-        if waited_us as f64 >= crate::capacity::SATURATION_WAIT_S * US_PER_S {
+        if waited_us as f64 >= crate::summary::SATURATION_WAIT_S * US_PER_S {
             let hour = self.hour_index(call.queued_at_us);
             let models = self.sc.models.len();
             self.summary.hour_slow[(hour * models + call.model) * 4 + call.limit_kind as usize] +=

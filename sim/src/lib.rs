@@ -6,7 +6,6 @@ mod arrivals;
 mod calibrate;
 mod capacity;
 mod catalog;
-mod catalog_builtin;
 mod ci;
 mod dist;
 mod drive_report;
@@ -17,6 +16,7 @@ mod litellm;
 mod model;
 mod money;
 mod prepared;
+mod replicas;
 mod result;
 mod run;
 mod scenario;
@@ -27,13 +27,14 @@ mod summary;
 mod timeline;
 mod traces;
 mod usage;
+mod usage_log;
 
 pub use arrivals::ArrivalProcess;
 pub use calibrate::{
-    CalibrateError, Calibration, FailureFit, Fit, HoldoutDay, Observation, StepFit, calibrate,
-    calibrate_calls, daily_cost_usd, fit, parse_line, parse_log,
+    Calibration, FailureFit, Fit, HoldoutDay, StepFit, calibrate, calibrate_calls, daily_cost_usd,
+    fit,
 };
-pub use capacity::{DEFAULT_MAX_QUEUE_WAIT_S, LIMIT_KINDS, SATURATED_SHARE, SATURATION_WAIT_S};
+pub use capacity::{LIMIT_KINDS, SATURATED_SHARE};
 pub use catalog::{
     Billing, BillingError, CacheTtl, Catalog, CostBreakdown, Latency, LimitRules, LongContext,
     ModelKind, ModelSpec, PriceBand, Provider, RateLimits, Rates, ServiceTier, TokenCounts,
@@ -45,6 +46,7 @@ pub use engine::EngineError;
 pub use fitstats::{ArrivalFit, GROWTH_T, Gof, KS_REJECT_P, LatencyFit};
 pub use levers::{lever_variants, naive_poc};
 pub use litellm::{LiteLlmError, LiteLlmImport, import_litellm, models_to_toml};
+pub use model::ceilings::DEFAULT_MAX_QUEUE_WAIT_S;
 pub use model::{
     Arrivals, Batching, Breaker, Caching, ContextMode, FailureRates, GrowthShape, Horizon,
     Incident, IncidentKind, Limits, ModelIdx, Routing, Scenario, Step, StepModel, Stuck,
@@ -53,6 +55,7 @@ pub use model::{
 pub use money::{
     PUSD_PER_USD, pusd_per_token_from_usd_per_mtok, pusd_to_usd, usd_per_mtok, usd_to_pusd,
 };
+pub use replicas::SimError;
 pub use result::{
     Band, Binding, BudgetSummary, CacheSummary, CallCounts, CapacitySummary, CostSummary,
     FirstBreach, KindBreakdown, LatencyQuantiles, LatencySummary, LimitRung, Limiting,
@@ -60,15 +63,15 @@ pub use result::{
     TaskCounts, Timeline, TimelineDay, TimelineMonth, WaitQuantiles,
 };
 pub use run::{
-    PRECISION_BATCH, Progress, RunOptions, SimError, precision_reached, scenario_hash, simulate,
+    PRECISION_BATCH, Progress, RunOptions, precision_reached, scenario_hash, simulate,
     simulate_until, simulate_until_with, simulate_with,
 };
 pub use scenario::{ModelTableError, ScenarioError, model_from_table};
 pub use shard::{MergeError, ShardSummary, merge_shards, simulate_shard};
 pub use stats::Ci95;
 pub use summary::FAILURE_KINDS;
+pub use summary::SATURATION_WAIT_S;
 pub use timeline::{MONTH_DAYS, traffic_changes};
-pub use traces::{
-    Call, Calls, Ingest, IngestOptions, IngestReport, InputFormat, MAX_CALLS, parse_time_us,
-};
+pub use traces::{Call, Calls, Ingest, IngestOptions, IngestReport, InputFormat, MAX_CALLS};
 pub use usage::{Usage, UsageError, parse_usage};
+pub use usage_log::{CalibrateError, Observation, parse_line, parse_log, parse_time_us};

@@ -381,7 +381,7 @@ pub struct Limits {
     pub alert_multiple: Option<f64>,
     /// A task not done this long after it arrived is abandoned (checked before each call and
     /// in rate-limit queues). `None`: only the default bound on a queue wait applies
-    /// ([`crate::capacity::DEFAULT_MAX_QUEUE_WAIT_S`]).
+    /// ([`ceilings::DEFAULT_MAX_QUEUE_WAIT_S`]).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub task_deadline_s: Option<f64>,
 }
@@ -396,6 +396,9 @@ pub struct Batching {
 
 /// Hard ceilings that hold even when a scenario sets no budget.
 pub mod ceilings {
+    /// Without `[limits] task_deadline_s`, a call that has waited this long in its model's
+    /// rate-limit queue abandons its task, so an overloaded queue holds at most an hour of work.
+    pub const DEFAULT_MAX_QUEUE_WAIT_S: f64 = 3_600.0;
     /// Calls one task may make, retries included.
     pub const MAX_CALLS_PER_TASK: u32 = 1_000;
     /// Retries one call may make, whatever `max_retries` says.

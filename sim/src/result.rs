@@ -1,4 +1,4 @@
-//! The result of a run: the stable, documented JSON shape (see README "JSON output").
+//! The result of a run: the stable, documented JSON shape (see docs/output.md).
 //!
 //! Every figure here is derived from exact integer summaries at the very end, so the same seed
 //! gives the same result whatever the thread count. Dollar figures are `f64` for display only.

@@ -1,13 +1,12 @@
 //! Runs replicas in parallel and turns the merged summary into a [`SimResult`].
 
-use crate::engine::{EngineError, Replica};
 use crate::model::Scenario;
 use crate::money::pusd_to_usd;
-use crate::prepared::Prepared;
+use crate::replicas::{SimError, in_pool, run_summary};
 use crate::result::*;
+use crate::stats::quantile_sorted;
 use crate::summary::{FAILURE_KINDS, Summary};
 use hdrhistogram::Histogram;
-use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
@@ -39,16 +38,6 @@ const DEFAULT_MAX_REPLICAS: u32 = 10_000;
 pub fn precision_reached(r: &SimResult, target: f64) -> bool {
     let pd = &r.cost_usd.per_day;
     pd.p95_ci95.relative_half_width(pd.p95) <= target
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum SimError {
-    #[error(transparent)]
-    Engine(#[from] EngineError),
-    #[error("could not start {threads} worker threads: {message}")]
-    ThreadPool { threads: usize, message: String },
-    #[error("{0}")]
-    InvalidOption(String),
 }
 
 /// What a run reports while it works, from worker threads: for progress bars.
@@ -240,61 +229,6 @@ pub(crate) fn with_options(
     Ok(sc)
 }
 
-/// Runs every replica and merges their summaries in replica order.
-pub(crate) fn run_summary(
-    sc: &Scenario,
-    replicas: std::ops::Range<u32>,
-    threads: Option<usize>,
-    on_replica_done: &(dyn Fn() + Sync),
-) -> Result<Summary, SimError> {
-    let prep = Prepared::new(sc);
-    let work = || {
-        replicas
-            .clone()
-            .into_par_iter()
-            .map(|i| {
-                let s = Replica::new(sc, &prep, i).run().map(|mut s| {
-                    s.record_replica(i);
-                    s
-                });
-                on_replica_done();
-                s
-            })
-            // Indexed reduce keeps left-to-right order, so per-day lists stay in replica order;
-            // every other field is an integer sum, max or histogram add, exact in any grouping.
-            .try_reduce_with(|mut a, b| {
-                a.merge(&b);
-                Ok(a)
-            })
-            .unwrap_or_else(|| {
-                Ok(Summary::new(
-                    prep.step_lines(),
-                    sc.models.len(),
-                    sc.horizon.days,
-                ))
-            })
-    };
-    Ok(in_pool(threads, work)??)
-}
-
-/// Runs `work` on a pool of `threads` workers (`None`: the global pool, one per core).
-fn in_pool<T: Send>(
-    threads: Option<usize>,
-    work: impl FnOnce() -> T + Send,
-) -> Result<T, SimError> {
-    match threads {
-        None => Ok(work()),
-        Some(n) => Ok(rayon::ThreadPoolBuilder::new()
-            .num_threads(n)
-            .build()
-            .map_err(|e| SimError::ThreadPool {
-                threads: n,
-                message: e.to_string(),
-            })?
-            .install(work)),
-    }
-}
-
 /// SHA-256 of the validated scenario (hex), so any result replays from its input.
 pub fn scenario_hash(sc: &Scenario) -> String {
     let json = serde_json::to_vec(sc).expect("scenarios serialize");
@@ -304,14 +238,6 @@ pub fn scenario_hash(sc: &Scenario) -> String {
 
 fn usd(pusd: u128) -> f64 {
     pusd_to_usd(pusd)
-}
-
-/// Nearest-rank quantile of sorted values (the default value when there are none).
-pub(crate) fn quantile_sorted<T: Copy + Default>(sorted: &[T], q: f64) -> T {
-    if sorted.is_empty() {
-        return T::default();
-    }
-    sorted[crate::stats::nearest_rank(sorted.len(), q) - 1]
 }
 
 fn exact_quantiles(values: &[u128]) -> Quantiles {

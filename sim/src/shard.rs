@@ -3,8 +3,9 @@
 //! the shards' summaries in index order gives bit for bit the single-machine result.
 
 use crate::model::Scenario;
+use crate::replicas::{SimError, run_summary};
 use crate::result::SimResult;
-use crate::run::{RunOptions, SimError, build_result, run_summary, scenario_hash, with_options};
+use crate::run::{RunOptions, build_result, scenario_hash, with_options};
 use crate::summary::Summary;
 use serde::{Deserialize, Serialize};
 

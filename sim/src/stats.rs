@@ -458,6 +458,14 @@ pub fn paired_quantile_diff_ci(a: &[f64], b: &[f64], per_cluster: usize, p: f64)
     Some(Ci95(diff - h, Some(diff + h)))
 }
 
+/// Nearest-rank quantile of sorted values (the default value when there are none).
+pub(crate) fn quantile_sorted<T: Copy + Default>(sorted: &[T], q: f64) -> T {
+    if sorted.is_empty() {
+        return T::default();
+    }
+    sorted[nearest_rank(sorted.len(), q) - 1]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,6 +6,12 @@ use hdrhistogram::Histogram;
 use serde::{Deserialize, Serialize};
 
 /// Failure kinds, in report order.
+/// A call that waits at least this long for its model's rate limits is "slow"; an hour in
+/// which at least [`crate::SATURATED_SHARE`] of a model's attempts are slow is saturated (the
+/// p95 wait of that hour is over the threshold). The engine counts slow calls per hour into
+/// the summary; `capacity.rs` reads the counts.
+pub const SATURATION_WAIT_S: f64 = 60.0;
+
 pub const FAILURE_KINDS: [&str; 7] = [
     "malformed",
     "tool_error",

@@ -10,7 +10,7 @@ use crate::money::pusd_to_usd;
 use crate::result::{
     Band, FirstBreach, MonthBand, MonthSummary, Timeline, TimelineDay, TimelineMonth,
 };
-use crate::run::quantile_sorted;
+use crate::stats::quantile_sorted;
 use crate::summary::Summary;
 
 /// Days in a month of the timeline and of `cost_usd.per_month`.

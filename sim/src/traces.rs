@@ -30,9 +30,9 @@
 //!   as its CSV export (a file whose first byte is not `{`).
 //! - usage lines: the mock's request log and provider usage objects ([`parse_line`]).
 
-use crate::calibrate::{CalibrateError, Observation, parse_line};
 use crate::catalog::TokenCounts;
 use crate::usage::{Usage, count, parse_usage};
+use crate::usage_log::{CalibrateError, Observation, parse_line, parse_time_us};
 use serde::Deserialize;
 use serde::de::{self, Visitor};
 use serde_json::{Map, Value};
@@ -930,82 +930,6 @@ impl<'de> Deserialize<'de> for StatusCode {
     }
 }
 
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
-pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (i64::from(m) + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
-}
-
-/// Microseconds since the epoch of an ISO 8601 / RFC 3339 date-time (`T` or a space between
-/// date and time, optional fraction, `Z`, `+HH:MM`, `+HHMM` or no offset meaning UTC), or of
-/// a Unix time in seconds, milliseconds or nanoseconds given as a number.
-pub fn parse_time_us(s: &str) -> Option<i64> {
-    let s = s.trim();
-    if let Ok(n) = s.parse::<f64>() {
-        // Unix time: seconds (< 1e11), milliseconds (< 1e14), microseconds, nanoseconds.
-        let us = match n.abs() {
-            x if x < 1e11 => n * 1e6,
-            x if x < 1e14 => n * 1e3,
-            x if x < 1e17 => n,
-            _ => n / 1e3,
-        };
-        return Some(us as i64);
-    }
-    let b = s.as_bytes();
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let t = s.get(r)?;
-        t.bytes()
-            .all(|c| c.is_ascii_digit())
-            .then(|| t.parse().ok())?
-    };
-    if b.len() < 19 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b' ') {
-        return None;
-    }
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut i = 19;
-    let mut frac_us = 0i64;
-    if b.get(i) == Some(&b'.') {
-        i += 1;
-        let start = i;
-        while i < b.len() && b[i].is_ascii_digit() {
-            i += 1;
-        }
-        let digits = s.get(start..i)?;
-        let six: String = digits
-            .chars()
-            .chain(std::iter::repeat('0'))
-            .take(6)
-            .collect();
-        frac_us = six.parse().ok()?;
-    }
-    let offset_s = match s.get(i..)? {
-        "" | "Z" | "z" => 0,
-        rest if rest.starts_with('+') || rest.starts_with('-') => {
-            let sign = if rest.starts_with('-') { -1 } else { 1 };
-            let digits: String = rest[1..].chars().filter(char::is_ascii_digit).collect();
-            if digits.len() != 4 {
-                return None;
-            }
-            let hh: i64 = digits[..2].parse().ok()?;
-            let mm: i64 = digits[2..].parse().ok()?;
-            sign * (hh * 3600 + mm * 60)
-        }
-        _ => return None,
-    };
-    let days = days_from_civil(y, mo as u32, d as u32);
-    let secs = days * 86_400 + h * 3600 + mi * 60 + sec - offset_s;
-    Some(secs * 1_000_000 + frac_us)
-}
-
 impl Calls {
     /// Splits the calls at `cutoff_us`: those starting before it (or with no start) and the
     /// rest, for a hold-out check. Names stay shared, so ids mean the same in both.
@@ -1031,6 +955,7 @@ impl Calls {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::usage_log::days_from_civil;
 
     #[test]
     fn times_parse_by_hand_computed_epochs() {

@@ -26,7 +26,7 @@ fn root() -> PathBuf {
 
 /// Every subcommand, in the order the examples test runs them (shard before merge, mock and
 /// drive before calibrate, which reads the mock's request log).
-const SUBCOMMANDS: [&str; 13] = [
+pub(crate) const SUBCOMMANDS: [&str; 13] = [
     "simulate",
     "catalog",
     "levers",

@@ -8,6 +8,7 @@
 //! (conservative: Google's docs do not say storage is prorated on delete).
 
 use super::{build_prompt, model_id};
+use crate::cache::CachedContent as Cached;
 use crate::error::{ApiError, Shape};
 use crate::pipeline::{Admission, Call, RawBody, Req, Tokens, parse_json};
 use crate::ratelimit::rfc3339;
@@ -18,8 +19,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use serde_json::{Value, json};
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// At most this many live caches are kept (creating more is a 429, as a quota would).
@@ -28,41 +28,6 @@ const MAX_CACHES: usize = 10_000;
 const DEFAULT_TTL: Duration = Duration::from_secs(3600);
 /// The longest TTL the mock accepts (Google sets no maximum; a year bounds the bill math).
 const MAX_TTL: Duration = Duration::from_secs(366 * 24 * 3600);
-
-#[derive(Debug, Clone)]
-struct Cached {
-    name: String,
-    /// Catalog id.
-    model: String,
-    key: String,
-    tokens: u64,
-    display_name: Option<String>,
-    created: SystemTime,
-    updated: SystemTime,
-    expires: SystemTime,
-}
-
-/// The live caches of the server.
-#[derive(Debug, Default)]
-pub struct CachedContents(Mutex<HashMap<String, Cached>>);
-
-impl CachedContents {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    pub fn clear(&self) {
-        self.lock().clear();
-    }
-
-    /// The live cache `name` of `key` (expired ones are dropped).
-    fn get(&self, name: &str, key: &str) -> Option<Cached> {
-        let mut m = self.lock();
-        let now = SystemTime::now();
-        m.retain(|_, c| c.expires > now);
-        m.get(name).filter(|c| c.key == key).cloned()
-    }
-}
 
 fn not_found(name: &str) -> ApiError {
     ApiError::new(

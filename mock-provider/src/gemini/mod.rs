@@ -9,9 +9,7 @@
 mod caches;
 mod embed;
 
-pub(crate) use caches::{
-    CachedContents, create_cache, delete_cache, get_cache, list_caches, update_cache,
-};
+pub(crate) use caches::{create_cache, delete_cache, get_cache, list_caches, update_cache};
 
 use crate::cache::{SEED_HASH, hash_str};
 use crate::config::FaultKind;
@@ -37,17 +35,6 @@ use std::time::{Duration, Instant};
 /// model's minimum (the catalog's `min_cacheable_tokens`), never more than the exact prefix.
 const IMPLICIT_TTL: Duration = Duration::from_secs(300);
 const IMPLICIT_STEP: u64 = 128;
-
-/// The request log's `api` label of a Gemini path (`/v1beta/models/m:method`).
-pub fn api_label(path: &str) -> &'static str {
-    match path.rsplit(':').next().unwrap_or("") {
-        "generateContent" => "generate_content",
-        "streamGenerateContent" => "stream_generate_content",
-        "countTokens" => "count_tokens",
-        "embedContent" | "batchEmbedContents" => "embeddings",
-        _ => "other",
-    }
-}
 
 /// `POST /v1beta/models/{model}:{method}`.
 pub(crate) async fn model_method(

@@ -8,7 +8,7 @@
 //! in the map: they are burnrate's typical high-tier defaults (Anthropic tier 4, OpenAI tier 5)
 //! and streaming speeds, overridable per scenario, except `rpm`/`tpm` where the map gives them.
 
-use crate::catalog::{
+use super::{
     CacheTtl, Latency, LongContext, ModelKind, ModelSpec, PriceBand, Provider, RateLimits, Rates,
 };
 

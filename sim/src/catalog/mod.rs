@@ -16,6 +16,8 @@
 //! and [`ModelSpec::bill`] prices it under a [`Billing`] (TTL, tier, region); the mock maps each
 //! provider's usage fields onto it.
 
+mod builtin;
+
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;
 
@@ -722,11 +724,11 @@ pub struct Catalog {
 
 impl Catalog {
     /// The built-in catalog: the current first-party models of LiteLLM's December 2026 price
-    /// map (generated, see `catalog_builtin.rs`), older models kept with their retirement
+    /// map (generated, see `catalog/builtin.rs`), older models kept with their retirement
     /// dates, and the seed article's February 2026 prices as `article-*` entries.
     pub fn builtin() -> Catalog {
         let mut catalog = Catalog::default();
-        for spec in crate::catalog_builtin::models() {
+        for spec in builtin::models() {
             catalog.insert(spec);
         }
         catalog
