@@ -109,8 +109,18 @@ pub async fn put_config(
         }
     }
     cfg.log_dir = old.log_dir.clone();
+    let warnings = cfg.warnings.join("; ");
     match st.set_config(cfg) {
-        Ok(()) => get_config(State(st)).await,
+        Ok(()) => {
+            let mut response = get_config(State(st)).await;
+            // Deprecated spellings still apply; the caller learns the new form.
+            if let Ok(v) = HeaderValue::from_str(&warnings)
+                && !warnings.is_empty()
+            {
+                response.headers_mut().insert("x-mock-warning", v);
+            }
+            response
+        }
         Err(e) => ApiError::new(
             Shape::OpenAi,
             StatusCode::INTERNAL_SERVER_ERROR,

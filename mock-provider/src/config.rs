@@ -2,7 +2,7 @@
 //! ([`RawConfig`]) and then validated into domain types ([`MockConfig`]). Every validation
 //! error names the offending field.
 
-use crate::dist::Dist;
+use crate::dist::{Dist, RawDist};
 use crate::window::{Window, window};
 use burnrate_sim::{Catalog, ModelSpec, Provider};
 use serde::{Deserialize, Serialize};
@@ -216,16 +216,16 @@ pub struct RawLimits {
 #[serde(deny_unknown_fields)]
 pub struct RawBehavior {
     /// Time to first token in seconds (before the time scale).
-    pub ttft: Option<Dist>,
+    pub ttft: Option<RawDist>,
     /// Time between output tokens in seconds (before the time scale).
-    pub inter_token: Option<Dist>,
+    pub inter_token: Option<RawDist>,
     /// Output length in tokens when the request does not force one.
-    pub output_tokens: Option<Dist>,
+    pub output_tokens: Option<RawDist>,
     /// Reasoning tokens of a reasoning model (catalog `reasoning`) at the default effort
     /// (OpenAI `medium`; scaled x0.125 minimal .. x8 max), and the thinking of an Anthropic
     /// request with extended thinking (capped at its `budget_tokens`). Default: lognormal,
     /// mean 400, cv 0.8.
-    pub reasoning_tokens: Option<Dist>,
+    pub reasoning_tokens: Option<RawDist>,
     /// Latency multiplier grows by this much per request in flight: `1 + k * in_flight`.
     pub slowdown_per_inflight: Option<f64>,
     /// Tool rounds a turn takes under `tool_choice: auto` before the reply is text
@@ -418,6 +418,9 @@ pub struct MockConfig {
     pub log_dir: Option<PathBuf>,
     /// What was parsed, for `GET /_mock/config`.
     pub raw: RawConfig,
+    /// Deprecated spellings found, each naming its field and the new form (`burnrate mock`
+    /// prints them on stderr, `PUT /_mock/config` answers them in `x-mock-warning`).
+    pub warnings: Vec<String>,
 }
 
 impl Default for MockConfig {
@@ -546,6 +549,29 @@ fn validate_script(
         .collect()
 }
 
+/// Every distribution written in the mock's old spelling, as `field: what to write instead`.
+fn deprecated_spellings(raw: &RawConfig) -> Vec<String> {
+    let tables = std::iter::once(("defaults".to_string(), &raw.defaults)).chain(
+        raw.models
+            .iter()
+            .map(|(name, b)| (format!("models.{name:?}"), b)),
+    );
+    let mut out = Vec::new();
+    for (at, b) in tables {
+        for (name, d) in [
+            ("ttft", &b.ttft),
+            ("inter_token", &b.inter_token),
+            ("output_tokens", &b.output_tokens),
+            ("reasoning_tokens", &b.reasoning_tokens),
+        ] {
+            if let Some(w) = d.as_ref().and_then(RawDist::deprecation) {
+                out.push(format!("{at}.{name}: {w}"));
+            }
+        }
+    }
+    out
+}
+
 fn limit(v: Option<u64>, fallback: Option<u64>) -> Option<u64> {
     match v {
         Some(0) => None,
@@ -564,47 +590,59 @@ pub(crate) fn build_entry(
     let empty = RawBehavior::default();
     let own = own.unwrap_or(&empty);
     let lat = spec.latency;
-    let ttft = own
-        .ttft
-        .clone()
-        .or_else(|| defaults.ttft.clone())
-        .unwrap_or(Dist::Lognormal {
+    // The model's own setting, else `[defaults]`, else the catalog's; an error names the
+    // table the value came from.
+    let pick = |name: &str,
+                own: &Option<RawDist>,
+                default: &Option<RawDist>,
+                fallback: Dist|
+     -> Result<Dist, ConfigError> {
+        match (own, default) {
+            (Some(d), _) => d
+                .to_dist()
+                .map_err(|m| invalid(format!("{prefix}.{name}"), m)),
+            (None, Some(d)) => d
+                .to_dist()
+                .map_err(|m| invalid(format!("defaults.{name}"), m)),
+            (None, None) => Ok(fallback),
+        }
+    };
+    let ttft = pick(
+        "ttft",
+        &own.ttft,
+        &defaults.ttft,
+        Dist::Lognormal {
             mean: lat.time_to_first_token_s,
             cv: lat.cv,
-        });
-    let inter_token = own
-        .inter_token
-        .clone()
-        .or_else(|| defaults.inter_token.clone())
-        .unwrap_or(Dist::Lognormal {
+        },
+    )?;
+    let inter_token = pick(
+        "inter_token",
+        &own.inter_token,
+        &defaults.inter_token,
+        Dist::Lognormal {
             mean: lat.time_per_output_token_s,
             cv: lat.cv,
-        });
-    let output_tokens = own
-        .output_tokens
-        .clone()
-        .or_else(|| defaults.output_tokens.clone())
-        .unwrap_or(Dist::Lognormal {
+        },
+    )?;
+    let output_tokens = pick(
+        "output_tokens",
+        &own.output_tokens,
+        &defaults.output_tokens,
+        Dist::Lognormal {
             mean: 150.0,
             cv: 0.6,
-        });
-    let reasoning_tokens = own
-        .reasoning_tokens
-        .clone()
-        .or_else(|| defaults.reasoning_tokens.clone())
-        .unwrap_or(Dist::Lognormal {
+        },
+    )?;
+    let reasoning_tokens = pick(
+        "reasoning_tokens",
+        &own.reasoning_tokens,
+        &defaults.reasoning_tokens,
+        Dist::Lognormal {
             mean: 400.0,
             cv: 0.8,
-        });
-    for (name, dist) in [
-        ("ttft", &ttft),
-        ("inter_token", &inter_token),
-        ("output_tokens", &output_tokens),
-        ("reasoning_tokens", &reasoning_tokens),
-    ] {
-        dist.validate()
-            .map_err(|m| invalid(format!("{prefix}.{name}"), m))?;
-    }
+        },
+    )?;
     let slowdown = own
         .slowdown_per_inflight
         .or(defaults.slowdown_per_inflight)
@@ -794,6 +832,7 @@ impl MockConfig {
             }
             let _ = l;
         }
+        let warnings = deprecated_spellings(&raw);
         // Validate defaults once so an error names `defaults.*` rather than a model.
         if let Some(spec) = catalog.get(STAND_IN_OPENAI) {
             build_entry(spec, None, &raw.defaults, "defaults")?;
@@ -835,6 +874,7 @@ impl MockConfig {
             limits,
             log_dir: None,
             raw,
+            warnings,
         })
     }
 

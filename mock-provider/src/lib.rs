@@ -58,10 +58,10 @@
 //! text = "Sunny, 21 C."     # or: tool_calls = [{ name = "get_weather", arguments = { city = "Paris" } }]
 //!
 //! [defaults]                # applies to every model; [models."<id or alias>"] overrides per model
-//! ttft = { kind = "lognormal", mean = 0.5, cv = 0.3 }        # seconds; default: the catalog's
-//! inter_token = { kind = "constant", value = 0.01 }          # seconds between tokens
-//! output_tokens = { kind = "lognormal", mean = 150, cv = 0.6 }
-//! reasoning_tokens = { kind = "lognormal", mean = 400, cv = 0.8 }  # reasoning models, x effort
+//! ttft = { dist = "lognormal", mean = 0.5, cv = 0.3 }        # seconds; default: the catalog's
+//! inter_token = { dist = "constant", value = 0.01 }          # seconds between tokens
+//! output_tokens = { dist = "lognormal", mean = 150, cv = 0.6 }
+//! reasoning_tokens = { dist = "lognormal", mean = 400, cv = 0.8 }  # reasoning models, x effort
 //! slowdown_per_inflight = 0.0   # latency x (1 + k * requests in flight)
 //! tool_rounds = 1               # tool rounds a turn takes under tool_choice auto (0..=100)
 //! rpm = 10000                   # 0 = unlimited; default: the catalog's limits
@@ -112,8 +112,12 @@
 //! they are billed like a success (streams cut or failed mid-way: half the planned output),
 //! and the request log carries the billed token counts even though the broken body does not.
 //!
-//! Distributions: `{ kind = "constant", value }`, `{ kind = "uniform", min, max }`,
-//! `{ kind = "normal", mean, sd }` (truncated at 0), `{ kind = "lognormal", mean, cv }`.
+//! Distributions are spelled as in scenarios: `{ dist = "constant", value }`,
+//! `{ dist = "uniform", low, high }`, `{ dist = "normal", mean, sd }` (truncated at 0),
+//! `{ dist = "lognormal", mean, cv }`. The mock's first spelling (`kind` for `dist`, `min`/`max`
+//! for the uniform range) is still read, with a warning naming the field and the new form (on
+//! stderr at start, in `x-mock-warning` from `PUT /_mock/config`); scenarios' `min`/`max`
+//! clamps are refused here, since the mock does not clamp.
 //!
 //! # Request log (JSONL, one object per request, when `request_log` is set)
 //! | field | meaning |

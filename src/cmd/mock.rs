@@ -78,6 +78,13 @@ pub fn run(args: Args) -> CliResult {
             .unwrap_or_default();
         CliError::BadInput(anyhow::anyhow!("{e}{from}"))
     })?;
+    let source = args
+        .config
+        .as_ref()
+        .map_or("the config".to_string(), |p| p.display().to_string());
+    for w in &config.warnings {
+        eprintln!("warning: {source}: {w}");
+    }
     if let Some(dir) = &args.log_dir {
         let dir = std::fs::canonicalize(dir)
             .with_context(|| format!("--log-dir {}", dir.display()))

@@ -112,10 +112,15 @@ fn every_toml_block_parses_and_scenario_and_mock_blocks_load() {
             scenarios += 1;
             burnrate_sim::Scenario::from_toml(&at, &b.text)
                 .unwrap_or_else(|e| panic!("{at}: not a valid scenario: {e}"));
-        } else if table.contains_key("prices") || table.contains_key("faults") {
+        } else if ["prices", "faults", "defaults"]
+            .iter()
+            .any(|k| table.contains_key(*k))
+        {
             mock_configs += 1;
-            burnrate_mock::MockConfig::from_toml_str(&b.text)
+            let config = burnrate_mock::MockConfig::from_toml_str(&b.text)
                 .unwrap_or_else(|e| panic!("{at}: not a valid mock config: {e}"));
+            // The guide shows only the current spelling.
+            assert!(config.warnings.is_empty(), "{at}: {:?}", config.warnings);
         }
     }
     assert!(

@@ -42,7 +42,7 @@ fn traces_of_real_instrumentation_calibrate_a_scenario_that_predicts_the_ledger(
     std::fs::write(
         &config,
         "seed = 7\ntime_scale = 0.0\n[defaults]\n\
-         output_tokens = { kind = \"lognormal\", mean = 200, cv = 0.5 }\n\
+         output_tokens = { dist = \"lognormal\", mean = 200, cv = 0.5 }\n\
          [defaults.faults]\nrate_limit = 0.05\nserver_error = 0.03\nretry_after_ms = 1\n",
     )
     .unwrap();

@@ -101,7 +101,7 @@ THINKER = "claude-sonnet-4-6"
 
 def thinking_config(admin, n):
     admin.put("/_mock/config", {"seed": 7, "time_scale": 0.0, "batch_completion_s": 0.0,
-                                "models": {THINKER: {"reasoning_tokens": {"kind": "constant", "value": n}}}})
+                                "models": {THINKER: {"reasoning_tokens": {"dist": "constant", "value": n}}}})
 
 
 def test_extended_thinking_block_and_bill(claude, admin):

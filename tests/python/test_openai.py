@@ -294,7 +294,7 @@ def test_service_tier_flex_halves_priority_doubles(oai, admin):
 
 
 def test_reasoning_tokens_are_billed_as_output(oai, admin):
-    admin.put("/_mock/config", {**BASE_CONFIG, "models": {"gpt-5.6": {"reasoning_tokens": {"kind": "constant", "value": 64}}}})
+    admin.put("/_mock/config", {**BASE_CONFIG, "models": {"gpt-5.6": {"reasoning_tokens": {"dist": "constant", "value": 64}}}})
     r = oai.chat.completions.create(
         model="gpt-5.6", messages=[{"role": "user", "content": "Think first."}],
         extra_headers={"x-mock-output-tokens": "6"},

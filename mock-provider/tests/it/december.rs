@@ -392,7 +392,7 @@ async fn explicit_breakpoints_and_prompt_cache_options() {
 #[tokio::test]
 async fn a_cache_entry_is_readable_only_once_its_writer_began() {
     let app = super::router(cfg(
-        "time_scale = 1.0\n[defaults]\nttft = { kind = \"constant\", value = 2.0 }\ninter_token = { kind = \"constant\", value = 0.0 }",
+        "time_scale = 1.0\n[defaults]\nttft = { dist = \"constant\", value = 2.0 }\ninter_token = { dist = \"constant\", value = 0.0 }",
     ));
     let sys = "Policy line about refunds and returns. ".repeat(150);
     let sys_tokens = o200k(&sys);
@@ -449,7 +449,7 @@ async fn a_cache_entry_is_readable_only_once_its_writer_began() {
 #[tokio::test]
 async fn reasoning_tokens_bill_as_output_and_count_against_the_limit() {
     let app = super::router(cfg(
-        "time_scale = 0.0\n[models.\"gpt-5.6\"]\nreasoning_tokens = { kind = \"constant\", value = 100 }\n[models.\"claude-sonnet-4-6\"]\nreasoning_tokens = { kind = \"constant\", value = 500 }",
+        "time_scale = 0.0\n[models.\"gpt-5.6\"]\nreasoning_tokens = { dist = \"constant\", value = 100 }\n[models.\"claude-sonnet-4-6\"]\nreasoning_tokens = { dist = \"constant\", value = 500 }",
     ));
     let text = "Plan the migration.";
     let prompt = user_prompt(text);
@@ -552,7 +552,7 @@ fn thinking(model: &str, budget: Value, max_tokens: u64, stream: bool) -> Value 
 #[tokio::test]
 async fn anthropic_extended_thinking_blocks_bills_and_stream_events() {
     let app = super::router(cfg(
-        "time_scale = 0.0\n[models.\"claude-sonnet-4-6\"]\nreasoning_tokens = { kind = \"constant\", value = 500 }",
+        "time_scale = 0.0\n[models.\"claude-sonnet-4-6\"]\nreasoning_tokens = { dist = \"constant\", value = 500 }",
     ));
     let input = 3 + o200k("Why is the sky blue?");
     let (s, _, v) = call(

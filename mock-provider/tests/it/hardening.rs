@@ -439,7 +439,7 @@ async fn connections_are_limited() {
 #[tokio::test]
 async fn streams_cut_by_the_client_bill_what_was_sent() {
     let (addr, _stop) = serve(
-        "time_scale = 1.0\n[defaults]\nttft = { kind = \"constant\", value = 0.0 }\ninter_token = { kind = \"constant\", value = 0.02 }\n",
+        "time_scale = 1.0\n[defaults]\nttft = { dist = \"constant\", value = 0.0 }\ninter_token = { dist = \"constant\", value = 0.02 }\n",
     )
     .await;
     let client = reqwest::Client::new();
@@ -645,7 +645,7 @@ async fn read_chunked_response(stream: &mut TcpStream) -> Vec<u8> {
 #[tokio::test]
 async fn streamed_replies_on_a_reused_connection_are_not_held_by_nagle() {
     let (addr, _stop) = serve(
-        "time_scale = 1.0\n[defaults]\nttft = { kind = \"constant\", value = 0.0 }\ninter_token = { kind = \"constant\", value = 0.001 }\n",
+        "time_scale = 1.0\n[defaults]\nttft = { dist = \"constant\", value = 0.0 }\ninter_token = { dist = \"constant\", value = 0.001 }\n",
     )
     .await;
     let body = json!({"model": "gpt-4o-mini", "stream": true,

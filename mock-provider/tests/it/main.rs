@@ -17,6 +17,7 @@ mod generic;
 mod hardening;
 mod properties;
 mod ratelimits;
+mod spelling;
 
 fn cfg(toml: &str) -> MockConfig {
     MockConfig::from_toml_str(toml).unwrap()
@@ -516,7 +517,7 @@ fn config_errors_name_the_field() {
 #[tokio::test]
 async fn streams_are_really_streamed_over_loopback() {
     let config = cfg(
-        "time_scale = 1.0\n[defaults]\nttft = { kind = \"constant\", value = 0.05 }\ninter_token = { kind = \"constant\", value = 0.01 }\n",
+        "time_scale = 1.0\n[defaults]\nttft = { dist = \"constant\", value = 0.05 }\ninter_token = { dist = \"constant\", value = 0.01 }\n",
     );
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
