@@ -9,6 +9,7 @@ mod cli_shell;
 mod cli_traces;
 mod container;
 mod docs;
+mod function_size;
 mod install_names;
 mod layers;
 mod mock_frameworks;

@@ -367,100 +367,7 @@ pub(crate) fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> V
                 format!("unknown model `{base_name}` (see `burnrate catalog`)"),
             );
         }
-        None => {
-            let provider = raw.provider.as_deref().ok_or((
-                path.clone(),
-                "a new model needs `provider` (openai, anthropic, google or generic) and its prices"
-                    .to_string(),
-            ))?;
-            let provider = Provider::parse(provider).ok_or((
-                f("provider"),
-                format!(
-                    "`{provider}` is not allowed; use one of: openai, anthropic, google, generic"
-                ),
-            ))?;
-            let input = raw.input_usd_per_mtok.ok_or((
-                path.clone(),
-                "a new model needs `input_usd_per_mtok`".to_string(),
-            ))?;
-            let output = raw.output_usd_per_mtok.ok_or((
-                path.clone(),
-                "a new model needs `output_usd_per_mtok`".to_string(),
-            ))?;
-            let input_p = price(input, f("input_usd_per_mtok"))?;
-            // The provider's usual rules until the file says otherwise.
-            let (ttls, read): (&[(CacheTtl, u64)], u64) = match provider {
-                Provider::Anthropic => (
-                    &[
-                        (CacheTtl::FiveMinutes, input_p * 5 / 4),
-                        (CacheTtl::OneHour, input_p * 2),
-                    ],
-                    input_p / 10,
-                ),
-                Provider::OpenAi => (
-                    &[
-                        (CacheTtl::FiveMinutes, input_p),
-                        (CacheTtl::OneHour, input_p),
-                        (CacheTtl::OneDay, input_p),
-                    ],
-                    input_p / 2,
-                ),
-                Provider::Google => (
-                    &[
-                        (CacheTtl::FiveMinutes, input_p),
-                        (CacheTtl::OneHour, input_p),
-                    ],
-                    input_p / 2,
-                ),
-                // The generic rule knows no discount the file does not state.
-                Provider::Generic => (&[(CacheTtl::ThirtyMinutes, input_p)], input_p),
-            };
-            let mut standard = Rates {
-                input_pusd: input_p,
-                output_pusd: price(output, f("output_usd_per_mtok"))?,
-                cache_read_pusd: read,
-                cache_write_pusd: [0; 4],
-            };
-            for (t, p) in ttls {
-                standard.set_cache_write(*t, *p);
-            }
-            ModelSpec {
-                id: name.to_string(),
-                aliases: Vec::new(),
-                provider,
-                kind: ModelKind::Chat,
-                prices: PriceBand {
-                    standard,
-                    ..PriceBand::default()
-                },
-                long_context: None,
-                cache_ttls: ttls.iter().map(|(t, _)| *t).collect(),
-                min_cacheable_tokens: 1024,
-                cache_granularity_tokens: if matches!(
-                    provider,
-                    Provider::OpenAi | Provider::Generic
-                ) {
-                    128
-                } else {
-                    1
-                },
-                batch_discount_percent: 50,
-                regions: Default::default(),
-                reasoning: false,
-                max_input_tokens: None,
-                max_output_tokens: None,
-                deprecation_date: None,
-                successor: None,
-                rate_limits: RateLimits::default(),
-                latency: Latency {
-                    time_to_first_token_s: 0.8,
-                    time_per_output_token_s: 1.0 / 70.0,
-                    cv: 0.3,
-                },
-                as_of: "scenario".to_string(),
-                source: "scenario file".to_string(),
-            }
-        }
+        None => new_model(name, raw, &path)?,
     };
     spec.id = name.to_string();
     if base_name != name {
@@ -478,6 +385,108 @@ pub(crate) fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> V
             _ => ModelKind::Embedding,
         };
     }
+    override_prices(&mut spec, raw, &path)?;
+    override_behaviour(&mut spec, raw, &path)?;
+    Ok(spec)
+}
+
+/// A model the catalog does not have: `provider` and both prices are required, the rest takes
+/// the provider's usual rules until the file says otherwise.
+fn new_model(name: &str, raw: &RawModel, path: &[Seg]) -> VResult<ModelSpec> {
+    let f = |field: &str| at(path, &[k(field)]);
+    let provider = raw.provider.as_deref().ok_or((
+        path.to_vec(),
+        "a new model needs `provider` (openai, anthropic, google or generic) and its prices"
+            .to_string(),
+    ))?;
+    let provider = Provider::parse(provider).ok_or((
+        f("provider"),
+        format!("`{provider}` is not allowed; use one of: openai, anthropic, google, generic"),
+    ))?;
+    let input = raw.input_usd_per_mtok.ok_or((
+        path.to_vec(),
+        "a new model needs `input_usd_per_mtok`".to_string(),
+    ))?;
+    let output = raw.output_usd_per_mtok.ok_or((
+        path.to_vec(),
+        "a new model needs `output_usd_per_mtok`".to_string(),
+    ))?;
+    let input_p = price(input, f("input_usd_per_mtok"))?;
+    // The provider's usual rules until the file says otherwise.
+    let (ttls, read): (&[(CacheTtl, u64)], u64) = match provider {
+        Provider::Anthropic => (
+            &[
+                (CacheTtl::FiveMinutes, input_p * 5 / 4),
+                (CacheTtl::OneHour, input_p * 2),
+            ],
+            input_p / 10,
+        ),
+        Provider::OpenAi => (
+            &[
+                (CacheTtl::FiveMinutes, input_p),
+                (CacheTtl::OneHour, input_p),
+                (CacheTtl::OneDay, input_p),
+            ],
+            input_p / 2,
+        ),
+        Provider::Google => (
+            &[
+                (CacheTtl::FiveMinutes, input_p),
+                (CacheTtl::OneHour, input_p),
+            ],
+            input_p / 2,
+        ),
+        // The generic rule knows no discount the file does not state.
+        Provider::Generic => (&[(CacheTtl::ThirtyMinutes, input_p)], input_p),
+    };
+    let mut standard = Rates {
+        input_pusd: input_p,
+        output_pusd: price(output, f("output_usd_per_mtok"))?,
+        cache_read_pusd: read,
+        cache_write_pusd: [0; 4],
+    };
+    for (t, p) in ttls {
+        standard.set_cache_write(*t, *p);
+    }
+    Ok(ModelSpec {
+        id: name.to_string(),
+        aliases: Vec::new(),
+        provider,
+        kind: ModelKind::Chat,
+        prices: PriceBand {
+            standard,
+            ..PriceBand::default()
+        },
+        long_context: None,
+        cache_ttls: ttls.iter().map(|(t, _)| *t).collect(),
+        min_cacheable_tokens: 1024,
+        cache_granularity_tokens: if matches!(provider, Provider::OpenAi | Provider::Generic) {
+            128
+        } else {
+            1
+        },
+        batch_discount_percent: 50,
+        regions: Default::default(),
+        reasoning: false,
+        max_input_tokens: None,
+        max_output_tokens: None,
+        deprecation_date: None,
+        successor: None,
+        rate_limits: RateLimits::default(),
+        latency: Latency {
+            time_to_first_token_s: 0.8,
+            time_per_output_token_s: 1.0 / 70.0,
+            cv: 0.3,
+        },
+        as_of: "scenario".to_string(),
+        source: "scenario file".to_string(),
+    })
+}
+
+/// A model's prices from the file: standard rates, cache writes, service tiers, long context
+/// and regional uplifts.
+fn override_prices(spec: &mut ModelSpec, raw: &RawModel, path: &[Seg]) -> VResult<()> {
+    let f = |field: &str| at(path, &[k(field)]);
     // Standard prices. Changing one drops the base entry's tier and long-context lists (they
     // were absolute prices for the old standard ones) unless the file gives them again; writes
     // that were billed as input follow the new input price.
@@ -491,7 +500,7 @@ pub(crate) fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> V
             read: raw.cache_read_usd_per_mtok,
             writes: raw.cache_write_usd_per_mtok.as_ref(),
         },
-        &path,
+        path,
     )?;
     if spec.prices.standard.input_pusd != old.input_pusd {
         for t in CacheTtl::ALL {
@@ -526,62 +535,19 @@ pub(crate) fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> V
         (ServiceTier::Batch, &raw.batch),
     ] {
         if let Some(rt) = raw_tier {
-            let tp = at(&path, &[k(tier.as_str())]);
+            let tp = at(path, &[k(tier.as_str())]);
             *spec.prices.tier_mut(tier) = Some(tier_rates(rt, &standard, &spec.cache_ttls, &tp)?);
         }
     }
     if let Some(lc) = &raw.long_context {
-        let lp = at(&path, &[k("long_context")]);
-        let above = count(
-            lc.above_input_tokens,
-            1,
-            MAX_TOKENS as i64,
-            at(&lp, &[k("above_input_tokens")]),
-        )?;
-        let mut long_std = standard;
-        let mut ttls = spec.cache_ttls.clone();
-        rates_override(
-            &mut long_std,
-            &mut ttls,
-            RatesFields {
-                input: lc.input_usd_per_mtok,
-                output: lc.output_usd_per_mtok,
-                read: lc.cache_read_usd_per_mtok,
-                writes: lc.cache_write_usd_per_mtok.as_ref(),
-            },
-            &lp,
-        )?;
-        if ttls != spec.cache_ttls {
-            return fail(
-                at(&lp, &[k("cache_write_usd_per_mtok")]),
-                "must price the same TTLs as the model's own `cache_write_usd_per_mtok`",
-            );
-        }
-        let mut prices = PriceBand {
-            standard: long_std,
-            ..PriceBand::default()
-        };
-        for (tier, raw_tier) in [
-            (ServiceTier::Flex, &lc.flex),
-            (ServiceTier::Priority, &lc.priority),
-            (ServiceTier::Batch, &lc.batch),
-        ] {
-            if let Some(rt) = raw_tier {
-                let tp = at(&lp, &[k(tier.as_str())]);
-                *prices.tier_mut(tier) = Some(tier_rates(rt, &long_std, &spec.cache_ttls, &tp)?);
-            }
-        }
-        spec.long_context = Some(LongContext {
-            above_input_tokens: above,
-            prices,
-        });
+        spec.long_context = Some(long_context(lc, standard, &spec.cache_ttls, path)?);
     }
     if let Some(regions) = &raw.regions {
         spec.regions.clear();
         for (region, m) in regions {
             if !(m.is_finite() && (1.0..=10.0).contains(m)) {
                 return fail(
-                    at(&path, &[k("regions"), k(region)]),
+                    at(path, &[k("regions"), k(region)]),
                     format!("must be an uplift multiplier from 1 to 10, got {m}"),
                 );
             }
@@ -589,6 +555,65 @@ pub(crate) fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> V
                 .insert(region.clone(), (m * 1000.0).round() as u32);
         }
     }
+    Ok(())
+}
+
+/// `[models.NAME.long_context]`: the rates past the threshold, on the model's standard ones.
+fn long_context(
+    lc: &RawLongContext,
+    standard: Rates,
+    cache_ttls: &[CacheTtl],
+    path: &[Seg],
+) -> VResult<LongContext> {
+    let lp = at(path, &[k("long_context")]);
+    let above = count(
+        lc.above_input_tokens,
+        1,
+        MAX_TOKENS as i64,
+        at(&lp, &[k("above_input_tokens")]),
+    )?;
+    let mut long_std = standard;
+    let mut ttls = cache_ttls.to_vec();
+    rates_override(
+        &mut long_std,
+        &mut ttls,
+        RatesFields {
+            input: lc.input_usd_per_mtok,
+            output: lc.output_usd_per_mtok,
+            read: lc.cache_read_usd_per_mtok,
+            writes: lc.cache_write_usd_per_mtok.as_ref(),
+        },
+        &lp,
+    )?;
+    if ttls != cache_ttls {
+        return fail(
+            at(&lp, &[k("cache_write_usd_per_mtok")]),
+            "must price the same TTLs as the model's own `cache_write_usd_per_mtok`",
+        );
+    }
+    let mut prices = PriceBand {
+        standard: long_std,
+        ..PriceBand::default()
+    };
+    for (tier, raw_tier) in [
+        (ServiceTier::Flex, &lc.flex),
+        (ServiceTier::Priority, &lc.priority),
+        (ServiceTier::Batch, &lc.batch),
+    ] {
+        if let Some(rt) = raw_tier {
+            let tp = at(&lp, &[k(tier.as_str())]);
+            *prices.tier_mut(tier) = Some(tier_rates(rt, &long_std, cache_ttls, &tp)?);
+        }
+    }
+    Ok(LongContext {
+        above_input_tokens: above,
+        prices,
+    })
+}
+
+/// A model's limits, latency, retirement and provenance from the file.
+fn override_behaviour(spec: &mut ModelSpec, raw: &RawModel, path: &[Seg]) -> VResult<()> {
+    let f = |field: &str| at(path, &[k(field)]);
     if let Some(v) = raw.reasoning {
         spec.reasoning = v;
     }
@@ -651,7 +676,7 @@ pub(crate) fn model_override(name: &str, raw: &RawModel, catalog: &Catalog) -> V
     if let Some(v) = &raw.source {
         spec.source = v.clone();
     }
-    Ok(spec)
+    Ok(())
 }
 
 fn failures(raw: &RawFailures, base: &FailureRates, path: &[Seg]) -> VResult<FailureRates> {
@@ -704,9 +729,58 @@ fn profile<const N: usize>(raw: &[f64], path: Vec<Seg>) -> VResult<[f64; N]> {
 }
 
 pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario> {
-    // Horizon.
-    let h = &raw.horizon;
-    let horizon = Horizon {
+    // The order of the sections is the order models are first resolved in (it numbers them)
+    // and the order errors are found in: keep it.
+    let horizon = horizon(&raw.horizon)?;
+    let horizon_s = f64::from(horizon.days) * 86_400.0;
+    let mut models = models(&raw)?;
+    let steps = steps(&raw, &mut models)?;
+    let traffic = traffic(&raw, &horizon, &steps)?;
+    let stuck = stuck(&raw)?;
+    let incidents = incidents(&raw, horizon_s, &mut models)?;
+    let routing = routing(&raw, &mut models, &steps)?;
+    let caching = caching(&raw)?;
+    let limits = limits(&raw)?;
+    let batching = batching(&raw)?;
+    let fixed_costs = fixed_costs(&raw)?;
+    let daily_budget_pusd = daily_budget(&raw)?;
+    check_billing(&raw, &models, &steps, routing.as_ref(), &caching)?;
+    let as_of = match raw.as_of {
+        Some(d) if is_iso_date(&d) => Some(d),
+        Some(d) => {
+            return fail(
+                vec![k("as_of")],
+                format!("`{d}` is not a date; write YYYY-MM-DD, e.g. \"2026-12-01\""),
+            );
+        }
+        None => None,
+    };
+
+    let rate_limit_pools = rate_limit_pools(&raw.models, &models.used)?;
+
+    Ok(Scenario {
+        name: raw.name.unwrap_or_else(|| default_name.to_string()),
+        description: raw.description,
+        as_of,
+        horizon,
+        models: models.used,
+        traffic,
+        steps,
+        stuck,
+        incidents,
+        routing,
+        caching,
+        limits,
+        batching,
+        fixed_costs,
+        daily_budget_pusd,
+        rate_limit_pools,
+    })
+}
+
+/// `[horizon]`.
+fn horizon(h: &RawHorizon) -> VResult<Horizon> {
+    Ok(Horizon {
         days: count(
             h.days.unwrap_or(30),
             1,
@@ -720,21 +794,24 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
             vec![k("horizon"), k("replicas")],
         )? as u32,
         seed: h.seed.unwrap_or(1),
-    };
-    let horizon_s = f64::from(horizon.days) * 86_400.0;
+    })
+}
 
-    // Models: the catalog with the scenario's overrides and additions.
+/// The catalog with the scenario's `[models]` overrides and additions.
+fn models(raw: &RawScenario) -> VResult<Models> {
     let mut catalog = Catalog::builtin();
     for (name, m) in &raw.models {
         let spec = model_override(name, m, &catalog)?;
         catalog.insert(spec);
     }
-    let mut models = Models {
+    Ok(Models {
         catalog,
         used: Vec::new(),
-    };
+    })
+}
 
-    // Steps.
+/// `[[steps]]`, with `[failures]` as every step's default.
+fn steps(raw: &RawScenario, models: &mut Models) -> VResult<Vec<Step>> {
     if raw.steps.is_empty() {
         return fail(
             vec![k("steps")],
@@ -750,189 +827,223 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
         &[k("failures")],
     )?;
     let mut steps = Vec::with_capacity(raw.steps.len());
-    for (i, s) in raw.steps.iter().enumerate() {
-        let sp = vec![k("steps"), Seg::Index(i)];
-        let f = |field: &str| at(&sp, &[k(field)]);
-        if s.name.trim().is_empty() {
-            return fail(f("name"), "must not be empty");
-        }
-        if matches!(s.name.as_str(), "router" | "summarize") {
+    for i in 0..raw.steps.len() {
+        steps.push(step(raw, i, models, &default_failures)?);
+    }
+    Ok(steps)
+}
+
+/// `[[steps]]` number `i`.
+fn step(
+    raw: &RawScenario,
+    i: usize,
+    models: &mut Models,
+    default_failures: &FailureRates,
+) -> VResult<Step> {
+    let s = &raw.steps[i];
+    let sp = vec![k("steps"), Seg::Index(i)];
+    let f = |field: &str| at(&sp, &[k(field)]);
+    if s.name.trim().is_empty() {
+        return fail(f("name"), "must not be empty");
+    }
+    if matches!(s.name.as_str(), "router" | "summarize") {
+        return fail(
+            f("name"),
+            format!(
+                "`{}` is reserved for burnrate's own lines; pick another name",
+                s.name
+            ),
+        );
+    }
+    if raw.steps[..i].iter().any(|o| o.name == s.name) {
+        return fail(
+            f("name"),
+            format!("step name `{}` is used twice; names must be unique", s.name),
+        );
+    }
+    let model = if s.model == "routed" {
+        if raw.routing.is_none() {
             return fail(
-                f("name"),
+                f("model"),
+                "`routed` needs a [routing] table naming the cheap and strong models",
+            );
+        }
+        StepModel::Routed
+    } else {
+        StepModel::Fixed(models.resolve(&s.model, f("model"))?)
+    };
+    let summarize = step_summarize(s, models, &f)?;
+    let context = match s.context.as_deref() {
+        None => ContextMode::Fresh,
+        Some(c) => match one_of(c, &["fresh", "accumulate"], f("context"))? {
+            "fresh" => ContextMode::Fresh,
+            _ => ContextMode::Accumulate,
+        },
+    };
+    let items_per_call = match s.items_per_call {
+        Some(v) => count(v, 1, 10_000, f("items_per_call"))? as u32,
+        None => 1,
+    };
+    if items_per_call > 1 && model == StepModel::Routed {
+        return fail(
+            f("items_per_call"),
+            "a routed step cannot combine items (each task may be on a different tier)",
+        );
+    }
+    let retry_growth_tokens = step_retry_growth(s, &sp)?;
+    let (tier, batch) = step_tier(s, &f)?;
+    Ok(Step {
+        name: s.name.clone(),
+        model,
+        prefix_tokens: opt_dist(
+            s.prefix_tokens.as_ref(),
+            f("prefix_tokens"),
+            0.0,
+            MAX_TOKENS,
+        )?,
+        input_tokens: opt_dist(s.input_tokens.as_ref(), f("input_tokens"), 0.0, MAX_TOKENS)?,
+        output_tokens: dist(&s.output_tokens, f("output_tokens"), MAX_TOKENS)?,
+        max_tokens: match s.max_tokens {
+            Some(v) => Some(count(v, 1, MAX_TOKENS as i64, f("max_tokens"))?),
+            None => None,
+        },
+        repeat: opt_dist(
+            s.repeat.as_ref(),
+            f("repeat"),
+            1.0,
+            ceilings::MAX_REPEAT as f64,
+        )?,
+        tool_result_tokens: match &s.tool_result_tokens {
+            Some(d) => Some(dist(d, f("tool_result_tokens"), MAX_TOKENS)?),
+            None => None,
+        },
+        summarize,
+        context,
+        cache: s.cache.unwrap_or(true),
+        ttl: match &s.ttl {
+            Some(t) => Some(ttl(t, f("ttl"))?),
+            None => None,
+        },
+        batch,
+        tier,
+        region: s.region.clone(),
+        reasoning_tokens: match &s.reasoning_tokens {
+            Some(d) => Some(dist(d, f("reasoning_tokens"), MAX_TOKENS)?),
+            None => None,
+        },
+        items_per_call,
+        combine_window_s: match s.combine_window_s {
+            Some(v) => positive(v, f("combine_window_s"))?.min(86_400.0),
+            None => 60.0,
+        },
+        failures: match &s.failures {
+            Some(r) => failures(r, default_failures, &f("failures"))?,
+            None => *default_failures,
+        },
+        error_tokens: opt_dist(
+            s.error_tokens.as_ref(),
+            f("error_tokens"),
+            100.0,
+            MAX_TOKENS,
+        )?,
+        retry_growth_tokens,
+    })
+}
+
+/// A step's `summarize_with` and `summary_tokens`.
+fn step_summarize(
+    s: &RawStep,
+    models: &mut Models,
+    f: &dyn Fn(&str) -> Vec<Seg>,
+) -> VResult<Option<Summarize>> {
+    Ok(match &s.summarize_with {
+        Some(m) => {
+            if s.tool_result_tokens.is_none() {
+                return fail(
+                    f("summarize_with"),
+                    "summarizing needs `tool_result_tokens` to summarize",
+                );
+            }
+            Some(Summarize {
+                model: models.resolve(m, f("summarize_with"))?,
+                output_tokens: opt_dist(
+                    s.summary_tokens.as_ref(),
+                    f("summary_tokens"),
+                    300.0,
+                    MAX_TOKENS,
+                )?,
+            })
+        }
+        None => {
+            if s.summary_tokens.is_some() {
+                return fail(f("summary_tokens"), "only meaningful with `summarize_with`");
+            }
+            None
+        }
+    })
+}
+
+/// A step's `retry_growth_tokens`.
+fn step_retry_growth(s: &RawStep, sp: &[Seg]) -> VResult<Option<Vec<u64>>> {
+    Ok(match &s.retry_growth_tokens {
+        Some(list) if list.is_empty() => {
+            return fail(
+                at(sp, &[k("retry_growth_tokens")]),
+                "must list at least one token count",
+            );
+        }
+        Some(list) => Some(
+            list.iter()
+                .enumerate()
+                .map(|(j, v)| {
+                    count(
+                        *v,
+                        0,
+                        MAX_TOKENS as i64,
+                        at(sp, &[k("retry_growth_tokens"), Seg::Index(j)]),
+                    )
+                })
+                .collect::<VResult<Vec<u64>>>()?,
+        ),
+        None => None,
+    })
+}
+
+/// A step's `tier` and `batch`, which must agree.
+fn step_tier(s: &RawStep, f: &dyn Fn(&str) -> Vec<Seg>) -> VResult<(ServiceTier, bool)> {
+    let tier = match &s.tier {
+        Some(t) => ServiceTier::parse(one_of(
+            t,
+            &["standard", "flex", "priority", "batch"],
+            f("tier"),
+        )?)
+        .expect("checked"),
+        None if s.batch == Some(true) => ServiceTier::Batch,
+        None => ServiceTier::Standard,
+    };
+    let batch = match (s.batch, tier) {
+        (Some(true), ServiceTier::Flex | ServiceTier::Priority) => {
+            return fail(
+                f("tier"),
                 format!(
-                    "`{}` is reserved for burnrate's own lines; pick another name",
-                    s.name
+                    "a `batch = true` step is billed at the batch tier, not `{}`; drop one of the two",
+                    tier.as_str()
                 ),
             );
         }
-        if raw.steps[..i].iter().any(|o| o.name == s.name) {
+        (Some(false), ServiceTier::Batch) => {
             return fail(
-                f("name"),
-                format!("step name `{}` is used twice; names must be unique", s.name),
-            );
-        }
-        let model = if s.model == "routed" {
-            if raw.routing.is_none() {
-                return fail(
-                    f("model"),
-                    "`routed` needs a [routing] table naming the cheap and strong models",
-                );
-            }
-            StepModel::Routed
-        } else {
-            StepModel::Fixed(models.resolve(&s.model, f("model"))?)
-        };
-        let summarize = match &s.summarize_with {
-            Some(m) => {
-                if s.tool_result_tokens.is_none() {
-                    return fail(
-                        f("summarize_with"),
-                        "summarizing needs `tool_result_tokens` to summarize",
-                    );
-                }
-                Some(Summarize {
-                    model: models.resolve(m, f("summarize_with"))?,
-                    output_tokens: opt_dist(
-                        s.summary_tokens.as_ref(),
-                        f("summary_tokens"),
-                        300.0,
-                        MAX_TOKENS,
-                    )?,
-                })
-            }
-            None => {
-                if s.summary_tokens.is_some() {
-                    return fail(f("summary_tokens"), "only meaningful with `summarize_with`");
-                }
-                None
-            }
-        };
-        let context = match s.context.as_deref() {
-            None => ContextMode::Fresh,
-            Some(c) => match one_of(c, &["fresh", "accumulate"], f("context"))? {
-                "fresh" => ContextMode::Fresh,
-                _ => ContextMode::Accumulate,
-            },
-        };
-        let items_per_call = match s.items_per_call {
-            Some(v) => count(v, 1, 10_000, f("items_per_call"))? as u32,
-            None => 1,
-        };
-        if items_per_call > 1 && model == StepModel::Routed {
-            return fail(
-                f("items_per_call"),
-                "a routed step cannot combine items (each task may be on a different tier)",
-            );
-        }
-        let retry_growth_tokens = match &s.retry_growth_tokens {
-            Some(list) if list.is_empty() => {
-                return fail(
-                    f("retry_growth_tokens"),
-                    "must list at least one token count",
-                );
-            }
-            Some(list) => Some(
-                list.iter()
-                    .enumerate()
-                    .map(|(j, v)| {
-                        count(
-                            *v,
-                            0,
-                            MAX_TOKENS as i64,
-                            at(&sp, &[k("retry_growth_tokens"), Seg::Index(j)]),
-                        )
-                    })
-                    .collect::<VResult<Vec<u64>>>()?,
-            ),
-            None => None,
-        };
-        let tier = match &s.tier {
-            Some(t) => ServiceTier::parse(one_of(
-                t,
-                &["standard", "flex", "priority", "batch"],
                 f("tier"),
-            )?)
-            .expect("checked"),
-            None if s.batch == Some(true) => ServiceTier::Batch,
-            None => ServiceTier::Standard,
-        };
-        let batch = match (s.batch, tier) {
-            (Some(true), ServiceTier::Flex | ServiceTier::Priority) => {
-                return fail(
-                    f("tier"),
-                    format!(
-                        "a `batch = true` step is billed at the batch tier, not `{}`; drop one of the two",
-                        tier.as_str()
-                    ),
-                );
-            }
-            (Some(false), ServiceTier::Batch) => {
-                return fail(
-                    f("tier"),
-                    "`tier = \"batch\"` sends the step through the batch API, but the step says `batch = false`",
-                );
-            }
-            _ => tier == ServiceTier::Batch,
-        };
-        steps.push(Step {
-            name: s.name.clone(),
-            model,
-            prefix_tokens: opt_dist(
-                s.prefix_tokens.as_ref(),
-                f("prefix_tokens"),
-                0.0,
-                MAX_TOKENS,
-            )?,
-            input_tokens: opt_dist(s.input_tokens.as_ref(), f("input_tokens"), 0.0, MAX_TOKENS)?,
-            output_tokens: dist(&s.output_tokens, f("output_tokens"), MAX_TOKENS)?,
-            max_tokens: match s.max_tokens {
-                Some(v) => Some(count(v, 1, MAX_TOKENS as i64, f("max_tokens"))?),
-                None => None,
-            },
-            repeat: opt_dist(
-                s.repeat.as_ref(),
-                f("repeat"),
-                1.0,
-                ceilings::MAX_REPEAT as f64,
-            )?,
-            tool_result_tokens: match &s.tool_result_tokens {
-                Some(d) => Some(dist(d, f("tool_result_tokens"), MAX_TOKENS)?),
-                None => None,
-            },
-            summarize,
-            context,
-            cache: s.cache.unwrap_or(true),
-            ttl: match &s.ttl {
-                Some(t) => Some(ttl(t, f("ttl"))?),
-                None => None,
-            },
-            batch,
-            tier,
-            region: s.region.clone(),
-            reasoning_tokens: match &s.reasoning_tokens {
-                Some(d) => Some(dist(d, f("reasoning_tokens"), MAX_TOKENS)?),
-                None => None,
-            },
-            items_per_call,
-            combine_window_s: match s.combine_window_s {
-                Some(v) => positive(v, f("combine_window_s"))?.min(86_400.0),
-                None => 60.0,
-            },
-            failures: match &s.failures {
-                Some(r) => failures(r, &default_failures, &f("failures"))?,
-                None => default_failures,
-            },
-            error_tokens: opt_dist(
-                s.error_tokens.as_ref(),
-                f("error_tokens"),
-                100.0,
-                MAX_TOKENS,
-            )?,
-            retry_growth_tokens,
-        });
-    }
+                "`tier = \"batch\"` sends the step through the batch API, but the step says `batch = false`",
+            );
+        }
+        _ => tier == ServiceTier::Batch,
+    };
+    Ok((tier, batch))
+}
 
-    // Traffic.
+/// `[traffic]`: volume, arrivals, profiles, growth and task kinds.
+fn traffic(raw: &RawScenario, horizon: &Horizon, steps: &[Step]) -> VResult<Traffic> {
     let t = &raw.traffic;
     let tp = vec![k("traffic")];
     let ft = |field: &str| at(&tp, &[k(field)]);
@@ -1049,7 +1160,7 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
         }
         kinds
     };
-    let traffic = Traffic {
+    Ok(Traffic {
         tasks_per_day,
         arrivals,
         daily_profile: match &t.daily_profile {
@@ -1064,10 +1175,12 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
         growth_shape,
         growth_over_days,
         kinds,
-    };
+    })
+}
 
-    // Stuck loops.
-    let stuck = match &raw.stuck {
+/// `[stuck]`.
+fn stuck(raw: &RawScenario) -> VResult<Option<Stuck>> {
+    Ok(match &raw.stuck {
         Some(s) => Some(Stuck {
             probability: prob(s.probability, vec![k("stuck"), k("probability")])?,
             extra_calls: opt_dist(
@@ -1087,9 +1200,11 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
             },
         }),
         None => None,
-    };
+    })
+}
 
-    // Incidents.
+/// `[[incidents]]`.
+fn incidents(raw: &RawScenario, horizon_s: f64, models: &mut Models) -> VResult<Vec<Incident>> {
     let mut incidents = Vec::new();
     for (i, inc) in raw.incidents.iter().enumerate() {
         let ip = vec![k("incidents"), Seg::Index(i)];
@@ -1152,8 +1267,11 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
             end_s: (start_s + duration_s).min(horizon_s),
         });
     }
+    Ok(incidents)
+}
 
-    // Routing.
+/// `[routing]`, which needs a step on `model = "routed"`.
+fn routing(raw: &RawScenario, models: &mut Models, steps: &[Step]) -> VResult<Option<Routing>> {
     let routing = match &raw.routing {
         Some(r) => {
             let rp = vec![k("routing")];
@@ -1204,9 +1322,12 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
             "no step uses `model = \"routed\"`, so [routing] would do nothing",
         );
     }
+    Ok(routing)
+}
 
-    // Caching.
-    let caching = Caching {
+/// `[caching]`.
+fn caching(raw: &RawScenario) -> VResult<Caching> {
+    Ok(Caching {
         enabled: raw
             .caching
             .enabled
@@ -1216,9 +1337,11 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
             None => CacheTtl::FiveMinutes,
             Some(t) => ttl(t, vec![k("caching"), k("ttl")])?,
         },
-    };
+    })
+}
 
-    // Limits.
+/// `[limits]`: per-task budgets, retries and backoff, the breaker, the daily cap.
+fn limits(raw: &RawScenario) -> VResult<Limits> {
     let l = &raw.limits;
     let lp = vec![k("limits")];
     let fl = |field: &str| at(&lp, &[k(field)]);
@@ -1236,7 +1359,7 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
             format!("must be >= backoff_base_s ({backoff_base_s})"),
         );
     }
-    let limits = Limits {
+    Ok(Limits {
         max_tokens_per_task: match l.max_tokens_per_task {
             Some(v) => Some(count(v, 1, i64::MAX / 2, fl("max_tokens_per_task"))?),
             None => None,
@@ -1287,9 +1410,12 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
             Some(v) => Some(positive(v, fl("task_deadline_s"))?),
             None => None,
         },
-    };
+    })
+}
 
-    let batching = Batching {
+/// `[batching]`.
+fn batching(raw: &RawScenario) -> VResult<Batching> {
+    Ok(Batching {
         prefilter_share: match raw.batching.prefilter_share {
             Some(v) => prob(v, vec![k("batching"), k("prefilter_share")])?,
             None => 0.0,
@@ -1301,8 +1427,11 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
                 .expect("valid")
                 .clamped(60.0, 86_400.0),
         },
-    };
+    })
+}
 
+/// `[[fixed_costs]]` as (name, pUSD a month).
+fn fixed_costs(raw: &RawScenario) -> VResult<Vec<(String, u64)>> {
     let mut fixed_costs = Vec::new();
     for (i, fc) in raw.fixed_costs.iter().enumerate() {
         fixed_costs.push((
@@ -1313,12 +1442,26 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
             )?,
         ));
     }
-    let daily_budget_pusd = match raw.budget.daily_usd {
+    Ok(fixed_costs)
+}
+
+/// `[budget] daily_usd`.
+fn daily_budget(raw: &RawScenario) -> VResult<Option<u64>> {
+    Ok(match raw.budget.daily_usd {
         Some(v) => Some(dollars(v, vec![k("budget"), k("daily_usd")])?),
         None => None,
-    };
+    })
+}
 
-    // Billing options each step asks of the models it may run on.
+/// The billing options each step asks of the models it may run on (TTL, tier, region,
+/// reasoning), checked against what those models offer.
+fn check_billing(
+    raw: &RawScenario,
+    models: &Models,
+    steps: &[Step],
+    routing: Option<&Routing>,
+    caching: &Caching,
+) -> VResult<()> {
     let routing_models = routing.as_ref().map(|r| [r.cheap_model, r.strong_model]);
     for (i, (step, rs)) in steps.iter().zip(&raw.steps).enumerate() {
         let sp = vec![k("steps"), Seg::Index(i)];
@@ -1376,37 +1519,7 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
             })?;
         }
     }
-    let as_of = match raw.as_of {
-        Some(d) if is_iso_date(&d) => Some(d),
-        Some(d) => {
-            return fail(
-                vec![k("as_of")],
-                format!("`{d}` is not a date; write YYYY-MM-DD, e.g. \"2026-12-01\""),
-            );
-        }
-        None => None,
-    };
-
-    let rate_limit_pools = rate_limit_pools(&raw.models, &models.used)?;
-
-    Ok(Scenario {
-        name: raw.name.unwrap_or_else(|| default_name.to_string()),
-        description: raw.description,
-        as_of,
-        horizon,
-        models: models.used,
-        traffic,
-        steps,
-        stuck,
-        incidents,
-        routing,
-        caching,
-        limits,
-        batching,
-        fixed_costs,
-        daily_budget_pusd,
-        rate_limit_pools,
-    })
+    Ok(())
 }
 
 /// The scenario's `rate_limit_pool` names by model id, checked: a name is not empty, and the
