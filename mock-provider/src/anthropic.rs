@@ -4,7 +4,8 @@ use crate::cache::{AnthropicCache, Block, SEED_HASH, hash_str};
 use crate::config::{FaultKind, ModelEntry};
 use crate::error::{ApiError, Shape};
 use crate::pipeline::{
-    Admission, Inflight, RawBody, Req, Tokens, content_seed, off_thread, parse_json,
+    Admission, Charge, Delivery, Inflight, RawBody, Req, Tokens, content_seed, off_thread,
+    parse_json,
 };
 use crate::plan::{Ask, Finish, Forced, Plan, Reasoning, ToolHistory, plan};
 use crate::streaming::{Frame, FrameFn, Timing, json_response, ok_json, sse_event, sse_response};
@@ -700,11 +701,11 @@ pub(crate) async fn messages(
     };
     let outcome = req.charge(
         &call,
-        anthropic_tokens(input, &cache, output, plan.reasoning_tokens),
-        200,
-        call.fault,
-        false,
-        stream,
+        Charge::answered(
+            anthropic_tokens(input, &cache, output, plan.reasoning_tokens),
+            call.fault,
+            Delivery::live(stream),
+        ),
     );
     let mut headers = HeaderMap::new();
     req.limit_headers(&snapshot, &mut headers);

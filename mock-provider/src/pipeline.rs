@@ -666,14 +666,16 @@ impl Req {
         if hang > Duration::ZERO {
             tokio::time::sleep(hang).await;
         }
-        let t = Tokens { output: 0, ..t };
         let outcome = self.charge(
             call,
-            t,
-            StatusCode::GATEWAY_TIMEOUT.as_u16(),
-            Some(FaultKind::Timeout),
-            false,
-            stream,
+            Charge {
+                status: StatusCode::GATEWAY_TIMEOUT.as_u16(),
+                ..Charge::answered(
+                    Tokens { output: 0, ..t },
+                    Some(FaultKind::Timeout),
+                    Delivery::live(stream),
+                )
+            },
         );
         self.recorded.store(true, Ordering::Relaxed);
         drop(outcome);
@@ -684,32 +686,22 @@ impl Req {
         )
     }
 
-    /// Prices tokens with the catalog and records the request; returns the outcome whose drop
-    /// writes the log line and the latency.
-    pub fn charge(
-        &self,
-        call: &Call,
-        t: Tokens,
-        status: u16,
-        kind: Option<FaultKind>,
-        batch: bool,
-        stream: bool,
-    ) -> Outcome {
-        self.charge_plus(call, t, 0, (status, kind), batch, stream)
-    }
-
-    /// [`Req::charge`] plus `extra_pusd` that is not a token price (Gemini's explicit-cache
-    /// storage, billed per token-hour).
-    pub fn charge_plus(
-        &self,
-        call: &Call,
-        t: Tokens,
-        extra_pusd: u64,
-        (status, kind): (u16, Option<FaultKind>),
-        batch: bool,
-        stream: bool,
-    ) -> Outcome {
-        let tier = if batch { ServiceTier::Batch } else { call.tier };
+    /// Prices a request's [`Charge`] with the catalog and records it in the ledger, once;
+    /// returns the outcome whose drop writes the log line and the latency.
+    pub fn charge(&self, call: &Call, charge: Charge) -> Outcome {
+        let Charge {
+            tokens: t,
+            status,
+            fault: kind,
+            delivery,
+            extra_pusd,
+        } = charge;
+        let stream = delivery == Delivery::Stream;
+        let tier = if delivery == Delivery::Batch {
+            ServiceTier::Batch
+        } else {
+            call.tier
+        };
         let mut charged = price(&call.model, t, tier);
         charged.cost_pusd += extra_pusd;
         self.state
@@ -764,6 +756,52 @@ fn error_kind(err: &ApiError) -> &'static str {
         504 => "timeout",
         529 => "overloaded",
         _ => "other",
+    }
+}
+
+/// How an answer reached its client: it picks the price list (the batch API's) and how a cut
+/// is billed (a stream's tokens sent).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    Json,
+    Stream,
+    Batch,
+}
+
+impl Delivery {
+    /// A live request's delivery.
+    pub fn live(stream: bool) -> Delivery {
+        if stream {
+            Delivery::Stream
+        } else {
+            Delivery::Json
+        }
+    }
+}
+
+/// One request's bill, built once by its handler and charged by [`Req::charge`].
+#[derive(Debug, Clone, Copy)]
+pub struct Charge {
+    pub tokens: Tokens,
+    /// The HTTP status the request is recorded with.
+    pub status: u16,
+    /// A fault drawn for the request that still answers (malformed, cut streams, timeouts).
+    pub fault: Option<FaultKind>,
+    pub delivery: Delivery,
+    /// pUSD that is not a token price (Gemini's explicit-cache storage, per token-hour).
+    pub extra_pusd: u64,
+}
+
+impl Charge {
+    /// An answered (200) request.
+    pub fn answered(tokens: Tokens, fault: Option<FaultKind>, delivery: Delivery) -> Charge {
+        Charge {
+            tokens,
+            status: 200,
+            fault,
+            delivery,
+            extra_pusd: 0,
+        }
     }
 }
 

@@ -8,7 +8,7 @@ pub(crate) mod openai;
 
 use crate::cache::mix;
 use crate::error::{ApiError, Shape};
-use crate::pipeline::{Call, Req, content_seed, unix_now};
+use crate::pipeline::{Call, Charge, Delivery, Req, content_seed, unix_now};
 use crate::state::{MAX_BATCHES, StoredBatch};
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
@@ -84,7 +84,7 @@ fn settle(req: &Req, id: &str) -> Option<StoredBatch> {
                 ok += 1;
                 let call = Call::batch(model);
                 let _ = worker.model_name.set(call.model.spec.id.clone());
-                drop(worker.charge(&call, tokens, 200, None, true, false));
+                drop(worker.charge(&call, Charge::answered(tokens, None, Delivery::Batch)));
                 Ok(resp)
             }
             Err(e) => {

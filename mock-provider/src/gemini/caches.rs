@@ -10,7 +10,7 @@
 use super::{build_prompt, model_id};
 use crate::cache::CachedContent as Cached;
 use crate::error::{ApiError, Shape};
-use crate::pipeline::{Admission, Call, RawBody, Req, Tokens, parse_json};
+use crate::pipeline::{Admission, Call, Charge, Delivery, RawBody, Req, Tokens, parse_json};
 use crate::ratelimit::rfc3339;
 use crate::streaming::ok_json;
 use crate::validate::{self, Rule};
@@ -206,7 +206,13 @@ pub(crate) async fn create_cache(
         ..Tokens::default()
     };
     let storage = storage_pusd(rate, tokens, ttl);
-    drop(req.charge_plus(&call, t, storage, (200, None), false, false));
+    drop(req.charge(
+        &call,
+        Charge {
+            extra_pusd: storage,
+            ..Charge::answered(t, None, Delivery::Json)
+        },
+    ));
     Ok(ok_json(render(&cached)))
 }
 
@@ -275,7 +281,13 @@ pub(crate) async fn update_cache(
     };
     let call = Call::plain(model);
     let storage = storage_pusd(rate, c.tokens, extra);
-    drop(req.charge_plus(&call, Tokens::default(), storage, (200, None), false, false));
+    drop(req.charge(
+        &call,
+        Charge {
+            extra_pusd: storage,
+            ..Charge::answered(Tokens::default(), None, Delivery::Json)
+        },
+    ));
     Ok(ok_json(render(&updated)))
 }
 

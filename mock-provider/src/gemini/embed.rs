@@ -5,7 +5,9 @@ use super::{build_prompt, model_id};
 use crate::config::FaultKind;
 use crate::error::{ApiError, Shape};
 use crate::openai::embeddings::embed;
-use crate::pipeline::{Admission, Req, Tokens, content_seed, off_thread, parse_json};
+use crate::pipeline::{
+    Admission, Charge, Delivery, Req, Tokens, content_seed, off_thread, parse_json,
+};
 use crate::streaming::{Timing, json_response};
 use crate::validate::{self, Rule};
 use axum::http::{HeaderMap, StatusCode};
@@ -133,7 +135,7 @@ pub(super) async fn embed_content(
             ..Admission::default()
         },
     )?;
-    let outcome = req.charge(&call, t, 200, call.fault, false, false);
+    let outcome = req.charge(&call, Charge::answered(t, call.fault, Delivery::Json));
     let vectors: Vec<Value> = inputs
         .iter()
         .map(|(text, _, dims)| {

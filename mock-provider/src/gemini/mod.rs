@@ -15,7 +15,8 @@ use crate::cache::{SEED_HASH, hash_str};
 use crate::config::FaultKind;
 use crate::error::{ApiError, Shape};
 use crate::pipeline::{
-    Admission, Call, Inflight, RawBody, Req, Tokens, content_seed, off_thread, parse_json,
+    Admission, Call, Charge, Delivery, Inflight, RawBody, Req, Tokens, content_seed, off_thread,
+    parse_json,
 };
 use crate::plan::{Ask, Finish, Plan, Reasoning, plan};
 use crate::streaming::{Frame, FrameFn, Timing, json_response, ok_json, sse_data, sse_response};
@@ -622,11 +623,11 @@ async fn generate(
     };
     let outcome = req.charge(
         &call,
-        gemini_tokens(input, read, output, plan.reasoning_tokens),
-        200,
-        call.fault,
-        false,
-        stream,
+        Charge::answered(
+            gemini_tokens(input, read, output, plan.reasoning_tokens),
+            call.fault,
+            Delivery::live(stream),
+        ),
     );
     let inflight = Inflight::new(&req.state);
     let response_id = req.request_id[4..].to_string();

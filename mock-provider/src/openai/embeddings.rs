@@ -3,7 +3,9 @@
 use crate::cache::{hash_str, mix};
 use crate::config::FaultKind;
 use crate::error::ApiError;
-use crate::pipeline::{Admission, RawBody, Req, Tokens, content_seed, off_thread, parse_json};
+use crate::pipeline::{
+    Admission, Charge, Delivery, RawBody, Req, Tokens, content_seed, off_thread, parse_json,
+};
 use crate::streaming::{Timing, json_response};
 use crate::tokens;
 use crate::validate::{self, Rule};
@@ -173,14 +175,14 @@ pub(crate) async fn embeddings(
     )?;
     let outcome = req.charge(
         &call,
-        Tokens {
-            input: prompt,
-            ..Tokens::default()
-        },
-        200,
-        call.fault,
-        false,
-        false,
+        Charge::answered(
+            Tokens {
+                input: prompt,
+                ..Tokens::default()
+            },
+            call.fault,
+            Delivery::Json,
+        ),
     );
     let b64 = r.encoding_format.as_deref() == Some("base64");
     let data: Vec<Value> = inputs

@@ -11,7 +11,9 @@ pub(crate) mod responses;
 use crate::cache::{OpenAiBreakpoints, OpenAiCache, Ready, SEED_HASH, hash_str};
 use crate::config::FaultKind;
 use crate::error::{ApiError, Shape};
-use crate::pipeline::{Admission, Call, Inflight, Outcome, Req, Tokens, content_seed};
+use crate::pipeline::{
+    Admission, Call, Charge, Delivery, Inflight, Outcome, Req, Tokens, content_seed,
+};
 use crate::plan::{Ask, Plan, plan_choices};
 use crate::streaming::Timing;
 use crate::tokens;
@@ -313,11 +315,11 @@ async fn prepare(
     };
     let outcome = req.charge(
         call,
-        openai_tokens(prompt, cache, output, plan.reasoning_tokens),
-        200,
-        call.fault,
-        false,
-        stream,
+        Charge::answered(
+            openai_tokens(prompt, cache, output, plan.reasoning_tokens),
+            call.fault,
+            Delivery::live(stream),
+        ),
     );
     let mut headers = HeaderMap::new();
     req.limit_headers(&snapshot, &mut headers);
