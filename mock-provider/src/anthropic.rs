@@ -317,6 +317,35 @@ struct Prompt {
     history: ToolHistory,
 }
 
+/// The `system` prompt's blocks (a string or a list of blocks).
+fn push_system(shape: Shape, r: &MessagesRequest, raw: &mut Vec<PBlock>) -> Result<(), ApiError> {
+    match &r.system {
+        Some(Value::String(s)) => raw.push(PBlock {
+            tokens: tokens::count(s),
+            hash: hash_str(SEED_HASH, s),
+            breakpoint: None,
+        }),
+        Some(Value::Array(blocks)) => {
+            for b in blocks {
+                let (t, extra) = block_text(b);
+                raw.push(PBlock {
+                    tokens: tokens::count(&t) + extra,
+                    hash: hash_str(SEED_HASH, &strip_cc(b)),
+                    breakpoint: ttl_of(shape, b.get("cache_control"))?,
+                });
+            }
+        }
+        Some(Value::Null) | None => {}
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                shape,
+                "system: Input should be a valid string or list of blocks",
+            ));
+        }
+    }
+    Ok(())
+}
+
 fn build_prompt(shape: Shape, scope: u64, r: &MessagesRequest) -> Result<Prompt, ApiError> {
     let mut raw: Vec<PBlock> = Vec::new();
     for t in r.tools.iter().flatten() {
@@ -343,30 +372,7 @@ fn build_prompt(shape: Shape, scope: u64, r: &MessagesRequest) -> Result<Prompt,
             breakpoint: None,
         });
     }
-    match &r.system {
-        Some(Value::String(s)) => raw.push(PBlock {
-            tokens: tokens::count(s),
-            hash: hash_str(SEED_HASH, s),
-            breakpoint: None,
-        }),
-        Some(Value::Array(blocks)) => {
-            for b in blocks {
-                let (t, extra) = block_text(b);
-                raw.push(PBlock {
-                    tokens: tokens::count(&t) + extra,
-                    hash: hash_str(SEED_HASH, &strip_cc(b)),
-                    breakpoint: ttl_of(shape, b.get("cache_control"))?,
-                });
-            }
-        }
-        Some(Value::Null) | None => {}
-        Some(_) => {
-            return Err(ApiError::bad_request(
-                shape,
-                "system: Input should be a valid string or list of blocks",
-            ));
-        }
-    }
+    push_system(shape, r, &mut raw)?;
     let mut last_user = String::new();
     let mut after_tool_result = false;
     let mut history = ToolHistory::default();

@@ -549,6 +549,65 @@ fn validate_script(
         .collect()
 }
 
+/// The built-in catalog plus the config's `[prices."NAME"]` models (errors name the field).
+fn catalog_with_prices(raw: &RawConfig) -> Result<Catalog, ConfigError> {
+    let mut catalog = Catalog::builtin();
+    for (name, table) in &raw.prices {
+        let field = format!("prices.{name:?}");
+        if name.is_empty() || name.len() > 256 {
+            return Err(invalid(field, "a model name must have 1 to 256 bytes"));
+        }
+        let spec = burnrate_sim::model_from_table(name, table.clone(), &catalog).map_err(|e| {
+            let at = if e.field.is_empty() {
+                field.clone()
+            } else {
+                format!("{field}.{}", e.field)
+            };
+            invalid(at, e.message)
+        })?;
+        catalog.insert(spec);
+    }
+    Ok(catalog)
+}
+
+/// `[[fixtures]]`: canned replies, each with `text` or `tool_calls`.
+fn fixtures(raw: &RawConfig) -> Result<Vec<Fixture>, ConfigError> {
+    let mut fixtures = Vec::new();
+    for (i, f) in raw.fixtures.iter().enumerate() {
+        if f.text.is_none() && f.tool_calls.is_empty() {
+            return Err(invalid(
+                format!("fixtures[{i}]"),
+                "needs `text` or `tool_calls`",
+            ));
+        }
+        for (j, call) in f.tool_calls.iter().enumerate() {
+            if !(call.arguments.is_object() || call.arguments.is_null()) {
+                return Err(invalid(
+                    format!("fixtures[{i}].tool_calls[{j}].arguments"),
+                    "must be a table",
+                ));
+            }
+        }
+        fixtures.push(Fixture {
+            matches: f.matches.clone(),
+            text: f.text.clone(),
+            tool_calls: f
+                .tool_calls
+                .iter()
+                .map(|c| {
+                    let args = if c.arguments.is_null() {
+                        serde_json::json!({})
+                    } else {
+                        c.arguments.clone()
+                    };
+                    (c.name.clone(), args)
+                })
+                .collect(),
+        });
+    }
+    Ok(fixtures)
+}
+
 /// Every distribution written in the mock's old spelling, as `field: what to write instead`.
 fn deprecated_spellings(raw: &RawConfig) -> Vec<String> {
     let tables = std::iter::once(("defaults".to_string(), &raw.defaults)).chain(
@@ -721,23 +780,7 @@ impl MockConfig {
 
     /// Validates a parsed config against the built-in catalog.
     pub fn from_raw(raw: RawConfig) -> Result<MockConfig, ConfigError> {
-        let mut catalog = Catalog::builtin();
-        for (name, table) in &raw.prices {
-            let field = format!("prices.{name:?}");
-            if name.is_empty() || name.len() > 256 {
-                return Err(invalid(field, "a model name must have 1 to 256 bytes"));
-            }
-            let spec =
-                burnrate_sim::model_from_table(name, table.clone(), &catalog).map_err(|e| {
-                    let at = if e.field.is_empty() {
-                        field.clone()
-                    } else {
-                        format!("{field}.{}", e.field)
-                    };
-                    invalid(at, e.message)
-                })?;
-            catalog.insert(spec);
-        }
+        let catalog = catalog_with_prices(&raw)?;
         let time_scale = raw.time_scale.unwrap_or(1.0);
         if !time_scale.is_finite() || !(0.0..=1000.0).contains(&time_scale) {
             return Err(invalid(
@@ -785,39 +828,7 @@ impl MockConfig {
         if raw.admin_key.as_deref() == Some("") {
             return Err(invalid("admin_key", "must not be empty"));
         }
-        let mut fixtures = Vec::new();
-        for (i, f) in raw.fixtures.iter().enumerate() {
-            if f.text.is_none() && f.tool_calls.is_empty() {
-                return Err(invalid(
-                    format!("fixtures[{i}]"),
-                    "needs `text` or `tool_calls`",
-                ));
-            }
-            for (j, call) in f.tool_calls.iter().enumerate() {
-                if !(call.arguments.is_object() || call.arguments.is_null()) {
-                    return Err(invalid(
-                        format!("fixtures[{i}].tool_calls[{j}].arguments"),
-                        "must be a table",
-                    ));
-                }
-            }
-            fixtures.push(Fixture {
-                matches: f.matches.clone(),
-                text: f.text.clone(),
-                tool_calls: f
-                    .tool_calls
-                    .iter()
-                    .map(|c| {
-                        let args = if c.arguments.is_null() {
-                            serde_json::json!({})
-                        } else {
-                            c.arguments.clone()
-                        };
-                        (c.name.clone(), args)
-                    })
-                    .collect(),
-            });
-        }
+        let fixtures = fixtures(&raw)?;
         for name in raw.models.keys() {
             if catalog.get(name).is_none() {
                 return Err(invalid(

@@ -21,9 +21,7 @@ const TOO_LONG_AT_THE_START: &[(&str, &str, usize)] = &[
     ("drive/src/agent_loop.rs", "play_call", 198),
     ("reports/src/charts.rs", "sweep", 194),
     ("mock-provider/src/admin.rs", "metrics", 161),
-    ("mock-provider/src/config.rs", "from_raw", 157),
     ("mock-provider/src/openai/chat.rs", "stream_frames", 154),
-    ("mock-provider/src/anthropic.rs", "build_prompt", 152),
 ];
 
 struct Lengths {
