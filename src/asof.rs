@@ -14,16 +14,7 @@ pub fn today_utc() -> String {
 
 /// The civil date of a day count since 1970-01-01 (Howard Hinnant's `civil_from_days`).
 pub fn date_of_unix_day(days: i64) -> String {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}-{m:02}-{d:02}")
+    burnrate_sim::civil_date(days)
 }
 
 /// The as-of date for `scenario`: the flag, else its `as_of`, else today.

@@ -12,7 +12,7 @@ use crate::data::{LeverStep, Sweep};
 use crate::error::ReportError;
 use crate::fmt::{num, pct, secs, usd};
 use crate::summary::kinds;
-use burnrate_sim::SimResult;
+use burnrate_sim::{HoldoutDay, SimResult};
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -86,6 +86,7 @@ enum Spec<'a> {
     CostOverTime(&'a SimResult),
     Waterfall(&'a [LeverStep], Option<f64>),
     Sweep(&'a Sweep),
+    Holdout(&'a [HoldoutDay]),
 }
 
 struct Bars {
@@ -119,6 +120,7 @@ impl Spec<'_> {
             Spec::CostOverTime(r) => cost_over_time(root, r),
             Spec::Waterfall(steps, budget) => waterfall(root, steps, *budget),
             Spec::Sweep(s) => sweep(root, s),
+            Spec::Holdout(days) => holdout(root, days),
         }
     }
 }
@@ -305,6 +307,77 @@ pub fn sweep_chart(sweep: &Sweep) -> Result<Chart, ReportError> {
             sweep.param
         ),
         &Spec::Sweep(sweep),
+    )
+}
+
+/// Axes for one value a day: days 1..=n centred on whole numbers (`x1` = n + 0.5), 0..`ymax`.
+fn day_axes<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    x1: f64,
+    ymax: f64,
+) -> Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>, Box<dyn Error>>
+where
+    DB::ErrorType: 'static,
+{
+    Ok(ChartBuilder::on(root)
+        .caption(title, caption_style())
+        .margin(18)
+        .x_label_area_size(52)
+        .y_label_area_size(72)
+        .build_cartesian_2d(0.5f64..x1, 0f64..ymax)?)
+}
+
+/// The series legend, in every chart's style.
+fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    chart
+        .configure_series_labels()
+        .position(position)
+        .label_font(font(14))
+        .background_style(WHITE.mix(0.9))
+        .border_style(INK)
+        .draw()?;
+    Ok(())
+}
+
+/// A p05-p95 band as one filled polygon (upper edge left to right, lower edge back), with its
+/// legend entry. `band` holds (x, low, high).
+fn draw_band<DB: DrawingBackend>(
+    chart: &mut ChartContext<'_, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>,
+    band: &[(f64, f64, f64)],
+    label: &str,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let mut outline: Vec<(f64, f64)> = band.iter().map(|&(x, _, hi)| (x, hi)).collect();
+    outline.extend(band.iter().rev().map(|&(x, lo, _)| (x, lo)));
+    chart
+        .draw_series(std::iter::once(Polygon::new(
+            outline,
+            BAR.mix(0.25).filled(),
+        )))?
+        .label(label)
+        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], BAR.mix(0.25).filled()));
+    Ok(())
+}
+
+/// The hold-out check: each held-out day's simulated p05-p95 band and mean, and the real cost
+/// as a point (filled when inside the band, a red ring when outside). File stem `holdout`.
+pub fn holdout_chart(days: &[HoldoutDay]) -> Result<Chart, ReportError> {
+    render(
+        "holdout",
+        "Held-out days",
+        "The fitted scenario's simulated p05-p95 band and mean of each held-out day, against \
+         the day's real cost from the traces' own tokens."
+            .to_string(),
+        &Spec::Holdout(days),
     )
 }
 
@@ -824,12 +897,7 @@ where
     let on_chart = budget.filter(|b| *b <= 4.0 * top.max(1e-9));
     let ymax = on_chart.unwrap_or(0.0).max(top).max(1e-6) * 1.12;
     let x1 = days.len() as f64 + 0.5;
-    let mut chart = ChartBuilder::on(root)
-        .caption(title, caption_style())
-        .margin(18)
-        .x_label_area_size(52)
-        .y_label_area_size(72)
-        .build_cartesian_2d(0.5f64..x1, 0f64..ymax)?;
+    let mut chart = day_axes(root, title, x1, ymax)?;
     chart
         .configure_mesh()
         .x_desc("Day of the horizon")
@@ -840,13 +908,11 @@ where
         .axis_desc_style(font(15))
         .draw()?;
     let day = |d: &burnrate_sim::TimelineDay| f64::from(d.day);
-    // The band as one polygon: p95 left to right, then p05 back.
-    let mut band: Vec<(f64, f64)> = days.iter().map(|d| (day(d), d.cost_usd.p95)).collect();
-    band.extend(days.iter().rev().map(|d| (day(d), d.cost_usd.p05)));
-    chart
-        .draw_series(std::iter::once(Polygon::new(band, BAR.mix(0.25).filled())))?
-        .label("p05-p95 across replicas")
-        .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 20, y + 5)], BAR.mix(0.25).filled()));
+    let band: Vec<(f64, f64, f64)> = days
+        .iter()
+        .map(|d| (day(d), d.cost_usd.p05, d.cost_usd.p95))
+        .collect();
+    draw_band(&mut chart, &band, "p05-p95 across replicas")?;
     chart
         .draw_series(LineSeries::new(
             days.iter().map(|d| (day(d), d.cost_usd.p50)),
@@ -899,13 +965,7 @@ where
             ),
         )))?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font(font(14))
-        .background_style(WHITE.mix(0.9))
-        .border_style(INK)
-        .draw()?;
+    draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     Ok(())
 }
 
@@ -1038,13 +1098,7 @@ where
             .label(format!("daily budget {}", usd(b)))
             .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BUDGET.stroke_width(3)));
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font(font(14))
-        .background_style(WHITE.mix(0.9))
-        .border_style(INK)
-        .draw()?;
+    draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
     Ok(())
 }
 
@@ -1233,12 +1287,68 @@ where
             ),
         )))?;
     }
+    draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    Ok(())
+}
+
+fn holdout<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, days: &[HoldoutDay]) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let title = "Held-out days: real cost against the simulated band";
+    if days.is_empty() {
+        return no_data(root, title, "no held-out days");
+    }
+    let top = days
+        .iter()
+        .map(|d| d.p95_usd.max(d.actual_usd))
+        .fold(0.0, f64::max);
+    let ymax = top.max(1e-6) * 1.15;
+    let x1 = days.len() as f64 + 0.5;
+    let labels: Vec<String> = days.iter().map(HoldoutDay::date).collect();
+    let mut chart = day_axes(root, title, x1, ymax)?;
     chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
-        .label_font(font(14))
-        .background_style(WHITE.mix(0.9))
-        .border_style(INK)
+        .configure_mesh()
+        .x_desc("Held-out day")
+        .y_desc("Daily cost (USD)")
+        .x_labels(days.len().min(14))
+        .x_label_formatter(&|x| {
+            let i = x.round() as usize;
+            if (x - x.round()).abs() < 1e-9 && (1..=labels.len()).contains(&i) {
+                labels[i - 1].clone()
+            } else {
+                String::new()
+            }
+        })
+        .y_label_formatter(&|y| usd_axis(ymax, *y))
+        .label_style(font(13))
+        .axis_desc_style(font(15))
         .draw()?;
+    let x = |i: usize| i as f64 + 1.0;
+    let band: Vec<(f64, f64, f64)> = days
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (x(i), d.p05_usd, d.p95_usd))
+        .collect();
+    draw_band(&mut chart, &band, "simulated p05-p95")?;
+    chart
+        .draw_series(LineSeries::new(
+            days.iter().enumerate().map(|(i, d)| (x(i), d.mean_usd)),
+            P50.stroke_width(2),
+        ))?
+        .label("simulated mean")
+        .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], P50.stroke_width(2)));
+    chart
+        .draw_series(days.iter().enumerate().map(|(i, d)| {
+            let style = if d.inside() {
+                INK.filled()
+            } else {
+                BUDGET.stroke_width(3)
+            };
+            Circle::new((x(i), d.actual_usd), 6, style)
+        }))?
+        .label("real cost (red ring: outside the band)")
+        .legend(|(x, y)| Circle::new((x + 10, y), 5, INK.filled()));
+    draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     Ok(())
 }

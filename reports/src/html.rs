@@ -8,7 +8,7 @@ use crate::summary::{kinds, shares, short_hash, sustainable, verdict_sentence, w
 use crate::timeline::{first_breach_phrase, month_rows, per_month_label, saturation_sentence};
 use burnrate_sim::SimResult;
 
-const CSS: &str = r#"
+pub(crate) const CSS: &str = r#"
 :root { color-scheme: light; }
 body { font-family: "DejaVu Sans", system-ui, sans-serif; margin: 0 auto; max-width: 980px;
        padding: 24px; color: #222; background: #fff; line-height: 1.45; }
@@ -29,7 +29,7 @@ figcaption { color: #555; font-size: 0.9em; margin-top: 4px; }
 footer { color: #777; font-size: 0.8em; margin-top: 40px; }
 "#;
 
-fn table(head: &[&str], rows: &[Vec<String>], numeric: &[bool]) -> String {
+pub(crate) fn table(head: &[&str], rows: &[Vec<String>], numeric: &[bool]) -> String {
     let mut o = String::from("<table>\n<thead><tr>");
     for (i, h) in head.iter().enumerate() {
         let class = if numeric.get(i).copied().unwrap_or(false) {
@@ -370,7 +370,7 @@ pub(crate) fn html_with(r: &SimResult, charts: &[Chart]) -> String {
     o
 }
 
-fn figure(chart: &Chart) -> String {
+pub(crate) fn figure(chart: &Chart) -> String {
     format!(
         "<figure class=\"chart\" id=\"chart-{}\">\n{}\n<figcaption><strong>{}.</strong> {}</figcaption>\n</figure>\n",
         esc(&chart.name),

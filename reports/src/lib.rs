@@ -21,6 +21,7 @@ mod drive;
 mod error;
 mod files;
 mod fmt;
+mod holdout;
 mod html;
 mod summary;
 mod timeline;
@@ -30,8 +31,8 @@ pub use analysis::{
     write_levers_dir, write_sweep_dir,
 };
 pub use charts::{
-    BAR_COLOR, BUDGET_COLOR, Chart, FONT_FAMILY, FONT_LICENCE, FONT_NAME, lever_waterfall_chart,
-    simulation_charts, sweep_chart,
+    BAR_COLOR, BUDGET_COLOR, Chart, FONT_FAMILY, FONT_LICENCE, FONT_NAME, holdout_chart,
+    lever_waterfall_chart, simulation_charts, sweep_chart,
 };
 pub use check::{
     Change, CheckOutcome, CheckSpec, Gate, Verdict, check, check_json, check_junit, check_markdown,
@@ -42,5 +43,6 @@ pub use data::{Crossing, LeverStep, Sweep, SweepPoint};
 pub use drive::{drive_json, drive_markdown, drive_text};
 pub use error::ReportError;
 pub use files::{MANIFEST, write_charts_dir, write_report_dir};
+pub use holdout::{holdout_html, holdout_markdown, holdout_text, write_holdout_dir};
 pub use html::html;
 pub use summary::{json, markdown, text};

@@ -308,6 +308,12 @@ pub struct HoldoutDay {
 }
 
 impl HoldoutDay {
+    /// The day as `YYYY-MM-DD` (UTC).
+    pub fn date(&self) -> String {
+        crate::usage_log::civil_date(self.day_start_us.div_euclid(86_400_000_000))
+    }
+
+    /// Whether the real cost lies in the simulated p05-p95 band.
     pub fn inside(&self) -> bool {
         (self.p05_usd..=self.p95_usd).contains(&self.actual_usd)
     }

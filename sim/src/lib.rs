@@ -74,4 +74,6 @@ pub use summary::SATURATION_WAIT_S;
 pub use timeline::{MONTH_DAYS, traffic_changes};
 pub use traces::{Call, Calls, Ingest, IngestOptions, IngestReport, InputFormat, MAX_CALLS};
 pub use usage::{Usage, UsageError, parse_usage};
-pub use usage_log::{CalibrateError, Observation, parse_line, parse_log, parse_time_us};
+pub use usage_log::{
+    CalibrateError, Observation, civil_date, parse_line, parse_log, parse_time_us,
+};

@@ -162,6 +162,21 @@ pub fn parse_log(text: &str) -> Result<Vec<Observation>, CalibrateError> {
     Ok(out)
 }
 
+/// The `YYYY-MM-DD` of a day counted from 1970-01-01 (the inverse of `days_from_civil`,
+/// Howard Hinnant's `civil_from_days`).
+pub fn civil_date(unix_day: i64) -> String {
+    let z = unix_day + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's `days_from_civil`).
 pub(crate) fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
     let y = if m <= 2 { y - 1 } else { y };

@@ -45,6 +45,10 @@ pub struct Args {
     /// cost (its own tokens priced with the catalog) with the fitted scenario's p05-p95 band.
     #[arg(long, value_name = "DAYS", value_parser = parse_days)]
     pub holdout: Option<u32>,
+    /// With --holdout: also write the check as `holdout.md`, `holdout.html` (with its chart),
+    /// `holdout.svg` and `holdout.png` into DIR.
+    #[arg(long, value_name = "DIR", requires = "holdout")]
+    pub report: Option<PathBuf>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -130,35 +134,6 @@ fn holdout(
         })
         .collect();
     Ok((cal, toml, out))
-}
-
-/// `2026-12-01` of a day's midnight.
-fn iso_day(us: i64) -> String {
-    crate::asof::date_of_unix_day(us.div_euclid(DAY_US))
-}
-
-fn holdout_text(days: &[HoldoutDay]) -> String {
-    let mut t = String::from(
-        "Would burnrate have predicted the held-out days?\n  day         calls   actual USD   simulated p05 - p95   \n",
-    );
-    for d in days {
-        t.push_str(&format!(
-            "  {}  {:>6}  {:>11.4}   {:>9.4} - {:<9.4}  {}\n",
-            iso_day(d.day_start_us),
-            d.calls,
-            d.actual_usd,
-            d.p05_usd,
-            d.p95_usd,
-            if d.inside() { "inside" } else { "OUTSIDE" }
-        ));
-    }
-    let inside = days.iter().filter(|d| d.inside()).count();
-    t.push_str(&format!(
-        "  {inside} of {} days inside the 90% band (about {:.1} expected)\n",
-        days.len(),
-        0.9 * days.len() as f64
-    ));
-    t
 }
 
 fn fit_json(f: &Fit) -> serde_json::Value {
@@ -312,7 +287,7 @@ pub fn run(args: Args) -> CliResult {
     let output = match args.format {
         Format::Toml => {
             if let Some(h) = &held {
-                eprint!("{}", holdout_text(h));
+                eprint!("{}", burnrate_reports::holdout_text(h));
             }
             toml
         }
@@ -322,7 +297,7 @@ pub fn run(args: Args) -> CliResult {
                 v["holdout"] = h
                     .iter()
                     .map(|d| {
-                        json!({"day": iso_day(d.day_start_us), "calls": d.calls,
+                        json!({"day": d.date(), "calls": d.calls,
                             "actual_usd": d.actual_usd, "p05_usd": d.p05_usd,
                             "mean_usd": d.mean_usd, "p95_usd": d.p95_usd, "inside": d.inside()})
                     })
@@ -331,6 +306,10 @@ pub fn run(args: Args) -> CliResult {
             serde_json::to_string_pretty(&v).context("json")?
         }
     };
+    if let (Some(dir), Some(h)) = (&args.report, &held) {
+        burnrate_reports::write_holdout_dir(&name, h, dir)
+            .with_context(|| format!("cannot write the hold-out report to {}", dir.display()))?;
+    }
     match &args.out {
         Some(path) => std::fs::write(path, output)
             .with_context(|| format!("cannot write {}", path.display()))?,

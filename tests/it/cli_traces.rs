@@ -131,6 +131,48 @@ fn holdout_compares_held_out_days_with_the_fitted_band() {
         // Poisson(100) a day: p05 ~ 84, p95 ~ 117 tasks, so exactly 100 is inside.
         assert_eq!(d["inside"], true, "{d}");
     }
+    // The same check as Markdown, HTML with its chart, SVG and PNG.
+    let report = dir.path().join("holdout-report");
+    let out = burnrate()
+        .args(["calibrate", "--holdout", "7d", "--report"])
+        .arg(&report)
+        .arg(&f)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("7 of 7 days inside the 90% band"),
+        "{stderr}"
+    );
+    let md = std::fs::read_to_string(report.join("holdout.md")).unwrap();
+    assert!(
+        md.starts_with("## Would burnrate have predicted the held-out days? (two-weeks)"),
+        "{md}"
+    );
+    // One table row per held-out day, each with the day's 100 calls and $0.0135.
+    let rows: Vec<&str> = md.lines().filter(|l| l.starts_with("| 2026-12-")).collect();
+    assert_eq!(rows.len(), 7, "{md}");
+    assert!(rows[0].starts_with("| 2026-12-07 | 100 | 0.0135 |"), "{md}");
+    assert!(rows.iter().all(|r| r.ends_with("| inside |")), "{md}");
+    let html = std::fs::read_to_string(report.join("holdout.html")).unwrap();
+    assert!(
+        html.contains("<svg") && html.contains("2026-12-13"),
+        "the chart is inline"
+    );
+    assert!(report.join("holdout.svg").is_file() && report.join("holdout.png").is_file());
+    let needs = fails_with(
+        burnrate()
+            .args(["calibrate", "--report"])
+            .arg(&report)
+            .arg(&f),
+        2,
+    );
+    assert!(needs.contains("--holdout"), "{needs}");
     let bad = fails_with(
         burnrate().args(["calibrate", "--holdout", "30d"]).arg(&f),
         2,

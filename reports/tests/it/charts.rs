@@ -338,3 +338,32 @@ fn sweep_curves() {
         texts(&doc)
     );
 }
+
+#[test]
+fn holdout_chart_draws_the_band_the_mean_and_each_real_day() {
+    let days = crate::fixtures::holdout_days();
+    let c = reports::holdout_chart(&days).unwrap();
+    assert_eq!(c.name, "holdout");
+    assert!(c.png.starts_with(b"\x89PNG"));
+    let doc = Document::parse(&c.svg).unwrap();
+    // One circle per day (plus one in the legend); the day above its band is a red ring.
+    let circles: Vec<Node> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("circle"))
+        .collect();
+    assert_eq!(circles.len(), days.len() + 1, "{}", c.svg.len());
+    let red_rings = circles
+        .iter()
+        .filter(|n| {
+            n.attribute("stroke") == Some(BUDGET_COLOR) && n.attribute("fill") == Some("none")
+        })
+        .count();
+    assert_eq!(red_rings, 1);
+    assert!(has_text(&doc, "2026-12-07") && has_text(&doc, "2026-12-09"));
+    assert!(has_text(&doc, "simulated p05-p95"));
+    // The page embeds the same chart and the table.
+    let html = reports::holdout_html("support-agent", &days, &c);
+    assert!(
+        html.contains("<svg") && html.contains("OUTSIDE") && html.contains("2 of 3 days inside")
+    );
+}

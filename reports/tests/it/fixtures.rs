@@ -540,3 +540,28 @@ pub fn ttl_sweep() -> Sweep {
         crossing: None,
     }
 }
+
+/// Three held-out days from 2026-12-07: inside, above the band, inside.
+pub fn holdout_days() -> Vec<burnrate_sim::HoldoutDay> {
+    const DAY_US: i64 = 86_400_000_000;
+    // 2026-12-07 is day 20,794 since 1970-01-01.
+    let start = 20_794 * DAY_US;
+    [
+        (100, 4.10, 3.60, 4.05, 4.55),
+        (131, 5.90, 3.55, 4.01, 4.50),
+        (97, 3.80, 3.50, 3.98, 4.46),
+    ]
+    .iter()
+    .enumerate()
+    .map(
+        |(i, &(calls, actual, p05, mean, p95))| burnrate_sim::HoldoutDay {
+            day_start_us: start + i as i64 * DAY_US,
+            calls,
+            actual_usd: actual,
+            p05_usd: p05,
+            mean_usd: mean,
+            p95_usd: p95,
+        },
+    )
+    .collect()
+}

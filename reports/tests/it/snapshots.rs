@@ -440,3 +440,19 @@ fn the_baseline_gate_holds_breaches_or_is_inconclusive_by_the_one_rule() {
     );
     assert!(reports::check_junit(&c, false).contains("inconclusive"));
 }
+
+#[test]
+fn holdout_reports() {
+    let days = crate::fixtures::holdout_days();
+    let text = reports::holdout_text(&days);
+    // 4.10 in [3.60, 4.55], 5.90 above 4.50, 3.80 in [3.50, 4.46]: two of three inside.
+    assert!(
+        text.contains("2 of 3 days inside the 90% band (about 2.7 expected)"),
+        "{text}"
+    );
+    insta::assert_snapshot!("holdout_text", text);
+    insta::assert_snapshot!(
+        "holdout_markdown",
+        reports::holdout_markdown("support | agent", &days)
+    );
+}
