@@ -270,6 +270,26 @@ impl Ingest {
             }
             line += 1;
             self.report.lines += 1;
+            // A pretty-printed document (one `ExportTraceServiceRequest` over many lines, as
+            // some exporters and `jq .` write it): its first line is an unfinished JSON value.
+            // Read it whole, within the same byte limit as a line.
+            if line == 1 && unfinished_json(&buf) {
+                reader
+                    .by_ref()
+                    .take((MAX_LINE_BYTES + 1 - buf.len().min(MAX_LINE_BYTES)) as u64)
+                    .read_to_end(&mut buf)
+                    .map_err(io)?;
+                if buf.len() > MAX_LINE_BYTES {
+                    return Err(line_error(
+                        source,
+                        line,
+                        format!(
+                            "a multi-line JSON document longer than {MAX_LINE_BYTES} bytes; export one JSON object a line"
+                        ),
+                    ));
+                }
+                return self.read_document(src, source, &buf);
+            }
             if buf.len() > MAX_LINE_BYTES {
                 return Err(line_error(
                     source,
@@ -283,6 +303,42 @@ impl Ingest {
             };
             if let Err(message) = self.line(src, line, text) {
                 self.problem(source, line, message)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A whole input whose first line did not finish its JSON value: one pretty-printed
+    /// document, or else JSON lines with a broken first line, each then read (and reported)
+    /// on its own so one bad line loses nothing else.
+    fn read_document(
+        &mut self,
+        src: u32,
+        source: &str,
+        bytes: &[u8],
+    ) -> Result<(), CalibrateError> {
+        if let Ok(text) = std::str::from_utf8(bytes)
+            && serde_json::from_str::<de::IgnoredAny>(text).is_ok()
+        {
+            if let Err(message) = self.line(src, 1, text) {
+                self.problem(source, 1, message)?;
+            }
+            return Ok(());
+        }
+        let body = bytes.strip_suffix(b"\n").unwrap_or(bytes);
+        for (i, piece) in body.split(|b| *b == b'\n').enumerate() {
+            if i > 0 {
+                self.report.lines += 1;
+            }
+            if piece.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let Ok(text) = std::str::from_utf8(piece) else {
+                self.problem(source, i + 1, "not UTF-8".to_string())?;
+                continue;
+            };
+            if let Err(message) = self.line(src, i + 1, text) {
+                self.problem(source, i + 1, message)?;
             }
         }
         Ok(())
@@ -927,6 +983,14 @@ impl<'de> Deserialize<'de> for StatusCode {
             },
             _ => 0,
         }))
+    }
+}
+
+/// Whether `line` starts a JSON value that does not end on it (a pretty-printed document).
+fn unfinished_json(line: &[u8]) -> bool {
+    match serde_json::from_slice::<de::IgnoredAny>(line) {
+        Ok(_) => false,
+        Err(e) => e.classify() == serde_json::error::Category::Eof,
     }
 }
 

@@ -341,3 +341,57 @@ fn arrivals_from_the_engines_process_are_fitted_back() {
             .contains("daily_profile = [")
     );
 }
+
+/// A pretty-printed OTLP document (one request over many lines, as `jq .` or an exporter's
+/// indent option writes it) reads into the same calls as its one-line form; a JSON-lines file
+/// whose first line is cut short still loses only that line.
+#[test]
+fn a_pretty_printed_document_reads_like_its_one_line_form() {
+    let spans: Vec<String> = (0..3u64)
+        .map(|i| {
+            span(&SpanSpec {
+                trace: "0af7651916cd43dd8448eb211c80319c",
+                id: ["aaaaaaaaaaaaaaa1", "aaaaaaaaaaaaaaa2", "aaaaaaaaaaaaaaa3"][i as usize],
+                parent: "",
+                name: "draft",
+                start_s: 1_780_000_000 + i,
+                dur_ms: 500,
+                error: false,
+                attrs: &[
+                    ("gen_ai.operation.name", "chat"),
+                    ("gen_ai.request.model", "gpt-4o-mini"),
+                    ("gen_ai.usage.input_tokens", "#700"),
+                    ("gen_ai.usage.output_tokens", "#90"),
+                ],
+            })
+        })
+        .collect();
+    let line = export_line(&spans);
+    let value: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let pretty = serde_json::to_string_pretty(&value).unwrap();
+    assert!(pretty.lines().count() > 50);
+    let read = |name: &str, text: &str| {
+        let mut ing = Ingest::new(IngestOptions::default());
+        ing.read(name, text.as_bytes()).unwrap();
+        ing.finish()
+    };
+    let one = read("one.jsonl", &format!("{line}\n"));
+    let doc = read("doc.json", &pretty);
+    assert_eq!(one.calls.len(), 3);
+    assert_eq!(doc.calls.len(), 3);
+    assert_eq!(format!("{:?}", one.calls), format!("{:?}", doc.calls));
+    assert_eq!(doc.report.malformed, 0);
+
+    // JSON lines with a cut first line: line 1 is reported, lines 2 and 3 are read.
+    let cut = &line[..line.len() / 2];
+    let lines = format!("{cut}\n{line}\n{line}\n");
+    let calls = read("cut.jsonl", &lines);
+    assert_eq!(calls.report.malformed, 1, "{:?}", calls.report.problems);
+    assert!(
+        calls.report.problems[0].starts_with("cut.jsonl line 1:"),
+        "{:?}",
+        calls.report.problems
+    );
+    // The same spans twice: their response ids are absent, so both lines' calls count.
+    assert_eq!(calls.calls.len(), 6);
+}
