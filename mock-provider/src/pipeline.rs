@@ -719,20 +719,19 @@ impl Req {
                 &charged,
                 self.retry_count > 0,
             );
-        let mut outcome = Outcome::new(
-            self.state.clone(),
-            self.info(),
-            call.model.spec.id.clone(),
-            self.model_name.get().cloned().unwrap_or_default(),
+        Outcome {
+            state: self.state.clone(),
+            req: self.info(),
+            model: call.model.spec.id.clone(),
+            requested: self.model_name.get().cloned().unwrap_or_default(),
             status,
             kind,
             charged,
             stream,
-            call.model.clone(),
-            t,
-        );
-        outcome.refund = self.take_refund(call);
-        outcome
+            entry: call.model.clone(),
+            tokens: t,
+            refund: self.take_refund(call),
+        }
     }
 }
 
@@ -962,34 +961,6 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        state: Arc<AppState>,
-        req: ReqInfo,
-        model: String,
-        requested: String,
-        status: u16,
-        kind: Option<FaultKind>,
-        charged: Charged,
-        stream: bool,
-        entry: Arc<ModelEntry>,
-        tokens: Tokens,
-    ) -> Outcome {
-        Outcome {
-            state,
-            req,
-            model,
-            requested,
-            status,
-            kind,
-            charged,
-            stream,
-            entry,
-            tokens,
-            refund: None,
-        }
-    }
-
     /// Re-prices the call with at most `delivered` output tokens (a stream the client left)
     /// and corrects the ledger; the log line written on drop shows what was billed.
     pub fn bill_cut(&mut self, delivered: u64) {
