@@ -7,7 +7,7 @@ use crate::cache::{hash_str, mix};
 use crate::config::{FaultKind, Limits, MockConfig, ModelEntry, ScriptStep};
 use crate::error::{ApiError, Shape};
 use crate::ratelimit::{Refusal, Snapshot, Which, openai_duration, rfc3339};
-use crate::reqlog::{Charged, ReqInfo, log_line};
+use crate::reqlog::{Answer, Charged, ReqInfo, log_line};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, MatchedPath, Request, State};
@@ -268,12 +268,14 @@ impl Req {
         write_log(
             &self.state,
             &self.info(),
-            model,
-            model,
-            err.status.as_u16(),
-            Some(kind),
-            &Charged::default(),
-            false,
+            &Answer {
+                model,
+                requested: model,
+                status: err.status.as_u16(),
+                error: Some(kind),
+                charged: &Charged::default(),
+                stream: false,
+            },
         );
     }
 
@@ -1004,12 +1006,14 @@ impl Drop for Outcome {
         if let Some(log) = log.as_mut() {
             log.write(&log_line(
                 &self.req,
-                &self.model,
-                &self.requested,
-                self.status,
-                self.kind.map(FaultKind::as_str),
-                &self.charged,
-                self.stream,
+                &Answer {
+                    model: &self.model,
+                    requested: &self.requested,
+                    status: self.status,
+                    error: self.kind.map(FaultKind::as_str),
+                    charged: &self.charged,
+                    stream: self.stream,
+                },
                 latency,
             ));
         }
@@ -1018,30 +1022,18 @@ impl Drop for Outcome {
 
 /// Writes the log line of a request that has no [`Outcome`] (an error answer) and records
 /// its latency.
-#[allow(clippy::too_many_arguments)]
-pub fn write_log(
-    state: &AppState,
-    info: &ReqInfo,
-    model: &str,
-    requested: &str,
-    status: u16,
-    kind: Option<&str>,
-    c: &Charged,
-    stream: bool,
-) {
+pub fn write_log(state: &AppState, info: &ReqInfo, answer: &Answer) {
     let latency = info.started.elapsed();
     let mut log = state.log.lock().unwrap_or_else(|e| e.into_inner());
     if let Some(log) = log.as_mut() {
-        log.write(&log_line(
-            info, model, requested, status, kind, c, stream, latency,
-        ));
+        log.write(&log_line(info, answer, latency));
     }
     drop(log);
     state
         .ledger
         .lock()
         .unwrap_or_else(|e| e.into_inner())
-        .observe_latency(model, latency.as_secs_f64());
+        .observe_latency(answer.model, latency.as_secs_f64());
 }
 
 /// A duration from seconds, clamped to [0, 1 h] (latency draws and hangs).

@@ -93,17 +93,29 @@ pub struct ReqInfo {
     pub started: Instant,
 }
 
-#[allow(clippy::too_many_arguments)]
-pub fn log_line(
-    r: &ReqInfo,
-    model: &str,
-    requested: &str,
-    status: u16,
-    error: Option<&str>,
-    c: &Charged,
-    stream: bool,
-    latency: Duration,
-) -> serde_json::Value {
+/// What a log line says of a request's answer, beside its [`ReqInfo`].
+#[derive(Debug, Clone, Copy)]
+pub struct Answer<'a> {
+    /// The catalog id billed.
+    pub model: &'a str,
+    /// The name the client sent.
+    pub requested: &'a str,
+    pub status: u16,
+    /// The error or fault kind (`rate_limit`, `malformed`, ...).
+    pub error: Option<&'a str>,
+    pub charged: &'a Charged,
+    pub stream: bool,
+}
+
+pub fn log_line(r: &ReqInfo, a: &Answer, latency: Duration) -> serde_json::Value {
+    let Answer {
+        model,
+        requested,
+        status,
+        error,
+        charged: c,
+        stream,
+    } = *a;
     serde_json::json!({
         "ts": rfc3339(SystemTime::now()),
         "request_id": r.request_id,
