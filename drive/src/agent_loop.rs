@@ -128,7 +128,10 @@ impl Ctx {
     }
 
     /// Plays one call with its retries. Returns how it ended.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "mirrors the engine's new_call (task, its rng, kind, model, prefix, body): the shared per-call setup of issue 20 point 4 would replace both"
+    )]
     async fn play_call(
         &self,
         t: &mut Task,

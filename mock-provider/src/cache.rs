@@ -208,7 +208,10 @@ impl PromptCache {
     /// writes the implicit breakpoint and the latest three explicit ones (four in explicit
     /// mode; none at all: nothing is cached). Every step boundary of an implicit request is
     /// stored, so a later prompt sharing only part of the prefix still hits in 128-token steps.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "OpenAI's caching rule has this many independent inputs (scope, prompt, minimum, step, TTL, clock, readiness, breakpoints); one caller"
+    )]
     pub fn openai(
         &self,
         scope: u64,

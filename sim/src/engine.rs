@@ -522,7 +522,10 @@ impl<'a> Replica<'a> {
         );
     }
 
-    #[allow(clippy::too_many_arguments)]
+    #[allow(
+        clippy::too_many_arguments,
+        reason = "the hot path: each field of the new Call slab entry, passed by value so no temporary struct is built per call"
+    )]
     fn new_call(
         &mut self,
         kind: CallKind,
