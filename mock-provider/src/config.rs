@@ -93,11 +93,16 @@ pub struct RawConfig {
     pub keys: BTreeMap<String, RawLimits>,
     /// Accepted on `/_mock/*` when `api_keys` is set (default: any of `api_keys`).
     pub admin_key: Option<String>,
-    #[serde(default)]
-    pub limits: RawResourceLimits,
+    /// The server's own limits against hostile or broken clients. (`[limits]` in a scenario
+    /// means budgets and retries, so the mock's table has its own name.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub server_limits: Option<RawResourceLimits>,
+    /// Deprecated: the first name of `[server_limits]`, still read with a warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub limits: Option<RawResourceLimits>,
 }
 
-/// Resource limits against hostile or broken clients (`[limits]`); defaults on
+/// Resource limits against hostile or broken clients (`[server_limits]`); defaults on
 /// [`ResourceLimits`].
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -136,12 +141,13 @@ pub struct ResourceLimits {
 }
 
 impl ResourceLimits {
-    fn from_raw(r: &RawResourceLimits) -> Result<ResourceLimits, ConfigError> {
+    /// `table`: the name the file gave the table (`server_limits`, or the old `limits`).
+    fn from_raw(r: &RawResourceLimits, table: &str) -> Result<ResourceLimits, ConfigError> {
         let positive = |field: &str, v: Option<f64>, default: f64| {
             let v = v.unwrap_or(default);
             if !v.is_finite() || !(0.001..=86_400.0).contains(&v) {
                 return Err(invalid(
-                    format!("limits.{field}"),
+                    format!("{table}.{field}"),
                     format!("must be seconds in [0.001, 86400], got {v}"),
                 ));
             }
@@ -151,7 +157,7 @@ impl ResourceLimits {
             let v = v.unwrap_or(default);
             if !(1..=max).contains(&v) {
                 return Err(invalid(
-                    format!("limits.{field}"),
+                    format!("{table}.{field}"),
                     format!("must be in [1, {max}], got {v}"),
                 ));
             }
@@ -160,7 +166,7 @@ impl ResourceLimits {
         let files = r.max_stored_file_bytes.unwrap_or(256 << 20);
         if files > 1 << 40 {
             return Err(invalid(
-                "limits.max_stored_file_bytes",
+                format!("{table}.max_stored_file_bytes"),
                 format!("must be at most 2^40, got {files}"),
             ));
         }
@@ -610,6 +616,11 @@ fn fixtures(raw: &RawConfig) -> Result<Vec<Fixture>, ConfigError> {
 
 /// Every distribution written in the mock's old spelling, as `field: what to write instead`.
 fn deprecated_spellings(raw: &RawConfig) -> Vec<String> {
+    let renamed = raw.limits.is_some().then(|| {
+        "limits: the mock's `[limits]` table is now `[server_limits]` (in a scenario `[limits]` \
+         means budgets and retries); the old name is still read"
+            .to_string()
+    });
     let tables = std::iter::once(("defaults".to_string(), &raw.defaults)).chain(
         raw.models
             .iter()
@@ -628,6 +639,7 @@ fn deprecated_spellings(raw: &RawConfig) -> Vec<String> {
             }
         }
     }
+    out.extend(renamed);
     out
 }
 
@@ -813,7 +825,18 @@ impl MockConfig {
                 return Err(invalid(format!("api_keys[{i}]"), "must not be empty"));
             }
         }
-        let limits = ResourceLimits::from_raw(&raw.limits)?;
+        let (server_limits, table) = match (&raw.server_limits, &raw.limits) {
+            (Some(_), Some(_)) => {
+                return Err(invalid(
+                    "limits",
+                    "give [server_limits] (or the old name [limits]), not both",
+                ));
+            }
+            (Some(l), None) => (l.clone(), "server_limits"),
+            (None, Some(l)) => (l.clone(), "limits"),
+            (None, None) => (RawResourceLimits::default(), "server_limits"),
+        };
+        let limits = ResourceLimits::from_raw(&server_limits, table)?;
         for (i, key) in raw.api_keys.iter().flatten().enumerate() {
             if key.len() > limits.max_api_key_bytes {
                 return Err(invalid(

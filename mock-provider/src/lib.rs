@@ -91,7 +91,7 @@
 //! [keys."sk-test"]              # per-key limits (each model's bucket for that key)
 //! rpm = 60
 //!
-//! [limits]                      # resource limits (defaults shown)
+//! [server_limits]               # resource limits (defaults shown; the old name [limits] is still read)
 //! header_read_timeout_s = 10    # also closes kept-alive connections idle this long
 //! idle_timeout_s = 60           # no byte either way this long: connection closed
 //! max_connections = 10000       # at most the open-file limit - 64; more wait in the backlog

@@ -95,7 +95,7 @@ async fn recursive_schemas_are_bounded_by_max_tokens() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tokenizing_has_a_time_budget() {
     let app = super::router(cfg(
-        "time_scale = 0.0\n[limits]\ntokenize_timeout_s = 0.001",
+        "time_scale = 0.0\n[server_limits]\ntokenize_timeout_s = 0.001",
     ));
     let word = "z".repeat(8 << 20);
     let (s, _, v) = call(&app, "/v1/chat/completions", super::chat(&word), &[]).await;
@@ -267,7 +267,7 @@ async fn every_response_has_a_request_id() {
 #[tokio::test]
 async fn stored_files_are_capped() {
     let app = super::router(cfg(
-        "time_scale = 0.0\n[limits]\nmax_stored_file_bytes = 1000",
+        "time_scale = 0.0\n[server_limits]\nmax_stored_file_bytes = 1000",
     ));
     let upload = |n: usize| {
         let boundary = "XyZ";
@@ -382,7 +382,8 @@ async fn closed_within(stream: &mut TcpStream, limit: Duration) -> Option<Vec<u8
 /// A connection that sends half its header is closed after the header read timeout.
 #[tokio::test]
 async fn half_sent_headers_are_timed_out() {
-    let (addr, _stop) = serve("time_scale = 0.0\n[limits]\nheader_read_timeout_s = 0.2").await;
+    let (addr, _stop) =
+        serve("time_scale = 0.0\n[server_limits]\nheader_read_timeout_s = 0.2").await;
     let mut s = TcpStream::connect(addr).await.unwrap();
     s.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-")
         .await
@@ -397,7 +398,7 @@ async fn half_sent_headers_are_timed_out() {
 /// A client that stops sending its body is cut after the idle timeout.
 #[tokio::test]
 async fn stalled_bodies_are_timed_out() {
-    let (addr, _stop) = serve("time_scale = 0.0\n[limits]\nidle_timeout_s = 0.2").await;
+    let (addr, _stop) = serve("time_scale = 0.0\n[server_limits]\nidle_timeout_s = 0.2").await;
     let mut s = TcpStream::connect(addr).await.unwrap();
     s.write_all(b"POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"mo").await.unwrap();
     assert!(
@@ -410,7 +411,7 @@ async fn stalled_bodies_are_timed_out() {
 /// Beyond `max_connections`, a connection waits until one closes.
 #[tokio::test]
 async fn connections_are_limited() {
-    let (addr, _stop) = serve("time_scale = 0.0\n[limits]\nmax_connections = 1").await;
+    let (addr, _stop) = serve("time_scale = 0.0\n[server_limits]\nmax_connections = 1").await;
     let mut first = TcpStream::connect(addr).await.unwrap();
     first
         .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")

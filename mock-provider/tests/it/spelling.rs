@@ -102,3 +102,33 @@ async fn a_put_in_the_old_spelling_applies_and_answers_the_new_form() {
     assert_eq!(status, 200);
     assert!(!headers.contains_key("x-mock-warning"));
 }
+
+#[test]
+fn the_servers_limits_table_has_its_own_name_and_the_old_one_still_reads() {
+    let new = MockConfig::from_toml_str("[server_limits]\nmax_connections = 7").unwrap();
+    assert_eq!(new.limits.max_connections, 7);
+    assert!(new.warnings.is_empty(), "{:?}", new.warnings);
+    let old = MockConfig::from_toml_str("[limits]\nmax_connections = 7").unwrap();
+    assert_eq!(old.limits.max_connections, 7);
+    assert_eq!(old.warnings.len(), 1);
+    assert!(
+        old.warnings[0].contains("now `[server_limits]`"),
+        "{:?}",
+        old.warnings
+    );
+    // Errors name the table as written.
+    let e = MockConfig::from_toml_str("[limits]\nidle_timeout_s = -1")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("limits.idle_timeout_s"), "{e}");
+    let e = MockConfig::from_toml_str("[server_limits]\nidle_timeout_s = -1")
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("server_limits.idle_timeout_s"), "{e}");
+    let e = MockConfig::from_toml_str(
+        "[limits]\nmax_connections = 1\n[server_limits]\nmax_connections = 2",
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("not both"), "{e}");
+}
