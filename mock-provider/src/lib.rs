@@ -171,6 +171,7 @@
 mod admin;
 mod anthropic;
 mod batch;
+mod bill;
 mod cache;
 mod config;
 mod dist;

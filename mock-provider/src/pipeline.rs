@@ -3,11 +3,12 @@
 //! response), then in the handler: model lookup and auth ([`Req::admit`]), spend cap, the
 //! fault decision, rate limits, pricing and accounting ([`Req::charge`]).
 
+pub use crate::bill::{Charged, Tokens};
 use crate::cache::{hash_str, mix};
 use crate::config::{FaultKind, Limits, MockConfig, ModelEntry, ScriptStep};
 use crate::error::{ApiError, Shape};
 use crate::ratelimit::{Refusal, Snapshot, Which, openai_duration, rfc3339};
-use crate::reqlog::{Answer, Charged, ReqInfo, log_line};
+use crate::reqlog::{Answer, ReqInfo, log_line};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::{FromRequest, MatchedPath, Request, State};
@@ -806,23 +807,6 @@ impl Charge {
     }
 }
 
-/// Token counts of one call by kind.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tokens {
-    pub input: u64,
-    pub cache_write_5m: u64,
-    /// OpenAI GPT-5.6+ writes (`prompt_cache_options.ttl = "30m"`).
-    pub cache_write_30m: u64,
-    pub cache_write_1h: u64,
-    /// OpenAI GPT-5.6+ writes with `prompt_cache_retention: "24h"`.
-    pub cache_write_24h: u64,
-    pub cache_read: u64,
-    /// Output tokens, reasoning (thinking) tokens included: both bill as output.
-    pub output: u64,
-    /// The reasoning part of `output`.
-    pub reasoning: u64,
-}
-
 /// Exact cost of one request with the simulator's catalog: one bill for the whole request
 /// (so the long-context threshold sees every input token, writes of each TTL included) at the
 /// request's service tier (`Batch` for batch lines).
@@ -848,14 +832,7 @@ pub fn price(model: &ModelEntry, t: Tokens, tier: ServiceTier) -> Charged {
         },
     );
     Charged {
-        input: t.input,
-        cache_write_5m: t.cache_write_5m,
-        cache_write_30m: t.cache_write_30m,
-        cache_write_1h: t.cache_write_1h,
-        cache_write_24h: t.cache_write_24h,
-        cache_read: t.cache_read,
-        output: t.output,
-        reasoning: t.reasoning,
+        tokens: t,
         cost_pusd: cost.total(),
         batch: tier == ServiceTier::Batch,
         tier,

@@ -1,37 +1,13 @@
 //! The request log: JSONL, one object per request (fields documented in the crate docs), and
 //! the token counts and cost of one request as the ledger and the log record them.
 
+use crate::bill::Charged;
 use crate::error::Shape;
 use crate::ratelimit::rfc3339;
-use burnrate_sim::ServiceTier;
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime};
-
-/// Tokens and cost of one request, provider-neutral.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Charged {
-    pub input: u64,
-    pub cache_write_5m: u64,
-    pub cache_write_30m: u64,
-    pub cache_write_1h: u64,
-    pub cache_write_24h: u64,
-    pub cache_read: u64,
-    /// Output tokens, reasoning included.
-    pub output: u64,
-    pub reasoning: u64,
-    pub cost_pusd: u64,
-    pub batch: bool,
-    /// The price list the request was billed from.
-    pub tier: ServiceTier,
-}
-
-impl Charged {
-    pub fn cache_write(&self) -> u64 {
-        self.cache_write_5m + self.cache_write_30m + self.cache_write_1h + self.cache_write_24h
-    }
-}
 
 /// A JSONL request log, flushed at most every 200 ms and on drop.
 #[derive(Debug)]
@@ -131,16 +107,16 @@ pub fn log_line(r: &ReqInfo, a: &Answer, latency: Duration) -> serde_json::Value
         "status": status,
         "error": error,
         "retry_count": r.retry_count,
-        "input_tokens": c.input,
+        "input_tokens": c.tokens.input,
         "service_tier": c.tier.as_str(),
-        "cache_write_tokens": c.cache_write(),
-        "cache_write_5m_tokens": c.cache_write_5m,
-        "cache_write_30m_tokens": c.cache_write_30m,
-        "cache_write_1h_tokens": c.cache_write_1h,
-        "cache_write_24h_tokens": c.cache_write_24h,
-        "cache_read_tokens": c.cache_read,
-        "output_tokens": c.output,
-        "reasoning_tokens": c.reasoning,
+        "cache_write_tokens": c.tokens.cache_write(),
+        "cache_write_5m_tokens": c.tokens.cache_write_5m,
+        "cache_write_30m_tokens": c.tokens.cache_write_30m,
+        "cache_write_1h_tokens": c.tokens.cache_write_1h,
+        "cache_write_24h_tokens": c.tokens.cache_write_24h,
+        "cache_read_tokens": c.tokens.cache_read,
+        "output_tokens": c.tokens.output,
+        "reasoning_tokens": c.tokens.reasoning,
         "cost_usd": c.cost_pusd as f64 / 1e12,
         "cost_pusd": c.cost_pusd,
         "latency_ms": latency.as_secs_f64() * 1000.0,

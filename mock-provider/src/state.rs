@@ -2,10 +2,11 @@
 //! the request log and the batch store. Every lock here is a short synchronous critical
 //! section; none is held across an `.await`.
 
+use crate::bill::Charged;
 use crate::cache::PromptCache;
 use crate::config::MockConfig;
 use crate::ratelimit::RateLimiter;
-use crate::reqlog::{Charged, RequestLog};
+use crate::reqlog::RequestLog;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -64,18 +65,18 @@ impl Usage {
         if retry {
             self.retries += 1;
         }
-        if c.cache_read > 0 {
+        if c.tokens.cache_read > 0 {
             self.cache_hits += 1;
         }
-        self.input_tokens += c.input;
-        self.cache_write_5m_tokens += c.cache_write_5m;
-        self.cache_write_30m_tokens += c.cache_write_30m;
-        self.cache_write_1h_tokens += c.cache_write_1h;
-        self.cache_write_24h_tokens += c.cache_write_24h;
-        self.cache_write_tokens += c.cache_write();
-        self.cache_read_tokens += c.cache_read;
-        self.output_tokens += c.output;
-        self.reasoning_tokens += c.reasoning;
+        self.input_tokens += c.tokens.input;
+        self.cache_write_5m_tokens += c.tokens.cache_write_5m;
+        self.cache_write_30m_tokens += c.tokens.cache_write_30m;
+        self.cache_write_1h_tokens += c.tokens.cache_write_1h;
+        self.cache_write_24h_tokens += c.tokens.cache_write_24h;
+        self.cache_write_tokens += c.tokens.cache_write();
+        self.cache_read_tokens += c.tokens.cache_read;
+        self.output_tokens += c.tokens.output;
+        self.reasoning_tokens += c.tokens.reasoning;
         if (200..300).contains(&status) || kind == Some("timeout") {
             *self
                 .service_tiers
@@ -178,8 +179,8 @@ impl Ledger {
     /// Replaces what a request was charged (`was`) by what it is billed (`now`, fewer output
     /// tokens) in the total and the request's model and key rows.
     pub fn correct(&mut self, model: &str, key: &str, was: &Charged, now: &Charged) {
-        let out = was.output - now.output;
-        let reasoning = was.reasoning - now.reasoning;
+        let out = was.tokens.output - now.tokens.output;
+        let reasoning = was.tokens.reasoning - now.tokens.reasoning;
         let cost = was.cost_pusd - now.cost_pusd;
         for u in [
             Some(&mut self.total),
