@@ -21,7 +21,6 @@ const TOO_LONG_AT_THE_START: &[(&str, &str, usize)] = &[
     ("drive/src/agent_loop.rs", "play_call", 198),
     ("reports/src/charts.rs", "sweep", 194),
     ("mock-provider/src/admin.rs", "metrics", 161),
-    ("mock-provider/src/openai/chat.rs", "stream_frames", 154),
 ];
 
 struct Lengths {

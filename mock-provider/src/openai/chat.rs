@@ -531,6 +531,29 @@ struct StreamSetup {
 /// The chunks of a streamed chat completion, made one at a time, and where a `stream_cut`
 /// fault ends them: per choice (index order) a role chunk, its tokens (text pieces, or a tool
 /// head and its argument pieces) and its finish chunk; then usage and `[DONE]`.
+/// Per choice, per text token: the serialized `logprobs` of its chunk (none without
+/// `logprobs`).
+fn chunk_logprobs(s: &StreamSetup) -> Vec<Vec<String>> {
+    match s.logprobs {
+        None => Vec::new(),
+        Some((n, seed)) => s
+            .plans
+            .iter()
+            .zip(0u64..)
+            .map(|(plan, c)| {
+                let seed = crate::cache::mix(seed, c);
+                crate::logprobs::for_pieces(&plan.pieces, n, seed)
+                    .iter()
+                    .map(|t| {
+                        let t = serde_json::to_string(t).unwrap_or_default();
+                        format!("{{\"content\":[{t}],\"refusal\":null}}")
+                    })
+                    .collect()
+            })
+            .collect(),
+    }
+}
+
 fn stream_frames(s: StreamSetup) -> (FrameFn, Option<usize>) {
     #[derive(Debug)]
     enum Spec {
@@ -606,25 +629,7 @@ fn stream_frames(s: StreamSetup) -> (FrameFn, Option<usize>) {
         "{top}[],\"usage\":{}}}",
         serde_json::to_string(&s.usage).unwrap_or_default()
     );
-    // Per choice, per text token: the serialized `logprobs` of its chunk.
-    let lp: Vec<Vec<String>> = match s.logprobs {
-        None => Vec::new(),
-        Some((n, seed)) => s
-            .plans
-            .iter()
-            .zip(0u64..)
-            .map(|(plan, c)| {
-                let seed = crate::cache::mix(seed, c);
-                crate::logprobs::for_pieces(&plan.pieces, n, seed)
-                    .iter()
-                    .map(|t| {
-                        let t = serde_json::to_string(t).unwrap_or_default();
-                        format!("{{\"content\":[{t}],\"refusal\":null}}")
-                    })
-                    .collect()
-            })
-            .collect(),
-    };
+    let lp = chunk_logprobs(&s);
     let finishes: Vec<&'static str> = s.plans.iter().map(|p| finish_str(p.finish)).collect();
     let tool_ids: Vec<Vec<(String, String)>> = s
         .plans
