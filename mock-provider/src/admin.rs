@@ -154,6 +154,44 @@ fn model_label<'a>(cfg: &MockConfig, model: &'a str) -> &'a str {
 
 const UNKNOWN_MODEL: &str = "(unknown)";
 
+/// The request-latency histogram of every model, in Prometheus text format.
+fn write_latency(out: &mut String, latency: &BTreeMap<&str, Histogram>) {
+    metric_header(
+        out,
+        "burnrate_mock_request_duration_seconds",
+        "histogram",
+        "Request latency by model (to the last byte for streams).",
+    );
+    for (model, h) in latency {
+        let m = esc(model);
+        let mut cum = 0;
+        for (i, le) in LATENCY_BUCKETS.iter().enumerate() {
+            cum += h.counts[i];
+            let _ = writeln!(
+                out,
+                "burnrate_mock_request_duration_seconds_bucket{{model=\"{m}\",le=\"{le}\"}} {cum}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "burnrate_mock_request_duration_seconds_bucket{{model=\"{m}\",le=\"+Inf\"}} {}",
+            h.count
+        );
+        let _ = writeln!(
+            out,
+            "burnrate_mock_request_duration_seconds_sum{{model=\"{m}\"}} {}",
+            h.sum
+        );
+        let _ = writeln!(
+            out,
+            "burnrate_mock_request_duration_seconds_count{{model=\"{m}\"}} {}",
+            h.count
+        );
+    }
+}
+
+/// `GET /metrics`: the ledger in Prometheus text format (models outside the catalog share one
+/// label).
 pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
     let mut out = String::with_capacity(8192);
     let cfg = st.config();
@@ -253,38 +291,7 @@ pub async fn metrics(State(st): State<Arc<AppState>>) -> Response {
                 esc(kind)
             );
         }
-        metric_header(
-            &mut out,
-            "burnrate_mock_request_duration_seconds",
-            "histogram",
-            "Request latency by model (to the last byte for streams).",
-        );
-        for (model, h) in &latency {
-            let m = esc(model);
-            let mut cum = 0;
-            for (i, le) in LATENCY_BUCKETS.iter().enumerate() {
-                cum += h.counts[i];
-                let _ = writeln!(
-                    out,
-                    "burnrate_mock_request_duration_seconds_bucket{{model=\"{m}\",le=\"{le}\"}} {cum}"
-                );
-            }
-            let _ = writeln!(
-                out,
-                "burnrate_mock_request_duration_seconds_bucket{{model=\"{m}\",le=\"+Inf\"}} {}",
-                h.count
-            );
-            let _ = writeln!(
-                out,
-                "burnrate_mock_request_duration_seconds_sum{{model=\"{m}\"}} {}",
-                h.sum
-            );
-            let _ = writeln!(
-                out,
-                "burnrate_mock_request_duration_seconds_count{{model=\"{m}\"}} {}",
-                h.count
-            );
-        }
+        write_latency(&mut out, &latency);
     }
     metric_header(
         &mut out,

@@ -20,7 +20,6 @@ const TOO_LONG_AT_THE_START: &[(&str, &str, usize)] = &[
     ("mock-provider/src/anthropic.rs", "messages", 212),
     ("drive/src/agent_loop.rs", "play_call", 198),
     ("reports/src/charts.rs", "sweep", 194),
-    ("mock-provider/src/admin.rs", "metrics", 161),
 ];
 
 struct Lengths {
