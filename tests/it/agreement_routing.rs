@@ -1,6 +1,6 @@
 //! The agent's policy agrees between the engine and drive where it matters most: a scenario with
-//! routing, stuck agents (looping after the cheap tier's answer was judged), retries and a
-//! breaker (scenarios/agreement-routing.toml), simulated and driven against the real mock with
+//! routing, stuck agents (looping after the cheap tier's answer was judged) and retries
+//! (scenarios/agreement-routing.toml without its breaker, see below), simulated and driven against the real mock with
 //! the scenario's fault rates. Both sides take every decision from `burnrate_sim::agent`, so
 //! calls per task, the cheap-tier share, the escalation rate and the cost per task agree within
 //! sampling error.
@@ -29,15 +29,26 @@ use std::process::Command;
 const TASKS: u64 = 1_500;
 
 #[test]
-fn routing_stuck_retries_and_breaker_agree_between_simulator_and_mock() {
+fn routing_stuck_agents_and_retries_agree_between_simulator_and_mock() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let scenario_path = root.join("scenarios/agreement-routing.toml");
-    let text = std::fs::read_to_string(&scenario_path).unwrap();
+    let shipped = std::fs::read_to_string(root.join("scenarios/agreement-routing.toml")).unwrap();
+    // Without its breaker. drive runs the breaker on wall-clock time x speedup: at 30,000x a
+    // millisecond of real latency is 30 s of scenario time against a 5 s cooldown, so how
+    // often the breaker rejects depends on the machine's load, not on the policy. With it,
+    // this test failed in 2 of 6 loaded full-suite runs (cheap-tier share 4.3 sigma low, with
+    // one task at a time). Everything else compared here is timing-free.
+    let text = shipped.replace(
+        "breaker = { consecutive_failures = 3, cooldown_s = 5 }\n",
+        "",
+    );
+    assert_ne!(text, shipped, "the scenario's breaker line moved");
+    let dir = tempfile::tempdir().unwrap();
+    let scenario_path = dir.path().join("agreement-routing.toml");
+    std::fs::write(&scenario_path, &text).unwrap();
     let sc = burnrate_sim::Scenario::from_toml("agreement-routing.toml", &text).unwrap();
     let fr = sc.steps[0].failures;
-    assert!(sc.routing.is_some() && sc.stuck.is_some() && sc.limits.breaker.is_some());
+    assert!(sc.routing.is_some() && sc.stuck.is_some() && sc.limits.breaker.is_none());
 
-    let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("mock.toml");
     // 429 and 5xx at the scenario's rates (not billed, retried after backoff), instant
     // latency, no rate-limit buckets.
@@ -55,12 +66,8 @@ fn routing_stuck_retries_and_breaker_agree_between_simulator_and_mock() {
         .arg("drive")
         .arg(&scenario_path)
         .args(["--endpoint", &url, "--tasks", &TASKS.to_string()])
-        // One task at a time. At 30,000x a millisecond of real latency is 30 s of scenario
-        // time, so on a loaded machine concurrent tasks overlap in drive where the simulated
-        // ones (43 s apart, a few seconds long) never do, and the shared breaker then opens on
-        // other tasks' failures and escalates them: measured 1 failure in 2 full-suite runs
-        // on 2 cores with `--concurrency 8` (escalation and calls per task beyond 4 sigma).
-        // Serial tasks see the breaker in the simulator's order whatever the load.
+        // One task at a time: on a loaded machine concurrent driven tasks overlap where the
+        // simulated ones (43 s apart, a few seconds long) never do.
         .args(["--speedup", "30000", "--concurrency", "1", "--seed", "21"])
         .args(["--format", "json", "--quiet", "--log"])
         .arg(&log)
