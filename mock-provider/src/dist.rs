@@ -20,7 +20,7 @@ pub enum Dist {
 /// The mock's first spelling, `kind` for `dist` and `min`/`max` as the uniform range, is still
 /// read, with a deprecation warning ([`RawDist::deprecation`]): in a scenario `min`/`max`
 /// clamp a distribution, which the mock does not do.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawDist {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -53,18 +53,7 @@ const DIST_NAMES: &str = "constant, uniform, normal, lognormal";
 impl RawDist {
     /// The new spelling of `dist`.
     pub fn of(dist: &Dist) -> RawDist {
-        let mut raw = RawDist {
-            dist: None,
-            kind: None,
-            value: None,
-            mean: None,
-            cv: None,
-            sd: None,
-            low: None,
-            high: None,
-            min: None,
-            max: None,
-        };
+        let mut raw = RawDist::default();
         let name = match *dist {
             Dist::Constant { value } => {
                 raw.value = Some(value);

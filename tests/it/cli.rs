@@ -4,7 +4,7 @@ use assert_cmd::Command;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
-fn burnrate() -> Command {
+pub(crate) fn burnrate() -> Command {
     Command::cargo_bin("burnrate").expect("the binary is built")
 }
 
@@ -14,7 +14,7 @@ fn scenario(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn json_stdout(cmd: &mut Command) -> Value {
+pub(crate) fn json_stdout(cmd: &mut Command) -> Value {
     let out = cmd.assert().success().get_output().stdout.clone();
     serde_json::from_slice(&out).expect("stdout is JSON")
 }

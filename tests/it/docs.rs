@@ -4,17 +4,12 @@
 //! that subcommand's `--help`, every relative link points at a file that exists, and no page
 //! names a path that exists only on one machine.
 
-use assert_cmd::Command;
-use serde_json::Value;
+use crate::cli::{burnrate, json_stdout};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn burnrate() -> Command {
-    Command::cargo_bin("burnrate").expect("the binary is built")
 }
 
 /// The pages a user reads.
@@ -140,24 +135,20 @@ fn the_scenario_reference_simulates() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("reference.toml");
     std::fs::write(&path, &block.text).unwrap();
-    let out = burnrate()
-        .args([
-            "simulate",
-            "--format",
-            "json",
-            "-q",
-            "--replicas",
-            "2",
-            "--days",
-            "3",
-        ])
-        .arg(&path)
-        .assert()
-        .success()
-        .get_output()
-        .stdout
-        .clone();
-    let v: Value = serde_json::from_slice(&out).unwrap();
+    let v = json_stdout(
+        burnrate()
+            .args([
+                "simulate",
+                "--format",
+                "json",
+                "-q",
+                "--replicas",
+                "2",
+                "--days",
+                "3",
+            ])
+            .arg(&path),
+    );
     assert!(v["tasks"]["total"].as_u64().unwrap() > 0);
     assert!(v["routing"]["cheap_tier_share"].as_f64().is_some());
 }
