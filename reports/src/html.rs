@@ -360,6 +360,9 @@ pub(crate) fn html_with(r: &SimResult, charts: &[Chart]) -> String {
             &crate::summary::WHAT_IT_WOULD_TAKE_RIGHT,
         ));
     }
+    for line in crate::summary::spend_cap_lines(r) {
+        body.push_str(&format!("<p>Spend cap: {}.</p>\n", esc(&line)));
+    }
     section(&mut o, "capacity", "Latency and capacity", &body);
 
     o.push_str(&format!(

@@ -315,6 +315,9 @@ pub fn text(r: &SimResult) -> String {
         o.push_str("  what it would take (fluid estimates: each limit's peak minute meets it):\n");
         o.push_str(&text_table(&rows, &WHAT_IT_WOULD_TAKE_RIGHT));
     }
+    for line in spend_cap_lines(r) {
+        o.push_str(&format!("  spend cap: {line}\n"));
+    }
     o
 }
 
@@ -369,13 +372,51 @@ pub(crate) fn what_it_would_take_rows(r: &SimResult) -> Vec<Vec<String>> {
             format!("{} {}", rung.model, rung.limit),
             count(rung.limit_per_min),
             count(rung.binds_at_tasks_per_day.floor() as u64),
-            rung.raise_to_per_min.map_or("-".into(), count),
+            match (rung.raise_to_per_min, &rung.tier_to) {
+                (None, _) => "-".into(),
+                (Some(v), None) => count(v),
+                (Some(v), Some(tier)) => format!("{} (or {tier})", count(v)),
+            },
             rungs.get(i + 1).map_or("nothing (last limit)".into(), |n| {
                 format!("{} {}", n.model, n.limit)
             }),
         ]);
     }
     rows
+}
+
+/// One sentence per usage-tier spend cap: when the run reaches it and at what traffic a month
+/// of spend meets it.
+pub(crate) fn spend_cap_lines(r: &SimResult) -> Vec<String> {
+    r.budget
+        .spend_caps
+        .iter()
+        .map(|c| {
+            let reached = match &c.first_day {
+                Some(f) => format!(
+                    "reached on day {} (p05 {}, p95 {}) in {} of replicas",
+                    f.p50,
+                    f.p05,
+                    f.p95,
+                    pct(c.replicas_reaching)
+                ),
+                None => "not reached in this run".to_string(),
+            };
+            let traffic = c.cap_tasks_per_day.map_or(String::new(), |t| {
+                format!(
+                    "; a month of spend meets it at {} tasks/day",
+                    count(t.floor() as u64)
+                )
+            });
+            format!(
+                "{} {} caps monthly spend at {} (this run: {} a month): {reached}{traffic}",
+                c.provider,
+                c.usage_tier,
+                usd(c.monthly_cap_usd),
+                usd(c.month_mean_usd)
+            )
+        })
+        .collect()
 }
 
 /// Alignment of [`what_it_would_take_rows`]' columns (numbers right).
@@ -482,6 +523,9 @@ pub fn markdown(r: &SimResult) -> String {
         o.push_str("What it would take (each rate limit in the order traffic meets it):\n\n");
         o.push_str(&md_table(&take, &WHAT_IT_WOULD_TAKE_RIGHT));
         o.push('\n');
+    }
+    for line in spend_cap_lines(r) {
+        o.push_str(&format!("- Spend cap: {line}\n"));
     }
 
     let b = &r.budget;

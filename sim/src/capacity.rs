@@ -234,6 +234,7 @@ pub(crate) fn max_sustainable(
                     limit_per_min: limit,
                     binds_at_tasks_per_day: binds_at,
                     raise_to_per_min: None,
+                    tier_to: None,
                 });
                 max_scale = max_scale.min(limit as f64 / (MIN_REQUESTS_PER_BUCKET * request));
             }
@@ -303,6 +304,42 @@ fn ladder(mut rungs: Vec<LimitRung>) -> Vec<LimitRung> {
             Some((r.limit_per_min as f64 * next / r.binds_at_tasks_per_day).ceil() as u64);
     }
     rungs
+}
+
+/// Names, on each rung that must be raised, the lowest usage tier of its model's provider
+/// (above the one the scenario is on) that publishes a high enough limit.
+pub(crate) fn name_tiers(sc: &Scenario, rungs: &mut [LimitRung]) {
+    for r in rungs {
+        let (Some(need), Some(spec)) = (
+            r.raise_to_per_min,
+            sc.models.iter().find(|m| m.id == r.model),
+        ) else {
+            continue;
+        };
+        let current = sc
+            .spend_caps
+            .iter()
+            .find(|c| c.provider == spec.provider)
+            .map(|c| c.usage_tier);
+        let mut tiers = crate::catalog::UsageTier::of(spec.provider).peekable();
+        if let Some(current) = current {
+            while tiers.next_if(|t| t.name != current).is_some() {}
+            tiers.next();
+        }
+        r.tier_to = tiers
+            .find(|t| {
+                t.limits_for(&spec.id).is_some_and(|(_, l)| {
+                    let limit = match r.limit.as_str() {
+                        "RPM" => l.requests_per_minute,
+                        "TPM" => l.tokens_per_minute,
+                        "ITPM" => l.input_tokens_per_minute,
+                        _ => l.output_tokens_per_minute,
+                    };
+                    limit.is_some_and(|v| v >= need)
+                })
+            })
+            .map(|t| t.name.to_string());
+    }
 }
 
 /// The largest `max_tokens` of the steps whose model draws from pool `p` (0: none set).

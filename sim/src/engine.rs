@@ -260,6 +260,10 @@ pub(crate) struct Replica<'a> {
     minutes: Vec<MinuteCounter>,
     day_spend: Vec<u128>,
     day_tasks: Vec<u64>,
+    /// Per model: its spend cap (index into `Scenario::spend_caps`), if its provider has one.
+    cap_of_model: Vec<Option<usize>>,
+    /// Per (day, spend cap): variable cost, pUSD.
+    day_cap_spend: Vec<u128>,
     /// Uniform arrivals: (day, index in day, count that day).
     arrivals: crate::arrivals::ArrivalProcess<'a>,
     in_flight: usize,
@@ -300,6 +304,12 @@ impl<'a> Replica<'a> {
             minutes: vec![MinuteCounter::default(); models],
             day_spend: vec![0; sc.horizon.days as usize],
             day_tasks: vec![0; sc.horizon.days as usize],
+            cap_of_model: sc
+                .models
+                .iter()
+                .map(|m| sc.spend_caps.iter().position(|c| c.provider == m.provider))
+                .collect(),
+            day_cap_spend: vec![0; sc.horizon.days as usize * sc.spend_caps.len()],
             arrivals: crate::arrivals::ArrivalProcess::new(sc, prep, sc.horizon.seed, index),
             in_flight: 0,
             events: 0,
@@ -369,6 +379,7 @@ impl<'a> Replica<'a> {
         self.summary.day_costs = std::mem::take(&mut self.day_spend);
         self.summary.replica_costs = vec![total];
         self.summary.day_tasks = std::mem::take(&mut self.day_tasks);
+        self.summary.day_cap_costs = std::mem::take(&mut self.day_cap_spend);
         Ok(self.summary)
     }
 
@@ -1118,6 +1129,9 @@ impl<'a> Replica<'a> {
             task.tokens_used += tokens_share;
             let day = task.day as usize;
             self.day_spend[day] += amount;
+            if let Some(cap) = self.cap_of_model[call.model] {
+                self.day_cap_spend[day * self.sc.spend_caps.len() + cap] += amount;
+            }
             if self.index == 0 && day == 0 {
                 let minute = ((self.now_us / 60_000_000) as u32).min(24 * 60 - 1);
                 let cumulative = self.day_spend[0];

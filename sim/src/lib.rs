@@ -38,7 +38,7 @@ pub use capacity::{LIMIT_KINDS, SATURATED_SHARE};
 pub use catalog::{
     Billing, BillingError, CacheTtl, Catalog, CostBreakdown, Latency, LimitRules, LongContext,
     ModelKind, ModelSpec, PriceBand, Provider, RateLimits, Rates, ServiceTier, TokenCounts,
-    is_iso_date, nearest,
+    UsageTier, is_iso_date, nearest,
 };
 pub use dist::{Dist, Shape};
 pub use drive_report::{Difference, DriveReport, EndpointLedger, Figures, Spread};
@@ -49,7 +49,7 @@ pub use litellm::{LiteLlmError, LiteLlmImport, import_litellm, models_to_toml};
 pub use model::ceilings::DEFAULT_MAX_QUEUE_WAIT_S;
 pub use model::{
     Arrivals, Batching, Breaker, Caching, ContextMode, FailureRates, GrowthShape, Horizon,
-    Incident, IncidentKind, Limits, ModelIdx, Routing, Scenario, Step, StepModel, Stuck,
+    Incident, IncidentKind, Limits, ModelIdx, Routing, Scenario, SpendCap, Step, StepModel, Stuck,
     StuckContext, Summarize, TaskKind, Traffic, ceilings,
 };
 pub use money::{
@@ -60,7 +60,7 @@ pub use result::{
     Band, Binding, BudgetSummary, CacheSummary, CallCounts, CapacitySummary, CostSummary,
     FirstBreach, KindBreakdown, LatencyQuantiles, LatencySummary, LimitRung, Limiting,
     ModelCapacity, MonthBand, MonthSummary, PrecisionSummary, Quantiles, RoutingSummary, SimResult,
-    TaskCounts, Timeline, TimelineDay, TimelineMonth, WaitQuantiles,
+    SpendCapSummary, TaskCounts, Timeline, TimelineDay, TimelineMonth, WaitQuantiles,
 };
 pub use run::{
     PRECISION_BATCH, Progress, RunOptions, precision_reached, scenario_hash, simulate,

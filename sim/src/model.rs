@@ -33,6 +33,20 @@ pub struct Scenario {
     /// Rate-limit pools named in the scenario (`[models.X] rate_limit_pool`), by model id.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub rate_limit_pools: std::collections::BTreeMap<String, String>,
+    /// The usage tier of each provider that has one (`usage_tier`): its monthly spend cap is
+    /// a limit the run reports the first day of (`BudgetSummary::spend_caps`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub spend_caps: Vec<SpendCap>,
+}
+
+/// A provider's usage tier and the monthly spend cap that comes with it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SpendCap {
+    pub provider: crate::catalog::Provider,
+    /// `tier-1` ... `tier-5`.
+    pub usage_tier: &'static str,
+    /// The most the organization may spend with this provider in a month, pUSD.
+    pub monthly_cap_pusd: u64,
 }
 
 impl Scenario {

@@ -250,6 +250,27 @@ pub struct BudgetSummary {
     /// Share of replicas with at least one day over the budget.
     #[serde(default)]
     pub replicas_ever_breaching: f64,
+    /// Each provider usage tier's monthly spend cap (`usage_tier`): when the run reaches it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub spend_caps: Vec<SpendCapSummary>,
+}
+
+/// A usage tier's monthly spend cap met by the run: the provider's month-to-date spend
+/// (30-day months from day 1, each task's cost on its arrival day) against the cap.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct SpendCapSummary {
+    pub provider: String,
+    pub usage_tier: String,
+    pub monthly_cap_usd: f64,
+    /// Share of replicas whose month-to-date spend passes the cap on some day.
+    pub replicas_reaching: f64,
+    /// The first such day (1-based, of the horizon), over the replicas that reach it.
+    pub first_day: Option<FirstBreach>,
+    /// Mean spend with this provider over the run's months, USD a month.
+    pub month_mean_usd: f64,
+    /// The steady traffic at which a 30-day month's spend equals the cap, at the run's cost
+    /// per task with this provider.
+    pub cap_tasks_per_day: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -371,6 +392,10 @@ pub struct LimitRung {
     pub binds_at_tasks_per_day: f64,
     /// What this limit must be raised to for the next rung's traffic; `None` for the last.
     pub raise_to_per_min: Option<u64>,
+    /// The lowest published usage tier of the model's provider (above the scenario's own)
+    /// whose limit reaches `raise_to_per_min`, when one does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tier_to: Option<String>,
 }
 
 /// The limit that binds first as traffic grows.

@@ -294,7 +294,10 @@ fn add_capacity_searches(
     days.sort_unstable();
     result.budget.headroom_multiple =
         crate::capacity::headroom_multiple(sc, quantile_sorted(&days, 0.95), on_probe);
-    if let Some((sustainable, limiting, ladder)) = crate::capacity::max_sustainable(sc, on_probe) {
+    if let Some((sustainable, limiting, mut ladder)) =
+        crate::capacity::max_sustainable(sc, on_probe)
+    {
+        crate::capacity::name_tiers(sc, &mut ladder);
         result.capacity.max_sustainable_tasks_per_day = Some(sustainable);
         result.capacity.limiting = limiting;
         result.capacity.what_it_would_take = ladder;
@@ -372,6 +375,7 @@ fn build_result_without_searches(sc: &Scenario, s: &Summary) -> SimResult {
         daily_usd,
         breach_probability,
         expected_breach_days_per_month: breach_probability * 30.0,
+        spend_caps: crate::timeline::spend_caps(sc, s),
         ..Default::default()
     };
 

@@ -87,6 +87,10 @@ pub(crate) struct Summary {
     /// Tasks that arrived on every day, replica-major like `day_costs` (for the timeline).
     #[serde(default)]
     pub day_tasks: Vec<u64>,
+    /// Variable cost of every day by spend cap (`Scenario::spend_caps`: the models of that
+    /// cap's provider), replica-major, then day, then cap.
+    #[serde(default)]
+    pub day_cap_costs: Vec<u128>,
     pub task_cost_sum: u128,
     /// Exact extremes of the task cost, pUSD (the histogram is exact to 3 significant digits).
     pub task_cost_min: u128,
@@ -159,6 +163,7 @@ impl Summary {
             day_costs: Vec::new(),
             replica_costs: Vec::new(),
             day_tasks: Vec::new(),
+            day_cap_costs: Vec::new(),
             task_cost_sum: 0,
             task_cost_min: u128::MAX,
             task_cost_max: 0,
@@ -233,6 +238,7 @@ impl Summary {
         self.day_costs.extend_from_slice(&other.day_costs);
         self.replica_costs.extend_from_slice(&other.replica_costs);
         self.day_tasks.extend_from_slice(&other.day_tasks);
+        self.day_cap_costs.extend_from_slice(&other.day_cap_costs);
         self.task_cost_sum += other.task_cost_sum;
         self.task_cost_min = self.task_cost_min.min(other.task_cost_min);
         self.task_cost_max = self.task_cost_max.max(other.task_cost_max);

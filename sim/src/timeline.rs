@@ -8,7 +8,8 @@
 use crate::model::Scenario;
 use crate::money::pusd_to_usd;
 use crate::result::{
-    Band, FirstBreach, MonthBand, MonthSummary, Timeline, TimelineDay, TimelineMonth,
+    Band, FirstBreach, MonthBand, MonthSummary, SpendCapSummary, Timeline, TimelineDay,
+    TimelineMonth,
 };
 use crate::stats::quantile_sorted;
 use crate::summary::Summary;
@@ -111,6 +112,64 @@ pub(crate) fn first_breach(sc: &Scenario, s: &Summary) -> (Option<FirstBreach>, 
         }),
         share,
     )
+}
+
+/// When each usage tier's monthly spend cap is reached: per replica, the first day on which
+/// the provider's spend since the start of its 30-day month passes the cap.
+pub(crate) fn spend_caps(sc: &Scenario, s: &Summary) -> Vec<SpendCapSummary> {
+    let caps = sc.spend_caps.len();
+    let days = sc.horizon.days as usize;
+    if caps == 0 || days == 0 {
+        return Vec::new();
+    }
+    let replicas = s.day_cap_costs.len() / (days * caps);
+    let month_days = MONTH_DAYS as usize;
+    let tasks: u64 = s.day_tasks.iter().sum();
+    sc.spend_caps
+        .iter()
+        .enumerate()
+        .map(|(k, cap)| {
+            let cost = |r: usize, d: usize| s.day_cap_costs[(r * days + d) * caps + k];
+            let limit = u128::from(cap.monthly_cap_pusd);
+            let mut firsts: Vec<u128> = (0..replicas)
+                .filter_map(|r| {
+                    let mut month_to_date = 0u128;
+                    (0..days).find_map(|d| {
+                        if d % month_days == 0 {
+                            month_to_date = 0;
+                        }
+                        month_to_date += cost(r, d);
+                        (month_to_date > limit).then_some(d as u128 + 1)
+                    })
+                })
+                .collect();
+            let total: u128 = (0..replicas)
+                .flat_map(|r| (0..days).map(move |d| (r, d)))
+                .map(|(r, d)| cost(r, d))
+                .sum();
+            let replica_days = (replicas * days).max(1) as f64;
+            let per_day_usd = pusd_to_usd(total) / replica_days;
+            let per_task_usd = pusd_to_usd(total) / tasks.max(1) as f64;
+            let cap_usd = pusd_to_usd(limit);
+            let replicas_reaching = firsts.len() as f64 / replicas.max(1) as f64;
+            firsts.sort_unstable();
+            let q = |p: f64| quantile_sorted(&firsts, p) as u32;
+            SpendCapSummary {
+                provider: cap.provider.as_str().to_string(),
+                usage_tier: cap.usage_tier.to_string(),
+                monthly_cap_usd: cap_usd,
+                replicas_reaching,
+                first_day: (!firsts.is_empty()).then(|| FirstBreach {
+                    p05: q(0.05),
+                    p50: q(0.50),
+                    p95: q(0.95),
+                }),
+                month_mean_usd: per_day_usd * MONTH_DAYS as f64,
+                cap_tasks_per_day: (per_task_usd > 0.0)
+                    .then(|| cap_usd / (MONTH_DAYS as f64 * per_task_usd)),
+            }
+        })
+        .collect()
 }
 
 /// The cost of each 30-day month, USD, in replica order, and how many months each replica

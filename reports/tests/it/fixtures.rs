@@ -9,8 +9,8 @@ use burnrate_sim::stats::{self, Ci95};
 use burnrate_sim::{
     Band, Binding, BudgetSummary, CacheSummary, CallCounts, CapacitySummary, CostSummary,
     FirstBreach, KindBreakdown, LatencyQuantiles, LatencySummary, LimitRung, Limiting,
-    ModelCapacity, MonthBand, MonthSummary, Quantiles, RoutingSummary, SimResult, TaskCounts,
-    Timeline, TimelineDay, TimelineMonth, WaitQuantiles,
+    ModelCapacity, MonthBand, MonthSummary, Quantiles, RoutingSummary, SimResult, SpendCapSummary,
+    TaskCounts, Timeline, TimelineDay, TimelineMonth, WaitQuantiles,
 };
 use std::collections::BTreeMap;
 
@@ -190,6 +190,21 @@ pub fn support_agent() -> SimResult {
             headroom_multiple: Some(r4(budget / per_day.p95)),
             first_breach_day: None,
             replicas_ever_breaching: 0.0,
+            // 2,000 tasks a day at $0.0088: $528 a 30-day month against tier 2's $500, which
+            // a month of spend meets at 500 / (30 x 0.0088) = 1,893.9 tasks/day.
+            spend_caps: vec![SpendCapSummary {
+                provider: "anthropic".to_string(),
+                usage_tier: "tier-2".to_string(),
+                monthly_cap_usd: 500.0,
+                replicas_reaching: 0.4,
+                first_day: Some(FirstBreach {
+                    p05: 28,
+                    p50: 29,
+                    p95: 30,
+                }),
+                month_mean_usd: 528.0,
+                cap_tasks_per_day: Some(1_893.9),
+            }],
         },
         cache: CacheSummary {
             hit_rate: 0.87,
@@ -261,6 +276,8 @@ pub fn support_agent() -> SimResult {
                     limit_per_min: 400_000,
                     binds_at_tasks_per_day: 3_300.4,
                     raise_to_per_min: Some(606_061),
+                    // Tier 3's Sonnet 4.x ITPM, 800,000, is the first to reach it.
+                    tier_to: Some("tier-3".to_string()),
                 },
                 LimitRung {
                     model: "claude-haiku-4-5".to_string(),
@@ -268,6 +285,7 @@ pub fn support_agent() -> SimResult {
                     limit_per_min: 80_000,
                     binds_at_tasks_per_day: 5_000.0,
                     raise_to_per_min: None,
+                    tier_to: None,
                 },
             ],
             saturated: false,
@@ -343,6 +361,7 @@ pub fn over_budget() -> SimResult {
         headroom_multiple: Some(r4(budget / per_day.p95)),
         first_breach_day: None,
         replicas_ever_breaching: 0.0,
+        spend_caps: Vec::new(),
     };
     r.cache = CacheSummary {
         hit_rate: 0.4,

@@ -17,6 +17,9 @@
 //! provider's usage fields onto it.
 
 mod builtin;
+mod tiers;
+
+pub use tiers::UsageTier;
 
 use serde::{Serialize, Serializer};
 use std::collections::BTreeMap;

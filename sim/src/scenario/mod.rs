@@ -204,6 +204,7 @@ const ALL_KEYS: &[&str] = &[
     "input_tokens_per_minute",
     "output_tokens_per_minute",
     "rate_limit_pool",
+    "usage_tier",
     "time_to_first_token_s",
     "output_tokens_per_s",
     "latency_cv",

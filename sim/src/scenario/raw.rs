@@ -11,6 +11,9 @@ pub struct RawScenario {
     pub description: Option<String>,
     /// The day the scenario is priced for (`YYYY-MM-DD`): retirement warnings compare with it.
     pub as_of: Option<String>,
+    /// The provider usage tier (`tier-1` ... `tier-5`) every model of a provider that has it
+    /// takes its rate limits and monthly spend cap from.
+    pub usage_tier: Option<String>,
     #[serde(default)]
     pub horizon: RawHorizon,
     pub traffic: RawTraffic,
@@ -106,6 +109,9 @@ pub struct RawModel {
     pub output_tokens_per_minute: Option<i64>,
     /// Models naming the same pool share one set of rate limits.
     pub rate_limit_pool: Option<String>,
+    /// This model's provider usage tier (overrides the scenario's `usage_tier`); the limits
+    /// written beside it still override the tier's.
+    pub usage_tier: Option<String>,
     pub time_to_first_token_s: Option<f64>,
     pub output_tokens_per_s: Option<f64>,
     pub latency_cv: Option<f64>,

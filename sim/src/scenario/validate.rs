@@ -5,7 +5,7 @@ use super::Seg;
 use super::raw::*;
 use crate::catalog::{
     CacheTtl, Catalog, Latency, LongContext, ModelKind, ModelSpec, PriceBand, Provider, RateLimits,
-    Rates, ServiceTier, is_iso_date,
+    Rates, ServiceTier, UsageTier, is_iso_date,
 };
 use crate::dist::Dist;
 use crate::model::*;
@@ -641,6 +641,9 @@ fn override_behaviour(spec: &mut ModelSpec, raw: &RawModel, path: &[Seg]) -> VRe
     if let Some(v) = raw.batch_discount_percent {
         spec.batch_discount_percent = count(v, 0, 100, f("batch_discount_percent"))? as u32;
     }
+    if let Some(name) = &raw.usage_tier {
+        spec.rate_limits = tier_limits(spec, name, f("usage_tier"))?;
+    }
     let limit = |v: Option<i64>, field: &str| -> VResult<Option<Option<u64>>> {
         match v {
             // 0 means "no limit".
@@ -740,6 +743,7 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
     let incidents = incidents(&raw, horizon_s, &mut models)?;
     let routing = routing(&raw, &mut models, &steps)?;
     let caching = caching(&raw)?;
+    let spend_caps = usage_tiers(&raw, &mut models.used)?;
     let limits = limits(&raw)?;
     let batching = batching(&raw)?;
     let fixed_costs = fixed_costs(&raw)?;
@@ -775,6 +779,7 @@ pub(crate) fn validate(raw: RawScenario, default_name: &str) -> VResult<Scenario
         fixed_costs,
         daily_budget_pusd,
         rate_limit_pools,
+        spend_caps,
     })
 }
 
@@ -1561,4 +1566,142 @@ fn rate_limit_pools(
         }
     }
     Ok(pools)
+}
+
+/// The tier `name` of `spec`'s provider, checked.
+fn find_tier(spec: &ModelSpec, name: &str, path: &[Seg]) -> VResult<&'static UsageTier> {
+    UsageTier::find(spec.provider, name).ok_or_else(|| {
+        let own: Vec<&str> = UsageTier::of(spec.provider).map(|t| t.name).collect();
+        let allowed = if own.is_empty() {
+            format!(
+                "{} publishes no usage tiers burnrate knows; write the limits instead (tiers: {})",
+                spec.provider.as_str(),
+                UsageTier::allowed()
+            )
+        } else {
+            format!("use one of: {}", own.join(", "))
+        };
+        (
+            path.to_vec(),
+            format!("unknown usage tier `{name}` for `{}`; {allowed}", spec.id),
+        )
+    })
+}
+
+/// The limits usage tier `name` gives `spec` (`[models.X] usage_tier`).
+fn tier_limits(spec: &ModelSpec, name: &str, path: Vec<Seg>) -> VResult<RateLimits> {
+    let tier = find_tier(spec, name, &path)?;
+    match tier.limits_for(&spec.id) {
+        Some((_, limits)) => Ok(limits),
+        None => fail(
+            path,
+            format!(
+                "{} `{name}` lists no limits for `{}`'s model class (it lists: {}); write its requests_per_minute and token limits instead",
+                spec.provider.as_str(),
+                spec.id,
+                tier.class_labels().join(", ")
+            ),
+        ),
+    }
+}
+
+/// Whether `[models.X]` writes any rate limit of its own.
+fn writes_limits(m: &RawModel) -> bool {
+    m.requests_per_minute.is_some()
+        || m.tokens_per_minute.is_some()
+        || m.input_tokens_per_minute.is_some()
+        || m.output_tokens_per_minute.is_some()
+}
+
+/// The scenario's `usage_tier` applied to every used model of a provider that has the tier
+/// (limits a model's own table writes still win; `[models.X] usage_tier` was applied when
+/// the table was read), and the spend cap of each provider's tier. A tier is an
+/// organization's, so the models of one provider must agree on it.
+fn usage_tiers(raw: &RawScenario, used: &mut [ModelSpec]) -> VResult<Vec<SpendCap>> {
+    let top = raw.usage_tier.as_deref();
+    if let Some(name) = top {
+        let known = [Provider::Anthropic, Provider::OpenAi]
+            .iter()
+            .any(|p| UsageTier::find(*p, name).is_some());
+        if !known {
+            return fail(
+                vec![k("usage_tier")],
+                format!(
+                    "unknown usage tier `{name}`; use one of: {}",
+                    UsageTier::allowed()
+                ),
+            );
+        }
+    }
+    let mut caps: Vec<(SpendCap, String)> = Vec::new();
+    for spec in used.iter_mut() {
+        let own = raw.models.get(&spec.id);
+        let (name, path) = match own.and_then(|m| m.usage_tier.as_deref()) {
+            Some(name) => (name, vec![k("models"), k(&spec.id), k("usage_tier")]),
+            None => match top {
+                Some(name) if UsageTier::find(spec.provider, name).is_some() => {
+                    (name, vec![k("usage_tier")])
+                }
+                _ => continue,
+            },
+        };
+        let tier = find_tier(spec, name, &path)?;
+        if own.and_then(|m| m.usage_tier.as_ref()).is_none() {
+            match tier.limits_for(&spec.id) {
+                Some((_, limits)) => {
+                    let written = spec.rate_limits;
+                    spec.rate_limits = limits;
+                    if let Some(m) = own {
+                        keep_written_limits(&mut spec.rate_limits, &written, m);
+                    }
+                }
+                None if own.is_some_and(writes_limits) => {}
+                None => {
+                    tier_limits(spec, name, path.clone())?;
+                }
+            }
+        }
+        match caps.iter().find(|(c, _)| c.provider == spec.provider) {
+            Some((c, other)) if c.usage_tier != tier.name => {
+                return fail(
+                    path,
+                    format!(
+                        "`{}` is on {} `{}` but `{other}` on `{}`: a usage tier is the organization's, so every {} model is on the same one",
+                        spec.id,
+                        spec.provider.as_str(),
+                        tier.name,
+                        c.usage_tier,
+                        spec.provider.as_str()
+                    ),
+                );
+            }
+            Some(_) => {}
+            None => caps.push((
+                SpendCap {
+                    provider: spec.provider,
+                    usage_tier: tier.name,
+                    monthly_cap_pusd: usd_to_pusd(tier.monthly_spend_cap_usd as f64)
+                        .unwrap_or(u64::MAX),
+                },
+                spec.id.clone(),
+            )),
+        }
+    }
+    Ok(caps.into_iter().map(|(c, _)| c).collect())
+}
+
+/// Puts back the limits `[models.X]` writes itself over a tier's.
+fn keep_written_limits(limits: &mut RateLimits, written: &RateLimits, m: &RawModel) {
+    if m.requests_per_minute.is_some() {
+        limits.requests_per_minute = written.requests_per_minute;
+    }
+    if m.tokens_per_minute.is_some() {
+        limits.tokens_per_minute = written.tokens_per_minute;
+    }
+    if m.input_tokens_per_minute.is_some() {
+        limits.input_tokens_per_minute = written.input_tokens_per_minute;
+    }
+    if m.output_tokens_per_minute.is_some() {
+        limits.output_tokens_per_minute = written.output_tokens_per_minute;
+    }
 }

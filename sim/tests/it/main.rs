@@ -12,6 +12,7 @@ mod properties;
 mod ratelimits;
 mod scenarios;
 mod shards;
+mod tiers;
 mod traces;
 
 use burnrate_sim::{RunOptions, Scenario, SimResult, simulate};
