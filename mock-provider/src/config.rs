@@ -75,6 +75,10 @@ pub struct RawConfig {
     pub api_keys: Option<Vec<String>>,
     pub body_limit_bytes: Option<u64>,
     pub spend_cap_usd: Option<f64>,
+    /// A provider usage tier (`tier-1` ... `tier-5`): every model whose provider publishes it
+    /// for the model's class takes its limits, and its monthly spend cap is the spend cap
+    /// unless `spend_cap_usd` says otherwise.
+    pub usage_tier: Option<String>,
     pub request_log: Option<PathBuf>,
     pub batch_completion_s: Option<f64>,
     pub openai_cache_ttl_s: Option<f64>,
@@ -245,6 +249,12 @@ pub struct RawBehavior {
     pub input_tpm: Option<u64>,
     /// Output tokens per minute (Anthropic style).
     pub output_tpm: Option<u64>,
+    /// This model's usage tier (`[models."id"]` only): its class's published limits, which
+    /// `rpm`/`tpm`/`input_tpm`/`output_tpm` still override.
+    pub usage_tier: Option<String>,
+    /// Models naming the same pool draw from one set of buckets (`[models."id"]` only;
+    /// Anthropic's Opus 4.x models share `claude-opus-4.x` without saying so).
+    pub rate_limit_pool: Option<String>,
     pub faults: Option<RawFaults>,
     /// Scripted outcomes of the first calls to the model: "429", "500", "529", "timeout", ...,
     /// or "ok". Afterwards the probabilities apply.
@@ -379,6 +389,8 @@ pub struct ModelEntry {
     /// Tool rounds per turn under `tool_choice: auto` (see `plan::pick_tool`).
     pub tool_rounds: u64,
     pub limits: Limits,
+    /// The rate-limit pool the model's buckets belong to, when the config names one.
+    pub rate_limit_pool: Option<String>,
     pub faults: Faults,
     pub script: Vec<ScriptStep>,
 }
@@ -656,6 +668,7 @@ pub(crate) fn build_entry(
     spec: &ModelSpec,
     own: Option<&RawBehavior>,
     defaults: &RawBehavior,
+    usage_tier: Option<&str>,
     prefix: &str,
 ) -> Result<ModelEntry, ConfigError> {
     let empty = RawBehavior::default();
@@ -731,7 +744,7 @@ pub(crate) fn build_entry(
             format!("must be an integer in [0, {MAX_TOOL_ROUNDS}]"),
         ));
     }
-    let rl = spec.rate_limits;
+    let rl = tier_limits(spec, own, usage_tier, prefix)?;
     let d = defaults;
     let o = own;
     let limits = Limits {
@@ -758,9 +771,94 @@ pub(crate) fn build_entry(
         slowdown_per_inflight: slowdown,
         tool_rounds,
         limits,
+        rate_limit_pool: pool(own, prefix)?,
         faults,
         script,
     })
+}
+
+/// The limits a model starts from: its own `usage_tier`'s (an error when the tier or the
+/// class is unknown), else the config's `usage_tier` where its provider lists the class,
+/// else the catalog's.
+fn tier_limits(
+    spec: &ModelSpec,
+    own: &RawBehavior,
+    top: Option<&str>,
+    prefix: &str,
+) -> Result<burnrate_sim::RateLimits, ConfigError> {
+    use burnrate_sim::UsageTier;
+    if let Some(name) = &own.usage_tier {
+        let field = format!("{prefix}.usage_tier");
+        let Some(tier) = UsageTier::find(spec.provider, name) else {
+            let own: Vec<&str> = UsageTier::of(spec.provider).map(|t| t.name).collect();
+            return Err(invalid(
+                field,
+                format!(
+                    "unknown usage tier `{name}` for {}; use one of: {}",
+                    spec.provider.as_str(),
+                    if own.is_empty() {
+                        UsageTier::allowed()
+                    } else {
+                        own.join(", ")
+                    }
+                ),
+            ));
+        };
+        return match tier.limits_for(&spec.id) {
+            Some((_, limits)) => Ok(limits),
+            None => Err(invalid(
+                field,
+                format!(
+                    "{} `{name}` lists no limits for `{}`'s class (it lists: {}); set rpm and the token limits instead",
+                    spec.provider.as_str(),
+                    spec.id,
+                    tier.class_labels().join(", ")
+                ),
+            )),
+        };
+    }
+    Ok(top
+        .and_then(|name| UsageTier::find(spec.provider, name))
+        .and_then(|tier| tier.limits_for(&spec.id))
+        .map_or(spec.rate_limits, |(_, limits)| limits))
+}
+
+/// Models naming one pool draw from one set of buckets, so they must have the same limits.
+fn check_pools(models: &BTreeMap<String, Arc<ModelEntry>>) -> Result<(), ConfigError> {
+    let mut first: BTreeMap<&str, &ModelEntry> = BTreeMap::new();
+    for entry in models.values() {
+        let Some(pool) = entry.rate_limit_pool.as_deref() else {
+            continue;
+        };
+        match first.get(pool) {
+            Some(other) if other.limits != entry.limits => {
+                return Err(invalid(
+                    format!("models.{:?}.rate_limit_pool", entry.spec.id),
+                    format!(
+                        "`{}` and `{}` share the pool `{pool}` but have different limits; give them the same rpm/tpm/input_tpm/output_tpm, or name different pools",
+                        other.spec.id, entry.spec.id
+                    ),
+                ));
+            }
+            Some(_) => {}
+            None => {
+                first.insert(pool, entry);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A model's `rate_limit_pool`, checked.
+fn pool(own: &RawBehavior, prefix: &str) -> Result<Option<String>, ConfigError> {
+    match &own.rate_limit_pool {
+        None => Ok(None),
+        Some(p) if p.trim().is_empty() => Err(invalid(
+            format!("{prefix}.rate_limit_pool"),
+            "a pool name: any non-empty string models share",
+        )),
+        Some(p) => Ok(Some(p.clone())),
+    }
 }
 
 /// Most tool rounds a turn may be configured to take (config and `x-mock-tool-rounds`).
@@ -804,8 +902,28 @@ impl MockConfig {
         if !(1024..=1 << 31).contains(&body_limit) {
             return Err(invalid("body_limit_bytes", "must be between 1024 and 2^31"));
         }
-        let spend_cap_pusd = match raw.spend_cap_usd {
+        let tier_cap_usd = match raw.usage_tier.as_deref() {
             None => None,
+            Some(name) => {
+                let caps: Vec<u64> = [Provider::Anthropic, Provider::OpenAi]
+                    .iter()
+                    .filter_map(|p| burnrate_sim::UsageTier::find(*p, name))
+                    .map(|t| t.monthly_spend_cap_usd)
+                    .collect();
+                if caps.is_empty() {
+                    return Err(invalid(
+                        "usage_tier",
+                        format!(
+                            "unknown usage tier `{name}`; use one of: {}",
+                            burnrate_sim::UsageTier::allowed()
+                        ),
+                    ));
+                }
+                caps.into_iter().min()
+            }
+        };
+        let spend_cap_pusd = match raw.spend_cap_usd {
+            None => tier_cap_usd.map(|usd| usd * 1_000_000_000_000),
             Some(usd) if (0.0..1e9).contains(&usd) => Some((usd * 1e12).round() as u64),
             Some(usd) => {
                 return Err(invalid(
@@ -867,9 +985,21 @@ impl MockConfig {
             let _ = l;
         }
         let warnings = deprecated_spellings(&raw);
+        if raw.defaults.usage_tier.is_some() {
+            return Err(invalid(
+                "defaults.usage_tier",
+                "write usage_tier at the top of the file (every model whose provider has the tier) or under [models.\"id\"]",
+            ));
+        }
+        if raw.defaults.rate_limit_pool.is_some() {
+            return Err(invalid(
+                "defaults.rate_limit_pool",
+                "name a pool under [models.\"id\"]: models naming the same pool share its buckets",
+            ));
+        }
         // Validate defaults once so an error names `defaults.*` rather than a model.
         if let Some(spec) = catalog.get(STAND_IN_OPENAI) {
-            build_entry(spec, None, &raw.defaults, "defaults")?;
+            build_entry(spec, None, &raw.defaults, None, "defaults")?;
         }
         let mut models = BTreeMap::new();
         for spec in catalog.models() {
@@ -882,6 +1012,7 @@ impl MockConfig {
                 spec,
                 own,
                 &raw.defaults,
+                raw.usage_tier.as_deref(),
                 &format!("models.{:?}", spec.id),
             )?);
             models.insert(spec.id.clone(), entry.clone());
@@ -889,6 +1020,7 @@ impl MockConfig {
                 models.insert(alias.clone(), entry.clone());
             }
         }
+        check_pools(&models)?;
         Ok(MockConfig {
             seed: raw.seed.unwrap_or(0),
             time_scale,

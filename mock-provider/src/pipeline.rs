@@ -111,11 +111,15 @@ pub struct Admission {
     pub output_cap: u64,
 }
 
-/// The buckets a model draws from: its provider's shared pool (Anthropic's Opus 4.x), else
-/// its own.
+/// The buckets a model draws from: the pool its config names, else its provider's shared
+/// pool (Anthropic's Opus 4.x), else its own.
 fn limit_pool(call: &Call) -> &str {
     let spec = &call.model.spec;
-    burnrate_sim::LimitRules::default_pool(spec.provider, &spec.id).unwrap_or(&spec.id)
+    call.model
+        .rate_limit_pool
+        .as_deref()
+        .or_else(|| burnrate_sim::LimitRules::default_pool(spec.provider, &spec.id))
+        .unwrap_or(&spec.id)
 }
 
 /// A reservation to give back when a request ends.

@@ -195,3 +195,92 @@ async fn a_request_larger_than_the_whole_limit_never_waits_forever() {
     assert_eq!(s, StatusCode::OK, "a full bucket admits it");
     assert_eq!(h["anthropic-ratelimit-output-tokens-remaining"], "0");
 }
+
+/// `usage_tier`: Anthropic's Tier 1 table gives Claude Sonnet 4.x 50 RPM, 30,000 ITPM and
+/// 8,000 OTPM (<https://docs.anthropic.com/en/api/rate-limits>, read 2026-12-07), which the
+/// headers report; a model's own `rpm` still overrides; the tier's $100 a month is the spend
+/// cap.
+#[tokio::test]
+async fn a_usage_tier_sets_the_class_limits_and_the_spend_cap() {
+    let config =
+        cfg("time_scale = 0.0\nusage_tier = \"tier-1\"\n[models.\"claude-haiku-4-5\"]\nrpm = 7\n");
+    assert_eq!(config.spend_cap_pusd, Some(100 * 1_000_000_000_000));
+    let app = router(config);
+    let body = |model: &str| {
+        json!({"model": model, "max_tokens": 10,
+            "messages": [{"role": "user", "content": "hello"}]})
+    };
+    let out = [("x-mock-output-tokens", "3")];
+    let (s, h, _) = call(&app, "/v1/messages", body("claude-sonnet-4-6"), &out).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(h["anthropic-ratelimit-requests-limit"], "50");
+    assert_eq!(h["anthropic-ratelimit-input-tokens-limit"], "30000");
+    assert_eq!(h["anthropic-ratelimit-output-tokens-limit"], "8000");
+    let (_, h, _) = call(&app, "/v1/messages", body("claude-haiku-4-5"), &out).await;
+    assert_eq!(h["anthropic-ratelimit-requests-limit"], "7");
+    // OpenAI's Tier 1 on GPT-5: 500 RPM, 500,000 TPM (its model page).
+    let openai = json!({"model": "gpt-5", "max_completion_tokens": 10,
+        "messages": [{"role": "user", "content": "hello"}]});
+    let (_, h, _) = call(&app, "/v1/chat/completions", openai, &out).await;
+    assert_eq!(h["x-ratelimit-limit-requests"], "500");
+    assert_eq!(h["x-ratelimit-limit-tokens"], "500000");
+}
+
+#[test]
+fn usage_tier_and_pool_errors_name_the_field_and_the_allowed_values() {
+    let err = |toml: &str| match burnrate_mock::MockConfig::from_toml_str(toml) {
+        Ok(_) => panic!("expected an error for {toml}"),
+        Err(e) => e.to_string(),
+    };
+    let e = err("usage_tier = \"tier-9\"\n");
+    assert!(
+        e.contains("usage_tier") && e.contains("openai tier-1, tier-2, tier-3, tier-4, tier-5"),
+        "{e}"
+    );
+    let e = err("[models.\"claude-sonnet-4-6\"]\nusage_tier = \"tier-5\"\n");
+    assert!(
+        e.contains("models.\"claude-sonnet-4-6\".usage_tier")
+            && e.contains("tier-1, tier-2, tier-3, tier-4"),
+        "{e}"
+    );
+    let e = err("[defaults]\nrate_limit_pool = \"all\"\n");
+    assert!(e.contains("defaults.rate_limit_pool"), "{e}");
+    let e = err("[models.\"gpt-5\"]\nrate_limit_pool = \" \"\n");
+    assert!(e.contains("models.\"gpt-5\".rate_limit_pool"), "{e}");
+    let e = err(
+        "[models.\"gpt-5\"]\nrate_limit_pool = \"p\"\n[models.\"gpt-5-mini\"]\nrate_limit_pool = \"p\"\n",
+    );
+    assert!(
+        e.contains("rate_limit_pool") && e.contains("different limits"),
+        "{e}"
+    );
+}
+
+/// Two OpenAI models named into one pool (as an organization's per-family limit) share its
+/// buckets: an RPM of 2 used by one refuses the other. (Models of one pool must have the
+/// same limits, so both set their TPM.)
+#[tokio::test]
+async fn models_naming_one_pool_share_its_buckets() {
+    let app = router(cfg(
+        "time_scale = 0.0\n[models.\"gpt-5\"]\nrpm = 2\ntpm = 1000000\nrate_limit_pool = \"gpt-5 family\"\n[models.\"gpt-5-mini\"]\nrpm = 2\ntpm = 1000000\nrate_limit_pool = \"gpt-5 family\"\n",
+    ));
+    let body = |model: &str| {
+        json!({"model": model, "max_completion_tokens": 5,
+            "messages": [{"role": "user", "content": "hello"}]})
+    };
+    let mut statuses = Vec::new();
+    for model in ["gpt-5", "gpt-5-mini", "gpt-5-mini"] {
+        statuses.push(call(&app, "/v1/chat/completions", body(model), &[]).await.0);
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS
+        ]
+    );
+    // gpt-4.1 keeps buckets of its own.
+    let (s, _, _) = call(&app, "/v1/chat/completions", body("gpt-4.1"), &[]).await;
+    assert_eq!(s, StatusCode::OK);
+}
