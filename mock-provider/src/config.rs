@@ -788,34 +788,8 @@ fn tier_limits(
 ) -> Result<burnrate_sim::RateLimits, ConfigError> {
     use burnrate_sim::UsageTier;
     if let Some(name) = &own.usage_tier {
-        let field = format!("{prefix}.usage_tier");
-        let Some(tier) = UsageTier::find(spec.provider, name) else {
-            let own: Vec<&str> = UsageTier::of(spec.provider).map(|t| t.name).collect();
-            return Err(invalid(
-                field,
-                format!(
-                    "unknown usage tier `{name}` for {}; use one of: {}",
-                    spec.provider.as_str(),
-                    if own.is_empty() {
-                        UsageTier::allowed()
-                    } else {
-                        own.join(", ")
-                    }
-                ),
-            ));
-        };
-        return match tier.limits_for(&spec.id) {
-            Some((_, limits)) => Ok(limits),
-            None => Err(invalid(
-                field,
-                format!(
-                    "{} `{name}` lists no limits for `{}`'s class (it lists: {}); set rpm and the token limits instead",
-                    spec.provider.as_str(),
-                    spec.id,
-                    tier.class_labels().join(", ")
-                ),
-            )),
-        };
+        return UsageTier::limits_of(spec.provider, &spec.id, name)
+            .map_err(|m| invalid(format!("{prefix}.usage_tier"), m));
     }
     Ok(top
         .and_then(|name| UsageTier::find(spec.provider, name))

@@ -89,6 +89,42 @@ impl UsageTier {
             .join("; ")
     }
 
+    /// The tier `name` of `provider`, or a message saying which names are allowed.
+    pub fn named(
+        provider: Provider,
+        model_id: &str,
+        name: &str,
+    ) -> Result<&'static UsageTier, String> {
+        Self::find(provider, name).ok_or_else(|| {
+            let own: Vec<&str> = Self::of(provider).map(|t| t.name).collect();
+            if own.is_empty() {
+                format!(
+                    "unknown usage tier `{name}` for `{model_id}`: {} publishes no usage tiers burnrate knows; write the limits instead (tiers: {})",
+                    provider.as_str(),
+                    Self::allowed()
+                )
+            } else {
+                format!(
+                    "unknown usage tier `{name}` for `{model_id}`; use one of: {}",
+                    own.join(", ")
+                )
+            }
+        })
+    }
+
+    /// The limits tier `name` of `provider` gives `model_id`, or a message saying why none
+    /// (unknown tier, or a model class the tier's table does not list).
+    pub fn limits_of(provider: Provider, model_id: &str, name: &str) -> Result<RateLimits, String> {
+        let tier = Self::named(provider, model_id, name)?;
+        tier.limits_for(model_id).map(|(_, l)| l).ok_or_else(|| {
+            format!(
+                "{} `{name}` lists no limits for `{model_id}`'s model class (it lists: {}); write its request and token limits instead",
+                provider.as_str(),
+                tier.class_labels().join(", ")
+            )
+        })
+    }
+
     /// The next tier up of the same provider, if any.
     pub fn next(&self) -> Option<&'static UsageTier> {
         let mut it = Self::of(self.provider).skip_while(|t| t.name != self.name);

@@ -1570,39 +1570,12 @@ fn rate_limit_pools(
 
 /// The tier `name` of `spec`'s provider, checked.
 fn find_tier(spec: &ModelSpec, name: &str, path: &[Seg]) -> VResult<&'static UsageTier> {
-    UsageTier::find(spec.provider, name).ok_or_else(|| {
-        let own: Vec<&str> = UsageTier::of(spec.provider).map(|t| t.name).collect();
-        let allowed = if own.is_empty() {
-            format!(
-                "{} publishes no usage tiers burnrate knows; write the limits instead (tiers: {})",
-                spec.provider.as_str(),
-                UsageTier::allowed()
-            )
-        } else {
-            format!("use one of: {}", own.join(", "))
-        };
-        (
-            path.to_vec(),
-            format!("unknown usage tier `{name}` for `{}`; {allowed}", spec.id),
-        )
-    })
+    UsageTier::named(spec.provider, &spec.id, name).map_err(|m| (path.to_vec(), m))
 }
 
 /// The limits usage tier `name` gives `spec` (`[models.X] usage_tier`).
 fn tier_limits(spec: &ModelSpec, name: &str, path: Vec<Seg>) -> VResult<RateLimits> {
-    let tier = find_tier(spec, name, &path)?;
-    match tier.limits_for(&spec.id) {
-        Some((_, limits)) => Ok(limits),
-        None => fail(
-            path,
-            format!(
-                "{} `{name}` lists no limits for `{}`'s model class (it lists: {}); write its requests_per_minute and token limits instead",
-                spec.provider.as_str(),
-                spec.id,
-                tier.class_labels().join(", ")
-            ),
-        ),
-    }
+    UsageTier::limits_of(spec.provider, &spec.id, name).map_err(|m| (path, m))
 }
 
 /// Whether `[models.X]` writes any rate limit of its own.
