@@ -48,6 +48,7 @@
 //! admin_key = "sk-admin"    # needed on /_mock/* when api_keys is set (default: any api key)
 //! body_limit_bytes = 33554432
 //! spend_cap_usd = 5.0       # past it: the provider's quota error
+//! usage_tier = "tier-2"     # published limits of each model's class; its monthly cap if no spend_cap_usd
 //! request_log = "requests.jsonl"
 //! batch_completion_s = 1.0
 //! openai_cache_ttl_s = 600
@@ -66,6 +67,7 @@
 //! tool_rounds = 1               # tool rounds a turn takes under tool_choice auto (0..=100)
 //! rpm = 10000                   # 0 = unlimited; default: the catalog's limits
 //! tpm = 2000000                 # OpenAI style; input_tpm / output_tpm for Anthropic style
+//! # [models."id"] only: usage_tier = "tier-3" (strict), rate_limit_pool = "name" (shared buckets)
 //!
 //! [defaults.faults]             # probabilities per request, seeded
 //! rate_limit = 0.01             # 429 with retry-after, retry-after-ms and rate-limit headers
