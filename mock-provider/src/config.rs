@@ -75,7 +75,8 @@ pub struct RawConfig {
     pub api_keys: Option<Vec<String>>,
     pub body_limit_bytes: Option<u64>,
     pub spend_cap_usd: Option<f64>,
-    /// A provider usage tier (`tier-1` ... `tier-5`): every model whose provider publishes it
+    /// A provider usage tier (Anthropic `start`/`build`/`scale`, OpenAI `tier-1` ...
+    /// `tier-5`): every model whose provider publishes it
     /// for the model's class takes its limits, and its monthly spend cap is the spend cap
     /// unless `spend_cap_usd` says otherwise.
     pub usage_tier: Option<String>,
@@ -797,6 +798,46 @@ fn tier_limits(
         .map_or(spec.rate_limits, |(_, limits)| limits))
 }
 
+/// The monthly spend cap of the config's `usage_tier` (every provider publishing it: the same
+/// figure for each), USD.
+fn tier_spend_cap_usd(usage_tier: Option<&str>) -> Result<Option<u64>, ConfigError> {
+    let Some(name) = usage_tier else {
+        return Ok(None);
+    };
+    let caps = [Provider::Anthropic, Provider::OpenAi]
+        .iter()
+        .filter_map(|p| burnrate_sim::UsageTier::find(*p, name))
+        .map(|t| t.monthly_spend_cap_usd);
+    match caps.min() {
+        Some(cap) => Ok(Some(cap)),
+        None => Err(invalid(
+            "usage_tier",
+            format!(
+                "unknown usage tier `{name}`; use one of: {}",
+                burnrate_sim::UsageTier::allowed()
+            ),
+        )),
+    }
+}
+
+/// `usage_tier` and `rate_limit_pool` say something of one model (or, for the tier, of the
+/// whole file), not of `[defaults]`.
+fn per_model_only(defaults: &RawBehavior) -> Result<(), ConfigError> {
+    if defaults.usage_tier.is_some() {
+        return Err(invalid(
+            "defaults.usage_tier",
+            "write usage_tier at the top of the file (every model whose provider has the tier) or under [models.\"id\"]",
+        ));
+    }
+    if defaults.rate_limit_pool.is_some() {
+        return Err(invalid(
+            "defaults.rate_limit_pool",
+            "name a pool under [models.\"id\"]: models naming the same pool share its buckets",
+        ));
+    }
+    Ok(())
+}
+
 /// Models naming one pool draw from one set of buckets, so they must have the same limits.
 fn check_pools(models: &BTreeMap<String, Arc<ModelEntry>>) -> Result<(), ConfigError> {
     let mut first: BTreeMap<&str, &ModelEntry> = BTreeMap::new();
@@ -876,26 +917,7 @@ impl MockConfig {
         if !(1024..=1 << 31).contains(&body_limit) {
             return Err(invalid("body_limit_bytes", "must be between 1024 and 2^31"));
         }
-        let tier_cap_usd = match raw.usage_tier.as_deref() {
-            None => None,
-            Some(name) => {
-                let caps: Vec<u64> = [Provider::Anthropic, Provider::OpenAi]
-                    .iter()
-                    .filter_map(|p| burnrate_sim::UsageTier::find(*p, name))
-                    .map(|t| t.monthly_spend_cap_usd)
-                    .collect();
-                if caps.is_empty() {
-                    return Err(invalid(
-                        "usage_tier",
-                        format!(
-                            "unknown usage tier `{name}`; use one of: {}",
-                            burnrate_sim::UsageTier::allowed()
-                        ),
-                    ));
-                }
-                caps.into_iter().min()
-            }
-        };
+        let tier_cap_usd = tier_spend_cap_usd(raw.usage_tier.as_deref())?;
         let spend_cap_pusd = match raw.spend_cap_usd {
             None => tier_cap_usd.map(|usd| usd * 1_000_000_000_000),
             Some(usd) if (0.0..1e9).contains(&usd) => Some((usd * 1e12).round() as u64),
@@ -959,18 +981,7 @@ impl MockConfig {
             let _ = l;
         }
         let warnings = deprecated_spellings(&raw);
-        if raw.defaults.usage_tier.is_some() {
-            return Err(invalid(
-                "defaults.usage_tier",
-                "write usage_tier at the top of the file (every model whose provider has the tier) or under [models.\"id\"]",
-            ));
-        }
-        if raw.defaults.rate_limit_pool.is_some() {
-            return Err(invalid(
-                "defaults.rate_limit_pool",
-                "name a pool under [models.\"id\"]: models naming the same pool share its buckets",
-            ));
-        }
+        per_model_only(&raw.defaults)?;
         // Validate defaults once so an error names `defaults.*` rather than a model.
         if let Some(spec) = catalog.get(STAND_IN_OPENAI) {
             build_entry(spec, None, &raw.defaults, None, "defaults")?;

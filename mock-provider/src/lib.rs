@@ -48,7 +48,7 @@
 //! admin_key = "sk-admin"    # needed on /_mock/* when api_keys is set (default: any api key)
 //! body_limit_bytes = 33554432
 //! spend_cap_usd = 5.0       # past it: the provider's quota error
-//! usage_tier = "tier-2"     # published limits of each model's class; its monthly cap if no spend_cap_usd
+//! usage_tier = "build"     # published limits of each model's class; its monthly cap if no spend_cap_usd
 //! request_log = "requests.jsonl"
 //! batch_completion_s = 1.0
 //! openai_cache_ttl_s = 600

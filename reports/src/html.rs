@@ -350,19 +350,7 @@ pub(crate) fn html_with(r: &SimResult, charts: &[Chart]) -> String {
         secs(r.capacity.task_wait_s.p50),
         secs(r.capacity.task_wait_s.p95)
     ));
-    let take = crate::summary::what_it_would_take_rows(r);
-    if let Some((head, rows)) = take.split_first() {
-        body.push_str("<p>What it would take: each rate limit in the order traffic meets it (fluid estimates from the capacity search's pilot).</p>\n");
-        let head: Vec<&str> = head.iter().map(String::as_str).collect();
-        body.push_str(&table(
-            &head,
-            rows,
-            &crate::summary::WHAT_IT_WOULD_TAKE_RIGHT,
-        ));
-    }
-    for line in crate::summary::spend_cap_lines(r) {
-        body.push_str(&format!("<p>Spend cap: {}.</p>\n", esc(&line)));
-    }
+    body.push_str(&what_it_would_take(r));
     section(&mut o, "capacity", "Latency and capacity", &body);
 
     o.push_str(&format!(
@@ -390,4 +378,23 @@ fn strip_xml_declaration(svg: &str) -> &str {
     } else {
         s
     }
+}
+
+/// The "what would it take" table and the usage tiers' spend caps.
+fn what_it_would_take(r: &SimResult) -> String {
+    let mut body = String::new();
+    let take = crate::summary::what_it_would_take_rows(r);
+    if let Some((head, rows)) = take.split_first() {
+        body.push_str("<p>What it would take: each rate limit in the order traffic meets it (fluid estimates from the capacity search's pilot).</p>\n");
+        let head: Vec<&str> = head.iter().map(String::as_str).collect();
+        body.push_str(&table(
+            &head,
+            rows,
+            &crate::summary::WHAT_IT_WOULD_TAKE_RIGHT,
+        ));
+    }
+    for line in crate::summary::spend_cap_lines(r) {
+        body.push_str(&format!("<p>Spend cap: {}.</p>\n", esc(&line)));
+    }
+    body
 }

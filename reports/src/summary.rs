@@ -310,6 +310,13 @@ pub fn text(r: &SimResult) -> String {
         secs(r.capacity.task_wait_s.p50),
         secs(r.capacity.task_wait_s.p95)
     ));
+    o.push_str(&what_it_would_take_text(r));
+    o
+}
+
+/// The text "what would it take" table and the usage tiers' spend caps.
+fn what_it_would_take_text(r: &SimResult) -> String {
+    let mut o = String::new();
     let rows = what_it_would_take_rows(r);
     if !rows.is_empty() {
         o.push_str("  what it would take (fluid estimates: each limit's peak minute meets it):\n");
@@ -383,6 +390,21 @@ pub(crate) fn what_it_would_take_rows(r: &SimResult) -> Vec<Vec<String>> {
         ]);
     }
     rows
+}
+
+/// The Markdown "what would it take" table and the usage tiers' spend caps.
+fn what_it_would_take_md(r: &SimResult) -> String {
+    let mut o = String::new();
+    let take = what_it_would_take_rows(r);
+    if !take.is_empty() {
+        o.push_str("What it would take (each rate limit in the order traffic meets it):\n\n");
+        o.push_str(&md_table(&take, &WHAT_IT_WOULD_TAKE_RIGHT));
+        o.push('\n');
+    }
+    for line in spend_cap_lines(r) {
+        o.push_str(&format!("- Spend cap: {line}\n"));
+    }
+    o
 }
 
 /// One sentence per usage-tier spend cap: when the run reaches it and at what traffic a month
@@ -518,15 +540,7 @@ pub fn markdown(r: &SimResult) -> String {
         o.push_str(&md_table(&rows, &[false, true, true, true]));
         o.push('\n');
     }
-    let take = what_it_would_take_rows(r);
-    if !take.is_empty() {
-        o.push_str("What it would take (each rate limit in the order traffic meets it):\n\n");
-        o.push_str(&md_table(&take, &WHAT_IT_WOULD_TAKE_RIGHT));
-        o.push('\n');
-    }
-    for line in spend_cap_lines(r) {
-        o.push_str(&format!("- Spend cap: {line}\n"));
-    }
+    o.push_str(&what_it_would_take_md(r));
 
     let b = &r.budget;
     let mut notes = Vec::new();

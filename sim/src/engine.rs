@@ -190,6 +190,11 @@ impl Bucket {
         None
     }
 
+    /// Whether a request counting `input` + `output` is more than the whole TPM limit.
+    fn over_tpm(&self, input: u64, output: u64) -> bool {
+        self.meters[1].is_some_and(|m| (input + output) as f64 > m.limit)
+    }
+
     fn refill(&mut self, now_us: u64) {
         let dt_min = now_us.saturating_sub(self.last_us) as f64 / (60.0 * US_PER_S);
         self.last_us = now_us;
@@ -712,19 +717,19 @@ impl<'a> Replica<'a> {
         let m = call.model;
         let pool = self.pool_of[m];
         let rules = self.limit_rules[m];
-        // What the provider counts at admission: input by its cache rule (the cache state
-        // now), output as the request's cap when it sets one (LimitRules).
-        let counted_input = if rules.cache_reads_count {
-            input_total
-        } else {
-            rules.counted_input(input_total, self.cache_read_now(&call, cacheable_step))
-        };
         let drawn_output = output + reasoning;
-        let admitted_output = output_cap.map_or(drawn_output, |cap| cap.max(drawn_output));
-        // First come, first served: nobody overtakes a call already waiting for this pool.
+        let (counted_input, admitted_output) =
+            self.admission(&call, cacheable_step, input_total, drawn_output, output_cap);
         if !from_queue {
             self.count_attempt(m);
+            if rules.refuses_oversize && self.buckets[pool].over_tpm(counted_input, admitted_output)
+            {
+                self.summary.failures[F_RATE_LIMIT] += 1;
+                self.give_up(c, false);
+                return true;
+            }
         }
+        // First come, first served: nobody overtakes a call already waiting for this pool.
         let wait = if !from_queue && !self.waiting[pool].is_empty() {
             Some((0, self.queue_kind[pool]))
         } else {
@@ -1141,6 +1146,26 @@ impl<'a> Replica<'a> {
                 }
             }
         }
+    }
+
+    /// What the provider counts at admission (`LimitRules`): input by its cache rule (the
+    /// cache state now), output as the request's cap when it sets one.
+    fn admission(
+        &self,
+        call: &Call,
+        cacheable_step: bool,
+        input_total: u64,
+        drawn_output: u64,
+        output_cap: Option<u64>,
+    ) -> (u64, u64) {
+        let rules = self.limit_rules[call.model];
+        let counted_input = if rules.cache_reads_count {
+            input_total
+        } else {
+            rules.counted_input(input_total, self.cache_read_now(call, cacheable_step))
+        };
+        let admitted_output = output_cap.map_or(drawn_output, |cap| cap.max(drawn_output));
+        (counted_input, admitted_output)
     }
 
     /// A call exhausted its retries (or hit an open breaker): escalate or fail its tasks.

@@ -43,7 +43,7 @@ pub struct Scenario {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SpendCap {
     pub provider: crate::catalog::Provider,
-    /// `tier-1` ... `tier-5`.
+    /// Anthropic `start`, `build`, `scale`; OpenAI `tier-1` ... `tier-5`.
     pub usage_tier: &'static str,
     /// The most the organization may spend with this provider in a month, pUSD.
     pub monthly_cap_pusd: u64,

@@ -367,12 +367,11 @@ fn build_result_without_searches(sc: &Scenario, s: &Summary) -> SimResult {
         None => 0,
     };
     let breach_probability = breaches as f64 / s.day_costs.len().max(1) as f64;
-    let daily_usd = sc.daily_budget_pusd.map(|b| usd(u128::from(b)));
     let (first_breach_day, replicas_ever_breaching) = crate::timeline::first_breach(sc, s);
     let budget = BudgetSummary {
         first_breach_day,
         replicas_ever_breaching,
-        daily_usd,
+        daily_usd: sc.daily_budget_pusd.map(|b| usd(u128::from(b))),
         breach_probability,
         expected_breach_days_per_month: breach_probability * 30.0,
         spend_caps: crate::timeline::spend_caps(sc, s),

@@ -196,15 +196,17 @@ async fn a_request_larger_than_the_whole_limit_never_waits_forever() {
     assert_eq!(h["anthropic-ratelimit-output-tokens-remaining"], "0");
 }
 
-/// `usage_tier`: Anthropic's Tier 1 table gives Claude Sonnet 4.x 50 RPM, 30,000 ITPM and
-/// 8,000 OTPM (<https://docs.anthropic.com/en/api/rate-limits>, read 2026-12-07), which the
-/// headers report; a model's own `rpm` still overrides; the tier's $100 a month is the spend
-/// cap.
+/// `usage_tier`: Anthropic's Start tab gives Claude Sonnet 4.x 1,000 RPM, 2,000,000 ITPM and
+/// 400,000 OTPM, Fable 5.x 500,000 ITPM, and caps a month at $500
+/// (<https://platform.claude.com/docs/en/api/rate-limits>, read 2026-12-07), which the
+/// headers and the spend cap report; a model's own `rpm` still overrides; OpenAI's Tier 1
+/// on GPT-5.5 is 500 RPM and 500,000 TPM (its model page).
 #[tokio::test]
 async fn a_usage_tier_sets_the_class_limits_and_the_spend_cap() {
-    let config =
-        cfg("time_scale = 0.0\nusage_tier = \"tier-1\"\n[models.\"claude-haiku-4-5\"]\nrpm = 7\n");
-    assert_eq!(config.spend_cap_pusd, Some(100 * 1_000_000_000_000));
+    let config = cfg(
+        "time_scale = 0.0\nusage_tier = \"start\"\n[models.\"claude-haiku-4-5\"]\nrpm = 7\n[models.\"gpt-5.5\"]\nusage_tier = \"tier-1\"\n",
+    );
+    assert_eq!(config.spend_cap_pusd, Some(500 * 1_000_000_000_000));
     let app = router(config);
     let body = |model: &str| {
         json!({"model": model, "max_tokens": 10,
@@ -213,13 +215,14 @@ async fn a_usage_tier_sets_the_class_limits_and_the_spend_cap() {
     let out = [("x-mock-output-tokens", "3")];
     let (s, h, _) = call(&app, "/v1/messages", body("claude-sonnet-4-6"), &out).await;
     assert_eq!(s, StatusCode::OK);
-    assert_eq!(h["anthropic-ratelimit-requests-limit"], "50");
-    assert_eq!(h["anthropic-ratelimit-input-tokens-limit"], "30000");
-    assert_eq!(h["anthropic-ratelimit-output-tokens-limit"], "8000");
+    assert_eq!(h["anthropic-ratelimit-requests-limit"], "1000");
+    assert_eq!(h["anthropic-ratelimit-input-tokens-limit"], "2000000");
+    assert_eq!(h["anthropic-ratelimit-output-tokens-limit"], "400000");
+    let (_, h, _) = call(&app, "/v1/messages", body("claude-fable-5-1"), &out).await;
+    assert_eq!(h["anthropic-ratelimit-input-tokens-limit"], "500000");
     let (_, h, _) = call(&app, "/v1/messages", body("claude-haiku-4-5"), &out).await;
     assert_eq!(h["anthropic-ratelimit-requests-limit"], "7");
-    // OpenAI's Tier 1 on GPT-5: 500 RPM, 500,000 TPM (its model page).
-    let openai = json!({"model": "gpt-5", "max_completion_tokens": 10,
+    let openai = json!({"model": "gpt-5.5", "max_completion_tokens": 10,
         "messages": [{"role": "user", "content": "hello"}]});
     let (_, h, _) = call(&app, "/v1/chat/completions", openai, &out).await;
     assert_eq!(h["x-ratelimit-limit-requests"], "500");
@@ -234,13 +237,16 @@ fn usage_tier_and_pool_errors_name_the_field_and_the_allowed_values() {
     };
     let e = err("usage_tier = \"tier-9\"\n");
     assert!(
-        e.contains("usage_tier") && e.contains("openai tier-1, tier-2, tier-3, tier-4, tier-5"),
+        e.contains("usage_tier")
+            && e.contains(
+                "anthropic start, build, scale; openai tier-1, tier-2, tier-3, tier-4, tier-5"
+            ),
         "{e}"
     );
     let e = err("[models.\"claude-sonnet-4-6\"]\nusage_tier = \"tier-5\"\n");
     assert!(
         e.contains("models.\"claude-sonnet-4-6\".usage_tier")
-            && e.contains("tier-1, tier-2, tier-3, tier-4"),
+            && e.contains("use one of: start, build, scale"),
         "{e}"
     );
     let e = err("[defaults]\nrate_limit_pool = \"all\"\n");

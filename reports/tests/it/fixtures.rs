@@ -190,11 +190,11 @@ pub fn support_agent() -> SimResult {
             headroom_multiple: Some(r4(budget / per_day.p95)),
             first_breach_day: None,
             replicas_ever_breaching: 0.0,
-            // 2,000 tasks a day at $0.0088: $528 a 30-day month against tier 2's $500, which
+            // 2,000 tasks a day at $0.0088: $528 a 30-day month against Start's $500, which
             // a month of spend meets at 500 / (30 x 0.0088) = 1,893.9 tasks/day.
             spend_caps: vec![SpendCapSummary {
                 provider: "anthropic".to_string(),
-                usage_tier: "tier-2".to_string(),
+                usage_tier: "start".to_string(),
                 monthly_cap_usd: 500.0,
                 replicas_reaching: 0.4,
                 first_day: Some(FirstBreach {
@@ -276,8 +276,8 @@ pub fn support_agent() -> SimResult {
                     limit_per_min: 400_000,
                     binds_at_tasks_per_day: 3_300.4,
                     raise_to_per_min: Some(606_061),
-                    // Tier 3's Sonnet 4.x ITPM, 800,000, is the first to reach it.
-                    tier_to: Some("tier-3".to_string()),
+                    // The fixture is on Start; Build is the next tier (5,000,000 Sonnet 4.x ITPM).
+                    tier_to: Some("build".to_string()),
                 },
                 LimitRung {
                     model: "claude-haiku-4-5".to_string(),

@@ -192,6 +192,11 @@ pub struct LimitRules {
     /// The unused part of the output cap reserved at admission is given back when the
     /// request ends.
     pub refunds_output: bool,
+    /// A request counting more than the whole TPM limit is refused at once ("Request too
+    /// large for MODEL ... on tokens per min (TPM)", OpenAI's 429, which no wait cures);
+    /// otherwise it is admitted once the bucket is full, into debt (Anthropic documents no
+    /// such answer).
+    pub refuses_oversize: bool,
 }
 
 impl LimitRules {
@@ -204,11 +209,13 @@ impl LimitRules {
                 cache_reads_count: (id.starts_with("claude-3-") && !id.starts_with("claude-3-7"))
                     || id == "article-claude-haiku",
                 refunds_output: true,
+                refuses_oversize: false,
             },
             // Generic (any other provider in LiteLLM's map): nothing documented here, conservative.
             Provider::OpenAi | Provider::Google | Provider::Generic => LimitRules {
                 cache_reads_count: true,
                 refunds_output: false,
+                refuses_oversize: provider == Provider::OpenAi,
             },
         }
     }

@@ -1,18 +1,21 @@
 //! Usage tiers: the rate limits a provider publishes per tier and model class, and the tier's
 //! monthly spend cap, dated and sourced like prices. A scenario's (or the mock's)
-//! `usage_tier = "tier-4"` takes its limits from here; limits written out still override.
+//! `usage_tier = "build"` takes its limits from here; limits written out still override.
 //!
-//! Sources (read 2026-12-07; see docs/capacity.md for the full notes):
-//! - Anthropic: <https://docs.anthropic.com/en/api/rate-limits> (the page also served at
-//!   <https://platform.claude.com/docs/en/api/rate-limits>): "Usage tier | Credit purchase | Max
-//!   usage per month" Tier 1-4 = $100, $500, $1,000, $5,000; the per-tier tables of RPM, ITPM
-//!   and OTPM per model class ("Claude Opus 4.x" is one limit for every Opus 4 model). Late in
-//!   2026 the page moved to Start/Build/Scale tiers for new organizations; the Tier 1-4 tables
-//!   are the ones published with spend caps, so they are what `tier-N` means here.
-//! - OpenAI: <https://platform.openai.com/docs/guides/rate-limits> ("Usage tiers": monthly
-//!   usage limits Tier 1-5 = $100, $500, $1,000, $5,000, $200,000) and each model's page
-//!   (<https://platform.openai.com/docs/models/gpt-5> and the others) for the per-tier RPM and
-//!   TPM. The guide says "organization" and "project" limits; a tier is an organization's.
+//! Sources (read 2026-12-07; docs/capacity.md has the notes and what is left out):
+//! - Anthropic, <https://platform.claude.com/docs/en/api/rate-limits>: the Start, Build and
+//!   Scale tiers ("Monthly spend cap" $500, $1,000, $200,000; Custom has none, Evaluation
+//!   publishes no figures) and their per-class RPM/ITPM/OTPM tabs. "Claude Opus 4.x" is one
+//!   limit for Opus 4.8, 4.7, 4.6 and 4.5 combined, "Claude Sonnet 4.x" for Sonnet 4.6 and
+//!   4.5; Fable 5.x and Mythos 5.x have lower limits; Haiku 3.5's ITPM counts cache reads (†).
+//!   These replaced Tier 1-4 in mid-2026, so `tier-N` is not an Anthropic tier any more.
+//! - OpenAI, <https://platform.openai.com/docs/guides/rate-limits> ("Usage tiers": monthly
+//!   usage limit $100, $500, $1,000, $5,000, $200,000 for Tier 1-5) and the model pages for
+//!   per-tier RPM and TPM (<https://developers.openai.com/api/docs/models/gpt-5.5>, `gpt-5-mini`,
+//!   `gpt-5-nano`). gpt-5's own page rows were not found: its TPM (500K, 1M, 2M, 4M, 40M) is
+//!   Simon Willison's record of OpenAI's September 2025 raise
+//!   (<https://simonwillison.net/2025/Sep/12/gpt-5-rate-limits>), equal to gpt-5.5's row, whose
+//!   RPM it takes.
 
 use super::{Provider, RateLimits};
 
@@ -20,7 +23,8 @@ use super::{Provider, RateLimits};
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct UsageTier {
     pub provider: Provider,
-    /// The name a scenario writes: `tier-1` ... `tier-5`.
+    /// The name a scenario writes: Anthropic `start`, `build`, `scale`; OpenAI `tier-1` ...
+    /// `tier-5`.
     pub name: &'static str,
     /// The most the organization may spend in a month on this tier, USD.
     pub monthly_spend_cap_usd: u64,
@@ -38,16 +42,19 @@ struct TierClass {
 }
 
 impl TierClass {
-    /// `id` is one of the class's ids, or one of them with a version or date suffix
-    /// (`claude-sonnet-4` takes `claude-sonnet-4-6`; `gpt-5` takes `gpt-5-2025-08-07` but not
-    /// `gpt-5-mini`).
+    /// `id` is one of the class's ids, or one with a dated snapshot suffix
+    /// (`gpt-5-2025-08-07`, `claude-sonnet-4-5-20250929`; not `claude-sonnet-5-5`, another
+    /// class).
     fn matches(&self, id: &str) -> bool {
         self.ids.iter().any(|p| {
             id == *p
                 || id
                     .strip_prefix(p)
                     .and_then(|rest| rest.strip_prefix('-'))
-                    .is_some_and(|rest| rest.starts_with(|c: char| c.is_ascii_digit()))
+                    .is_some_and(|date| {
+                        let digits: String = date.chars().filter(|c| *c != '-').collect();
+                        digits.len() == 8 && digits.chars().all(|c| c.is_ascii_digit())
+                    })
         })
     }
 }
@@ -151,105 +158,111 @@ const fn rpm_tpm(rpm: u64, tpm: u64) -> RateLimits {
     }
 }
 
-// Anthropic's model classes. The seed article's models carry Claude 4.x prices (Sonnet, Opus)
-// and Haiku 3's (Haiku), so they take those classes' limits.
-const OPUS_4: &[&str] = &["claude-opus-4", "article-claude-opus"];
-const SONNET_4: &[&str] = &["claude-sonnet-4", "article-claude-sonnet"];
+// Anthropic's model classes, as the Start/Build/Scale tabs name them. The seed article's
+// models take the class whose prices they carry: Sonnet 4.x, Opus 4.x, and for Haiku (Haiku
+// 3's prices, a dagger model) Haiku 3.5's.
+const OPUS_4: &[&str] = &[
+    "claude-opus-4-8",
+    "claude-opus-4-7",
+    "claude-opus-4-6",
+    "claude-opus-4-5",
+    "article-claude-opus",
+];
+const SONNET_4: &[&str] = &[
+    "claude-sonnet-4-6",
+    "claude-sonnet-4-5",
+    "article-claude-sonnet",
+];
 const HAIKU_4_5: &[&str] = &["claude-haiku-4-5"];
-const HAIKU_3: &[&str] = &["claude-3-5-haiku", "claude-3-haiku", "article-claude-haiku"];
+const OPUS_5: &[&str] = &["claude-opus-5"];
+const SONNET_5: &[&str] = &["claude-sonnet-5"];
+const FABLE_5: &[&str] = &["claude-fable-5", "claude-fable-5-1"];
+const MYTHOS_5: &[&str] = &["claude-mythos-5", "claude-mythos-5-1"];
+const HAIKU_3_5: &[&str] = &["claude-3-5-haiku", "article-claude-haiku"];
 
+macro_rules! class {
+    ($label:literal, $ids:expr, $limits:expr) => {
+        TierClass {
+            label: $label,
+            ids: $ids,
+            limits: $limits,
+        }
+    };
+}
+
+/// An Anthropic tier: every current class has the same limits but Fable/Mythos 5.x (lower)
+/// and Haiku 3.5.
 macro_rules! anthropic_tier {
-    ($name:literal, $cap:literal, opus $o:expr, sonnet $s:expr, haiku45 $h45:expr, haiku3 $h3:expr) => {
+    ($name:literal, $cap:literal, current $c:expr, fable $f:expr, haiku35 $h:expr) => {
         UsageTier {
             provider: Provider::Anthropic,
             name: $name,
             monthly_spend_cap_usd: $cap,
             classes: &[
-                TierClass {
-                    label: "Claude Opus 4.x",
-                    ids: OPUS_4,
-                    limits: $o,
-                },
-                TierClass {
-                    label: "Claude Sonnet 4.x",
-                    ids: SONNET_4,
-                    limits: $s,
-                },
-                TierClass {
-                    label: "Claude Haiku 4.5",
-                    ids: HAIKU_4_5,
-                    limits: $h45,
-                },
-                TierClass {
-                    label: "Claude Haiku 3.x",
-                    ids: HAIKU_3,
-                    limits: $h3,
-                },
+                class!("Claude Opus 4.x", OPUS_4, $c),
+                class!("Claude Sonnet 4.x", SONNET_4, $c),
+                class!("Claude Haiku 4.5", HAIKU_4_5, $c),
+                class!("Claude Opus 5", OPUS_5, $c),
+                class!("Claude Sonnet 5", SONNET_5, $c),
+                class!("Claude Fable 5.x", FABLE_5, $f),
+                class!("Claude Mythos 5.x", MYTHOS_5, $f),
+                class!("Claude Haiku 3.5", HAIKU_3_5, $h),
             ],
         }
     };
 }
 
 // OpenAI's model classes, as its model pages list them.
-const GPT_5: &[&str] = &["gpt-5", "gpt-5.1", "gpt-5.2", "article-gpt-4o"];
-const GPT_5_MINI: &[&str] = &["gpt-5-mini", "article-gpt-4o-mini"];
+const GPT_5: &[&str] = &["gpt-5", "gpt-5.5", "gpt-5.6-sol", "gpt-5.6-terra"];
+const GPT_5_MINI: &[&str] = &["gpt-5-mini", "gpt-5.4-mini", "gpt-5.6-luna"];
+const GPT_5_NANO: &[&str] = &["gpt-5-nano"];
 
 macro_rules! openai_tier {
-    ($name:literal, $cap:literal, gpt5 $g:expr, mini $m:expr) => {
+    ($name:literal, $cap:literal, gpt5 $g:expr, mini $m:expr, nano $n:expr) => {
         UsageTier {
             provider: Provider::OpenAi,
             name: $name,
             monthly_spend_cap_usd: $cap,
             classes: &[
-                TierClass {
-                    label: "GPT-5",
-                    ids: GPT_5,
-                    limits: $g,
-                },
-                TierClass {
-                    label: "GPT-5 mini",
-                    ids: GPT_5_MINI,
-                    limits: $m,
-                },
+                class!("GPT-5, GPT-5.5, GPT-5.6 sol/terra", GPT_5, $g),
+                class!("GPT-5 mini, GPT-5.4 mini, GPT-5.6 luna", GPT_5_MINI, $m),
+                class!("GPT-5 nano", GPT_5_NANO, $n),
             ],
         }
     };
 }
 
 static TIERS: &[UsageTier] = &[
-    anthropic_tier!("tier-1", 100,
-        opus rpm_itpm_otpm(50, 30_000, 8_000),
-        sonnet rpm_itpm_otpm(50, 30_000, 8_000),
-        haiku45 rpm_itpm_otpm(50, 50_000, 10_000),
-        haiku3 rpm_itpm_otpm(50, 50_000, 10_000)),
-    anthropic_tier!("tier-2", 500,
-        opus rpm_itpm_otpm(1_000, 450_000, 90_000),
-        sonnet rpm_itpm_otpm(1_000, 450_000, 90_000),
-        haiku45 rpm_itpm_otpm(1_000, 450_000, 90_000),
-        haiku3 rpm_itpm_otpm(1_000, 100_000, 20_000)),
-    anthropic_tier!("tier-3", 1_000,
-        opus rpm_itpm_otpm(2_000, 800_000, 160_000),
-        sonnet rpm_itpm_otpm(2_000, 800_000, 160_000),
-        haiku45 rpm_itpm_otpm(2_000, 1_000_000, 200_000),
-        haiku3 rpm_itpm_otpm(2_000, 200_000, 40_000)),
-    anthropic_tier!("tier-4", 5_000,
-        opus rpm_itpm_otpm(4_000, 2_000_000, 400_000),
-        sonnet rpm_itpm_otpm(4_000, 2_000_000, 400_000),
-        haiku45 rpm_itpm_otpm(4_000, 4_000_000, 800_000),
-        haiku3 rpm_itpm_otpm(4_000, 400_000, 80_000)),
+    anthropic_tier!("start", 500,
+        current rpm_itpm_otpm(1_000, 2_000_000, 400_000),
+        fable rpm_itpm_otpm(1_000, 500_000, 100_000),
+        haiku35 rpm_itpm_otpm(1_000, 100_000, 20_000)),
+    anthropic_tier!("build", 1_000,
+        current rpm_itpm_otpm(5_000, 5_000_000, 1_000_000),
+        fable rpm_itpm_otpm(2_000, 1_500_000, 300_000),
+        haiku35 rpm_itpm_otpm(2_000, 200_000, 40_000)),
+    anthropic_tier!("scale", 200_000,
+        current rpm_itpm_otpm(10_000, 10_000_000, 2_000_000),
+        fable rpm_itpm_otpm(4_000, 4_000_000, 800_000),
+        haiku35 rpm_itpm_otpm(4_000, 400_000, 80_000)),
     openai_tier!("tier-1", 100,
         gpt5 rpm_tpm(500, 500_000),
-        mini rpm_tpm(500, 500_000)),
+        mini rpm_tpm(500, 500_000),
+        nano rpm_tpm(500, 200_000)),
     openai_tier!("tier-2", 500,
         gpt5 rpm_tpm(5_000, 1_000_000),
-        mini rpm_tpm(5_000, 2_000_000)),
+        mini rpm_tpm(5_000, 2_000_000),
+        nano rpm_tpm(5_000, 2_000_000)),
     openai_tier!("tier-3", 1_000,
         gpt5 rpm_tpm(5_000, 2_000_000),
-        mini rpm_tpm(5_000, 4_000_000)),
+        mini rpm_tpm(5_000, 4_000_000),
+        nano rpm_tpm(5_000, 4_000_000)),
     openai_tier!("tier-4", 5_000,
         gpt5 rpm_tpm(10_000, 4_000_000),
-        mini rpm_tpm(10_000, 10_000_000)),
+        mini rpm_tpm(10_000, 10_000_000),
+        nano rpm_tpm(10_000, 10_000_000)),
     openai_tier!("tier-5", 200_000,
         gpt5 rpm_tpm(15_000, 40_000_000),
-        mini rpm_tpm(30_000, 180_000_000)),
+        mini rpm_tpm(30_000, 180_000_000),
+        nano rpm_tpm(30_000, 180_000_000)),
 ];

@@ -11,7 +11,8 @@ pub struct RawScenario {
     pub description: Option<String>,
     /// The day the scenario is priced for (`YYYY-MM-DD`): retirement warnings compare with it.
     pub as_of: Option<String>,
-    /// The provider usage tier (`tier-1` ... `tier-5`) every model of a provider that has it
+    /// The provider usage tier (Anthropic `start`/`build`/`scale`, OpenAI `tier-1` ...
+    /// `tier-5`) every model of a provider that has it
     /// takes its rate limits and monthly spend cap from.
     pub usage_tier: Option<String>,
     #[serde(default)]

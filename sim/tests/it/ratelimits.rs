@@ -293,3 +293,48 @@ fn what_it_would_take_lists_each_limit_in_the_order_traffic_meets_it() {
     let v = r.capacity.max_sustainable_tasks_per_day.unwrap();
     assert!((282_353.0 * 0.90..=282_353.0 * 1.02).contains(&v), "{v}");
 }
+
+/// A request counting more than the whole TPM limit: OpenAI answers "Request too large for
+/// MODEL ... on tokens per min (TPM): Limit L, Requested R. The input or output tokens must
+/// be reduced in order to run successfully." (a 429 no wait cures), so the call fails at once
+/// and costs nothing; Anthropic documents no such answer, so there it is admitted once the
+/// bucket is full (into debt) and the task finishes.
+#[test]
+fn a_request_larger_than_the_whole_tpm_fails_on_openai_and_waits_on_anthropic() {
+    let openai = format!(
+        r#"{ONE_DAY}
+[failures]
+malformed = 0
+tool_error = 0
+rate_limit = 0
+server_error = 0
+timeout = 0
+[models.gpt-5-mini]
+requests_per_minute = 0
+tokens_per_minute = 5000
+
+[[steps]]
+name = "answer"
+model = "gpt-5-mini"
+input_tokens = 1000
+output_tokens = 200
+max_tokens = 8000
+"#
+    );
+    let r = run(&openai);
+    assert!(r.tasks.total > 900, "{}", r.tasks.total);
+    assert_eq!(r.tasks.failed, r.tasks.total);
+    assert_eq!(r.calls.failures_by_kind["rate_limit"], r.tasks.total);
+    assert_eq!(r.cost_usd.per_day.mean, 0.0);
+    // 1,000 + 4,000 = 5,000 fits exactly: every task succeeds.
+    let r = run(&openai.replace("max_tokens = 8000", "max_tokens = 4000"));
+    assert_eq!(r.tasks.succeeded, r.tasks.total);
+
+    let anthropic = openai.replace("gpt-5-mini", "claude-sonnet-4-6").replace(
+        "tokens_per_minute = 5000",
+        "tokens_per_minute = 0\noutput_tokens_per_minute = 5000",
+    );
+    let r = run(&anthropic);
+    assert_eq!(r.tasks.failed, 0);
+    assert!(r.tasks.succeeded > 0);
+}
