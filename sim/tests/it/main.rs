@@ -17,6 +17,10 @@ mod traces;
 
 use burnrate_sim::{RunOptions, Scenario, SimResult, simulate};
 
+/// A `[failures]` table with every failure off, for cases derived by hand.
+pub const NO_FAILURES: &str =
+    "[failures]\nmalformed = 0\ntool_error = 0\nrate_limit = 0\nserver_error = 0\ntimeout = 0";
+
 pub fn scenario(text: &str) -> Scenario {
     Scenario::from_toml("test.toml", text).unwrap_or_else(|e| panic!("{e}"))
 }

@@ -16,7 +16,7 @@
 //! existing capacity tests' 10% (below only: the answer can never exceed the fluid limit by
 //! more than the 2% bracket).
 
-use crate::{run, scenario};
+use crate::{NO_FAILURES, run, scenario};
 
 /// One replica of one day: the probes set their own traffic.
 const ONE_DAY: &str = "[horizon]\ndays = 1\nreplicas = 1\n[traffic]\ntasks_per_day = 1000\n";
@@ -303,12 +303,7 @@ fn what_it_would_take_lists_each_limit_in_the_order_traffic_meets_it() {
 fn a_request_larger_than_the_whole_tpm_fails_on_openai_and_waits_on_anthropic() {
     let openai = format!(
         r#"{ONE_DAY}
-[failures]
-malformed = 0
-tool_error = 0
-rate_limit = 0
-server_error = 0
-timeout = 0
+{NO_FAILURES}
 [models.gpt-5-mini]
 requests_per_minute = 0
 tokens_per_minute = 5000

@@ -7,7 +7,7 @@
 //! - OpenAI, <https://platform.openai.com/docs/guides/rate-limits> ("Usage tiers": monthly
 //!   usage limit Tier 5 $200,000) and the gpt-5.5 model page (Tier 5: 15,000 RPM, 40M TPM).
 
-use crate::{assert_usd, run, scenario};
+use crate::{NO_FAILURES, assert_usd, run, scenario};
 use burnrate_sim::{RateLimits, Scenario};
 
 fn one_step(model: &str, extra: &str) -> String {
@@ -19,12 +19,7 @@ replicas = 2
 [traffic]
 tasks_per_day = 5000
 arrivals = "uniform"
-[failures]
-malformed = 0
-tool_error = 0
-rate_limit = 0
-server_error = 0
-timeout = 0
+{NO_FAILURES}
 [[steps]]
 name = "answer"
 model = "{model}"
