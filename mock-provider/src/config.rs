@@ -254,7 +254,8 @@ pub struct RawBehavior {
     /// `rpm`/`tpm`/`input_tpm`/`output_tpm` still override.
     pub usage_tier: Option<String>,
     /// Models naming the same pool draw from one set of buckets (`[models."id"]` only;
-    /// Anthropic's Opus 4.x models share `claude-opus-4.x` without saying so).
+    /// Anthropic's Opus 4.x and Sonnet 4.x models share `claude-opus-4.x` and
+    /// `claude-sonnet-4.x` without saying so).
     pub rate_limit_pool: Option<String>,
     pub faults: Option<RawFaults>,
     /// Scripted outcomes of the first calls to the model: "429", "500", "529", "timeout", ...,

@@ -139,7 +139,8 @@ async fn openai_counts_max_tokens_against_tpm_and_refuses_the_third_of_a_burst()
     assert!(num(&h3, "retry-after") >= 1);
 }
 
-/// Opus 4.6 and Opus 4.5 draw from one pool: two requests to one use up an RPM of 2 for both.
+/// Opus 4.6 and Opus 4.5 draw from one pool: two requests to one use up an RPM of 2 for both;
+/// Sonnet 4.6 and 4.5 from another.
 #[tokio::test]
 async fn the_opus_4_models_share_one_pool() {
     let app = router(cfg("time_scale = 0.0\n[defaults]\nrpm = 2\n"));
@@ -159,9 +160,26 @@ async fn the_opus_4_models_share_one_pool() {
             StatusCode::TOO_MANY_REQUESTS
         ]
     );
-    // Sonnet has its own pool.
-    let (s, _, _) = call(&app, "/v1/messages", body("claude-sonnet-4-6"), &[]).await;
-    assert_eq!(s, StatusCode::OK);
+    // Sonnet 4.x is a pool of its own ("Sonnet 4.6 and 4.5 combined"): its third request is
+    // refused, Haiku 4.5's first is not.
+    let mut statuses = Vec::new();
+    for model in [
+        "claude-sonnet-4-6",
+        "claude-sonnet-4-5",
+        "claude-sonnet-4-6",
+        "claude-haiku-4-5",
+    ] {
+        statuses.push(call(&app, "/v1/messages", body(model), &[]).await.0);
+    }
+    assert_eq!(
+        statuses,
+        [
+            StatusCode::OK,
+            StatusCode::OK,
+            StatusCode::TOO_MANY_REQUESTS,
+            StatusCode::OK
+        ]
+    );
 }
 
 /// A request larger than the whole limit: OpenAI refuses it at once with its "Request too

@@ -220,14 +220,26 @@ impl LimitRules {
         }
     }
 
-    /// The pool a model shares its limits with when the scenario names none: Anthropic's
-    /// Opus 4.x models draw from one pool ("Claude Opus 4.x*" is one row of the limits table
-    /// at <https://docs.anthropic.com/en/api/rate-limits>, with the footnote that the limit is
-    /// shared by every Opus 4 model). OpenAI's family sharing is not listed model by model in
-    /// its docs, so no default pool there: say `rate_limit_pool` in the scenario.
+    /// The pool a model shares its limits with when the scenario names none. Anthropic's
+    /// rate-limit tables (<https://platform.claude.com/docs/en/api/rate-limits>, read
+    /// 2026-12-07) give one row to "Claude Opus 4.x" (Opus 4.8, 4.7, 4.6 and 4.5 combined;
+    /// the older Opus 4 and 4.1 shared it too) and one to "Claude Sonnet 4.x" (Sonnet 4.6 and
+    /// 4.5 combined). OpenAI's family sharing is not listed model by model in its docs, so no
+    /// default pool there: say `rate_limit_pool` in the scenario.
     pub fn default_pool(provider: Provider, id: &str) -> Option<&'static str> {
-        (provider == Provider::Anthropic && id.starts_with("claude-opus-4"))
-            .then_some("claude-opus-4.x")
+        if provider != Provider::Anthropic {
+            return None;
+        }
+        if id.starts_with("claude-opus-4") {
+            Some("claude-opus-4.x")
+        } else if ["claude-sonnet-4-6", "claude-sonnet-4-5"]
+            .iter()
+            .any(|p| id.starts_with(p))
+        {
+            Some("claude-sonnet-4.x")
+        } else {
+            None
+        }
     }
 
     /// Input tokens counted against ITPM/TPM for a request reading `cache_read` of its

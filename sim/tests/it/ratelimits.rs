@@ -182,6 +182,17 @@ output_tokens = 10
     assert!((64_800.0..=73_440.0).contains(&v), "one pool: {v}");
     let l = r.capacity.limiting.as_ref().expect("a limiting model");
     assert_eq!(l.limit, "RPM");
+    // "Claude Sonnet 4.x (Sonnet 4.6 and 4.5 combined)" is one row too; Haiku 4.5 is not.
+    let v = run(&pool("claude-sonnet-4-6", "claude-sonnet-4-5", ""))
+        .capacity
+        .max_sustainable_tasks_per_day
+        .expect("a limit");
+    assert!((64_800.0..=73_440.0).contains(&v), "Sonnet 4.x pool: {v}");
+    let v = run(&pool("claude-sonnet-4-6", "claude-haiku-4-5", ""))
+        .capacity
+        .max_sustainable_tasks_per_day
+        .expect("a limit");
+    assert!((129_600.0..=146_880.0).contains(&v), "own limits: {v}");
 
     let shared = pool(
         "gpt-5-mini",
