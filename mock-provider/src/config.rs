@@ -799,18 +799,13 @@ fn tier_limits(
         .map_or(spec.rate_limits, |(_, limits)| limits))
 }
 
-/// The monthly spend cap of the config's `usage_tier` (every provider publishing it: the same
-/// figure for each), USD.
+/// The monthly spend cap of the config's `usage_tier`, USD.
 fn tier_spend_cap_usd(usage_tier: Option<&str>) -> Result<Option<u64>, ConfigError> {
     let Some(name) = usage_tier else {
         return Ok(None);
     };
-    let caps = [Provider::Anthropic, Provider::OpenAi]
-        .iter()
-        .filter_map(|p| burnrate_sim::UsageTier::find(*p, name))
-        .map(|t| t.monthly_spend_cap_usd);
-    match caps.min() {
-        Some(cap) => Ok(Some(cap)),
+    match burnrate_sim::UsageTier::find_any(name) {
+        Some(tier) => Ok(Some(tier.monthly_spend_cap_usd)),
         None => Err(invalid(
             "usage_tier",
             format!(
@@ -920,7 +915,7 @@ impl MockConfig {
         }
         let tier_cap_usd = tier_spend_cap_usd(raw.usage_tier.as_deref())?;
         let spend_cap_pusd = match raw.spend_cap_usd {
-            None => tier_cap_usd.map(|usd| usd * 1_000_000_000_000),
+            None => tier_cap_usd.map(|usd| usd * burnrate_sim::PUSD_PER_USD),
             Some(usd) if (0.0..1e9).contains(&usd) => Some((usd * 1e12).round() as u64),
             Some(usd) => {
                 return Err(invalid(

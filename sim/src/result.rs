@@ -266,7 +266,8 @@ pub struct SpendCapSummary {
     pub replicas_reaching: f64,
     /// The first such day (1-based, of the horizon), over the replicas that reach it.
     pub first_day: Option<FirstBreach>,
-    /// Mean spend with this provider over the run's months, USD a month.
+    /// The run's mean daily spend with this provider x 30, USD (a month at the run's average
+    /// traffic; a growing scenario's later months spend more).
     pub month_mean_usd: f64,
     /// The steady traffic at which a 30-day month's spend equals the cap, at the run's cost
     /// per task with this provider.

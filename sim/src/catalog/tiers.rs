@@ -84,6 +84,12 @@ impl UsageTier {
         Self::of(provider).find(|t| t.name == name)
     }
 
+    /// The tier called `name`, whichever provider publishes it (each name is one
+    /// provider's: Anthropic's are words, OpenAI's numbered).
+    pub fn find_any(name: &str) -> Option<&'static UsageTier> {
+        TIERS.iter().find(|t| t.name == name)
+    }
+
     /// Every tier name, provider by provider, for error messages: "anthropic: tier-1, ...".
     pub fn allowed() -> String {
         [Provider::Anthropic, Provider::OpenAi]
@@ -130,13 +136,6 @@ impl UsageTier {
                 tier.class_labels().join(", ")
             )
         })
-    }
-
-    /// The next tier up of the same provider, if any.
-    pub fn next(&self) -> Option<&'static UsageTier> {
-        let mut it = Self::of(self.provider).skip_while(|t| t.name != self.name);
-        it.next();
-        it.next()
     }
 }
 

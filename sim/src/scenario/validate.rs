@@ -644,26 +644,7 @@ fn override_behaviour(spec: &mut ModelSpec, raw: &RawModel, path: &[Seg]) -> VRe
     if let Some(name) = &raw.usage_tier {
         spec.rate_limits = tier_limits(spec, name, f("usage_tier"))?;
     }
-    let limit = |v: Option<i64>, field: &str| -> VResult<Option<Option<u64>>> {
-        match v {
-            // 0 means "no limit".
-            Some(0) => Ok(Some(None)),
-            Some(v) => Ok(Some(Some(count(v, 1, i64::MAX / 2, f(field))?))),
-            None => Ok(None),
-        }
-    };
-    if let Some(v) = limit(raw.requests_per_minute, "requests_per_minute")? {
-        spec.rate_limits.requests_per_minute = v;
-    }
-    if let Some(v) = limit(raw.tokens_per_minute, "tokens_per_minute")? {
-        spec.rate_limits.tokens_per_minute = v;
-    }
-    if let Some(v) = limit(raw.input_tokens_per_minute, "input_tokens_per_minute")? {
-        spec.rate_limits.input_tokens_per_minute = v;
-    }
-    if let Some(v) = limit(raw.output_tokens_per_minute, "output_tokens_per_minute")? {
-        spec.rate_limits.output_tokens_per_minute = v;
-    }
+    write_limits(&mut spec.rate_limits, raw, path)?;
     if let Some(v) = raw.time_to_first_token_s {
         spec.latency.time_to_first_token_s = non_negative(v, f("time_to_first_token_s"))?;
     }
@@ -678,6 +659,35 @@ fn override_behaviour(spec: &mut ModelSpec, raw: &RawModel, path: &[Seg]) -> VRe
     }
     if let Some(v) = &raw.source {
         spec.source = v.clone();
+    }
+    Ok(())
+}
+
+/// The rate limits `[models.X]` writes itself, over `limits` (0 means "no limit").
+fn write_limits(limits: &mut RateLimits, raw: &RawModel, path: &[Seg]) -> VResult<()> {
+    let limit = |v: Option<i64>, field: &str| -> VResult<Option<Option<u64>>> {
+        match v {
+            Some(0) => Ok(Some(None)),
+            Some(v) => Ok(Some(Some(count(
+                v,
+                1,
+                i64::MAX / 2,
+                at(path, &[k(field)]),
+            )?))),
+            None => Ok(None),
+        }
+    };
+    if let Some(v) = limit(raw.requests_per_minute, "requests_per_minute")? {
+        limits.requests_per_minute = v;
+    }
+    if let Some(v) = limit(raw.tokens_per_minute, "tokens_per_minute")? {
+        limits.tokens_per_minute = v;
+    }
+    if let Some(v) = limit(raw.input_tokens_per_minute, "input_tokens_per_minute")? {
+        limits.input_tokens_per_minute = v;
+    }
+    if let Some(v) = limit(raw.output_tokens_per_minute, "output_tokens_per_minute")? {
+        limits.output_tokens_per_minute = v;
     }
     Ok(())
 }
@@ -1592,19 +1602,16 @@ fn writes_limits(m: &RawModel) -> bool {
 /// organization's, so the models of one provider must agree on it.
 fn usage_tiers(raw: &RawScenario, used: &mut [ModelSpec]) -> VResult<Vec<SpendCap>> {
     let top = raw.usage_tier.as_deref();
-    if let Some(name) = top {
-        let known = [Provider::Anthropic, Provider::OpenAi]
-            .iter()
-            .any(|p| UsageTier::find(*p, name).is_some());
-        if !known {
-            return fail(
-                vec![k("usage_tier")],
-                format!(
-                    "unknown usage tier `{name}`; use one of: {}",
-                    UsageTier::allowed()
-                ),
-            );
-        }
+    if let Some(name) = top
+        && UsageTier::find_any(name).is_none()
+    {
+        return fail(
+            vec![k("usage_tier")],
+            format!(
+                "unknown usage tier `{name}`; use one of: {}",
+                UsageTier::allowed()
+            ),
+        );
     }
     let mut caps: Vec<(SpendCap, String)> = Vec::new();
     for spec in used.iter_mut() {
@@ -1622,10 +1629,9 @@ fn usage_tiers(raw: &RawScenario, used: &mut [ModelSpec]) -> VResult<Vec<SpendCa
         if own.and_then(|m| m.usage_tier.as_ref()).is_none() {
             match tier.limits_for(&spec.id) {
                 Some((_, limits)) => {
-                    let written = spec.rate_limits;
                     spec.rate_limits = limits;
                     if let Some(m) = own {
-                        keep_written_limits(&mut spec.rate_limits, &written, m);
+                        write_limits(&mut spec.rate_limits, m, &[k("models"), k(&spec.id)])?;
                     }
                 }
                 None if own.is_some_and(writes_limits) => {}
@@ -1653,28 +1659,11 @@ fn usage_tiers(raw: &RawScenario, used: &mut [ModelSpec]) -> VResult<Vec<SpendCa
                 SpendCap {
                     provider: spec.provider,
                     usage_tier: tier.name,
-                    monthly_cap_pusd: usd_to_pusd(tier.monthly_spend_cap_usd as f64)
-                        .unwrap_or(u64::MAX),
+                    monthly_cap_pusd: tier.monthly_spend_cap_usd * crate::money::PUSD_PER_USD,
                 },
                 spec.id.clone(),
             )),
         }
     }
     Ok(caps.into_iter().map(|(c, _)| c).collect())
-}
-
-/// Puts back the limits `[models.X]` writes itself over a tier's.
-fn keep_written_limits(limits: &mut RateLimits, written: &RateLimits, m: &RawModel) {
-    if m.requests_per_minute.is_some() {
-        limits.requests_per_minute = written.requests_per_minute;
-    }
-    if m.tokens_per_minute.is_some() {
-        limits.tokens_per_minute = written.tokens_per_minute;
-    }
-    if m.input_tokens_per_minute.is_some() {
-        limits.input_tokens_per_minute = written.input_tokens_per_minute;
-    }
-    if m.output_tokens_per_minute.is_some() {
-        limits.output_tokens_per_minute = written.output_tokens_per_minute;
-    }
 }
