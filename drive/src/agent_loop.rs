@@ -14,8 +14,10 @@
 //!   bound (against the mock, the endpoint ledger has what it billed).
 
 use crate::wire::{CallSpec, Reply, Wire};
-use burnrate_sim::agent::{self, AfterSteps, BreakerState, Next, TaskState, Tier};
-use burnrate_sim::{CacheTtl, FailureRates, Provider, Scenario, TokenCounts, ceilings};
+use burnrate_sim::agent::{
+    self, AfterSteps, BreakerState, CallKind, CallSetup, Next, TaskState, Tier,
+};
+use burnrate_sim::{CacheTtl, Provider, Scenario, TokenCounts, ceilings};
 use rand::{Rng, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 use std::collections::BTreeMap;
@@ -76,11 +78,39 @@ struct Task {
     rec: TaskRecord,
 }
 
-#[derive(Clone, Copy)]
-enum CallKind {
-    Step(usize),
-    Router,
-    Summarize(usize),
+/// One call a task makes: what for, on which model, with which input.
+struct CallRequest {
+    kind: CallKind,
+    model: usize,
+    prefix_tokens: u64,
+    body_tokens: u64,
+}
+
+/// How one answered attempt ended.
+struct AttemptEnd {
+    /// The failure's kind (`None`: it succeeded).
+    failed: Option<&'static str>,
+    /// A content failure (retried with a grown context), not a transport one (backoff).
+    content: bool,
+    /// Output tokens the attempt wrote.
+    output_tokens: u64,
+}
+
+/// The client's timeout of a call: the step's `timeout_s`, else 60 s.
+fn timeout_s(setup: &CallSetup) -> f64 {
+    if setup.failures.timeout_s > 0.0 {
+        setup.failures.timeout_s
+    } else {
+        60.0
+    }
+}
+
+/// The chance a good answer's tool call fails: the step's tool-error rate is over all
+/// attempts, and a tool can only fail after an answer that is not a failure of another kind.
+fn tool_error_given_ok(setup: &CallSetup) -> f64 {
+    let f = &setup.failures;
+    let p_ok = (1.0 - f.malformed - f.rate_limit - f.server_error - f.timeout).max(1e-9);
+    (f.tool_error / p_ok).min(1.0)
 }
 
 /// How a call ended for the task.
@@ -128,56 +158,15 @@ impl Ctx {
     }
 
     /// Plays one call with its retries. Returns how it ended.
-    #[allow(
-        clippy::too_many_arguments,
-        reason = "mirrors the engine's new_call (task, its rng, kind, model, prefix, body): the shared per-call setup of issue 20 point 4 would replace both"
-    )]
-    async fn play_call(
-        &self,
-        t: &mut Task,
-        rng: &mut Pcg64Mcg,
-        kind: CallKind,
-        model: usize,
-        prefix: u64,
-        mut body: u64,
-    ) -> CallEnd {
+    async fn play_call(&self, t: &mut Task, rng: &mut Pcg64Mcg, req: CallRequest) -> CallEnd {
         let sc = &self.sc;
-        let spec = &sc.models[model];
-        let step_index = match kind {
-            CallKind::Step(s) => Some(s),
-            CallKind::Router | CallKind::Summarize(_) => None,
-        };
-        let (line, failures, cacheable, step_name) = match kind {
-            CallKind::Step(s) => (
-                s,
-                sc.steps[s].failures,
-                sc.steps[s].cache,
-                sc.steps[s].name.as_str(),
-            ),
-            CallKind::Router => (sc.steps.len(), FailureRates::default(), true, "router"),
-            CallKind::Summarize(_) => (
-                sc.steps.len() + 1,
-                FailureRates::default(),
-                false,
-                "summarize",
-            ),
-        };
-        let cache = (sc.caching.enabled && cacheable)
-            .then(|| sc.cache_ttl((line < sc.steps.len()).then_some(line), model));
+        let setup = req.kind.setup(sc);
         let max_retries = agent::max_retries(&sc.limits);
-        let timeout_s = if failures.timeout_s > 0.0 {
-            failures.timeout_s
-        } else {
-            60.0
+        let scale = match req.kind {
+            CallKind::Step(_) => t.a.scale(sc),
+            CallKind::Router | CallKind::Summarize(_) => 1.0,
         };
-        let p_ok = (1.0
-            - failures.malformed
-            - failures.rate_limit
-            - failures.server_error
-            - failures.timeout)
-            .max(1e-9);
-        let tool_error_given_ok = (failures.tool_error / p_ok).min(1.0);
-        let scale = t.a.scale(sc);
+        let mut body = req.body_tokens;
         let mut attempt = 0u32;
         let mut content_retries = 0u32;
         // Bounded: every pass makes an attempt, and attempts stop at `max_retries`.
@@ -185,42 +174,26 @@ impl Ctx {
             if self.must_stop(t) || self.abandoned.load(std::sync::atomic::Ordering::Relaxed) {
                 return CallEnd::Stop;
             }
-            if Self::lock(&self.breakers)[model].is_open(self.now_us()) {
+            if Self::lock(&self.breakers)[req.model].is_open(self.now_us()) {
                 *t.rec.errors.entry("breaker_open").or_default() += 1;
                 return CallEnd::GaveUp { breaker: true };
             }
-            let output = match kind {
-                CallKind::Step(s) => {
-                    let step = &sc.steps[s];
-                    let o = step.output_tokens.sample_scaled(rng, scale);
-                    (o, step.max_tokens.unwrap_or(o.max(1)))
-                }
-                CallKind::Router => {
-                    let r = sc.routing.as_ref().expect("router calls need routing");
-                    let o = r.classifier_output_tokens.sample_count(rng);
-                    (o, o.max(1))
-                }
-                CallKind::Summarize(s) => {
-                    let sm = sc.steps[s]
-                        .summarize
-                        .as_ref()
-                        .expect("summarize calls need it");
-                    let o = sm.output_tokens.sample_count(rng);
-                    (o, o.max(1))
-                }
-            };
+            // The engine's draw (`agent::draw_output`): reasoning inside the cap, billed as
+            // output, so the wire is asked for both.
+            let drawn = agent::draw_output(sc, req.kind, 1, scale, rng);
+            let written = drawn.output + drawn.reasoning;
             let cs = CallSpec {
-                model: spec,
-                tier: sc.billing(step_index, model, false).tier,
-                step: step_name,
-                line,
-                prefix_tokens: prefix,
+                model: &sc.models[req.model],
+                tier: sc.billing(setup.billing_step, req.model, false).tier,
+                step: sc.line_name(setup.line),
+                line: setup.line,
+                prefix_tokens: req.prefix_tokens,
                 body_tokens: body,
-                output_tokens: output.0,
-                max_tokens: output.1,
-                cache,
+                output_tokens: written,
+                max_tokens: drawn.output_cap.unwrap_or(written.max(1)),
+                cache: self.cache_ttl(&setup, req.model),
                 retry_count: attempt,
-                timeout: Duration::from_secs_f64(timeout_s.clamp(0.001, 3600.0)),
+                timeout: Duration::from_secs_f64(timeout_s(&setup).clamp(0.001, 3600.0)),
                 task: t.index,
             };
             let (reply, elapsed) = self.wire.call(&cs, rng).await;
@@ -229,62 +202,7 @@ impl Ctx {
             if attempt > 0 {
                 t.rec.retries += 1;
             }
-            let mut out_tokens = 0;
-            let mut failed_kind: Option<&'static str> = None;
-            let mut content = false;
-            match &reply {
-                Reply::Ok {
-                    tokens,
-                    cache_write_1h,
-                    output,
-                } => {
-                    // One bill for the whole call, as the engine bills it: the step's tier
-                    // and region (`Scenario::billing`), the long-context threshold on every
-                    // input token, Anthropic's writes split by the TTL the wire reported.
-                    let billing = sc.billing(step_index, model, false);
-                    let ttl = if spec.provider == Provider::Anthropic {
-                        CacheTtl::FiveMinutes
-                    } else {
-                        billing.ttl
-                    };
-                    let cost = u128::from(
-                        spec.bill_writes(
-                            &TokenCounts {
-                                cache_write: 0,
-                                ..*tokens
-                            },
-                            &[
-                                (ttl, tokens.cache_write - cache_write_1h),
-                                (CacheTtl::OneHour, *cache_write_1h),
-                            ],
-                            &billing,
-                        )
-                        .total(),
-                    );
-                    t.rec.cost_pusd += cost;
-                    *t.rec.cost_by_line.entry(line).or_default() += cost;
-                    *Self::lock(&self.day_spend).entry(t.day).or_default() += cost;
-                    t.rec.tokens += tokens.total_input() + tokens.output;
-                    if cache.is_some() && spec.cacheable_tokens(prefix) > 0 {
-                        t.rec.cache_lookups += 1;
-                        if tokens.cache_read > 0 {
-                            t.rec.cache_hits += 1;
-                        }
-                    }
-                    out_tokens = *output;
-                    if matches!(kind, CallKind::Step(_))
-                        && rng.random::<f64>() < tool_error_given_ok
-                    {
-                        failed_kind = Some("tool_error");
-                        content = true;
-                    }
-                }
-                Reply::Malformed => {
-                    t.rec.unpriced += 1;
-                    out_tokens = output.0.min(output.1);
-                    failed_kind = Some("malformed");
-                    content = true;
-                }
+            let attempt_end = match &reply {
                 Reply::Fatal(status, text) => {
                     *t.rec.errors.entry("client_error").or_default() += 1;
                     if t.rec.fatal.is_none() {
@@ -292,29 +210,29 @@ impl Ctx {
                     }
                     return CallEnd::GaveUp { breaker: false };
                 }
-                Reply::Timeout => {
-                    t.rec.unpriced += 1;
-                    failed_kind = Some("timeout");
-                }
-                other => failed_kind = Some(other.kind()),
-            }
+                reply => self.record_reply(t, rng, &req, &setup, reply, drawn.output),
+            };
             if let Some(b) = &sc.limits.breaker {
                 let now = self.now_us();
-                Self::lock(&self.breakers)[model].record(b, failed_kind.is_some(), now);
+                let failed = attempt_end.failed.is_some();
+                Self::lock(&self.breakers)[req.model].record(b, failed, now);
             }
-            let Some(kind_name) = failed_kind else {
-                return CallEnd::Ok(out_tokens);
+            let Some(kind_name) = attempt_end.failed else {
+                return CallEnd::Ok(attempt_end.output_tokens);
             };
             *t.rec.errors.entry(kind_name).or_default() += 1;
             if attempt >= max_retries {
                 return CallEnd::GaveUp { breaker: false };
             }
-            if content {
+            if attempt_end.content {
                 // Retry with the failed attempt and the error appended: the context grows.
-                let growth = match kind {
-                    CallKind::Step(s) => {
-                        agent::retry_growth(&sc.steps[s], content_retries, out_tokens, rng)
-                    }
+                let growth = match req.kind {
+                    CallKind::Step(s) => agent::retry_growth(
+                        &sc.steps[s as usize],
+                        content_retries,
+                        attempt_end.output_tokens,
+                        rng,
+                    ),
                     _ => 0,
                 };
                 content_retries += 1;
@@ -328,6 +246,93 @@ impl Ctx {
                 .await;
             }
             attempt += 1;
+        }
+    }
+
+    /// The cache lifetime a call asks for, when its prefix may be cached at all.
+    fn cache_ttl(&self, setup: &CallSetup, model: usize) -> Option<CacheTtl> {
+        let sc = &self.sc;
+        (sc.caching.enabled && setup.cacheable).then(|| sc.cache_ttl(setup.billing_step, model))
+    }
+
+    /// Records one answered attempt on the task (its bill, tokens and cache use on success) and
+    /// says whether and how it failed. A tool error after a good answer is drawn here, with
+    /// the probability that makes its unconditional rate the step's.
+    fn record_reply(
+        &self,
+        t: &mut Task,
+        rng: &mut Pcg64Mcg,
+        req: &CallRequest,
+        setup: &CallSetup,
+        reply: &Reply,
+        drawn_output: u64,
+    ) -> AttemptEnd {
+        let failed = |kind, content, output_tokens| AttemptEnd {
+            failed: Some(kind),
+            content,
+            output_tokens,
+        };
+        let (tokens, cache_write_1h, output) = match reply {
+            Reply::Ok {
+                tokens,
+                cache_write_1h,
+                output,
+            } => (tokens, *cache_write_1h, *output),
+            Reply::Malformed => {
+                t.rec.unpriced += 1;
+                return failed("malformed", true, drawn_output);
+            }
+            Reply::Timeout => {
+                t.rec.unpriced += 1;
+                return failed("timeout", false, 0);
+            }
+            other => return failed(other.kind(), false, 0),
+        };
+        let sc = &self.sc;
+        let spec = &sc.models[req.model];
+        // One bill for the whole call, as the engine bills it: the step's tier and region
+        // (`Scenario::billing`), the long-context threshold on every input token, Anthropic's
+        // writes split by the TTL the wire reported.
+        let billing = sc.billing(setup.billing_step, req.model, false);
+        let ttl = if spec.provider == Provider::Anthropic {
+            CacheTtl::FiveMinutes
+        } else {
+            billing.ttl
+        };
+        let cost = u128::from(
+            spec.bill_writes(
+                &TokenCounts {
+                    cache_write: 0,
+                    ..*tokens
+                },
+                &[
+                    (ttl, tokens.cache_write - cache_write_1h),
+                    (CacheTtl::OneHour, cache_write_1h),
+                ],
+                &billing,
+            )
+            .total(),
+        );
+        t.rec.cost_pusd += cost;
+        *t.rec.cost_by_line.entry(setup.line).or_default() += cost;
+        *Self::lock(&self.day_spend).entry(t.day).or_default() += cost;
+        t.rec.tokens += tokens.total_input() + tokens.output;
+        if self.cache_ttl(setup, req.model).is_some()
+            && spec.cacheable_tokens(req.prefix_tokens) > 0
+        {
+            t.rec.cache_lookups += 1;
+            if tokens.cache_read > 0 {
+                t.rec.cache_hits += 1;
+            }
+        }
+        if matches!(req.kind, CallKind::Step(_)) && rng.random::<f64>() < tool_error_given_ok(setup)
+        {
+            return failed("tool_error", true, output);
+        }
+        AttemptEnd {
+            failed: None,
+            content: false,
+            output_tokens: output,
         }
     }
 
@@ -353,10 +358,13 @@ impl Ctx {
                 let prefix = r.classifier_prefix_tokens.sample_count(&mut rng);
                 let body = r.classifier_input_tokens.sample_count(&mut rng);
                 let model = r.classifier_model;
-                match self
-                    .play_call(&mut t, &mut rng, CallKind::Router, model, prefix, body)
-                    .await
-                {
+                let req = CallRequest {
+                    kind: CallKind::Router,
+                    model,
+                    prefix_tokens: prefix,
+                    body_tokens: body,
+                };
+                match self.play_call(&mut t, &mut rng, req).await {
                     CallEnd::Ok(_) => {}
                     CallEnd::Stop => break 'task End::Partial,
                     CallEnd::GaveUp { .. } => break 'task End::Failed,
@@ -410,10 +418,13 @@ impl Ctx {
         let model = t.a.model(sc, s);
         let body = agent::call_body_tokens(sc, step, scale, t.a.context_tokens, looping, rng);
         let prefix = step.prefix_tokens.sample_scaled(rng, scale);
-        let output = match self
-            .play_call(t, rng, CallKind::Step(s), model, prefix, body)
-            .await
-        {
+        let req = CallRequest {
+            kind: CallKind::Step(s as u32),
+            model,
+            prefix_tokens: prefix,
+            body_tokens: body,
+        };
+        let output = match self.play_call(t, rng, req).await {
             CallEnd::Ok(o) => o,
             CallEnd::Stop => return Err(StepEnd::Stop),
             CallEnd::GaveUp { breaker } => return Err(StepEnd::GaveUp { breaker }),
@@ -422,10 +433,13 @@ impl Ctx {
         if let Some(tool) = &step.tool_result_tokens {
             let tool_tokens = tool.sample_scaled(rng, scale);
             if let Some(sm) = &step.summarize {
-                match self
-                    .play_call(t, rng, CallKind::Summarize(s), sm.model, 0, tool_tokens)
-                    .await
-                {
+                let req = CallRequest {
+                    kind: CallKind::Summarize(s as u32),
+                    model: sm.model,
+                    prefix_tokens: 0,
+                    body_tokens: tool_tokens,
+                };
+                match self.play_call(t, rng, req).await {
                     // Like the engine: the summary enters the context uncapped.
                     CallEnd::Ok(o) => t.a.context_tokens += o,
                     CallEnd::Stop => return Err(StepEnd::Stop),

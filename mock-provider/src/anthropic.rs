@@ -4,8 +4,8 @@ use crate::cache::{AnthropicCache, Block, SEED_HASH, hash_str};
 use crate::config::{FaultKind, ModelEntry};
 use crate::error::{ApiError, Shape};
 use crate::pipeline::{
-    Admission, Charge, Delivery, Inflight, RawBody, Req, Tokens, content_seed, off_thread,
-    parse_json,
+    Admission, Call, Charge, Delivery, Inflight, Outcome, RawBody, Req, Tokens, content_seed,
+    off_thread, parse_json,
 };
 use crate::plan::{Ask, Finish, Forced, Plan, Reasoning, ToolHistory, plan};
 use crate::streaming::{Frame, FrameFn, Timing, json_response, ok_json, sse_event, sse_response};
@@ -634,6 +634,244 @@ fn required(shape: Shape, r: &MessagesRequest) -> Result<u64, ApiError> {
     Ok(max_tokens)
 }
 
+/// A live messages request once planned: what admission, billing and the answer need.
+struct Planned {
+    prompt: Prompt,
+    plan: Plan,
+    /// The request's content seed (plan, latency and the thinking signature).
+    seed: u64,
+    stream: bool,
+}
+
+/// A live messages request admitted and billed: what sending its answer needs.
+struct Billed {
+    outcome: Outcome,
+    /// Input tokens neither read from the prompt cache nor written to it.
+    input: u64,
+    cache: AnthropicCache,
+    timing: Timing,
+    headers: HeaderMap,
+    inflight: Inflight,
+}
+
+/// The steps after planning: faults, rate limit, prompt cache and accounting.
+async fn admit_and_bill(req: &Req, call: &Call, planned: &Planned) -> Result<Billed, ApiError> {
+    let (prompt, plan, stream) = (&planned.prompt, &planned.plan, planned.stream);
+    let min = u64::from(call.model.spec.min_cacheable_tokens);
+    if let Some(kind) = call.fault {
+        if kind == FaultKind::Timeout {
+            // The prompt was processed: billed as input, with the prompt cache applied (its
+            // writes never become readable through this request: no response begins).
+            let cache = req
+                .state
+                .cache
+                .anthropic(&prompt.blocks, min, Instant::now(), None);
+            let input = prompt.total - cache.read - cache.write_5m - cache.write_1h;
+            return Err(req
+                .timeout(call, anthropic_tokens(input, &cache, 0, 0), stream)
+                .await);
+        }
+        if !(stream && kind == FaultKind::StreamError)
+            && let Some(e) = req.fault_error(call, kind)
+        {
+            return Err(e);
+        }
+    }
+    let cache_read = req
+        .state
+        .cache
+        .anthropic_peek(&prompt.blocks, Instant::now());
+    let snapshot = req.rate_limit(
+        call,
+        Admission {
+            input: prompt.total,
+            cache_read,
+            output: plan.billed_output(),
+            output_cap: plan.output_cap,
+        },
+    )?;
+    let timing = Timing::new(&req.cfg, call, planned.seed);
+    let now = Instant::now();
+    // Readable once this response begins (its first token, thinking included).
+    let cache = req
+        .state
+        .cache
+        .anthropic(&prompt.blocks, min, now, Some(now + timing.ttft));
+    let input = prompt.total - cache.read - cache.write_5m - cache.write_1h;
+    let output = match call.fault {
+        Some(FaultKind::StreamCut | FaultKind::StreamError) if stream => plan.output_tokens / 2,
+        _ => plan.output_tokens,
+    };
+    let outcome = req.charge(
+        call,
+        Charge::answered(
+            anthropic_tokens(input, &cache, output, plan.reasoning_tokens),
+            call.fault,
+            Delivery::live(stream),
+        ),
+    );
+    let mut headers = HeaderMap::new();
+    req.limit_headers(&snapshot, &mut headers);
+    plan.warn(&mut headers);
+    Ok(Billed {
+        outcome,
+        input,
+        cache,
+        timing,
+        headers,
+        inflight: Inflight::new(&req.state),
+    })
+}
+
+/// A server-sent event before it is framed: its name, its data and whether it carries a
+/// token.
+type Event = (&'static str, String, bool);
+
+/// The events of a streamed message: message_start, then per block: start, ping (after the
+/// first), deltas, stop; message_delta, message_stop.
+fn stream_events(id: &str, model: &str, planned: &Planned, billed: &Billed) -> Vec<Event> {
+    let (plan, input, cache) = (&planned.plan, billed.input, &billed.cache);
+    let mut events: Vec<Event> = Vec::new();
+    let mut start_usage = usage_json(input, cache, 1);
+    start_usage["output_tokens"] = json!(1);
+    events.push((
+        "message_start",
+        json!({"type": "message_start", "message": {"id": id, "type": "message", "role": "assistant", "model": model,
+            "content": [], "stop_reason": null, "stop_sequence": null, "usage": start_usage}})
+        .to_string(),
+        false,
+    ));
+    // Extended thinking: a `thinking` block first; the reply's blocks follow it.
+    let first = usize::from(plan.reasoning_tokens > 0);
+    if first == 1 {
+        thinking_events(plan, planned.seed, &mut events);
+    }
+    if plan.tool_calls.is_empty() {
+        text_events(plan, first, &mut events);
+    }
+    tool_use_events(plan, first, &mut events);
+    events.push((
+        "message_delta",
+        json!({"type": "message_delta", "delta": {"stop_reason": stop_reason(plan), "stop_sequence": plan.stop_sequence},
+            "usage": {"input_tokens": input, "cache_creation_input_tokens": cache.write_5m + cache.write_1h,
+                "cache_read_input_tokens": cache.read, "output_tokens": plan.billed_output()}})
+        .to_string(),
+        false,
+    ));
+    events.push((
+        "message_stop",
+        "{\"type\":\"message_stop\"}".to_string(),
+        false,
+    ));
+    events
+}
+
+/// The `thinking` block at index 0, as Anthropic streams it: start, ping, a thinking_delta
+/// per token, the signature_delta, stop.
+fn thinking_events(plan: &Plan, seed: u64, events: &mut Vec<Event>) {
+    events.push(("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}).to_string(), false));
+    events.push(("ping", "{\"type\": \"ping\"}".to_string(), false));
+    for p in &plan.thinking {
+        events.push((
+            "content_block_delta",
+            format!("{{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"thinking_delta\",\"thinking\":{}}}}}", Value::String(p.to_string())),
+            true,
+        ));
+    }
+    events.push((
+        "content_block_delta",
+        json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": signature(seed)}}).to_string(),
+        false,
+    ));
+    events.push((
+        "content_block_stop",
+        "{\"type\":\"content_block_stop\",\"index\":0}".to_string(),
+        false,
+    ));
+}
+
+/// The text block at index `first`: start, ping (when it is the first block), a text_delta
+/// per token, stop.
+fn text_events(plan: &Plan, first: usize, events: &mut Vec<Event>) {
+    events.push(("content_block_start", json!({"type": "content_block_start", "index": first, "content_block": {"type": "text", "text": ""}}).to_string(), false));
+    if first == 0 {
+        events.push(("ping", "{\"type\": \"ping\"}".to_string(), false));
+    }
+    for p in &plan.pieces {
+        events.push((
+            "content_block_delta",
+            format!("{{\"type\":\"content_block_delta\",\"index\":{first},\"delta\":{{\"type\":\"text_delta\",\"text\":{}}}}}", Value::String(p.to_string())),
+            true,
+        ));
+    }
+    events.push((
+        "content_block_stop",
+        format!("{{\"type\":\"content_block_stop\",\"index\":{first}}}"),
+        false,
+    ));
+}
+
+/// One `tool_use` block per call from index `first`: start, ping (for the first block), an
+/// input_json_delta per token, stop.
+fn tool_use_events(plan: &Plan, first: usize, events: &mut Vec<Event>) {
+    for (i, c) in plan.tool_calls.iter().enumerate() {
+        let i = i + first;
+        events.push((
+            "content_block_start",
+            json!({"type": "content_block_start", "index": i, "content_block": {"type": "tool_use", "id": format!("toolu_{}", c.id_suffix), "name": c.name, "input": {}}}).to_string(),
+            false,
+        ));
+        if i == 0 {
+            events.push(("ping", "{\"type\": \"ping\"}".to_string(), false));
+        }
+        for p in tokens::token_pieces(&c.arguments_text, usize::MAX).0 {
+            events.push((
+                "content_block_delta",
+                json!({"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": p}}).to_string(),
+                true,
+            ));
+        }
+        events.push((
+            "content_block_stop",
+            json!({"type": "content_block_stop", "index": i}).to_string(),
+            false,
+        ));
+    }
+}
+
+/// The stream's frames with the call's stream fault applied (an error event halfway, or a
+/// malformed frame halfway), and where a `stream_cut` fault ends them.
+fn stream_frames(mut events: Vec<Event>, fault: Option<FaultKind>) -> (FrameFn, Option<usize>) {
+    let mut cut_at = None;
+    match fault {
+        Some(FaultKind::StreamError) => {
+            events.truncate(events.len() / 2);
+            events.push(("error", json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}).to_string(), false));
+        }
+        Some(FaultKind::StreamCut) => cut_at = Some(events.len() / 2),
+        Some(FaultKind::Malformed) => {
+            let at = events.len() / 2;
+            events.insert(
+                at,
+                (
+                    "content_block_delta",
+                    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{".to_string(),
+                    false,
+                ),
+            );
+        }
+        _ => {}
+    }
+    let frame_fn: FrameFn = Box::new(move |i| {
+        let (event, data, token) = events.get(i)?;
+        Some(Frame {
+            data: sse_event(event, data),
+            token: *token,
+        })
+    });
+    (frame_fn, cut_at)
+}
+
 /// `POST /v1/messages`.
 pub(crate) async fn messages(
     Extension(req): Extension<Arc<Req>>,
@@ -658,193 +896,32 @@ pub(crate) async fn messages(
     fits(req.shape, max_tokens, &call.model, prompt.total)?;
     let ask = message_ask(&r, &prompt, max_tokens, reasoning, json_schema);
     let seed = content_seed(req.cfg.seed, &bytes);
-    let plan = plan(&req.cfg, &call.model, call.forced(), &ask, seed);
-    let stream = r.stream.unwrap_or(false);
-    let min = u64::from(call.model.spec.min_cacheable_tokens);
-    if let Some(kind) = call.fault {
-        if kind == FaultKind::Timeout {
-            // The prompt was processed: billed as input, with the prompt cache applied (its
-            // writes never become readable through this request: no response begins).
-            let cache = req
-                .state
-                .cache
-                .anthropic(&prompt.blocks, min, Instant::now(), None);
-            let input = prompt.total - cache.read - cache.write_5m - cache.write_1h;
-            return Err(req
-                .timeout(&call, anthropic_tokens(input, &cache, 0, 0), stream)
-                .await);
-        }
-        if !(stream && kind == FaultKind::StreamError)
-            && let Some(e) = req.fault_error(&call, kind)
-        {
-            return Err(e);
-        }
-    }
-    let cache_read = req
-        .state
-        .cache
-        .anthropic_peek(&prompt.blocks, Instant::now());
-    let snapshot = req.rate_limit(
-        &call,
-        Admission {
-            input: prompt.total,
-            cache_read,
-            output: plan.billed_output(),
-            output_cap: plan.output_cap,
-        },
-    )?;
-    let mut timing = Timing::new(&req.cfg, &call, seed);
-    let now = Instant::now();
-    // Readable once this response begins (its first token, thinking included).
-    let cache = req
-        .state
-        .cache
-        .anthropic(&prompt.blocks, min, now, Some(now + timing.ttft));
-    let input = prompt.total - cache.read - cache.write_5m - cache.write_1h;
-    let output = match call.fault {
-        Some(FaultKind::StreamCut | FaultKind::StreamError) if stream => plan.output_tokens / 2,
-        _ => plan.output_tokens,
+    let planned = Planned {
+        plan: plan(&req.cfg, &call.model, call.forced(), &ask, seed),
+        prompt,
+        seed,
+        stream: r.stream.unwrap_or(false),
     };
-    let outcome = req.charge(
-        &call,
-        Charge::answered(
-            anthropic_tokens(input, &cache, output, plan.reasoning_tokens),
-            call.fault,
-            Delivery::live(stream),
-        ),
-    );
-    let mut headers = HeaderMap::new();
-    req.limit_headers(&snapshot, &mut headers);
-    plan.warn(&mut headers);
-    let inflight = Inflight::new(&req.state);
+    let mut billed = admit_and_bill(&req, &call, &planned).await?;
     let id = format!("msg_{}", &req.request_id[4..]);
-    if !stream {
-        let (body, _) = message(&id, &r.model, &plan, input, &cache, seed);
-        let delay = timing.total(plan.billed_output());
-        let resp = json_response(&body, headers, delay, call.fault).await;
-        drop(outcome);
-        drop(inflight);
+    let plan = &planned.plan;
+    if !planned.stream {
+        let (body, _) = message(&id, &r.model, plan, billed.input, &billed.cache, seed);
+        let delay = billed.timing.total(plan.billed_output());
+        let resp = json_response(&body, billed.headers, delay, call.fault).await;
+        drop(billed.outcome);
+        drop(billed.inflight);
         return Ok(resp);
     }
-    let stop_reason = stop_reason(&plan);
-    // message_start, then per block: start, ping (after the first), deltas, stop; message_delta, message_stop.
-    let mut frames: Vec<(&'static str, String, bool)> = Vec::new();
-    let mut start_usage = usage_json(input, &cache, 1);
-    start_usage["output_tokens"] = json!(1);
-    frames.push((
-        "message_start",
-        json!({"type": "message_start", "message": {"id": id, "type": "message", "role": "assistant", "model": r.model,
-            "content": [], "stop_reason": null, "stop_sequence": null, "usage": start_usage}})
-        .to_string(),
-        false,
-    ));
-    // Extended thinking: a `thinking` block first (thinking_delta per token, then the
-    // signature_delta), as Anthropic streams it; the reply's blocks follow it.
-    let first = usize::from(plan.reasoning_tokens > 0);
-    if first == 1 {
-        frames.push(("content_block_start", json!({"type": "content_block_start", "index": 0, "content_block": {"type": "thinking", "thinking": ""}}).to_string(), false));
-        frames.push(("ping", "{\"type\": \"ping\"}".to_string(), false));
-        for p in &plan.thinking {
-            frames.push((
-                "content_block_delta",
-                format!("{{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{{\"type\":\"thinking_delta\",\"thinking\":{}}}}}", Value::String(p.to_string())),
-                true,
-            ));
-        }
-        frames.push((
-            "content_block_delta",
-            json!({"type": "content_block_delta", "index": 0, "delta": {"type": "signature_delta", "signature": signature(seed)}}).to_string(),
-            false,
-        ));
-        frames.push((
-            "content_block_stop",
-            "{\"type\":\"content_block_stop\",\"index\":0}".to_string(),
-            false,
-        ));
-    }
-    if plan.tool_calls.is_empty() {
-        frames.push(("content_block_start", json!({"type": "content_block_start", "index": first, "content_block": {"type": "text", "text": ""}}).to_string(), false));
-        if first == 0 {
-            frames.push(("ping", "{\"type\": \"ping\"}".to_string(), false));
-        }
-        for p in &plan.pieces {
-            frames.push((
-                "content_block_delta",
-                format!("{{\"type\":\"content_block_delta\",\"index\":{first},\"delta\":{{\"type\":\"text_delta\",\"text\":{}}}}}", Value::String(p.to_string())),
-                true,
-            ));
-        }
-        frames.push((
-            "content_block_stop",
-            format!("{{\"type\":\"content_block_stop\",\"index\":{first}}}"),
-            false,
-        ));
-    }
-    for (i, c) in plan.tool_calls.iter().enumerate() {
-        let i = i + first;
-        frames.push((
-            "content_block_start",
-            json!({"type": "content_block_start", "index": i, "content_block": {"type": "tool_use", "id": format!("toolu_{}", c.id_suffix), "name": c.name, "input": {}}}).to_string(),
-            false,
-        ));
-        if i == 0 {
-            frames.push(("ping", "{\"type\": \"ping\"}".to_string(), false));
-        }
-        for p in tokens::token_pieces(&c.arguments_text, usize::MAX).0 {
-            frames.push((
-                "content_block_delta",
-                json!({"type": "content_block_delta", "index": i, "delta": {"type": "input_json_delta", "partial_json": p}}).to_string(),
-                true,
-            ));
-        }
-        frames.push((
-            "content_block_stop",
-            json!({"type": "content_block_stop", "index": i}).to_string(),
-            false,
-        ));
-    }
-    frames.push((
-        "message_delta",
-        json!({"type": "message_delta", "delta": {"stop_reason": stop_reason, "stop_sequence": plan.stop_sequence},
-            "usage": {"input_tokens": input, "cache_creation_input_tokens": cache.write_5m + cache.write_1h,
-                "cache_read_input_tokens": cache.read, "output_tokens": plan.billed_output()}})
-        .to_string(),
-        false,
-    ));
-    frames.push((
-        "message_stop",
-        "{\"type\":\"message_stop\"}".to_string(),
-        false,
-    ));
-    let mut cut_at = None;
-    match call.fault {
-        Some(FaultKind::StreamError) => {
-            frames.truncate(frames.len() / 2);
-            frames.push(("error", json!({"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}).to_string(), false));
-        }
-        Some(FaultKind::StreamCut) => cut_at = Some(frames.len() / 2),
-        Some(FaultKind::Malformed) => {
-            let at = frames.len() / 2;
-            frames.insert(
-                at,
-                (
-                    "content_block_delta",
-                    "{\"type\":\"content_block_delta\",\"index\":0,\"delta\":{".to_string(),
-                    false,
-                ),
-            );
-        }
-        _ => {}
-    }
-    let frame_fn: FrameFn = Box::new(move |i| {
-        let (event, data, token) = frames.get(i)?;
-        Some(Frame {
-            data: sse_event(event, data),
-            token: *token,
-        })
-    });
+    let events = stream_events(&id, &r.model, &planned, &billed);
+    let (frames, cut_at) = stream_frames(events, call.fault);
     Ok(sse_response(
-        frame_fn, timing, outcome, inflight, cut_at, headers,
+        frames,
+        billed.timing,
+        billed.outcome,
+        billed.inflight,
+        cut_at,
+        billed.headers,
     ))
 }
 

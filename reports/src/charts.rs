@@ -8,11 +8,12 @@
 //! Colours are fixed so that the SVG is machine-checkable: the budget line is always
 //! [`BUDGET_COLOR`], bars of a breakdown are always [`BAR_COLOR`].
 
-use crate::data::{LeverStep, Sweep};
+use crate::data::{LeverStep, Sweep, SweepPoint};
 use crate::error::ReportError;
 use crate::fmt::{num, pct, secs, usd};
 use crate::summary::kinds;
 use burnrate_sim::{HoldoutDay, SimResult};
+use plotters::chart::DualCoordChartContext;
 use plotters::coord::Shift;
 use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
@@ -1107,74 +1108,153 @@ where
     DB::ErrorType: 'static,
 {
     let title = format!("Daily cost against {}", s.param);
-    let mut pts = s.points.clone();
-    pts.retain(|p| p.value.is_finite());
-    pts.sort_by(|a, b| a.value.total_cmp(&b.value));
-    if pts.is_empty() {
+    let Some(axes) = SweepAxes::new(s) else {
         return no_data(root, &title, "no sweep points");
-    }
-    let (vlo, vhi) = (pts[0].value, pts[pts.len() - 1].value);
-    // Labelled (non-numeric) values sit at their positions, named by their labels.
-    let labels: Vec<Option<String>> = pts.iter().map(|p| p.label.clone()).collect();
-    let labelled = s.is_labelled();
-    // A log axis when the values are positive and span more than a decade.
-    let log = !labelled && vlo > 0.0 && vhi / vlo >= 10.0;
-    let tx = |v: f64| if log { v.log10() } else { v };
-    let (mut x0, mut x1) = (tx(vlo), tx(vhi));
-    if x1 - x0 < 1e-9 {
-        x0 -= 0.5;
-        x1 += 0.5;
-    } else {
-        let pad = (x1 - x0) * 0.03;
-        x0 -= pad;
-        x1 += pad;
-    }
-    let mut top = pts
-        .iter()
-        .map(|p| p.p99.max(p.p95).max(p.p50))
-        .fold(0.0, f64::max);
-    if let Some(b) = s.daily_budget {
-        top = top.max(b);
-    }
-    let ymax = (top * 1.15).max(1e-6);
+    };
     let mut chart = ChartBuilder::on(root)
         .caption(&title, caption_style())
         .margin(18)
         .x_label_area_size(52)
         .y_label_area_size(72)
         .right_y_label_area_size(72)
-        .build_cartesian_2d(x0..x1, 0f64..ymax)?
-        .set_secondary_coord(x0..x1, 0f64..1.0);
+        .build_cartesian_2d(axes.x0..axes.x1, 0f64..axes.ymax)?
+        .set_secondary_coord(axes.x0..axes.x1, 0f64..1.0);
+    draw_sweep_axes(&mut chart, s, &axes)?;
+    draw_sweep_percentiles(&mut chart, &axes)?;
+    draw_sweep_breach_probability(&mut chart, &axes)?;
+    if let Some(b) = s.daily_budget {
+        chart
+            .draw_series(LineSeries::new(
+                vec![(axes.x0, b), (axes.x1, b)],
+                BUDGET.stroke_width(3),
+            ))?
+            .label(format!("daily budget {}", usd(b)))
+            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BUDGET.stroke_width(3)));
+    }
+    draw_sweep_budget_marks(&mut chart, s, &axes)?;
+    draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
+    Ok(())
+}
+
+/// The sweep chart: daily cost on the left axis, breach probability (0..1) on the right.
+type SweepChart<'a, DB> = DualCoordChartContext<
+    'a,
+    DB,
+    Cartesian2d<RangedCoordf64, RangedCoordf64>,
+    Cartesian2d<RangedCoordf64, RangedCoordf64>,
+>;
+
+/// Where a sweep chart puts its points: the finite points sorted by value, the x range
+/// (padded) and the top of the cost axis.
+struct SweepAxes {
+    pts: Vec<SweepPoint>,
+    /// Labelled (non-numeric) values sit at their positions, named by their labels.
+    labelled: bool,
+    /// A log axis when the values are positive and span more than a decade.
+    log: bool,
+    x0: f64,
+    x1: f64,
+    ymax: f64,
+}
+
+impl SweepAxes {
+    /// The axes of `s`; `None` without a finite point.
+    fn new(s: &Sweep) -> Option<Self> {
+        let mut pts = s.points.clone();
+        pts.retain(|p| p.value.is_finite());
+        pts.sort_by(|a, b| a.value.total_cmp(&b.value));
+        if pts.is_empty() {
+            return None;
+        }
+        let (vlo, vhi) = (pts[0].value, pts[pts.len() - 1].value);
+        let labelled = s.is_labelled();
+        let log = !labelled && vlo > 0.0 && vhi / vlo >= 10.0;
+        let tx = |v: f64| if log { v.log10() } else { v };
+        let (mut x0, mut x1) = (tx(vlo), tx(vhi));
+        if x1 - x0 < 1e-9 {
+            x0 -= 0.5;
+            x1 += 0.5;
+        } else {
+            let pad = (x1 - x0) * 0.03;
+            x0 -= pad;
+            x1 += pad;
+        }
+        let mut top = pts
+            .iter()
+            .map(|p| p.p99.max(p.p95).max(p.p50))
+            .fold(0.0, f64::max);
+        if let Some(b) = s.daily_budget {
+            top = top.max(b);
+        }
+        let ymax = (top * 1.15).max(1e-6);
+        Some(SweepAxes {
+            pts,
+            labelled,
+            log,
+            x0,
+            x1,
+            ymax,
+        })
+    }
+
+    /// A swept value's position on the x axis.
+    fn x(&self, v: f64) -> f64 {
+        if self.log { v.log10() } else { v }
+    }
+
+    /// The text of the x tick at `x`: a point's label, or the value (rounded on a log axis).
+    fn tick(&self, x: f64) -> String {
+        if self.labelled {
+            let i = x.round();
+            if (x - i).abs() > 1e-6 || i < 0.0 {
+                return String::new();
+            }
+            return self
+                .pts
+                .get(i as usize)
+                .and_then(|p| p.label.clone())
+                .unwrap_or_default();
+        }
+        if self.log {
+            let v = 10f64.powf(x);
+            let mag = 10f64.powf(v.log10().floor() - 1.0);
+            num((v / mag).round() * mag)
+        } else {
+            num(x)
+        }
+    }
+
+    /// How a label at `x` lines up: ending there in the right half, starting there otherwise.
+    fn anchor(&self, x: f64) -> HPos {
+        if x > (self.x0 + self.x1) / 2.0 {
+            HPos::Right
+        } else {
+            HPos::Left
+        }
+    }
+}
+
+/// Draws the sweep chart's mesh: the swept parameter's axis, the cost axis and the breach
+/// probability axis on the right.
+fn draw_sweep_axes<DB: DrawingBackend>(
+    chart: &mut SweepChart<'_, DB>,
+    s: &Sweep,
+    axes: &SweepAxes,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
     chart
         .configure_mesh()
-        .x_desc(if log {
+        .x_desc(if axes.log {
             format!("{} (log scale)", s.param)
         } else {
             s.param.clone()
         })
         .y_desc("Daily cost (USD)")
-        .x_labels(if labelled { pts.len() } else { 10 })
-        .x_label_formatter(&|x| {
-            if labelled {
-                let i = x.round();
-                if (x - i).abs() > 1e-6 || i < 0.0 {
-                    return String::new();
-                }
-                return labels
-                    .get(i as usize)
-                    .cloned()
-                    .flatten()
-                    .unwrap_or_default();
-            }
-            if log {
-                let v = 10f64.powf(*x);
-                let mag = 10f64.powf(v.log10().floor() - 1.0);
-                num((v / mag).round() * mag)
-            } else {
-                num(*x)
-            }
-        })
-        .y_label_formatter(&|y| usd_axis(ymax, *y))
+        .x_labels(if axes.labelled { axes.pts.len() } else { 10 })
+        .x_label_formatter(&|x| axes.tick(*x))
+        .y_label_formatter(&|y| usd_axis(axes.ymax, *y))
         .label_style(font(14))
         .axis_desc_style(font(15))
         .draw()?;
@@ -1185,16 +1265,23 @@ where
         .label_style(font(14))
         .axis_desc_style(font(15))
         .draw()?;
+    Ok(())
+}
+
+/// Draws the p50, p95 and p99 daily cost of each swept value as lines with dots.
+fn draw_sweep_percentiles<DB: DrawingBackend>(
+    chart: &mut SweepChart<'_, DB>,
+    axes: &SweepAxes,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
     for (name, color, get) in [
-        (
-            "p50",
-            P50,
-            (|p: &crate::data::SweepPoint| p.p50) as fn(&_) -> f64,
-        ),
+        ("p50", P50, (|p: &SweepPoint| p.p50) as fn(&_) -> f64),
         ("p95", P95, |p| p.p95),
         ("p99", P99, |p| p.p99),
     ] {
-        let line: Vec<(f64, f64)> = pts.iter().map(|p| (tx(p.value), get(p))).collect();
+        let line: Vec<(f64, f64)> = axes.pts.iter().map(|p| (axes.x(p.value), get(p))).collect();
         chart
             .draw_series(LineSeries::new(line.clone(), color.stroke_width(2)))?
             .label(format!("{name} daily cost"))
@@ -1206,9 +1293,21 @@ where
                 .map(|(x, y)| Circle::new((x, y), 4, color.filled())),
         )?;
     }
-    let breach: Vec<(f64, f64)> = pts
+    Ok(())
+}
+
+/// Draws the breach probability of each swept value on the right axis, dashed, with dots.
+fn draw_sweep_breach_probability<DB: DrawingBackend>(
+    chart: &mut SweepChart<'_, DB>,
+    axes: &SweepAxes,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let breach: Vec<(f64, f64)> = axes
+        .pts
         .iter()
-        .map(|p| (tx(p.value), p.breach_probability))
+        .map(|p| (axes.x(p.value), p.breach_probability))
         .collect();
     // Dashes drawn as short segments so both backends show them the same way.
     let mut dashes = Vec::new();
@@ -1237,18 +1336,22 @@ where
             .iter()
             .map(|(x, y)| Circle::new((*x, *y), 3, INK.filled())),
     )?;
-    if let Some(b) = s.daily_budget {
-        chart
-            .draw_series(LineSeries::new(
-                vec![(x0, b), (x1, b)],
-                BUDGET.stroke_width(3),
-            ))?
-            .label(format!("daily budget {}", usd(b)))
-            .legend(|(x, y)| PathElement::new(vec![(x, y), (x + 20, y)], BUDGET.stroke_width(3)));
-    }
+    Ok(())
+}
+
+/// Draws where the p95 cost crosses the budget (a dashed vertical line and its value) and
+/// names the largest swept value under the budget.
+fn draw_sweep_budget_marks<DB: DrawingBackend>(
+    chart: &mut SweepChart<'_, DB>,
+    s: &Sweep,
+    axes: &SweepAxes,
+) -> DrawResult
+where
+    DB::ErrorType: 'static,
+{
+    let ymax = axes.ymax;
     if let Some(c) = s.crossing {
-        // The budget crossing: a dashed vertical line and its value.
-        let x = tx(c.value);
+        let x = axes.x(c.value);
         let k = 16;
         chart.draw_series((0..k).step_by(2).map(|j| {
             let y0 = ymax * j as f64 / k as f64;
@@ -1258,36 +1361,17 @@ where
         chart.draw_series(std::iter::once(Text::new(
             format!(" crosses the budget at {} ", num(c.value)),
             (x, ymax * 0.86),
-            label(
-                13,
-                &BUDGET,
-                if x > (x0 + x1) / 2.0 {
-                    HPos::Right
-                } else {
-                    HPos::Left
-                },
-                VPos::Top,
-            ),
+            label(13, &BUDGET, axes.anchor(x), VPos::Top),
         )))?;
     }
     if let Some(v) = s.largest_value_under_budget() {
-        let x = tx(v);
+        let x = axes.x(v);
         chart.draw_series(std::iter::once(Text::new(
             format!("largest under budget: {}", num(v)),
             (x, ymax * 0.97),
-            label(
-                13,
-                &INK,
-                if x > (x0 + x1) / 2.0 {
-                    HPos::Right
-                } else {
-                    HPos::Left
-                },
-                VPos::Top,
-            ),
+            label(13, &INK, axes.anchor(x), VPos::Top),
         )))?;
     }
-    draw_legend(&mut chart, SeriesLabelPosition::UpperLeft)?;
     Ok(())
 }
 

@@ -3,7 +3,7 @@
 //! stable.
 
 use crate::summary::{kinds, shares};
-use burnrate_sim::SimResult;
+use burnrate_sim::{BudgetSummary, CapacitySummary, CostSummary, SimResult};
 
 fn field(s: &str) -> String {
     if s.contains([',', '"', '\n', '\r']) {
@@ -43,6 +43,62 @@ fn opt<T: ToString>(v: Option<T>) -> String {
 /// `sample_day.csv`.
 pub fn csv(r: &SimResult) -> Vec<(String, String)> {
     let c = &r.cost_usd;
+    let shares_table = |key: &str, map| {
+        table(
+            &[key, "usd_per_day", "share"],
+            shares(map)
+                .into_iter()
+                .map(|(k, v, s)| vec![k, v.to_string(), s.to_string()]),
+        )
+    };
+    vec![
+        (
+            "summary.csv".into(),
+            table(
+                &["metric", "value"],
+                summary_rows(r).into_iter().map(|(k, v)| vec![k, v]),
+            ),
+        ),
+        ("daily_costs.csv".into(), daily_costs_table(r)),
+        ("by_step.csv".into(), shares_table("step", &c.by_step)),
+        ("by_model.csv".into(), shares_table("model", &c.by_model)),
+        ("by_kind.csv".into(), by_kind_table(r)),
+        (
+            "cache_by_step.csv".into(),
+            table(
+                &["step", "hit_rate"],
+                r.cache
+                    .by_step
+                    .iter()
+                    .map(|(k, v)| vec![k.clone(), v.to_string()]),
+            ),
+        ),
+        (
+            "latency_histogram.csv".into(),
+            table(
+                &["upper_bound_s", "count"],
+                r.latency_s
+                    .task_histogram
+                    .iter()
+                    .map(|(u, n)| vec![u.to_string(), n.to_string()]),
+            ),
+        ),
+        ("timeline_days.csv".into(), timeline_days_table(r)),
+        ("timeline_months.csv".into(), timeline_months_table(r)),
+        (
+            "sample_day.csv".into(),
+            table(
+                &["hour", "cumulative_usd"],
+                r.sample_day
+                    .iter()
+                    .map(|(h, v)| vec![h.to_string(), v.to_string()]),
+            ),
+        ),
+    ]
+}
+
+/// The `summary.csv` rows, `(metric, value)`: every single figure of the run in a fixed order.
+fn summary_rows(r: &SimResult) -> Vec<(String, String)> {
     let mut summary: Vec<(String, String)> = vec![
         ("scenario".into(), r.scenario.clone()),
         ("scenario_hash".into(), r.scenario_hash.clone()),
@@ -50,6 +106,18 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
         ("replicas".into(), r.replicas.to_string()),
         ("days".into(), r.days.to_string()),
     ];
+    cost_rows(&mut summary, &r.cost_usd);
+    budget_rows(&mut summary, &r.budget);
+    cache_and_routing_rows(&mut summary, r);
+    task_and_call_rows(&mut summary, r);
+    latency_and_precision_rows(&mut summary, r);
+    capacity_rows(&mut summary, &r.capacity);
+    summary
+}
+
+/// The `cost_usd.*` rows: per task, per day and per month quantiles with their intervals, the
+/// batch spend and the retry overhead.
+fn cost_rows(summary: &mut Vec<(String, String)>, c: &CostSummary) {
     for (name, q) in [("per_task", &c.per_task), ("per_day", &c.per_day)] {
         for (stat, v) in [
             ("mean", q.mean),
@@ -62,7 +130,7 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
             summary.push((format!("cost_usd.{name}.{stat}"), v.to_string()));
         }
         ci_rows(
-            &mut summary,
+            summary,
             &format!("cost_usd.{name}"),
             &[
                 ("mean", q.mean_ci95),
@@ -83,7 +151,7 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
         summary.push((format!("cost_usd.per_month.{stat}"), v.to_string()));
     }
     ci_rows(
-        &mut summary,
+        summary,
         "cost_usd.per_month",
         &[
             ("mean", m.mean_ci95),
@@ -97,14 +165,17 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
         "cost_usd.retry_overhead_per_day".into(),
         c.retry_overhead_per_day.to_string(),
     ));
-    let b = &r.budget;
+}
+
+/// The `budget.*` rows: the daily budget, the breach probability and days, the headroom.
+fn budget_rows(summary: &mut Vec<(String, String)>, b: &BudgetSummary) {
     summary.push(("budget.daily_usd".into(), opt(b.daily_usd)));
     summary.push((
         "budget.breach_probability".into(),
         b.breach_probability.to_string(),
     ));
     ci_rows(
-        &mut summary,
+        summary,
         "budget",
         &[("breach_probability", b.breach_probability_ci95)],
     );
@@ -113,6 +184,10 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
         b.expected_breach_days_per_month.to_string(),
     ));
     summary.push(("budget.headroom_multiple".into(), opt(b.headroom_multiple)));
+}
+
+/// The `cache.*` rows and, for a routed scenario, the `routing.*` rows.
+fn cache_and_routing_rows(summary: &mut Vec<(String, String)>, r: &SimResult) {
     summary.push(("cache.hit_rate".into(), r.cache.hit_rate.to_string()));
     summary.push((
         "cache.savings_per_day".into(),
@@ -129,6 +204,10 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
         ));
         summary.push(("routing.misroute_rate".into(), rt.misroute_rate.to_string()));
     }
+}
+
+/// The `tasks.*` outcome counts and the `calls.*` rows.
+fn task_and_call_rows(summary: &mut Vec<(String, String)>, r: &SimResult) {
     let t = &r.tasks;
     for (name, v) in [
         ("total", t.total),
@@ -158,6 +237,10 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
         r.calls.rate_limit_waits.to_string(),
     ));
     summary.push(("calls.batch_calls".into(), r.calls.batch_calls.to_string()));
+}
+
+/// The `latency_s.task.*` rows and, for a `--precision` run, the `precision.*` rows.
+fn latency_and_precision_rows(summary: &mut Vec<(String, String)>, r: &SimResult) {
     let l = &r.latency_s.task;
     for (stat, v) in [
         ("mean", l.mean),
@@ -169,7 +252,7 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
         summary.push((format!("latency_s.task.{stat}"), v.to_string()));
     }
     ci_rows(
-        &mut summary,
+        summary,
         "latency_s.task",
         &[
             ("p50", l.p50_ci95),
@@ -182,7 +265,11 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
         summary.push(("precision.achieved".into(), p.achieved.to_string()));
         summary.push(("precision.reached".into(), p.reached.to_string()));
     }
-    for (model, cap) in &r.capacity.by_model {
+}
+
+/// The `capacity.*` rows: each model's peaks and limits, then the sustainable traffic.
+fn capacity_rows(summary: &mut Vec<(String, String)>, capacity: &CapacitySummary) {
+    for (model, cap) in &capacity.by_model {
         summary.push((
             format!("capacity.{model}.peak_rpm"),
             cap.peak_rpm.to_string(),
@@ -196,11 +283,14 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
     }
     summary.push((
         "capacity.max_sustainable_tasks_per_day".into(),
-        opt(r.capacity.max_sustainable_tasks_per_day),
+        opt(capacity.max_sustainable_tasks_per_day),
     ));
+}
 
+/// `daily_costs.csv`: each replica's cost of each day (replica-major, as simulated).
+fn daily_costs_table(r: &SimResult) -> String {
     let days = r.days.max(1) as usize;
-    let daily = table(
+    table(
         &["replica", "day", "cost_usd"],
         r.daily_costs_usd.iter().enumerate().map(|(i, v)| {
             vec![
@@ -209,17 +299,13 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
                 v.to_string(),
             ]
         }),
-    );
-    let shares_table = |key: &str, map| {
-        table(
-            &[key, "usd_per_day", "share"],
-            shares(map)
-                .into_iter()
-                .map(|(k, v, s)| vec![k, v.to_string(), s.to_string()]),
-        )
-    };
+    )
+}
+
+/// `by_kind.csv`: the cost of each token kind a day and its share, in billing order.
+fn by_kind_table(r: &SimResult) -> String {
     let kind_total: f64 = kinds(r).iter().map(|(_, v)| v).sum();
-    let by_kind = table(
+    table(
         &["kind", "usd_per_day", "share"],
         kinds(r).into_iter().map(|(k, v)| {
             let share = if kind_total > 0.0 {
@@ -229,95 +315,55 @@ pub fn csv(r: &SimResult) -> Vec<(String, String)> {
             };
             vec![k.replace(' ', "_"), v.to_string(), share.to_string()]
         }),
-    );
-    vec![
-        (
-            "summary.csv".into(),
-            table(
-                &["metric", "value"],
-                summary.into_iter().map(|(k, v)| vec![k, v]),
-            ),
-        ),
-        ("daily_costs.csv".into(), daily),
-        ("by_step.csv".into(), shares_table("step", &c.by_step)),
-        ("by_model.csv".into(), shares_table("model", &c.by_model)),
-        ("by_kind.csv".into(), by_kind),
-        (
-            "cache_by_step.csv".into(),
-            table(
-                &["step", "hit_rate"],
-                r.cache
-                    .by_step
-                    .iter()
-                    .map(|(k, v)| vec![k.clone(), v.to_string()]),
-            ),
-        ),
-        (
-            "latency_histogram.csv".into(),
-            table(
-                &["upper_bound_s", "count"],
-                r.latency_s
-                    .task_histogram
-                    .iter()
-                    .map(|(u, n)| vec![u.to_string(), n.to_string()]),
-            ),
-        ),
-        (
-            "timeline_days.csv".into(),
-            table(
-                &[
-                    "day",
-                    "tasks_mean",
-                    "cost_usd_mean",
-                    "cost_usd_p05",
-                    "cost_usd_p50",
-                    "cost_usd_p95",
-                ],
-                r.timeline.days.iter().map(|d| {
-                    let c = &d.cost_usd;
-                    vec![
-                        d.day.to_string(),
-                        d.tasks_mean.to_string(),
-                        c.mean.to_string(),
-                        c.p05.to_string(),
-                        c.p50.to_string(),
-                        c.p95.to_string(),
-                    ]
-                }),
-            ),
-        ),
-        (
-            "timeline_months.csv".into(),
-            table(
-                &[
-                    "month",
-                    "days",
-                    "cost_usd_mean",
-                    "cost_usd_p50",
-                    "cost_usd_p95",
-                ],
-                r.timeline.months.iter().map(|m| {
-                    let c = &m.cost_usd;
-                    vec![
-                        m.month.to_string(),
-                        m.days.to_string(),
-                        c.mean.to_string(),
-                        c.p50.to_string(),
-                        c.p95.to_string(),
-                    ]
-                }),
-            ),
-        ),
-        (
-            "sample_day.csv".into(),
-            table(
-                &["hour", "cumulative_usd"],
-                r.sample_day
-                    .iter()
-                    .map(|(h, v)| vec![h.to_string(), v.to_string()]),
-            ),
-        ),
-    ]
+    )
+}
+
+/// `timeline_days.csv`: each day of the horizon's mean tasks and cost band across replicas.
+fn timeline_days_table(r: &SimResult) -> String {
+    table(
+        &[
+            "day",
+            "tasks_mean",
+            "cost_usd_mean",
+            "cost_usd_p05",
+            "cost_usd_p50",
+            "cost_usd_p95",
+        ],
+        r.timeline.days.iter().map(|d| {
+            let c = &d.cost_usd;
+            vec![
+                d.day.to_string(),
+                d.tasks_mean.to_string(),
+                c.mean.to_string(),
+                c.p05.to_string(),
+                c.p50.to_string(),
+                c.p95.to_string(),
+            ]
+        }),
+    )
+}
+
+/// `timeline_months.csv`: each 30-day month's day count and cost across replicas.
+fn timeline_months_table(r: &SimResult) -> String {
+    table(
+        &[
+            "month",
+            "days",
+            "cost_usd_mean",
+            "cost_usd_p50",
+            "cost_usd_p95",
+        ],
+        r.timeline.months.iter().map(|m| {
+            let c = &m.cost_usd;
+            vec![
+                m.month.to_string(),
+                m.days.to_string(),
+                c.mean.to_string(),
+                c.p50.to_string(),
+                c.p95.to_string(),
+            ]
+        }),
+    )
 }
 
 #[cfg(test)]

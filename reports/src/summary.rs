@@ -85,6 +85,37 @@ fn ratio(part: u64, total: u64) -> f64 {
 /// A plain-text report for a terminal: every figure of the run, grouped, aligned, ASCII only
 /// (apart from names taken from the scenario).
 pub fn text(r: &SimResult) -> String {
+    let mut o = header_text(r);
+    // Cost over time leads when traffic changes over the horizon or it spans several months.
+    if r.timeline.traffic_changes || r.timeline.months.len() > 1 {
+        o.push_str("Cost over time (daily cost across replicas)\n");
+        for line in cost_over_time_lines(r) {
+            o.push_str(&format!("  {line}\n"));
+        }
+        o.push_str(&text_table(&month_rows(r), &[true, true, true, true, true]));
+        o.push('\n');
+    }
+    o.push_str(&cost_text(r));
+    o.push_str(&budget_text(r));
+    o.push_str(&breakdowns_text(r));
+    o.push_str(&cache_and_routing_text(r));
+    o.push_str(&reliability_text(r));
+    let l = &r.latency_s.task;
+    o.push_str(&format!(
+        "Latency (task, arrival to answer)\n  mean {}, p50 {}, p95 {}, p99 {}, max {}\n\n",
+        secs(l.mean),
+        secs_ci(l.p50, &l.p50_ci95),
+        secs_ci(l.p95, &l.p95_ci95),
+        secs_ci(l.p99, &l.p99_ci95),
+        secs(l.max)
+    ));
+    o.push_str(&capacity_text(r));
+    o
+}
+
+/// The text header: scenario, run metadata, the precision reached, then the saturation and
+/// budget verdicts.
+fn header_text(r: &SimResult) -> String {
     let mut o = String::new();
     o.push_str(&format!("burnrate: {}\n", r.scenario));
     o.push_str(&format!(
@@ -109,18 +140,14 @@ pub fn text(r: &SimResult) -> String {
         o.push_str(&format!("SATURATED: {sat}\n"));
     }
     o.push_str(&format!("{status}: {}\n\n", verdict_sentence(r)));
-    // Cost over time leads when traffic changes over the horizon or it spans several months.
-    if r.timeline.traffic_changes || r.timeline.months.len() > 1 {
-        o.push_str("Cost over time (daily cost across replicas)\n");
-        for line in cost_over_time_lines(r) {
-            o.push_str(&format!("  {line}\n"));
-        }
-        o.push_str(&text_table(&month_rows(r), &[true, true, true, true, true]));
-        o.push('\n');
-    }
+    o
+}
 
+/// The text "Cost" table (per task, day and month quantiles) and its fixed, batch and retry
+/// line.
+fn cost_text(r: &SimResult) -> String {
     let c = &r.cost_usd;
-    o.push_str("Cost\n");
+    let mut o = String::from("Cost\n");
     let mut rows = vec![
         ["", "mean", "p50", "p95", "p99", "max", "CVaR95"]
             .map(String::from)
@@ -142,8 +169,12 @@ pub fn text(r: &SimResult) -> String {
         usd(c.batch_per_day),
         usd(c.retry_overhead_per_day)
     ));
+    o
+}
 
-    o.push_str("Budget\n");
+/// The text "Budget" figures: the budget, breach probability and days, headroom, first breach.
+fn budget_text(r: &SimResult) -> String {
+    let mut o = String::from("Budget\n");
     let b = &r.budget;
     let mut rows = vec![vec![
         "daily budget".to_string(),
@@ -170,7 +201,13 @@ pub fn text(r: &SimResult) -> String {
     }
     o.push_str(&kv_text(&rows));
     o.push('\n');
+    o
+}
 
+/// The text cost breakdowns: by step, by model and by token kind, each with its shares.
+fn breakdowns_text(r: &SimResult) -> String {
+    let c = &r.cost_usd;
+    let mut o = String::new();
     for (title, map) in [("Cost by step", &c.by_step), ("Cost by model", &c.by_model)] {
         o.push_str(title);
         o.push('\n');
@@ -193,12 +230,16 @@ pub fn text(r: &SimResult) -> String {
     }
     o.push_str(&text_table(&rows, &[false, true, true]));
     o.push('\n');
+    o
+}
 
-    o.push_str(&format!(
+/// The text "Cache" figures (overall and by step) and, for a routed scenario, "Routing".
+fn cache_and_routing_text(r: &SimResult) -> String {
+    let mut o = format!(
         "Cache\n  hit rate {}, saving {} /day\n",
         pct(r.cache.hit_rate),
         usd(r.cache.savings_per_day)
-    ));
+    );
     if !r.cache.by_step.is_empty() {
         let mut rows = vec![vec!["".to_string(), "hit rate".into()]];
         for (step, h) in &r.cache.by_step {
@@ -223,9 +264,13 @@ pub fn text(r: &SimResult) -> String {
         ]));
         o.push('\n');
     }
+    o
+}
 
+/// The text "Reliability" figures: task outcomes with their shares, then the API calls.
+fn reliability_text(r: &SimResult) -> String {
     let t = &r.tasks;
-    o.push_str("Reliability\n");
+    let mut o = String::from("Reliability\n");
     let share = |n: u64| format!("{} ({})", count(n), pct(ratio(n, t.total)));
     let mut rows = vec![
         vec!["tasks".to_string(), count(t.total)],
@@ -259,18 +304,13 @@ pub fn text(r: &SimResult) -> String {
     }
     o.push_str(&kv_text(&rows));
     o.push('\n');
+    o
+}
 
-    let l = &r.latency_s.task;
-    o.push_str(&format!(
-        "Latency (task, arrival to answer)\n  mean {}, p50 {}, p95 {}, p99 {}, max {}\n\n",
-        secs(l.mean),
-        secs_ci(l.p50, &l.p50_ci95),
-        secs_ci(l.p95, &l.p95_ci95),
-        secs_ci(l.p99, &l.p99_ci95),
-        secs(l.max)
-    ));
-
-    o.push_str("Capacity\n");
+/// The text "Capacity" figures: each model's peaks against its limits, the sustainable traffic,
+/// the rate-limit waits and what it would take.
+fn capacity_text(r: &SimResult) -> String {
+    let mut o = String::from("Capacity\n");
     if !r.capacity.by_model.is_empty() {
         let mut rows = vec![
             [

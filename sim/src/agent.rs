@@ -14,7 +14,8 @@
 //! [`max_retries`]; a call that gives up escalates the task when [`TaskState::can_escalate`].
 
 use crate::model::{
-    Breaker, ContextMode, Limits, Routing, Scenario, Step, StepModel, StuckContext, ceilings,
+    Breaker, ContextMode, FailureRates, Limits, Routing, Scenario, Step, StepModel, StuckContext,
+    ceilings,
 };
 use rand::Rng;
 
@@ -173,6 +174,148 @@ pub fn call_body_tokens<R: Rng + ?Sized>(
     };
     let fresh = step.input_tokens.sample_scaled(rng, scale);
     (fresh + context).min(ceilings::MAX_CONTEXT_TOKENS)
+}
+
+/// What a call is for: a step, the router's classification, or a step's summarize call (the
+/// index is the step's).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallKind {
+    Step(u32),
+    Router,
+    Summarize(u32),
+}
+
+/// What a call of one kind is, the same in the engine and in drive: its cost line, billing
+/// step, failure rates and whether its prefix may be cached.
+#[derive(Debug, Clone, Copy)]
+pub struct CallSetup {
+    /// Cost line: the steps, then the router, then summarize calls
+    /// ([`Scenario::line_name`]).
+    pub line: usize,
+    /// The step whose billing options (tier, region, TTL) apply; `None` for router and
+    /// summarize calls, which bill at the standard tier.
+    pub billing_step: Option<usize>,
+    /// Router and summarize calls do not fail.
+    pub failures: FailureRates,
+    /// A summarize call's prefix is not cached (it is a different prompt).
+    pub cacheable: bool,
+}
+
+/// The failure rates of calls that do not fail (router and summarize calls).
+pub const NO_FAILURES: FailureRates = FailureRates {
+    malformed: 0.0,
+    tool_error: 0.0,
+    rate_limit: 0.0,
+    server_error: 0.0,
+    timeout: 0.0,
+    timeout_s: 60.0,
+};
+
+impl CallKind {
+    /// The step whose billing options a call follows (`None`: router and summarize calls).
+    pub fn billing_step(self) -> Option<usize> {
+        match self {
+            CallKind::Step(s) => Some(s as usize),
+            CallKind::Router | CallKind::Summarize(_) => None,
+        }
+    }
+
+    /// What a call of this kind is in `sc`.
+    pub fn setup(self, sc: &Scenario) -> CallSetup {
+        let no_failures = NO_FAILURES;
+        match self {
+            CallKind::Step(s) => {
+                let step = &sc.steps[s as usize];
+                CallSetup {
+                    line: s as usize,
+                    billing_step: Some(s as usize),
+                    failures: step.failures,
+                    cacheable: step.cache,
+                }
+            }
+            CallKind::Router => CallSetup {
+                line: sc.steps.len(),
+                billing_step: None,
+                failures: no_failures,
+                cacheable: true,
+            },
+            CallKind::Summarize(_) => CallSetup {
+                line: sc.steps.len() + 1,
+                billing_step: None,
+                failures: no_failures,
+                cacheable: false,
+            },
+        }
+    }
+}
+
+/// The output one attempt writes, drawn before it is sent.
+#[derive(Debug, Clone, Copy)]
+pub struct OutputDraw {
+    /// Visible output tokens.
+    pub output: u64,
+    /// Reasoning tokens (billed as output, inside the cap; they do not enter the context).
+    pub reasoning: u64,
+    /// The request's `max_tokens`, summed over the items of a combined call.
+    pub output_cap: Option<u64>,
+}
+
+/// Draws the output of one attempt of a `kind` call over `items` items (a combined call has
+/// several). Reasoning is drawn first and counts against `max_tokens`; it is drawn only when
+/// the step has it, so other scenarios keep their random streams.
+pub fn draw_output<R: Rng + ?Sized>(
+    sc: &Scenario,
+    kind: CallKind,
+    items: u64,
+    scale: f64,
+    rng: &mut R,
+) -> OutputDraw {
+    match kind {
+        CallKind::Step(s) => {
+            let step = &sc.steps[s as usize];
+            let (mut output, mut reasoning) = (0, 0);
+            for _ in 0..items {
+                let mut r = match &step.reasoning_tokens {
+                    Some(d) => d.sample_scaled(rng, scale),
+                    None => 0,
+                };
+                let mut o = step.output_tokens.sample_scaled(rng, scale);
+                if let Some(cap) = step.max_tokens {
+                    r = r.min(cap);
+                    o = o.min(cap - r);
+                }
+                output += o;
+                reasoning += r;
+            }
+            OutputDraw {
+                output,
+                reasoning,
+                output_cap: step.max_tokens.map(|cap| cap * items),
+            }
+        }
+        CallKind::Router => {
+            let r = sc
+                .routing
+                .as_ref()
+                .expect("router calls exist only with routing");
+            uncapped(r.classifier_output_tokens.sample_count(rng))
+        }
+        CallKind::Summarize(s) => {
+            let sm = sc.steps[s as usize]
+                .summarize
+                .as_ref()
+                .expect("summarize calls exist only with summarize");
+            uncapped(sm.output_tokens.sample_count(rng))
+        }
+    }
+}
+
+fn uncapped(output: u64) -> OutputDraw {
+    OutputDraw {
+        output,
+        reasoning: 0,
+        output_cap: None,
+    }
 }
 
 /// Adds tokens to a context, capped by the context ceiling.

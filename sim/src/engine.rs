@@ -5,9 +5,9 @@
 //! Money is charged when a call completes, in exact pUSD, to the day the task arrived (so a
 //! day's cost is the cost of that day's tasks, like the article's tables).
 
-use crate::agent::{self, AfterSteps, BreakerState, Next, TaskState, Tier};
+use crate::agent::{self, AfterSteps, BreakerState, CallKind, Next, OutputDraw, TaskState, Tier};
 use crate::catalog::{ModelSpec, TokenCounts};
-use crate::model::{IncidentKind, ModelIdx, Scenario, ceilings};
+use crate::model::{FailureRates, IncidentKind, ModelIdx, Scenario, ceilings};
 use crate::prepared::{Prepared, replica_rng};
 use crate::summary::{
     F_BREAKER, F_MALFORMED, F_OUTAGE, F_RATE_LIMIT, F_SERVER_ERROR, F_TIMEOUT, F_TOOL_ERROR,
@@ -69,25 +69,23 @@ struct Task {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum CallKind {
-    Step(u32),
-    Router,
-    Summarize(u32),
-}
-
-/// The step whose billing options a call follows (`None`: router and summarize calls).
-fn step_of(kind: CallKind) -> Option<usize> {
-    match kind {
-        CallKind::Step(s) => Some(s as usize),
-        CallKind::Router | CallKind::Summarize(_) => None,
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Outcome {
     Ok,
     Content(usize),
     Transport(usize),
+}
+
+/// What the incidents active now do to a call.
+struct IncidentEffects {
+    outage: bool,
+    extra_server_error: f64,
+    latency_multiplier: f64,
+}
+
+/// When an attempt's response begins (its cache write becomes readable) and when it ends.
+struct AttemptTiming {
+    begins_us: u64,
+    done_us: u64,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -637,10 +635,93 @@ impl<'a> Replica<'a> {
     /// Returns false when the call went (back) into the queue. `from_queue` marks a call taken
     /// from the head of the queue, which goes back to the head if it still has to wait.
     fn start_attempt(&mut self, c: u32, from_queue: bool) -> bool {
-        let sc = self.sc;
         let now = self.now_us;
         let call = self.calls[c as usize];
-        if call.group.is_none() && self.past_deadline(&call, from_queue) {
+        if self.ends_before_start(&call, c, from_queue) {
+            return true;
+        }
+        let drawn = self.draw_output(&call);
+        let setup = call.kind.setup(self.sc);
+        let input_total = call.prefix_tokens + call.body_tokens;
+        let m = call.model;
+        let pool = self.pool_of[m];
+        let rules = self.limit_rules[m];
+        let drawn_output = drawn.output + drawn.reasoning;
+        let (counted_input, admitted_output) = self.admission(
+            &call,
+            setup.cacheable,
+            input_total,
+            drawn_output,
+            drawn.output_cap,
+        );
+        if !from_queue {
+            self.count_attempt(m);
+            if rules.refuses_oversize && self.buckets[pool].over_tpm(counted_input, admitted_output)
+            {
+                self.summary.failures[F_RATE_LIMIT] += 1;
+                self.give_up(c, false);
+                return true;
+            }
+        }
+        if self.must_wait(c, pool, from_queue, counted_input, admitted_output) {
+            return false;
+        }
+        self.leave_queue(c, from_queue);
+        // Long-run use of each limit: a refunded cap costs only the output drawn.
+        let net_output = if rules.refunds_output {
+            drawn_output
+        } else {
+            admitted_output
+        };
+        self.count_started(&call, counted_input, net_output);
+
+        let effects = self.incidents_now(m, now);
+        let outcome = self.draw_outcome(&setup.failures, &effects);
+        let billed_input = !matches!(
+            outcome,
+            Outcome::Transport(F_RATE_LIMIT | F_SERVER_ERROR | F_OUTAGE)
+        );
+        let (output, reasoning) = if outcome == Outcome::Transport(F_TIMEOUT) || !billed_input {
+            (0, 0)
+        } else {
+            (drawn.output, drawn.reasoning)
+        };
+        let mut tokens = TokenCounts::default();
+        let mut writes_cache = false;
+        if billed_input {
+            tokens = self.read_or_write_cache(&call, setup.cacheable, input_total);
+            tokens.output = output + reasoning;
+            writes_cache = tokens.cache_write > 0;
+        }
+        let timing = self.attempt_timing(
+            &call,
+            outcome,
+            &setup.failures,
+            &effects,
+            output + reasoning,
+        );
+        if writes_cache && !matches!(outcome, Outcome::Transport(_)) {
+            // Readable once this response begins (a batch response at its completion).
+            let ready = &mut self.cache_ready_us[call.cache_key];
+            *ready = (*ready).min(timing.begins_us);
+        }
+        let call = &mut self.calls[c as usize];
+        call.tokens = tokens;
+        call.reasoning = reasoning;
+        call.outcome = outcome;
+        call.refund_tokens = if rules.refunds_output {
+            admitted_output - (output + reasoning)
+        } else {
+            0
+        };
+        self.push(timing.done_us, Ev::CallDone(c));
+        true
+    }
+
+    /// Ends call `c` before it is sent (true) when its task is past its deadline or must stop,
+    /// or its model's breaker is open.
+    fn ends_before_start(&mut self, call: &Call, c: u32, from_queue: bool) -> bool {
+        if call.group.is_none() && self.past_deadline(call, from_queue) {
             self.leave_queue(c, from_queue);
             self.release_call(c);
             self.finish_task(call.task, End::Abandoned);
@@ -652,115 +733,69 @@ impl<'a> Replica<'a> {
             self.finish_task(call.task, End::Partial);
             return true;
         }
-        if self.breakers[call.model].is_open(now) {
+        if self.breakers[call.model].is_open(self.now_us) {
             // Fail fast: no call is made while the breaker is open.
             self.leave_queue(c, from_queue);
             self.summary.failures[F_BREAKER] += 1;
             self.give_up(c, true);
             return true;
         }
-        let n_items = self.member_count(&call);
-        let mut reasoning = 0;
-        // The request's output cap (every item of a combined call has its own).
-        let mut output_cap = None;
-        let (mut output, rates, cacheable_step) = match call.kind {
-            CallKind::Step(s) => {
-                let step = &sc.steps[s as usize];
-                let scale = if call.group.is_some() {
-                    1.0
-                } else {
-                    self.tasks[call.task as usize].a.scale(sc)
-                };
-                let mut out = 0;
-                for _ in 0..n_items {
-                    // Reasoning comes first and counts against max_tokens (drawn only when
-                    // the step has it, so other scenarios keep their random streams).
-                    let mut r = match &step.reasoning_tokens {
-                        Some(d) => d.sample_scaled(&mut self.rng, scale),
-                        None => 0,
-                    };
-                    let mut o = step.output_tokens.sample_scaled(&mut self.rng, scale);
-                    if let Some(cap) = step.max_tokens {
-                        r = r.min(cap);
-                        o = o.min(cap - r);
-                    }
-                    out += o;
-                    reasoning += r;
-                }
-                output_cap = step.max_tokens.map(|cap| cap * n_items);
-                (out, step.failures, step.cache)
-            }
-            CallKind::Router => {
-                let r = sc
-                    .routing
-                    .as_ref()
-                    .expect("router calls exist only with routing");
-                (
-                    r.classifier_output_tokens.sample_count(&mut self.rng),
-                    NO_FAILURES,
-                    true,
-                )
-            }
-            CallKind::Summarize(s) => {
-                let sm = sc.steps[s as usize]
-                    .summarize
-                    .as_ref()
-                    .expect("summarize calls need it");
-                (
-                    sm.output_tokens.sample_count(&mut self.rng),
-                    NO_FAILURES,
-                    false,
-                )
-            }
+        false
+    }
+
+    /// The output the attempt would write (drawn now, so a queued call keeps its draw order).
+    fn draw_output(&mut self, call: &Call) -> OutputDraw {
+        let items = self.member_count(call);
+        let scale = match (call.kind, call.group) {
+            (CallKind::Step(_), None) => self.tasks[call.task as usize].a.scale(self.sc),
+            _ => 1.0,
         };
-        let input_total = call.prefix_tokens + call.body_tokens;
-        let m = call.model;
-        let pool = self.pool_of[m];
-        let rules = self.limit_rules[m];
-        let drawn_output = output + reasoning;
-        let (counted_input, admitted_output) =
-            self.admission(&call, cacheable_step, input_total, drawn_output, output_cap);
-        if !from_queue {
-            self.count_attempt(m);
-            if rules.refuses_oversize && self.buckets[pool].over_tpm(counted_input, admitted_output)
-            {
-                self.summary.failures[F_RATE_LIMIT] += 1;
-                self.give_up(c, false);
-                return true;
-            }
-        }
+        agent::draw_output(self.sc, call.kind, items, scale, &mut self.rng)
+    }
+
+    /// Whether call `c` must wait for its pool's limits (then it is queued, and a refill is
+    /// scheduled when none is).
+    fn must_wait(
+        &mut self,
+        c: u32,
+        pool: usize,
+        from_queue: bool,
+        counted_input: u64,
+        admitted_output: u64,
+    ) -> bool {
+        let now = self.now_us;
         // First come, first served: nobody overtakes a call already waiting for this pool.
         let wait = if !from_queue && !self.waiting[pool].is_empty() {
             Some((0, self.queue_kind[pool]))
         } else {
             self.buckets[pool].acquire(now, counted_input, admitted_output)
         };
-        if let Some((wait_us, kind)) = wait {
-            self.queue_kind[pool] = kind;
-            if from_queue {
-                self.calls[c as usize].limit_kind = kind;
-                self.waiting[pool].push_front(c);
-            } else {
-                self.summary.rate_limit_waits += 1;
-                let call = &mut self.calls[c as usize];
-                call.queued_at_us = now;
-                call.limit_kind = kind;
-                self.waiting[pool].push_back(c);
-            }
-            if self.refill_due_us[pool] == NO_REFILL && wait_us > 0 {
-                self.refill_due_us[pool] = now + wait_us;
-                self.push(now + wait_us, Ev::Refill(pool as u32));
-            }
+        let Some((wait_us, kind)) = wait else {
             return false;
-        }
-        self.leave_queue(c, from_queue);
-        // Long-run use of each limit: a refunded cap costs only the output drawn.
-        let net_output = if rules.refunds_output {
-            drawn_output
-        } else {
-            admitted_output
         };
-        self.count_minute(call.model, counted_input + net_output);
+        self.queue_kind[pool] = kind;
+        if from_queue {
+            self.calls[c as usize].limit_kind = kind;
+            self.waiting[pool].push_front(c);
+        } else {
+            self.summary.rate_limit_waits += 1;
+            let call = &mut self.calls[c as usize];
+            call.queued_at_us = now;
+            call.limit_kind = kind;
+            self.waiting[pool].push_back(c);
+        }
+        if self.refill_due_us[pool] == NO_REFILL && wait_us > 0 {
+            self.refill_due_us[pool] = now + wait_us;
+            self.push(now + wait_us, Ev::Refill(pool as u32));
+        }
+        true
+    }
+
+    /// Counts a call that is sent: the model's use of its limits, and the calls and retries of
+    /// the run and of each of its tasks.
+    fn count_started(&mut self, call: &Call, counted_input: u64, net_output: u64) {
+        let m = call.model;
+        self.count_minute(m, counted_input + net_output);
         let usage = &mut self.summary.model_usage[m];
         usage[0] += 1;
         usage[1] += counted_input;
@@ -769,7 +804,7 @@ impl<'a> Replica<'a> {
         if call.attempt > 0 {
             self.summary.retries += 1;
         }
-        let mut it = self.members(&call);
+        let mut it = self.members(call);
         while let Some(t) = self.next_member(&mut it) {
             let task = &mut self.tasks[t as usize];
             task.calls += 1;
@@ -780,134 +815,142 @@ impl<'a> Replica<'a> {
         if call.batch {
             self.summary.batch_calls += 1;
         }
+    }
 
-        // Incidents active now for this model.
-        let t_s = now as f64 / US_PER_S;
-        let mut outage = false;
-        let mut extra_server = 0.0;
-        let mut latency_mult = 1.0;
-        for inc in &sc.incidents {
-            if inc.active(t_s) && inc.applies_to(call.model) {
+    /// What the incidents active at `now_us` do to a call of `model`.
+    fn incidents_now(&self, model: ModelIdx, now_us: u64) -> IncidentEffects {
+        let t_s = now_us as f64 / US_PER_S;
+        let mut effects = IncidentEffects {
+            outage: false,
+            extra_server_error: 0.0,
+            latency_multiplier: 1.0,
+        };
+        for inc in &self.sc.incidents {
+            if inc.active(t_s) && inc.applies_to(model) {
                 match inc.kind {
-                    IncidentKind::Outage { .. } => outage = true,
+                    IncidentKind::Outage { .. } => effects.outage = true,
                     IncidentKind::FailureSpike {
                         extra_server_error, ..
-                    } => extra_server += extra_server_error,
-                    IncidentKind::LatencySpike { multiplier, .. } => latency_mult *= multiplier,
+                    } => effects.extra_server_error += extra_server_error,
+                    IncidentKind::LatencySpike { multiplier, .. } => {
+                        effects.latency_multiplier *= multiplier;
+                    }
                     IncidentKind::Surge { .. } => {}
                 }
             }
         }
-        let outcome = if outage {
-            Outcome::Transport(F_OUTAGE)
-        } else {
-            let u: f64 = self.rng.random();
-            let mut acc = rates.malformed;
+        effects
+    }
+
+    /// How the attempt ends: one uniform draw against the stacked failure rates (none during
+    /// an outage).
+    fn draw_outcome(&mut self, rates: &FailureRates, effects: &IncidentEffects) -> Outcome {
+        if effects.outage {
+            return Outcome::Transport(F_OUTAGE);
+        }
+        let u: f64 = self.rng.random();
+        let stacked = [
+            (rates.malformed, Outcome::Content(F_MALFORMED)),
+            (rates.tool_error, Outcome::Content(F_TOOL_ERROR)),
+            (rates.rate_limit, Outcome::Transport(F_RATE_LIMIT)),
+            (
+                rates.server_error + effects.extra_server_error,
+                Outcome::Transport(F_SERVER_ERROR),
+            ),
+            (rates.timeout, Outcome::Transport(F_TIMEOUT)),
+        ];
+        let mut acc = 0.0;
+        for (rate, outcome) in stacked {
+            acc += rate;
             if u < acc {
-                Outcome::Content(F_MALFORMED)
-            } else if u < {
-                acc += rates.tool_error;
-                acc
-            } {
-                Outcome::Content(F_TOOL_ERROR)
-            } else if u < {
-                acc += rates.rate_limit;
-                acc
-            } {
-                Outcome::Transport(F_RATE_LIMIT)
-            } else if u < {
-                acc += rates.server_error + extra_server;
-                acc
-            } {
-                Outcome::Transport(F_SERVER_ERROR)
-            } else if u < acc + rates.timeout {
-                Outcome::Transport(F_TIMEOUT)
-            } else {
-                Outcome::Ok
+                return outcome;
             }
+        }
+        Outcome::Ok
+    }
+
+    /// The input side of a billed attempt: the prefix read from the cache when a live entry
+    /// is readable, else written (which starts or refreshes the entry's lifetime).
+    fn read_or_write_cache(
+        &mut self,
+        call: &Call,
+        cacheable_step: bool,
+        input_total: u64,
+    ) -> TokenCounts {
+        let sc = self.sc;
+        let now = self.now_us;
+        let cached = if sc.caching.enabled && cacheable_step {
+            sc.models[call.model].cacheable_tokens(call.prefix_tokens)
+        } else {
+            0
         };
-        let billed_input = !matches!(
-            outcome,
-            Outcome::Transport(F_RATE_LIMIT | F_SERVER_ERROR | F_OUTAGE)
-        );
-        if outcome == Outcome::Transport(F_TIMEOUT) || !billed_input {
-            output = 0;
-            reasoning = 0;
-        }
-        let spec = &sc.models[call.model];
-        let mut tokens = TokenCounts::default();
-        let mut writes_cache = false;
-        if billed_input {
-            let cached = if sc.caching.enabled && cacheable_step {
-                spec.cacheable_tokens(call.prefix_tokens)
+        let mut tokens = TokenCounts {
+            input: input_total - cached,
+            ..TokenCounts::default()
+        };
+        if cached > 0 {
+            let key = call.cache_key;
+            let line = key / sc.models.len();
+            self.summary.cache_by_step[line].0 += 1;
+            let live = self.cache_expiry_us[key] > now;
+            if live && self.cache_ready_us[key] <= now {
+                tokens.cache_read = cached;
+                self.summary.cache_by_step[line].1 += 1;
             } else {
-                0
-            };
-            tokens.input = input_total - cached;
-            tokens.output = output + reasoning;
-            if cached > 0 {
-                let key = call.cache_key;
-                let line = key / sc.models.len();
-                self.summary.cache_by_step[line].0 += 1;
-                let live = self.cache_expiry_us[key] > now;
-                if live && self.cache_ready_us[key] <= now {
-                    tokens.cache_read = cached;
-                    self.summary.cache_by_step[line].1 += 1;
-                } else {
-                    // Not readable yet (or gone): this request writes again.
-                    tokens.cache_write = cached;
-                    writes_cache = true;
-                    if !live {
-                        self.cache_ready_us[key] = u64::MAX;
-                    }
+                // Not readable yet (or gone): this request writes again.
+                tokens.cache_write = cached;
+                if !live {
+                    self.cache_ready_us[key] = u64::MAX;
                 }
-                // A hit refreshes the lifetime; a write starts it.
-                let ttl = sc.cache_ttl(step_of(call.kind), call.model);
-                self.cache_expiry_us[key] = now + (ttl.seconds() * US_PER_S) as u64;
             }
+            // A hit refreshes the lifetime; a write starts it.
+            let ttl = sc.cache_ttl(call.kind.billing_step(), call.model);
+            self.cache_expiry_us[key] = now + (ttl.seconds() * US_PER_S) as u64;
         }
+        tokens
+    }
+
+    /// When the attempt's response begins and when it ends: a failure after the time to first
+    /// token (a timeout after its limit), a batch after the batch delay, else the stream.
+    fn attempt_timing(
+        &mut self,
+        call: &Call,
+        outcome: Outcome,
+        rates: &FailureRates,
+        effects: &IncidentEffects,
+        output_tokens: u64,
+    ) -> AttemptTiming {
+        let sc = self.sc;
+        let now = self.now_us;
         let noise = match &self.prep.latency_noise[call.model] {
             Some(d) => d.sample(&mut self.rng),
             None => 1.0,
         };
-        let lat = &spec.latency;
+        let lat = &sc.models[call.model].latency;
+        let ttft_s = lat.time_to_first_token_s * noise * effects.latency_multiplier;
         let duration_s = match outcome {
             Outcome::Transport(F_TIMEOUT) => rates.timeout_s,
-            Outcome::Transport(_) => lat.time_to_first_token_s * noise * latency_mult,
+            Outcome::Transport(_) => ttft_s,
             _ if call.batch => sc
                 .batching
                 .batch_delay_s
                 .sample(&mut self.rng)
                 .min(MAX_BATCH_DELAY_S),
             _ => {
-                (lat.time_to_first_token_s
-                    + (output + reasoning) as f64 * lat.time_per_output_token_s)
+                (lat.time_to_first_token_s + output_tokens as f64 * lat.time_per_output_token_s)
                     * noise
-                    * latency_mult
+                    * effects.latency_multiplier
             }
         };
-        let done = now + ((duration_s * US_PER_S) as u64).max(1);
-        if writes_cache && !matches!(outcome, Outcome::Transport(_)) {
-            // Readable once this response begins (a batch response at its completion).
-            let begins = if call.batch {
-                done
+        let done_us = now + ((duration_s * US_PER_S) as u64).max(1);
+        AttemptTiming {
+            begins_us: if call.batch {
+                done_us
             } else {
-                now + ((lat.time_to_first_token_s * noise * latency_mult * US_PER_S) as u64)
-            };
-            let ready = &mut self.cache_ready_us[call.cache_key];
-            *ready = (*ready).min(begins);
+                now + ((ttft_s * US_PER_S) as u64)
+            },
+            done_us,
         }
-        let call = &mut self.calls[c as usize];
-        call.tokens = tokens;
-        call.reasoning = reasoning;
-        call.outcome = outcome;
-        call.refund_tokens = if rules.refunds_output {
-            admitted_output - (output + reasoning)
-        } else {
-            0
-        };
-        self.push(done, Ev::CallDone(c));
-        true
     }
 
     /// Prefix tokens call `c` would read from the cache if it started now (the engine's
@@ -1006,7 +1049,7 @@ impl<'a> Replica<'a> {
         let call = self.calls[c as usize];
         self.refund_reservation(&call);
         let spec = &sc.models[call.model];
-        let billing = sc.billing(step_of(call.kind), call.model, call.batch);
+        let billing = sc.billing(call.kind.billing_step(), call.model, call.batch);
         let cost = spec.bill(&call.tokens, &billing);
         let total = u128::from(cost.total());
         if total > 0 {
@@ -1116,7 +1159,9 @@ impl<'a> Replica<'a> {
                 cache_read: 0,
                 output: call.tokens.output,
             };
-            let billing = self.sc.billing(step_of(call.kind), call.model, call.batch);
+            let billing = self
+                .sc
+                .billing(call.kind.billing_step(), call.model, call.batch);
             let full = spec.bill(&uncached, &billing).total();
             s.cache_savings += i128::from(full) - i128::from(cost.total());
         }
@@ -1301,12 +1346,3 @@ enum MemberIter {
     One(Option<u32>),
     Group(u32, usize),
 }
-
-const NO_FAILURES: crate::model::FailureRates = crate::model::FailureRates {
-    malformed: 0.0,
-    tool_error: 0.0,
-    rate_limit: 0.0,
-    server_error: 0.0,
-    timeout: 0.0,
-    timeout_s: 60.0,
-};

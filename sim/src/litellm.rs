@@ -302,6 +302,7 @@ fn derive(p: u64, num: u64, den: u64) -> u64 {
     }
 }
 
+#[derive(Clone)]
 struct BandCtx<'a> {
     r: &'a Reader<'a>,
     provider: Provider,
@@ -437,57 +438,18 @@ fn import_entry(
 ) -> Result<ModelSpec, String> {
     let host = r.str("litellm_provider").unwrap_or("").to_string();
     let provider = rule(key, &host);
-    let kind = match r.str("mode") {
-        Some("chat") | Some("responses") => ModelKind::Chat,
-        Some("embedding") => ModelKind::Embedding,
-        other => {
-            return Err(format!(
-                "mode `{}` is not modelled (chat, responses and embedding are)",
-                other.unwrap_or("none")
-            ));
-        }
-    };
-    let input = match r.price("input_cost_per_token")? {
-        Some(i) => i,
-        None => {
-            let per = [
-                "input_cost_per_second",
-                "cost_per_second",
-                "input_cost_per_character",
-                "input_cost_per_image",
-                "input_cost_per_query",
-            ]
-            .into_iter()
-            .find(|f| r.e.contains_key(*f));
-            return Err(match per {
-                Some(f) => format!("no per-token input price (priced by `{f}`)"),
-                None => "no input_cost_per_token".to_string(),
-            });
-        }
-    };
+    let kind = model_kind(r)?;
+    let input = input_price(r)?;
     // OpenAI writes: a write price at or above input is GPT-5.6+'s premium write; one below
     // input is the cache read price in the wrong field (seen on fine-tuned GPT-4o).
     let has_read =
         r.e.get("cache_read_input_token_cost")
             .is_some_and(|v| !v.is_null());
-    let mut new_openai_cache = false;
-    let mut read_from_write = None;
-    if provider == Provider::OpenAi
-        && let Some(cc) = r.price("cache_creation_input_token_cost")?
-    {
-        if cc >= input {
-            new_openai_cache = true;
-        } else if !has_read {
-            read_from_write = Some(cc);
-            notes.push(format!(
-                "cache_creation_input_token_cost = {cc} pUSD/token is below input ({input}) and there is no read price: OpenAI models without a write premium bill writes as input, so it was taken as the cache read price"
-            ));
-        } else {
-            notes.push(format!(
-                "cache_creation_input_token_cost = {cc} pUSD/token is below input ({input}); OpenAI models without a write premium bill writes as input, so it was not used"
-            ));
-        }
-    }
+    let (new_openai_cache, read_from_write) = if provider == Provider::OpenAi {
+        openai_write_price(r, input, has_read, notes)?
+    } else {
+        (false, None)
+    };
     let stems = write_stems(provider, new_openai_cache);
     let caches = has_read || read_from_write.is_some();
     let short_ctx = BandCtx {
@@ -502,45 +464,10 @@ fn import_entry(
     if let Some(cc) = read_from_write {
         prices.standard.cache_read_pusd = cc;
     }
-    // Long context: the lowest `_above_<N>k_tokens` threshold with an input price.
-    let threshold =
-        r.e.keys()
-            .filter_map(|k| {
-                k.strip_prefix("input_cost_per_token_above_")
-                    .and_then(|s| s.strip_suffix("k_tokens"))
-                    .and_then(|n| n.parse::<u64>().ok())
-            })
-            .min();
-    let mut long_context = match threshold {
-        Some(n) => {
-            let ctx = BandCtx {
-                r,
-                provider,
-                caches,
-                stems,
-                infix: format!("_above_{n}k_tokens"),
-                label: "long context: ",
-            };
-            Some(LongContext {
-                above_input_tokens: n * 1000,
-                prices: ctx.band(Some(&prices.standard), notes)?,
-            })
-        }
-        None => None,
-    };
+    let mut long_context = long_context_band(&short_ctx, &prices.standard, notes)?;
     if !caches {
         // No caching: no write prices to speak of.
-        let bands =
-            std::iter::once(&mut prices).chain(long_context.as_mut().map(|lc| &mut lc.prices));
-        for band in bands {
-            for rates in std::iter::once(&mut band.standard)
-                .chain(band.flex.as_mut())
-                .chain(band.priority.as_mut())
-                .chain(band.batch.as_mut())
-            {
-                rates.cache_write_pusd = [0; 4];
-            }
-        }
+        zero_write_prices(&mut prices, long_context.as_mut());
     }
     if let Some(rp) = r.price("output_cost_per_reasoning_token")?
         && rp != prices.standard.output_pusd
@@ -550,53 +477,8 @@ fn import_entry(
             prices.standard.output_pusd
         ));
     }
-    let mut regions = BTreeMap::new();
-    let mut uplift = |region: &str, v: Option<f64>, notes: &mut Vec<String>| {
-        if let Some(v) = v {
-            if v.is_finite() && (1.0..=10.0).contains(&v) {
-                regions.insert(region.to_string(), (v * 1000.0).round() as u32);
-            } else {
-                notes.push(format!(
-                    "{region} uplift {v} is not a multiplier from 1 to 10; ignored"
-                ));
-            }
-        }
-    };
-    uplift(
-        "us",
-        r.num("regional_processing_uplift_multiplier_us"),
-        notes,
-    );
-    uplift(
-        "eu",
-        r.num("regional_processing_uplift_multiplier_eu"),
-        notes,
-    );
-    uplift("fedramp", r.num("fedramp_uplift_multiplier"), notes);
-    uplift(
-        "regional",
-        r.num("regional_endpoint_uplift_multiplier"),
-        notes,
-    );
-    if let Some(us) = r
-        .raw("provider_specific_entry")
-        .and_then(|p| p.get("us"))
-        .and_then(Value::as_f64)
-    {
-        r.used
-            .borrow_mut()
-            .insert("provider_specific_entry.us".to_string());
-        uplift("us", Some(us), notes);
-    }
-    // Gemini API ids without LiteLLM's prefix; Vertex ids keep theirs (or get one), so the
-    // two never collide.
-    let id = match host.as_str() {
-        "gemini" => key.strip_prefix("gemini/").unwrap_or(key).to_string(),
-        h if h.starts_with("vertex_ai") && !key.starts_with("vertex_ai/") => {
-            format!("vertex_ai/{key}")
-        }
-        _ => key.to_string(),
-    };
+    let regions = regional_uplifts(r, notes);
+    let id = catalog_id(&host, key);
     let count = |f: &str| {
         r.num(f)
             .filter(|v| v.is_finite() && *v >= 0.0)
@@ -665,6 +547,165 @@ fn import_entry(
         as_of: as_of.to_string(),
         source,
     })
+}
+
+/// The kind of model a LiteLLM `mode` names (chat, responses and embedding are modelled).
+fn model_kind(r: &Reader) -> Result<ModelKind, String> {
+    match r.str("mode") {
+        Some("chat") | Some("responses") => Ok(ModelKind::Chat),
+        Some("embedding") => Ok(ModelKind::Embedding),
+        other => Err(format!(
+            "mode `{}` is not modelled (chat, responses and embedding are)",
+            other.unwrap_or("none")
+        )),
+    }
+}
+
+/// The per-token input price; an entry priced another way is refused, naming how.
+fn input_price(r: &Reader) -> Result<u64, String> {
+    if let Some(input) = r.price("input_cost_per_token")? {
+        return Ok(input);
+    }
+    let per = [
+        "input_cost_per_second",
+        "cost_per_second",
+        "input_cost_per_character",
+        "input_cost_per_image",
+        "input_cost_per_query",
+    ]
+    .into_iter()
+    .find(|f| r.e.contains_key(*f));
+    Err(match per {
+        Some(f) => format!("no per-token input price (priced by `{f}`)"),
+        None => "no input_cost_per_token".to_string(),
+    })
+}
+
+/// How an OpenAI entry's `cache_creation_input_token_cost` reads: (GPT-5.6+ premium write,
+/// a cache read price given in the write field).
+fn openai_write_price(
+    r: &Reader,
+    input: u64,
+    has_read: bool,
+    notes: &mut Vec<String>,
+) -> Result<(bool, Option<u64>), String> {
+    let mut new_openai_cache = false;
+    let mut read_from_write = None;
+    if let Some(cc) = r.price("cache_creation_input_token_cost")? {
+        if cc >= input {
+            new_openai_cache = true;
+        } else if !has_read {
+            read_from_write = Some(cc);
+            notes.push(format!(
+                "cache_creation_input_token_cost = {cc} pUSD/token is below input ({input}) and there is no read price: OpenAI models without a write premium bill writes as input, so it was taken as the cache read price"
+            ));
+        } else {
+            notes.push(format!(
+                "cache_creation_input_token_cost = {cc} pUSD/token is below input ({input}); OpenAI models without a write premium bill writes as input, so it was not used"
+            ));
+        }
+    }
+    Ok((new_openai_cache, read_from_write))
+}
+
+/// The long-context band: the lowest `_above_<N>k_tokens` threshold with an input price.
+fn long_context_band(
+    short: &BandCtx,
+    standard: &Rates,
+    notes: &mut Vec<String>,
+) -> Result<Option<LongContext>, String> {
+    let threshold = short
+        .r
+        .e
+        .keys()
+        .filter_map(|k| {
+            k.strip_prefix("input_cost_per_token_above_")
+                .and_then(|s| s.strip_suffix("k_tokens"))
+                .and_then(|n| n.parse::<u64>().ok())
+        })
+        .min();
+    let Some(n) = threshold else {
+        return Ok(None);
+    };
+    let ctx = BandCtx {
+        infix: format!("_above_{n}k_tokens"),
+        label: "long context: ",
+        ..short.clone()
+    };
+    Ok(Some(LongContext {
+        above_input_tokens: n * 1000,
+        prices: ctx.band(Some(standard), notes)?,
+    }))
+}
+
+/// A model that does not cache has no write prices, in any band or tier.
+fn zero_write_prices(prices: &mut PriceBand, long_context: Option<&mut LongContext>) {
+    let bands = std::iter::once(prices).chain(long_context.map(|lc| &mut lc.prices));
+    for band in bands {
+        for rates in std::iter::once(&mut band.standard)
+            .chain(band.flex.as_mut())
+            .chain(band.priority.as_mut())
+            .chain(band.batch.as_mut())
+        {
+            rates.cache_write_pusd = [0; 4];
+        }
+    }
+}
+
+/// The regional uplifts (permille) of an entry, by region name; out-of-range values are
+/// noted and ignored.
+fn regional_uplifts(r: &Reader, notes: &mut Vec<String>) -> BTreeMap<String, u32> {
+    let mut regions = BTreeMap::new();
+    let mut uplift = |region: &str, v: Option<f64>, notes: &mut Vec<String>| {
+        if let Some(v) = v {
+            if v.is_finite() && (1.0..=10.0).contains(&v) {
+                regions.insert(region.to_string(), (v * 1000.0).round() as u32);
+            } else {
+                notes.push(format!(
+                    "{region} uplift {v} is not a multiplier from 1 to 10; ignored"
+                ));
+            }
+        }
+    };
+    uplift(
+        "us",
+        r.num("regional_processing_uplift_multiplier_us"),
+        notes,
+    );
+    uplift(
+        "eu",
+        r.num("regional_processing_uplift_multiplier_eu"),
+        notes,
+    );
+    uplift("fedramp", r.num("fedramp_uplift_multiplier"), notes);
+    uplift(
+        "regional",
+        r.num("regional_endpoint_uplift_multiplier"),
+        notes,
+    );
+    if let Some(us) = r
+        .raw("provider_specific_entry")
+        .and_then(|p| p.get("us"))
+        .and_then(Value::as_f64)
+    {
+        r.used
+            .borrow_mut()
+            .insert("provider_specific_entry.us".to_string());
+        uplift("us", Some(us), notes);
+    }
+    regions
+}
+
+/// Gemini API ids without LiteLLM's prefix; Vertex ids keep theirs (or get one), so the
+/// two never collide.
+fn catalog_id(host: &str, key: &str) -> String {
+    match host {
+        "gemini" => key.strip_prefix("gemini/").unwrap_or(key).to_string(),
+        h if h.starts_with("vertex_ai") && !key.starts_with("vertex_ai/") => {
+            format!("vertex_ai/{key}")
+        }
+        _ => key.to_string(),
+    }
 }
 
 fn default_limits(provider: Provider) -> RateLimits {

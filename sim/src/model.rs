@@ -103,6 +103,16 @@ impl Scenario {
             .unwrap_or_else(|| self.models[model].default_ttl())
     }
 
+    /// The name of cost line `line` ([`crate::agent::CallSetup::line`]): a step's, then
+    /// `router`, then `summarize`.
+    pub fn line_name(&self, line: usize) -> &str {
+        match line.cmp(&self.steps.len()) {
+            std::cmp::Ordering::Less => &self.steps[line].name,
+            std::cmp::Ordering::Equal => "router",
+            std::cmp::Ordering::Greater => "summarize",
+        }
+    }
+
     /// How a call of `step` (`None`: router and summarize calls, billed at the standard tier
     /// without uplift) on `model` is billed.
     pub fn billing(&self, step: Option<usize>, model: ModelIdx, batch: bool) -> Billing {

@@ -305,162 +305,6 @@ fn add_capacity_searches(
 }
 
 fn build_result_without_searches(sc: &Scenario, s: &Summary) -> SimResult {
-    let days_total = (u64::from(sc.horizon.days) * u64::from(sc.horizon.replicas)).max(1) as f64;
-    let per_day_mean = |pusd: u128| usd(pusd) / days_total;
-    let finished = s.finished_tasks();
-
-    let h = &s.task_cost_nusd;
-    let (lo, hi) = if finished == 0 {
-        (0.0, 0.0)
-    } else {
-        (usd(s.task_cost_min), usd(s.task_cost_max))
-    };
-    // Histogram quantiles are exact to 3 significant digits; the exact extremes bound them.
-    let q = |p: f64| (h.median_equivalent(h.value_at_quantile(p)) as f64 / 1e9).clamp(lo, hi);
-    let per_task = Quantiles {
-        mean: if finished == 0 {
-            0.0
-        } else {
-            usd(s.task_cost_sum) / finished as f64
-        },
-        p50: q(0.50),
-        p95: q(0.95),
-        p99: q(0.99),
-        max: hi,
-        cvar95: (hist_cvar95(h) / 1e9).clamp(lo, hi),
-        ..Default::default()
-    };
-    let per_day = exact_quantiles(&s.day_costs);
-
-    let per_month = crate::timeline::per_month(sc, s);
-
-    let line_name = |i: usize| -> String {
-        if i < sc.steps.len() {
-            sc.steps[i].name.clone()
-        } else if i == sc.steps.len() {
-            "router".to_string()
-        } else {
-            "summarize".to_string()
-        }
-    };
-    let mut by_step = BTreeMap::new();
-    for (i, c) in s.cost_by_step.iter().enumerate() {
-        if i < sc.steps.len() || *c > 0 {
-            by_step.insert(line_name(i), per_day_mean(*c));
-        }
-    }
-    let mut by_model = BTreeMap::new();
-    for (i, c) in s.cost_by_model.iter().enumerate() {
-        if *c > 0 {
-            by_model.insert(sc.models[i].id.clone(), per_day_mean(*c));
-        }
-    }
-    let by_kind = KindBreakdown {
-        input: per_day_mean(s.cost_by_kind[0]),
-        cache_write: per_day_mean(s.cost_by_kind[1]),
-        cache_read: per_day_mean(s.cost_by_kind[2]),
-        output: per_day_mean(s.cost_by_kind[3]),
-    };
-
-    let breaches = match sc.daily_budget_pusd {
-        Some(b) => s.day_costs.iter().filter(|c| **c > u128::from(b)).count(),
-        None => 0,
-    };
-    let breach_probability = breaches as f64 / s.day_costs.len().max(1) as f64;
-    let (first_breach_day, replicas_ever_breaching) = crate::timeline::first_breach(sc, s);
-    let budget = BudgetSummary {
-        first_breach_day,
-        replicas_ever_breaching,
-        daily_usd: sc.daily_budget_pusd.map(|b| usd(u128::from(b))),
-        breach_probability,
-        expected_breach_days_per_month: breach_probability * 30.0,
-        spend_caps: crate::timeline::spend_caps(sc, s),
-        ..Default::default()
-    };
-
-    let (lookups, hits) = s
-        .cache_by_step
-        .iter()
-        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
-    let mut cache_by_step = BTreeMap::new();
-    for (i, (l, h)) in s.cache_by_step.iter().enumerate() {
-        if *l > 0 {
-            cache_by_step.insert(line_name(i), *h as f64 / *l as f64);
-        }
-    }
-    let savings = if s.cache_savings >= 0 {
-        usd(s.cache_savings as u128)
-    } else {
-        -usd(s.cache_savings.unsigned_abs())
-    };
-    let cache = CacheSummary {
-        hit_rate: if lookups == 0 {
-            0.0
-        } else {
-            hits as f64 / lookups as f64
-        },
-        by_step: cache_by_step,
-        savings_per_day: savings / days_total,
-    };
-
-    let routing = sc.routing.as_ref().map(|_| {
-        let n = s.routed_tasks.max(1) as f64;
-        RoutingSummary {
-            cheap_tier_share: s.resolved_cheap as f64 / n,
-            escalation_rate: s.escalated as f64 / n,
-            misroute_rate: s.misrouted as f64 / n,
-        }
-    });
-
-    let lh = &s.task_latency_ms;
-    let ms = |v: u64| v as f64 / 1000.0;
-    let task_latency = if lh.is_empty() {
-        LatencyQuantiles::default()
-    } else {
-        LatencyQuantiles {
-            mean: lh.mean() / 1000.0,
-            p50: ms(lh.value_at_quantile(0.50)),
-            p95: ms(lh.value_at_quantile(0.95)),
-            p99: ms(lh.value_at_quantile(0.99)),
-            max: ms(lh.max()),
-            ..Default::default()
-        }
-    };
-    let task_histogram = if lh.is_empty() {
-        Vec::new()
-    } else {
-        lh.iter_log(100, 2.0)
-            .map(|v| (ms(v.value_iterated_to()), v.count_since_last_iteration()))
-            .collect()
-    };
-
-    let mut cap_by_model = BTreeMap::new();
-    for (i, (rpm, tpm)) in s.peaks.iter().enumerate() {
-        if *rpm == 0 {
-            continue;
-        }
-        let spec = &sc.models[i];
-        let limit_rpm = spec.rate_limits.requests_per_minute;
-        let limit_tpm = spec.rate_limits.tokens_per_minute;
-        cap_by_model.insert(
-            spec.id.clone(),
-            ModelCapacity {
-                peak_rpm: *rpm,
-                peak_tpm: *tpm,
-                limit_rpm,
-                limit_tpm,
-                limit_itpm: spec.rate_limits.input_tokens_per_minute,
-                limit_otpm: spec.rate_limits.output_tokens_per_minute,
-            },
-        );
-    }
-
-    let failures_by_kind = FAILURE_KINDS
-        .iter()
-        .zip(s.failures)
-        .map(|(k, v)| (k.to_string(), v))
-        .collect();
-
     let mut result = SimResult {
         scenario: sc.name.clone(),
         scenario_hash: scenario_hash(sc),
@@ -481,48 +325,20 @@ fn build_result_without_searches(sc: &Scenario, s: &Summary) -> SimResult {
             unfinished: s.unfinished,
             abandoned: s.abandoned,
         },
-        calls: CallCounts {
-            total: s.calls,
-            retries: s.retries,
-            retries_per_task: if finished == 0 {
-                0.0
-            } else {
-                s.retries as f64 / finished as f64
-            },
-            failures_by_kind,
-            rate_limit_waits: s.rate_limit_waits,
-            batch_calls: s.batch_calls,
-        },
-        cost_usd: CostSummary {
-            per_task,
-            per_day,
-            per_month,
-            by_step,
-            by_model,
-            by_kind,
-            batch_per_day: per_day_mean(s.cost_batch),
-            retry_overhead_per_day: per_day_mean(s.cost_retry_overhead),
-        },
-        budget,
-        cache,
-        routing,
-        latency_s: LatencySummary {
-            task: task_latency,
-            task_histogram,
-        },
-        capacity: {
-            let binding = crate::capacity::binding(sc, s);
-            CapacitySummary {
-                by_model: cap_by_model,
-                saturated: !binding.is_empty(),
-                binding,
-                task_wait_s: crate::capacity::task_wait(s),
-                // Filled by `add_capacity_searches`.
-                max_sustainable_tasks_per_day: None,
-                limiting: None,
-                what_it_would_take: Vec::new(),
+        calls: call_counts(s),
+        cost_usd: cost_summary(sc, s),
+        budget: budget_summary(sc, s),
+        cache: cache_summary(sc, s),
+        routing: sc.routing.as_ref().map(|_| {
+            let n = s.routed_tasks.max(1) as f64;
+            RoutingSummary {
+                cheap_tier_share: s.resolved_cheap as f64 / n,
+                escalation_rate: s.escalated as f64 / n,
+                misroute_rate: s.misrouted as f64 / n,
             }
-        },
+        }),
+        latency_s: latency_summary(s),
+        capacity: capacity_summary(sc, s),
         timeline: Timeline {
             traffic_changes: crate::timeline::traffic_changes(sc),
             ..crate::timeline::timeline(sc, s)
@@ -537,4 +353,197 @@ fn build_result_without_searches(sc: &Scenario, s: &Summary) -> SimResult {
     };
     crate::ci::add_intervals(sc, s, &mut result);
     result
+}
+
+/// Replica-days in the run (at least 1), the denominator of every per-day mean.
+fn replica_days(sc: &Scenario) -> f64 {
+    (u64::from(sc.horizon.days) * u64::from(sc.horizon.replicas)).max(1) as f64
+}
+
+/// Calls made, retries, failures by kind, rate-limit waits and batch calls.
+fn call_counts(s: &Summary) -> CallCounts {
+    let finished = s.finished_tasks();
+    CallCounts {
+        total: s.calls,
+        retries: s.retries,
+        retries_per_task: if finished == 0 {
+            0.0
+        } else {
+            s.retries as f64 / finished as f64
+        },
+        failures_by_kind: FAILURE_KINDS
+            .iter()
+            .zip(s.failures)
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
+        rate_limit_waits: s.rate_limit_waits,
+        batch_calls: s.batch_calls,
+    }
+}
+
+/// Cost per task (histogram quantiles), per day and per month (exact), and the per-day means
+/// by step, model and kind of token.
+fn cost_summary(sc: &Scenario, s: &Summary) -> CostSummary {
+    let days_total = replica_days(sc);
+    let per_day_mean = |pusd: u128| usd(pusd) / days_total;
+    let mut by_step = BTreeMap::new();
+    for (i, c) in s.cost_by_step.iter().enumerate() {
+        if i < sc.steps.len() || *c > 0 {
+            by_step.insert(sc.line_name(i).to_string(), per_day_mean(*c));
+        }
+    }
+    let mut by_model = BTreeMap::new();
+    for (i, c) in s.cost_by_model.iter().enumerate() {
+        if *c > 0 {
+            by_model.insert(sc.models[i].id.clone(), per_day_mean(*c));
+        }
+    }
+    CostSummary {
+        per_task: per_task_quantiles(s),
+        per_day: exact_quantiles(&s.day_costs),
+        per_month: crate::timeline::per_month(sc, s),
+        by_step,
+        by_model,
+        by_kind: KindBreakdown {
+            input: per_day_mean(s.cost_by_kind[0]),
+            cache_write: per_day_mean(s.cost_by_kind[1]),
+            cache_read: per_day_mean(s.cost_by_kind[2]),
+            output: per_day_mean(s.cost_by_kind[3]),
+        },
+        batch_per_day: per_day_mean(s.cost_batch),
+        retry_overhead_per_day: per_day_mean(s.cost_retry_overhead),
+    }
+}
+
+/// Cost per finished task: quantiles from the histogram, the mean and extremes exact.
+fn per_task_quantiles(s: &Summary) -> Quantiles {
+    let finished = s.finished_tasks();
+    let h = &s.task_cost_nusd;
+    let (lo, hi) = if finished == 0 {
+        (0.0, 0.0)
+    } else {
+        (usd(s.task_cost_min), usd(s.task_cost_max))
+    };
+    // Histogram quantiles are exact to 3 significant digits; the exact extremes bound them.
+    let q = |p: f64| (h.median_equivalent(h.value_at_quantile(p)) as f64 / 1e9).clamp(lo, hi);
+    Quantiles {
+        mean: if finished == 0 {
+            0.0
+        } else {
+            usd(s.task_cost_sum) / finished as f64
+        },
+        p50: q(0.50),
+        p95: q(0.95),
+        p99: q(0.99),
+        max: hi,
+        cvar95: (hist_cvar95(h) / 1e9).clamp(lo, hi),
+        ..Default::default()
+    }
+}
+
+/// The daily budget's breaches (share of days, first day, replicas) and the spend caps.
+fn budget_summary(sc: &Scenario, s: &Summary) -> BudgetSummary {
+    let breaches = match sc.daily_budget_pusd {
+        Some(b) => s.day_costs.iter().filter(|c| **c > u128::from(b)).count(),
+        None => 0,
+    };
+    let breach_probability = breaches as f64 / s.day_costs.len().max(1) as f64;
+    let (first_breach_day, replicas_ever_breaching) = crate::timeline::first_breach(sc, s);
+    BudgetSummary {
+        first_breach_day,
+        replicas_ever_breaching,
+        daily_usd: sc.daily_budget_pusd.map(|b| usd(u128::from(b))),
+        breach_probability,
+        expected_breach_days_per_month: breach_probability * 30.0,
+        spend_caps: crate::timeline::spend_caps(sc, s),
+        ..Default::default()
+    }
+}
+
+/// Cache hit rate overall and by step, and what caching saved per day.
+fn cache_summary(sc: &Scenario, s: &Summary) -> CacheSummary {
+    let (lookups, hits) = s
+        .cache_by_step
+        .iter()
+        .fold((0, 0), |a, b| (a.0 + b.0, a.1 + b.1));
+    let mut by_step = BTreeMap::new();
+    for (i, (l, h)) in s.cache_by_step.iter().enumerate() {
+        if *l > 0 {
+            by_step.insert(sc.line_name(i).to_string(), *h as f64 / *l as f64);
+        }
+    }
+    let savings = if s.cache_savings >= 0 {
+        usd(s.cache_savings as u128)
+    } else {
+        -usd(s.cache_savings.unsigned_abs())
+    };
+    CacheSummary {
+        hit_rate: if lookups == 0 {
+            0.0
+        } else {
+            hits as f64 / lookups as f64
+        },
+        by_step,
+        savings_per_day: savings / replica_days(sc),
+    }
+}
+
+/// Task latency quantiles (seconds) and its log-bucketed histogram.
+fn latency_summary(s: &Summary) -> LatencySummary {
+    let lh = &s.task_latency_ms;
+    let ms = |v: u64| v as f64 / 1000.0;
+    if lh.is_empty() {
+        return LatencySummary {
+            task: LatencyQuantiles::default(),
+            task_histogram: Vec::new(),
+        };
+    }
+    LatencySummary {
+        task: LatencyQuantiles {
+            mean: lh.mean() / 1000.0,
+            p50: ms(lh.value_at_quantile(0.50)),
+            p95: ms(lh.value_at_quantile(0.95)),
+            p99: ms(lh.value_at_quantile(0.99)),
+            max: ms(lh.max()),
+            ..Default::default()
+        },
+        task_histogram: lh
+            .iter_log(100, 2.0)
+            .map(|v| (ms(v.value_iterated_to()), v.count_since_last_iteration()))
+            .collect(),
+    }
+}
+
+/// Peak use against each model's limits, the limits that bind and the wait for them (the
+/// searches fill in the rest).
+fn capacity_summary(sc: &Scenario, s: &Summary) -> CapacitySummary {
+    let mut by_model = BTreeMap::new();
+    for (i, (rpm, tpm)) in s.peaks.iter().enumerate() {
+        if *rpm == 0 {
+            continue;
+        }
+        let spec = &sc.models[i];
+        by_model.insert(
+            spec.id.clone(),
+            ModelCapacity {
+                peak_rpm: *rpm,
+                peak_tpm: *tpm,
+                limit_rpm: spec.rate_limits.requests_per_minute,
+                limit_tpm: spec.rate_limits.tokens_per_minute,
+                limit_itpm: spec.rate_limits.input_tokens_per_minute,
+                limit_otpm: spec.rate_limits.output_tokens_per_minute,
+            },
+        );
+    }
+    let binding = crate::capacity::binding(sc, s);
+    CapacitySummary {
+        by_model,
+        saturated: !binding.is_empty(),
+        binding,
+        task_wait_s: crate::capacity::task_wait(s),
+        // Filled by `add_capacity_searches`.
+        max_sustainable_tasks_per_day: None,
+        limiting: None,
+        what_it_would_take: Vec::new(),
+    }
 }

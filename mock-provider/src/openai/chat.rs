@@ -9,7 +9,7 @@ use crate::config::{FaultKind, ModelEntry};
 use crate::error::{ApiError, Shape};
 use crate::pipeline::{Call, RawBody, Req, Tokens, content_seed, off_thread, parse_json, unix_now};
 use crate::plan::{Ask, Finish, Forced, Plan, Reasoning, ToolHistory, plan_choices};
-use crate::streaming::{Frame, FrameFn, Timing, json_response, sse_data, sse_response};
+use crate::streaming::{Frame, FrameFn, sse_data};
 use crate::tokens;
 use crate::validate::{self, Rule};
 use axum::Extension;
@@ -471,8 +471,7 @@ pub(crate) async fn chat(
         breakpoints,
         day_retention,
     };
-    let (plans, mut p) =
-        plan_and_prepare(&req, &call, &bytes, &ask, &ids, &cache_ask, stream).await?;
+    let (plans, p) = plan_and_prepare(&req, &call, &bytes, &ask, &ids, &cache_ask, stream).await?;
     let id = format!("chatcmpl-{}", &req.request_id[4..]);
     let logprobs = logprobs_ask(&r);
     // Log-probabilities are seeded by the request, as its content is.
@@ -487,11 +486,7 @@ pub(crate) async fn chat(
             (logprobs, lp_seed),
         );
         let longest = plans.iter().map(|x| x.output_tokens).max().unwrap_or(0);
-        let delay = p.timing.total(longest);
-        let resp = json_response(&body, p.headers, delay, call.fault).await;
-        drop(p.outcome);
-        drop(p.inflight);
-        return Ok(resp);
+        return Ok(p.send_json(&body, longest, call.fault).await);
     }
     let total = Plan::total(&plans);
     let include_usage = r
@@ -509,10 +504,7 @@ pub(crate) async fn chat(
         fault: call.fault,
         logprobs: logprobs.map(|top| (top, lp_seed)),
     });
-    let timing = std::mem::replace(&mut p.timing, Timing::new(&req.cfg, &call, 0));
-    Ok(sse_response(
-        frames.0, timing, p.outcome, p.inflight, frames.1, p.headers,
-    ))
+    Ok(p.send_sse(frames.0, frames.1))
 }
 
 /// What a streamed chat completion is made of.

@@ -15,10 +15,11 @@ use crate::pipeline::{
     Admission, Call, Charge, Delivery, Inflight, Outcome, Req, Tokens, content_seed,
 };
 use crate::plan::{Ask, Plan, plan_choices};
-use crate::streaming::Timing;
+use crate::streaming::{FrameFn, Timing, json_response, sse_response};
 use crate::tokens;
 use crate::validate::{self, Rule};
 use axum::http::HeaderMap;
+use axum::response::Response;
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 
@@ -331,6 +332,36 @@ async fn prepare(
         headers,
         inflight: Inflight::new(&req.state),
     })
+}
+
+impl Prepared {
+    /// Sends a JSON answer once the latency of `output_tokens` has passed; the request's
+    /// outcome and in-flight count end with it.
+    async fn send_json<T: serde::Serialize + ?Sized>(
+        mut self,
+        body: &T,
+        output_tokens: u64,
+        fault: Option<FaultKind>,
+    ) -> Response {
+        let delay = self.timing.total(output_tokens);
+        let resp = json_response(body, self.headers, delay, fault).await;
+        drop(self.outcome);
+        drop(self.inflight);
+        resp
+    }
+
+    /// Streams `frames` at the planned pace, ending at frame `cut_at` for a `stream_cut`
+    /// fault.
+    fn send_sse(self, frames: FrameFn, cut_at: Option<usize>) -> Response {
+        sse_response(
+            frames,
+            self.timing,
+            self.outcome,
+            self.inflight,
+            cut_at,
+            self.headers,
+        )
+    }
 }
 
 /// Plans the answer (`ask.choices` of them), seeded by the request body, and runs [`prepare`]

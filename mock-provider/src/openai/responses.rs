@@ -2,14 +2,14 @@
 
 use super::chat::EFFORTS;
 use super::{
-    CacheAsk, PromptBuilder, apply_tool_choice, cache_options, check_breakpoints, content_text,
-    day_retention, json_format, plan_and_prepare, tool_list,
+    CacheAsk, Prepared, PromptBuilder, apply_tool_choice, cache_options, check_breakpoints,
+    content_text, day_retention, json_format, plan_and_prepare, tool_list,
 };
-use crate::config::FaultKind;
+use crate::config::{FaultKind, ModelEntry};
 use crate::error::{ApiError, Shape};
-use crate::pipeline::{RawBody, Req, off_thread, parse_json, unix_now};
-use crate::plan::{Ask, Finish, Reasoning, ToolHistory};
-use crate::streaming::{Frame, FrameFn, Timing, json_response, sse_event, sse_response};
+use crate::pipeline::{Call, RawBody, Req, off_thread, parse_json, unix_now};
+use crate::plan::{Ask, Finish, Plan, Reasoning, ToolHistory};
+use crate::streaming::{Frame, FrameFn, sse_event};
 use crate::tokens;
 use crate::validate::{self, Rule};
 use axum::Extension;
@@ -92,10 +92,22 @@ fn read(shape: Shape, v: Value) -> Result<ResponsesRequest, ApiError> {
         .map_err(|e| ApiError::bad_request(shape, format!("Invalid request body: {e}")))
 }
 
-/// The prompt as token ids, its explicit cache breakpoints, the last user text and whether
-/// the input ends with a tool result.
-/// (and the tool calls among its items).
-fn responses_prompt(r: &ResponsesRequest) -> ((Vec<u32>, Vec<u64>), String, bool, ToolHistory) {
+/// A Responses request's input as the planner and the prompt cache see it.
+struct ResponsesPrompt {
+    /// The prompt as token ids.
+    ids: Vec<u32>,
+    /// The prompt lengths at its explicit cache breakpoints.
+    breakpoints: Vec<u64>,
+    /// The text of the last user message.
+    last_user: String,
+    /// The input ends with a tool result.
+    after_tool_result: bool,
+    /// The tool calls among the input items.
+    history: ToolHistory,
+}
+
+/// The prompt of a Responses request: tools, instructions, then the input items.
+fn responses_prompt(r: &ResponsesRequest) -> ResponsesPrompt {
     let mut b = PromptBuilder::new();
     if let Some(tools) = &r.tools
         && !tools.is_empty()
@@ -156,7 +168,14 @@ fn responses_prompt(r: &ResponsesRequest) -> ((Vec<u32>, Vec<u64>), String, bool
         }
         _ => {}
     }
-    (b.finish(), last_user, after_tool, history)
+    let (ids, breakpoints) = b.finish();
+    ResponsesPrompt {
+        ids,
+        breakpoints,
+        last_user,
+        after_tool_result: after_tool,
+        history,
+    }
 }
 
 /// The request's tools as a response echoes them: function tools carry the defaults the API
@@ -175,6 +194,328 @@ fn echo_tools(tools: Option<&[Value]>) -> Vec<Value> {
     tools
 }
 
+/// What a Responses request's fields that need the model come to, checked against it.
+struct ModelOptions {
+    /// `service_tier` as the response echoes it.
+    service_tier: &'static str,
+    /// `prompt_cache_options.mode = "explicit"`: no implicit breakpoint.
+    explicit_mode: bool,
+    /// `prompt_cache_options` as the response echoes it (GPT-5.6+).
+    cache_echo: Option<Value>,
+    /// `prompt_cache_retention: "24h"` on GPT-5.6+.
+    day_retention: bool,
+    reasoning: Reasoning,
+}
+
+/// Checks `service_tier`, the prompt cache options and breakpoints against the model, sets
+/// the call's tier and reads `reasoning.effort`.
+fn model_options(
+    shape: Shape,
+    r: &ResponsesRequest,
+    call: &mut Call,
+) -> Result<ModelOptions, ApiError> {
+    let spec = &call.model.spec;
+    let (tier, service_tier) = validate::openai_tier(shape, r.service_tier.as_ref(), spec)?;
+    call.tier = tier;
+    let (explicit_mode, cache_echo) = cache_options(shape, r.prompt_cache_options.as_ref(), spec)?;
+    let day_retention = day_retention(shape, r.prompt_cache_retention.as_ref(), spec)?;
+    let items: &[Value] = match &r.input {
+        Some(Value::Array(items)) => items,
+        _ => &[],
+    };
+    check_breakpoints(shape, "input", items.iter().map(|i| i.get("content")), spec)?;
+    let effort = r
+        .reasoning
+        .as_ref()
+        .and_then(|x| x.get("effort"))
+        .and_then(Value::as_str);
+    Ok(ModelOptions {
+        service_tier,
+        explicit_mode,
+        cache_echo,
+        day_retention,
+        reasoning: Reasoning::effort(spec.reasoning, effort),
+    })
+}
+
+/// The checks that need the model and the prompt: output limit and context window.
+fn fits(
+    shape: Shape,
+    r: &ResponsesRequest,
+    model: &ModelEntry,
+    prompt: u64,
+) -> Result<(), ApiError> {
+    if let Some(n) = r.max_output_tokens {
+        validate::max_output(shape, "max_output_tokens", n, &model.spec.id, model.window)?;
+    }
+    validate::context(
+        shape,
+        prompt,
+        r.max_output_tokens.unwrap_or(0),
+        model.window,
+    )
+}
+
+/// What a Responses request asks of the planner.
+fn responses_ask(r: &ResponsesRequest, prompt: &ResponsesPrompt, reasoning: Reasoning) -> Ask {
+    let mut ask = Ask {
+        last_user: prompt.last_user.clone(),
+        tools: tool_list(r.tools.as_ref(), false),
+        after_tool_result: prompt.after_tool_result,
+        history: prompt.history.clone(),
+        max_tokens: r.max_output_tokens,
+        reasoning,
+        ..Ask::default()
+    };
+    apply_tool_choice(&mut ask, r.tool_choice.as_ref());
+    json_format(&mut ask, r.text.as_ref().and_then(|t| t.get("format")));
+    ask
+}
+
+/// The answer to a Responses request: what its response objects are made of, in progress
+/// and finished.
+struct Answer<'a> {
+    r: &'a ResponsesRequest,
+    /// `resp_…`.
+    id: String,
+    /// The message item's id, `msg_…`.
+    msg_id: String,
+    /// Unix seconds.
+    created_at: u64,
+    /// Cut short by `max_output_tokens`.
+    incomplete: bool,
+    service_tier: &'static str,
+    /// `prompt_cache_options` as the response echoes it (GPT-5.6+).
+    cache_echo: Option<Value>,
+    /// The output items: one message, or one `function_call` per tool call.
+    output: Vec<Value>,
+    usage: Value,
+    /// The message's text (empty for tool calls).
+    text: String,
+}
+
+impl<'a> Answer<'a> {
+    /// The answer of `plan` (Responses has no `n`: one plan), with the tokens `p` bills.
+    fn new(
+        r: &'a ResponsesRequest,
+        request_id: &str,
+        plan: &Plan,
+        p: &Prepared,
+        opts: ModelOptions,
+    ) -> Answer<'a> {
+        let msg_id = format!("msg_{}", &request_id[4..]);
+        let usage = json!({
+            "input_tokens": p.prompt,
+            "input_tokens_details": {"cached_tokens": p.cache.read, "cache_write_tokens": p.cache.write},
+            "output_tokens": plan.billed_output(),
+            "output_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
+            "total_tokens": p.prompt + plan.billed_output(),
+        });
+        let text = plan.text();
+        let output: Vec<Value> = if plan.tool_calls.is_empty() {
+            vec![
+                json!({"type": "message", "id": msg_id, "status": "completed", "role": "assistant",
+                "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]}),
+            ]
+        } else {
+            plan.tool_calls
+                .iter()
+                .map(|c| json!({"type": "function_call", "id": format!("fc_{}", c.id_suffix), "call_id": format!("call_{}", c.id_suffix),
+                    "name": c.name, "arguments": c.arguments_text, "status": "completed"}))
+                .collect()
+        };
+        Answer {
+            r,
+            id: format!("resp_{}", &request_id[4..]),
+            msg_id,
+            created_at: unix_now(),
+            incomplete: plan.finish == Finish::Length,
+            service_tier: opts.service_tier,
+            cache_echo: opts.cache_echo,
+            output,
+            usage,
+            text,
+        }
+    }
+
+    /// The response object with `status`, `output` and `usage` (`None` while in progress:
+    /// the spec's `usage` is an object, never null).
+    fn response(&self, status: &str, output: Vec<Value>, usage: Option<&Value>) -> Value {
+        let r = self.r;
+        let mut body = json!({
+            "id": self.id, "object": "response", "created_at": self.created_at, "status": status, "error": null,
+            "incomplete_details": if self.incomplete && status != "in_progress" { json!({"reason": "max_output_tokens"}) } else { Value::Null },
+            "instructions": r.instructions, "max_output_tokens": r.max_output_tokens, "model": r.model,
+            "output": output, "parallel_tool_calls": true, "previous_response_id": null,
+            "temperature": 1.0, "top_p": 1.0, "tool_choice": r.tool_choice.clone().unwrap_or(json!("auto")),
+            "tools": echo_tools(r.tools.as_deref()), "truncation": "disabled", "metadata": {},
+            "text": r.text.clone().unwrap_or(json!({"format": {"type": "text"}})),
+            "service_tier": self.service_tier,
+        });
+        if let Some(u) = usage {
+            body["usage"] = u.clone();
+        }
+        if let Some(o) = &self.cache_echo {
+            body["prompt_cache_options"] = o.clone();
+        }
+        body
+    }
+
+    /// The finished response object: the JSON answer, and the stream's last event.
+    fn finished(&self) -> Value {
+        let status = if self.incomplete {
+            "incomplete"
+        } else {
+            "completed"
+        };
+        self.response(status, self.output.clone(), Some(&self.usage))
+    }
+}
+
+/// A typed SSE event before it is numbered: its type, its data (without `type` and
+/// `sequence_number`) and whether it carries a token.
+type Event = (String, Value, bool);
+
+/// The events of a streamed response, every one rendered up front except the per-token
+/// deltas: created, in progress, the output items, then completed or incomplete.
+fn stream_events(a: &Answer, plan: &Plan) -> Vec<Event> {
+    let mut events: Vec<Event> = Vec::new();
+    events.push((
+        "response.created".into(),
+        json!({"response": a.response("in_progress", vec![], None)}),
+        false,
+    ));
+    events.push((
+        "response.in_progress".into(),
+        json!({"response": a.response("in_progress", vec![], None)}),
+        false,
+    ));
+    if plan.tool_calls.is_empty() {
+        message_events(a, plan, &mut events);
+    } else {
+        function_call_events(a, plan, &mut events);
+    }
+    let done_event = if a.incomplete {
+        "response.incomplete"
+    } else {
+        "response.completed"
+    };
+    events.push((done_event.into(), json!({"response": a.finished()}), false));
+    events
+}
+
+/// The events of a message answer: the item and its text part added, one delta a token,
+/// then text, part and item done.
+fn message_events(a: &Answer, plan: &Plan, events: &mut Vec<Event>) {
+    let (msg_id, text) = (&a.msg_id, &a.text);
+    events.push((
+        "response.output_item.added".into(),
+        json!({"output_index": 0, "item": {"type": "message", "id": msg_id, "status": "in_progress", "role": "assistant", "content": []}}),
+        false,
+    ));
+    events.push((
+        "response.content_part.added".into(),
+        json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []}}),
+        false,
+    ));
+    for piece in &plan.pieces {
+        events.push((
+            "response.output_text.delta".into(),
+            json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "delta": piece, "logprobs": []}),
+            true,
+        ));
+    }
+    events.push((
+        "response.output_text.done".into(),
+        json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "text": text, "logprobs": []}),
+        false,
+    ));
+    events.push((
+        "response.content_part.done".into(),
+        json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "part": {"type": "output_text", "text": text, "annotations": [], "logprobs": []}}),
+        false,
+    ));
+    events.push((
+        "response.output_item.done".into(),
+        json!({"output_index": 0, "item": a.output[0]}),
+        false,
+    ));
+}
+
+/// The events of a tool-call answer, per call: the item added, one arguments delta a token,
+/// then arguments and item done.
+fn function_call_events(a: &Answer, plan: &Plan, events: &mut Vec<Event>) {
+    for (i, (c, item)) in plan.tool_calls.iter().zip(&a.output).enumerate() {
+        let fc_id = format!("fc_{}", c.id_suffix);
+        let mut added = item.clone();
+        added["arguments"] = json!("");
+        added["status"] = json!("in_progress");
+        events.push((
+            "response.output_item.added".into(),
+            json!({"output_index": i, "item": added}),
+            false,
+        ));
+        for piece in tokens::token_pieces(&c.arguments_text, usize::MAX).0 {
+            events.push((
+                "response.function_call_arguments.delta".into(),
+                json!({"item_id": fc_id, "output_index": i, "delta": piece}),
+                true,
+            ));
+        }
+        events.push((
+            "response.function_call_arguments.done".into(),
+            json!({"item_id": fc_id, "output_index": i, "name": c.name, "arguments": c.arguments_text}),
+            false,
+        ));
+        events.push((
+            "response.output_item.done".into(),
+            json!({"output_index": i, "item": item}),
+            false,
+        ));
+    }
+}
+
+/// The stream's frames, numbered, with the call's stream fault applied (an error event
+/// halfway, or a malformed frame halfway), and where a `stream_cut` fault ends them.
+fn stream_frames(mut events: Vec<Event>, fault: Option<FaultKind>) -> (FrameFn, Option<usize>) {
+    let mut cut_at = None;
+    match fault {
+        Some(FaultKind::StreamError) => {
+            events.truncate(events.len() / 2);
+            events.push(("error".into(), json!({"code": "server_error", "message": "The server had an error while processing your request.", "param": null}), false));
+        }
+        Some(FaultKind::StreamCut) => cut_at = Some(events.len() / 2),
+        _ => {}
+    }
+    let malformed_at = if fault == Some(FaultKind::Malformed) {
+        Some(events.len() / 2)
+    } else {
+        None
+    };
+    let frame_fn: FrameFn = Box::new(move |i| {
+        if malformed_at == Some(i) {
+            return Some(Frame {
+                data: sse_event("response.output_text.delta", "{\"type\":\"response.output_"),
+                token: false,
+            });
+        }
+        let idx = match malformed_at {
+            Some(m) if i > m => i - 1,
+            _ => i,
+        };
+        let (event, data, token) = events.get(idx)?;
+        let mut data = data.clone();
+        data["type"] = json!(event);
+        data["sequence_number"] = json!(idx);
+        Some(Frame {
+            data: sse_event(event, &data.to_string()),
+            token: *token,
+        })
+    });
+    (frame_fn, cut_at)
+}
+
+/// `POST /v1/responses`.
 pub(crate) async fn responses(
     Extension(req): Extension<Arc<Req>>,
     body: Result<RawBody, ApiError>,
@@ -190,250 +531,31 @@ pub(crate) async fn responses(
                 .with_param("input"),
         );
     }
-    let spec = &call.model.spec;
-    let (tier, service_tier) = validate::openai_tier(req.shape, r.service_tier.as_ref(), spec)?;
-    call.tier = tier;
-    let (explicit_mode, cache_echo) =
-        cache_options(req.shape, r.prompt_cache_options.as_ref(), spec)?;
-    let day_retention = day_retention(req.shape, r.prompt_cache_retention.as_ref(), spec)?;
-    let items: &[Value] = match &r.input {
-        Some(Value::Array(items)) => items,
-        _ => &[],
-    };
-    check_breakpoints(
-        req.shape,
-        "input",
-        items.iter().map(|i| i.get("content")),
-        spec,
-    )?;
-    let effort = r
-        .reasoning
-        .as_ref()
-        .and_then(|x| x.get("effort"))
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let reasoning = Reasoning::effort(spec.reasoning, effort.as_deref());
-    let (r, ((ids, breakpoints), last_user, after_tool, history)) =
-        off_thread(&req, bytes.len(), move || {
-            let prompt = responses_prompt(&r);
-            (r, prompt)
-        })
-        .await?;
-    if let Some(n) = r.max_output_tokens {
-        validate::max_output(
-            req.shape,
-            "max_output_tokens",
-            n,
-            &call.model.spec.id,
-            call.model.window,
-        )?;
-    }
-    validate::context(
-        req.shape,
-        ids.len() as u64,
-        r.max_output_tokens.unwrap_or(0),
-        call.model.window,
-    )?;
-    let mut ask = Ask {
-        last_user,
-        tools: tool_list(r.tools.as_ref(), false),
-        after_tool_result: after_tool,
-        history,
-        max_tokens: r.max_output_tokens,
-        reasoning,
-        ..Ask::default()
-    };
-    apply_tool_choice(&mut ask, r.tool_choice.as_ref());
-    json_format(&mut ask, r.text.as_ref().and_then(|t| t.get("format")));
+    let opts = model_options(req.shape, &r, &mut call)?;
+    let (r, prompt) = off_thread(&req, bytes.len(), move || {
+        let prompt = responses_prompt(&r);
+        (r, prompt)
+    })
+    .await?;
+    fits(req.shape, &r, &call.model, prompt.ids.len() as u64)?;
+    let ask = responses_ask(&r, &prompt, opts.reasoning);
     let stream = r.stream.unwrap_or(false);
     let cache_ask = CacheAsk {
         key: r.prompt_cache_key.clone(),
-        explicit_mode,
-        breakpoints,
-        day_retention,
+        explicit_mode: opts.explicit_mode,
+        breakpoints: prompt.breakpoints,
+        day_retention: opts.day_retention,
     };
-    let (mut plans, mut p) =
-        plan_and_prepare(&req, &call, &bytes, &ask, &ids, &cache_ask, stream).await?;
+    let (mut plans, p) =
+        plan_and_prepare(&req, &call, &bytes, &ask, &prompt.ids, &cache_ask, stream).await?;
     // Responses has no `n`: one plan.
     let plan = plans.swap_remove(0);
-    let id = format!("resp_{}", &req.request_id[4..]);
-    let msg_id = format!("msg_{}", &req.request_id[4..]);
-    let created = unix_now();
-    let usage = json!({
-        "input_tokens": p.prompt,
-        "input_tokens_details": {"cached_tokens": p.cache.read, "cache_write_tokens": p.cache.write},
-        "output_tokens": plan.billed_output(),
-        "output_tokens_details": {"reasoning_tokens": plan.reasoning_tokens},
-        "total_tokens": p.prompt + plan.billed_output(),
-    });
-    let text = plan.text();
-    let output: Vec<Value> = if plan.tool_calls.is_empty() {
-        vec![
-            json!({"type": "message", "id": msg_id, "status": "completed", "role": "assistant",
-            "content": [{"type": "output_text", "text": text, "annotations": [], "logprobs": []}]}),
-        ]
-    } else {
-        plan.tool_calls
-            .iter()
-            .map(|c| json!({"type": "function_call", "id": format!("fc_{}", c.id_suffix), "call_id": format!("call_{}", c.id_suffix),
-                "name": c.name, "arguments": c.arguments_text, "status": "completed"}))
-            .collect()
-    };
-    let incomplete = plan.finish == Finish::Length;
-    // `usage` is `None` while in progress: the spec's `usage` is an object, never null.
-    let response = |status: &str, output: Vec<Value>, usage: Option<&Value>| {
-        let mut body = json!({
-            "id": id, "object": "response", "created_at": created, "status": status, "error": null,
-            "incomplete_details": if incomplete && status != "in_progress" { json!({"reason": "max_output_tokens"}) } else { Value::Null },
-            "instructions": r.instructions, "max_output_tokens": r.max_output_tokens, "model": r.model,
-            "output": output, "parallel_tool_calls": true, "previous_response_id": null,
-            "temperature": 1.0, "top_p": 1.0, "tool_choice": r.tool_choice.clone().unwrap_or(json!("auto")),
-            "tools": echo_tools(r.tools.as_deref()), "truncation": "disabled", "metadata": {},
-            "text": r.text.clone().unwrap_or(json!({"format": {"type": "text"}})),
-            "service_tier": service_tier,
-        });
-        if let Some(u) = usage {
-            body["usage"] = u.clone();
-        }
-        if let Some(o) = &cache_echo {
-            body["prompt_cache_options"] = o.clone();
-        }
-        body
-    };
-    let final_status = if incomplete {
-        "incomplete"
-    } else {
-        "completed"
-    };
+    let answer = Answer::new(&r, &req.request_id, &plan, &p, opts);
     if !stream {
-        let body = response(final_status, output, Some(&usage));
-        let delay = p.timing.total(plan.output_tokens);
-        let resp = json_response(&body, p.headers, delay, call.fault).await;
-        drop(p.outcome);
-        drop(p.inflight);
-        return Ok(resp);
+        return Ok(p
+            .send_json(&answer.finished(), plan.output_tokens, call.fault)
+            .await);
     }
-    // Typed SSE events: every frame is rendered up front except the per-token deltas.
-    let mut frames: Vec<(String, Value, bool)> = Vec::new();
-    frames.push((
-        "response.created".into(),
-        json!({"response": response("in_progress", vec![], None)}),
-        false,
-    ));
-    frames.push((
-        "response.in_progress".into(),
-        json!({"response": response("in_progress", vec![], None)}),
-        false,
-    ));
-    if plan.tool_calls.is_empty() {
-        frames.push((
-            "response.output_item.added".into(),
-            json!({"output_index": 0, "item": {"type": "message", "id": msg_id, "status": "in_progress", "role": "assistant", "content": []}}),
-            false,
-        ));
-        frames.push((
-            "response.content_part.added".into(),
-            json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "part": {"type": "output_text", "text": "", "annotations": [], "logprobs": []}}),
-            false,
-        ));
-        for piece in &plan.pieces {
-            frames.push((
-                "response.output_text.delta".into(),
-                json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "delta": piece, "logprobs": []}),
-                true,
-            ));
-        }
-        frames.push((
-            "response.output_text.done".into(),
-            json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "text": text, "logprobs": []}),
-            false,
-        ));
-        frames.push((
-            "response.content_part.done".into(),
-            json!({"item_id": msg_id, "output_index": 0, "content_index": 0, "part": {"type": "output_text", "text": text, "annotations": [], "logprobs": []}}),
-            false,
-        ));
-        frames.push((
-            "response.output_item.done".into(),
-            json!({"output_index": 0, "item": output[0]}),
-            false,
-        ));
-    } else {
-        for (i, (c, item)) in plan.tool_calls.iter().zip(&output).enumerate() {
-            let fc_id = format!("fc_{}", c.id_suffix);
-            let mut added = item.clone();
-            added["arguments"] = json!("");
-            added["status"] = json!("in_progress");
-            frames.push((
-                "response.output_item.added".into(),
-                json!({"output_index": i, "item": added}),
-                false,
-            ));
-            for piece in tokens::token_pieces(&c.arguments_text, usize::MAX).0 {
-                frames.push((
-                    "response.function_call_arguments.delta".into(),
-                    json!({"item_id": fc_id, "output_index": i, "delta": piece}),
-                    true,
-                ));
-            }
-            frames.push((
-                "response.function_call_arguments.done".into(),
-                json!({"item_id": fc_id, "output_index": i, "name": c.name, "arguments": c.arguments_text}),
-                false,
-            ));
-            frames.push((
-                "response.output_item.done".into(),
-                json!({"output_index": i, "item": item}),
-                false,
-            ));
-        }
-    }
-    let done_event = if incomplete {
-        "response.incomplete"
-    } else {
-        "response.completed"
-    };
-    frames.push((
-        done_event.into(),
-        json!({"response": response(final_status, output.clone(), Some(&usage))}),
-        false,
-    ));
-    let mut cut_at = None;
-    match call.fault {
-        Some(FaultKind::StreamError) => {
-            frames.truncate(frames.len() / 2);
-            frames.push(("error".into(), json!({"code": "server_error", "message": "The server had an error while processing your request.", "param": null}), false));
-        }
-        Some(FaultKind::StreamCut) => cut_at = Some(frames.len() / 2),
-        _ => {}
-    }
-    let malformed_at = if call.fault == Some(FaultKind::Malformed) {
-        Some(frames.len() / 2)
-    } else {
-        None
-    };
-    let frame_fn: FrameFn = Box::new(move |i| {
-        if malformed_at == Some(i) {
-            return Some(Frame {
-                data: sse_event("response.output_text.delta", "{\"type\":\"response.output_"),
-                token: false,
-            });
-        }
-        let idx = match malformed_at {
-            Some(m) if i > m => i - 1,
-            _ => i,
-        };
-        let (event, data, token) = frames.get(idx)?;
-        let mut data = data.clone();
-        data["type"] = json!(event);
-        data["sequence_number"] = json!(idx);
-        Some(Frame {
-            data: sse_event(event, &data.to_string()),
-            token: *token,
-        })
-    });
-    let timing = std::mem::replace(&mut p.timing, Timing::new(&req.cfg, &call, 0));
-    Ok(sse_response(
-        frame_fn, timing, p.outcome, p.inflight, cut_at, p.headers,
-    ))
+    let (frames, cut_at) = stream_frames(stream_events(&answer, &plan), call.fault);
+    Ok(p.send_sse(frames, cut_at))
 }
