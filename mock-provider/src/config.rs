@@ -2,7 +2,7 @@
 //! ([`RawConfig`]) and then validated into domain types ([`MockConfig`]). Every validation
 //! error names the offending field.
 
-use crate::dist::{Dist, RawDist};
+use crate::dist::{MockDist, RawDist};
 use crate::window::{Window, window};
 use burnrate_sim::{Catalog, ModelSpec, Provider};
 use serde::{Deserialize, Serialize};
@@ -383,10 +383,10 @@ pub struct ModelEntry {
     pub spec: ModelSpec,
     /// Context window and output limit.
     pub window: Window,
-    pub ttft: Dist,
-    pub inter_token: Dist,
-    pub output_tokens: Dist,
-    pub reasoning_tokens: Dist,
+    pub ttft: MockDist,
+    pub inter_token: MockDist,
+    pub output_tokens: MockDist,
+    pub reasoning_tokens: MockDist,
     pub slowdown_per_inflight: f64,
     /// Tool rounds per turn under `tool_choice: auto` (see `plan::pick_tool`).
     pub tool_rounds: u64,
@@ -681,8 +681,8 @@ pub(crate) fn build_entry(
     let pick = |name: &str,
                 own: &Option<RawDist>,
                 default: &Option<RawDist>,
-                fallback: Dist|
-     -> Result<Dist, ConfigError> {
+                fallback: MockDist|
+     -> Result<MockDist, ConfigError> {
         match (own, default) {
             (Some(d), _) => d
                 .to_dist()
@@ -697,7 +697,7 @@ pub(crate) fn build_entry(
         "ttft",
         &own.ttft,
         &defaults.ttft,
-        Dist::Lognormal {
+        MockDist::Lognormal {
             mean: lat.time_to_first_token_s,
             cv: lat.cv,
         },
@@ -706,7 +706,7 @@ pub(crate) fn build_entry(
         "inter_token",
         &own.inter_token,
         &defaults.inter_token,
-        Dist::Lognormal {
+        MockDist::Lognormal {
             mean: lat.time_per_output_token_s,
             cv: lat.cv,
         },
@@ -715,7 +715,7 @@ pub(crate) fn build_entry(
         "output_tokens",
         &own.output_tokens,
         &defaults.output_tokens,
-        Dist::Lognormal {
+        MockDist::Lognormal {
             mean: 150.0,
             cv: 0.6,
         },
@@ -724,7 +724,7 @@ pub(crate) fn build_entry(
         "reasoning_tokens",
         &own.reasoning_tokens,
         &defaults.reasoning_tokens,
-        Dist::Lognormal {
+        MockDist::Lognormal {
             mean: 400.0,
             cv: 0.8,
         },

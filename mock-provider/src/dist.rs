@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 /// A distribution of a non-negative quantity (seconds or tokens), validated.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Dist {
+pub enum MockDist {
     Constant { value: f64 },
     Uniform { low: f64, high: f64 },
     Normal { mean: f64, sd: f64 },
@@ -52,22 +52,22 @@ const DIST_NAMES: &str = "constant, uniform, normal, lognormal";
 
 impl RawDist {
     /// The new spelling of `dist`.
-    pub fn of(dist: &Dist) -> RawDist {
+    pub fn of(dist: &MockDist) -> RawDist {
         let mut raw = RawDist::default();
         let name = match *dist {
-            Dist::Constant { value } => {
+            MockDist::Constant { value } => {
                 raw.value = Some(value);
                 "constant"
             }
-            Dist::Uniform { low, high } => {
+            MockDist::Uniform { low, high } => {
                 (raw.low, raw.high) = (Some(low), Some(high));
                 "uniform"
             }
-            Dist::Normal { mean, sd } => {
+            MockDist::Normal { mean, sd } => {
                 (raw.mean, raw.sd) = (Some(mean), Some(sd));
                 "normal"
             }
-            Dist::Lognormal { mean, cv } => {
+            MockDist::Lognormal { mean, cv } => {
                 (raw.mean, raw.cv) = (Some(mean), Some(cv));
                 "lognormal"
             }
@@ -107,7 +107,7 @@ impl RawDist {
     }
 
     /// The distribution, checked; the error says what is allowed (the caller names the field).
-    pub fn to_dist(&self) -> Result<Dist, String> {
+    pub fn to_dist(&self) -> Result<MockDist, String> {
         let name = match (&self.dist, &self.kind) {
             (Some(_), Some(_)) => return Err("give `dist` (or the old `kind`), not both".into()),
             (Some(n), None) | (None, Some(n)) => n.as_str(),
@@ -154,18 +154,18 @@ impl RawDist {
         }
         let need = |v: Option<f64>| v.unwrap_or_default();
         let dist = match name {
-            "constant" => Dist::Constant {
+            "constant" => MockDist::Constant {
                 value: need(self.value),
             },
-            "uniform" => Dist::Uniform {
+            "uniform" => MockDist::Uniform {
                 low: need(low),
                 high: need(high),
             },
-            "normal" => Dist::Normal {
+            "normal" => MockDist::Normal {
                 mean: need(self.mean),
                 sd: need(self.sd),
             },
-            _ => Dist::Lognormal {
+            _ => MockDist::Lognormal {
                 mean: need(self.mean),
                 cv: need(self.cv),
             },
@@ -175,26 +175,26 @@ impl RawDist {
     }
 }
 
-impl Dist {
+impl MockDist {
     /// Checks the parameters; the error says what is allowed (the caller names the field).
     pub fn validate(&self) -> Result<(), String> {
         let bad = Err;
         let finite_nonneg = |v: f64| v.is_finite() && v >= 0.0;
         match *self {
-            Dist::Constant { value } if !finite_nonneg(value) => {
+            MockDist::Constant { value } if !finite_nonneg(value) => {
                 bad(format!("value must be >= 0, got {value}"))
             }
-            Dist::Uniform { low, high }
+            MockDist::Uniform { low, high }
                 if !(finite_nonneg(low) && finite_nonneg(high) && low <= high) =>
             {
                 bad(format!(
                     "needs 0 <= low <= high, got low {low}, high {high}"
                 ))
             }
-            Dist::Normal { mean, sd } if !(finite_nonneg(mean) && finite_nonneg(sd)) => {
+            MockDist::Normal { mean, sd } if !(finite_nonneg(mean) && finite_nonneg(sd)) => {
                 bad(format!("needs mean >= 0 and sd >= 0, got {mean}, {sd}"))
             }
-            Dist::Lognormal { mean, cv }
+            MockDist::Lognormal { mean, cv }
                 if !(finite_nonneg(mean) && finite_nonneg(cv) && cv < 100.0) =>
             {
                 bad(format!(
@@ -208,27 +208,27 @@ impl Dist {
     /// The mean of the distribution (of the untruncated normal).
     pub fn mean(&self) -> f64 {
         match *self {
-            Dist::Constant { value } => value,
-            Dist::Uniform { low, high } => (low + high) / 2.0,
-            Dist::Normal { mean, .. } | Dist::Lognormal { mean, .. } => mean,
+            MockDist::Constant { value } => value,
+            MockDist::Uniform { low, high } => (low + high) / 2.0,
+            MockDist::Normal { mean, .. } | MockDist::Lognormal { mean, .. } => mean,
         }
     }
 
     /// One draw, never negative.
     pub fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> f64 {
         let v = match *self {
-            Dist::Constant { value } => value,
-            Dist::Uniform { low, high } => {
+            MockDist::Constant { value } => value,
+            MockDist::Uniform { low, high } => {
                 if high > low {
                     rng.random_range(low..high)
                 } else {
                     low
                 }
             }
-            Dist::Normal { mean, sd } => {
+            MockDist::Normal { mean, sd } => {
                 Normal::new(mean, sd).map(|d| d.sample(rng)).unwrap_or(mean)
             }
-            Dist::Lognormal { mean, cv } => {
+            MockDist::Lognormal { mean, cv } => {
                 if mean <= 0.0 || cv <= 0.0 {
                     mean
                 } else {

@@ -16,7 +16,7 @@ use std::time::Duration;
 pub struct Timing {
     pub factor: f64,
     pub ttft: Duration,
-    inter: crate::dist::Dist,
+    inter: crate::dist::MockDist,
     rng: Pcg64Mcg,
 }
 

@@ -4,7 +4,7 @@
 //! derived from (seed, replica), so arrivals do not depend on anything else the engine draws.
 
 use crate::model::{Arrivals, GrowthShape, IncidentKind, Scenario};
-use crate::prepared::{Prepared, replica_rng};
+use crate::run_facts::{RunFacts, replica_rng};
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
 
@@ -25,7 +25,7 @@ pub struct ArrivalProcess<'a> {
 }
 
 impl<'a> ArrivalProcess<'a> {
-    pub(crate) fn new(sc: &'a Scenario, prep: &Prepared, seed: u64, replica: u32) -> Self {
+    pub(crate) fn new(sc: &'a Scenario, prep: &RunFacts, seed: u64, replica: u32) -> Self {
         ArrivalProcess {
             sc,
             max_rate_per_s: prep.max_rate_per_s,
@@ -40,7 +40,7 @@ impl<'a> ArrivalProcess<'a> {
 
     /// The arrivals of replica `replica` of `scenario` with `seed`, over its horizon.
     pub fn for_scenario(scenario: &'a Scenario, seed: u64, replica: u32) -> Self {
-        ArrivalProcess::new(scenario, &Prepared::new(scenario), seed, replica)
+        ArrivalProcess::new(scenario, &RunFacts::new(scenario), seed, replica)
     }
 
     /// Tasks per second at time `t_s`.

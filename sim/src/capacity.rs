@@ -7,7 +7,7 @@ use crate::model::Scenario;
 use crate::replicas::run_summary;
 use crate::result::{Binding, LimitRung, Limiting, WaitQuantiles};
 use crate::search::{Bracket, Probed, k_section, search};
-use crate::summary::Summary;
+use crate::tally::Tally;
 use hdrhistogram::Histogram;
 
 /// Share of an hour's attempts that must be slow for the hour to count as saturated.
@@ -48,7 +48,7 @@ fn quantile_s(h: &Histogram<u64>, q: f64) -> f64 {
 }
 
 /// The task wait quantiles (time in rate-limit queues).
-pub(crate) fn task_wait(s: &Summary) -> WaitQuantiles {
+pub(crate) fn task_wait(s: &Tally) -> WaitQuantiles {
     WaitQuantiles {
         p50: quantile_s(&s.task_wait_ms, 0.50),
         p95: quantile_s(&s.task_wait_ms, 0.95),
@@ -56,7 +56,7 @@ pub(crate) fn task_wait(s: &Summary) -> WaitQuantiles {
 }
 
 /// The (model, limit) pairs that saturate, in order of the first saturated hour.
-pub(crate) fn binding(sc: &Scenario, s: &Summary) -> Vec<Binding> {
+pub(crate) fn binding(sc: &Scenario, s: &Tally) -> Vec<Binding> {
     let models = sc.models.len();
     let hours = s.hour_calls.len() / models.max(1);
     let mut first: Vec<Option<usize>> = vec![None; models * LIMIT_KINDS.len()];
@@ -162,7 +162,7 @@ fn peak_factor(sc: &Scenario) -> f64 {
 
 /// Runs one probe and tells `on_probe` how many tasks it simulated (the searches' cost, shown
 /// in the progress bar).
-fn probe(sc: &Scenario, on_probe: &(dyn Fn(u64) + Sync)) -> Option<Summary> {
+fn probe(sc: &Scenario, on_probe: &(dyn Fn(u64) + Sync)) -> Option<Tally> {
     let s = run_summary(sc, 0..sc.horizon.replicas, None, &|| {}).ok()?;
     on_probe(s.tasks_total);
     Some(s)

@@ -8,12 +8,12 @@ use crate::stats::{
     Ci95, TASK_GROUPS, clustered_quantile_ci, clustered_share_ci, clustered_weighted_quantile_ci,
     iid_quantile_ci, replica_mean_ci, t975,
 };
-use crate::summary::Summary;
+use crate::tally::Tally;
 use hdrhistogram::Histogram;
 
 const PS: [f64; 3] = [0.50, 0.95, 0.99];
 
-pub(crate) fn add_intervals(sc: &Scenario, s: &Summary, r: &mut SimResult) {
+pub(crate) fn add_intervals(sc: &Scenario, s: &Tally, r: &mut SimResult) {
     let days = sc.horizon.days as usize;
     let day_usd: Vec<f64> = s.day_costs.iter().map(|c| pusd_to_usd(*c)).collect();
 

@@ -8,10 +8,9 @@
 use crate::agent::{self, AfterSteps, BreakerState, CallKind, Next, OutputDraw, TaskState, Tier};
 use crate::catalog::{ModelSpec, TokenCounts};
 use crate::model::{FailureRates, IncidentKind, ModelIdx, Scenario, ceilings};
-use crate::prepared::{Prepared, replica_rng};
-use crate::summary::{
-    F_BREAKER, F_MALFORMED, F_OUTAGE, F_RATE_LIMIT, F_SERVER_ERROR, F_TIMEOUT, F_TOOL_ERROR,
-    Summary,
+use crate::run_facts::{RunFacts, replica_rng};
+use crate::tally::{
+    F_BREAKER, F_MALFORMED, F_OUTAGE, F_RATE_LIMIT, F_SERVER_ERROR, F_TIMEOUT, F_TOOL_ERROR, Tally,
 };
 use rand::Rng;
 use rand_pcg::Pcg64Mcg;
@@ -222,7 +221,7 @@ struct MinuteCounter {
 /// Simulates one replica.
 pub(crate) struct Replica<'a> {
     sc: &'a Scenario,
-    prep: &'a Prepared,
+    prep: &'a RunFacts,
     index: u32,
     rng: Pcg64Mcg,
     now_us: u64,
@@ -271,11 +270,11 @@ pub(crate) struct Replica<'a> {
     arrivals: crate::arrivals::ArrivalProcess<'a>,
     in_flight: usize,
     events: u64,
-    pub summary: Summary,
+    pub tally: Tally,
 }
 
 impl<'a> Replica<'a> {
-    pub fn new(sc: &'a Scenario, prep: &'a Prepared, index: u32) -> Replica<'a> {
+    pub fn new(sc: &'a Scenario, prep: &'a RunFacts, index: u32) -> Replica<'a> {
         let models = sc.models.len();
         let lines = prep.step_lines();
         Replica {
@@ -316,7 +315,7 @@ impl<'a> Replica<'a> {
             arrivals: crate::arrivals::ArrivalProcess::new(sc, prep, sc.horizon.seed, index),
             in_flight: 0,
             events: 0,
-            summary: Summary::new(lines, models, sc.horizon.days),
+            tally: Tally::new(lines, models, sc.horizon.days),
         }
     }
 
@@ -330,7 +329,7 @@ impl<'a> Replica<'a> {
     }
 
     /// Runs to the end of the horizon and until every task in flight has finished.
-    pub fn run(mut self) -> Result<Summary, EngineError> {
+    pub fn run(mut self) -> Result<Tally, EngineError> {
         if let Some(t) = self.arrivals.next_after(0) {
             self.push(t, Ev::Arrival);
         }
@@ -372,31 +371,31 @@ impl<'a> Replica<'a> {
             }
         }
         for (m, counter) in self.minutes.iter().enumerate() {
-            let peak = &mut self.summary.peaks[m];
+            let peak = &mut self.tally.peaks[m];
             peak.0 = peak.0.max(counter.requests);
             peak.1 = peak.1.max(counter.tokens);
         }
-        self.summary.unfinished += self.tasks.iter().filter(|t| t.live).count() as u64;
-        self.summary.events = self.events;
+        self.tally.unfinished += self.tasks.iter().filter(|t| t.live).count() as u64;
+        self.tally.events = self.events;
         let total: u128 = self.day_spend.iter().sum();
-        self.summary.day_costs = std::mem::take(&mut self.day_spend);
-        self.summary.replica_costs = vec![total];
-        self.summary.day_tasks = std::mem::take(&mut self.day_tasks);
-        self.summary.day_cap_costs = std::mem::take(&mut self.day_cap_spend);
-        Ok(self.summary)
+        self.tally.day_costs = std::mem::take(&mut self.day_spend);
+        self.tally.replica_costs = vec![total];
+        self.tally.day_tasks = std::mem::take(&mut self.day_tasks);
+        self.tally.day_cap_costs = std::mem::take(&mut self.day_cap_spend);
+        Ok(self.tally)
     }
 
     fn arrive(&mut self) -> Result<(), EngineError> {
-        self.summary.tasks_total += 1;
+        self.tally.tasks_total += 1;
         let day = ((self.now_us / DAY_US) as u32).min(self.sc.horizon.days - 1);
         self.day_tasks[day as usize] += 1;
         let sc = self.sc;
         if agent::prefiltered(sc, &mut self.rng) {
-            self.summary.prefiltered += 1;
+            self.tally.prefiltered += 1;
             return Ok(());
         }
         if agent::daily_cap_reached(&sc.limits, self.day_spend[day as usize]) {
-            self.summary.rejected_by_cap += 1;
+            self.tally.rejected_by_cap += 1;
             return Ok(());
         }
         if self.in_flight >= ceilings::MAX_TASKS_IN_FLIGHT {
@@ -431,7 +430,7 @@ impl<'a> Replica<'a> {
         };
         self.in_flight += 1;
         if routed && let Some(r) = &sc.routing {
-            self.summary.routed_tasks += 1;
+            self.tally.routed_tasks += 1;
             let prefix = r.classifier_prefix_tokens.sample_count(&mut self.rng);
             let body = r.classifier_input_tokens.sample_count(&mut self.rng);
             let model = r.classifier_model;
@@ -658,7 +657,7 @@ impl<'a> Replica<'a> {
             self.count_attempt(m);
             if rules.refuses_oversize && self.buckets[pool].over_tpm(counted_input, admitted_output)
             {
-                self.summary.failures[F_RATE_LIMIT] += 1;
+                self.tally.failures[F_RATE_LIMIT] += 1;
                 self.give_up(c, false);
                 return true;
             }
@@ -736,7 +735,7 @@ impl<'a> Replica<'a> {
         if self.breakers[call.model].is_open(self.now_us) {
             // Fail fast: no call is made while the breaker is open.
             self.leave_queue(c, from_queue);
-            self.summary.failures[F_BREAKER] += 1;
+            self.tally.failures[F_BREAKER] += 1;
             self.give_up(c, true);
             return true;
         }
@@ -778,7 +777,7 @@ impl<'a> Replica<'a> {
             self.calls[c as usize].limit_kind = kind;
             self.waiting[pool].push_front(c);
         } else {
-            self.summary.rate_limit_waits += 1;
+            self.tally.rate_limit_waits += 1;
             let call = &mut self.calls[c as usize];
             call.queued_at_us = now;
             call.limit_kind = kind;
@@ -796,13 +795,13 @@ impl<'a> Replica<'a> {
     fn count_started(&mut self, call: &Call, counted_input: u64, net_output: u64) {
         let m = call.model;
         self.count_minute(m, counted_input + net_output);
-        let usage = &mut self.summary.model_usage[m];
+        let usage = &mut self.tally.model_usage[m];
         usage[0] += 1;
         usage[1] += counted_input;
         usage[2] += net_output;
-        self.summary.calls += 1;
+        self.tally.calls += 1;
         if call.attempt > 0 {
-            self.summary.retries += 1;
+            self.tally.retries += 1;
         }
         let mut it = self.members(call);
         while let Some(t) = self.next_member(&mut it) {
@@ -813,7 +812,7 @@ impl<'a> Replica<'a> {
             }
         }
         if call.batch {
-            self.summary.batch_calls += 1;
+            self.tally.batch_calls += 1;
         }
     }
 
@@ -891,11 +890,11 @@ impl<'a> Replica<'a> {
         if cached > 0 {
             let key = call.cache_key;
             let line = key / sc.models.len();
-            self.summary.cache_by_step[line].0 += 1;
+            self.tally.cache_by_step[line].0 += 1;
             let live = self.cache_expiry_us[key] > now;
             if live && self.cache_ready_us[key] <= now {
                 tokens.cache_read = cached;
-                self.summary.cache_by_step[line].1 += 1;
+                self.tally.cache_by_step[line].1 += 1;
             } else {
                 // Not readable yet (or gone): this request writes again.
                 tokens.cache_write = cached;
@@ -1001,12 +1000,12 @@ impl<'a> Replica<'a> {
         }
         let call = self.calls[c as usize];
         let waited_us = self.now_us - call.queued_at_us;
-        let s = &mut self.summary;
+        let s = &mut self.tally;
         s.model_wait_ms[call.model].saturating_record((waited_us / 1000).max(1));
-        if waited_us as f64 >= crate::summary::SATURATION_WAIT_S * US_PER_S {
+        if waited_us as f64 >= crate::tally::SATURATION_WAIT_S * US_PER_S {
             let hour = self.hour_index(call.queued_at_us);
             let models = self.sc.models.len();
-            self.summary.hour_slow[(hour * models + call.model) * 4 + call.limit_kind as usize] +=
+            self.tally.hour_slow[(hour * models + call.model) * 4 + call.limit_kind as usize] +=
                 1;
         }
         let mut it = self.members(&call);
@@ -1024,14 +1023,14 @@ impl<'a> Replica<'a> {
     /// Counts an attempt wanting `model` this hour (the denominator of the saturated share).
     fn count_attempt(&mut self, model: ModelIdx) {
         let hour = self.hour_index(self.now_us);
-        self.summary.hour_calls[hour * self.sc.models.len() + model] += 1;
+        self.tally.hour_calls[hour * self.sc.models.len() + model] += 1;
     }
 
     fn count_minute(&mut self, model: ModelIdx, tokens: u64) {
         let minute = self.now_us / 60_000_000;
         let counter = &mut self.minutes[model];
         if counter.minute != minute {
-            let peak = &mut self.summary.peaks[model];
+            let peak = &mut self.tally.peaks[model];
             peak.0 = peak.0.max(counter.requests);
             peak.1 = peak.1.max(counter.tokens);
             *counter = MinuteCounter {
@@ -1069,7 +1068,7 @@ impl<'a> Replica<'a> {
                         ..TokenCounts::default()
                     };
                     let g = spec.bill(&growth, &billing).total();
-                    self.summary.cost_retry_overhead += u128::from(g);
+                    self.tally.cost_retry_overhead += u128::from(g);
                 }
                 let n = self.member_count(&call);
                 let members = match call.group {
@@ -1097,8 +1096,8 @@ impl<'a> Replica<'a> {
                 }
             }
             Outcome::Content(kind) => {
-                self.summary.failures[kind] += 1;
-                self.summary.cost_retry_overhead += total;
+                self.tally.failures[kind] += 1;
+                self.tally.cost_retry_overhead += total;
                 if call.attempt < max_retries {
                     // The agent retries with its failed attempt and the error appended.
                     let mut growth = 0;
@@ -1123,8 +1122,8 @@ impl<'a> Replica<'a> {
                 }
             }
             Outcome::Transport(kind) => {
-                self.summary.failures[kind] += 1;
-                self.summary.cost_retry_overhead += total;
+                self.tally.failures[kind] += 1;
+                self.tally.cost_retry_overhead += total;
                 if call.attempt < max_retries {
                     // The same request again after exponential backoff with jitter.
                     let wait_s = agent::backoff_s(&sc.limits, call.attempt, &mut self.rng);
@@ -1141,7 +1140,7 @@ impl<'a> Replica<'a> {
     /// Books the cost of an attempt: exact pUSD split between the call's tasks.
     fn charge(&mut self, call: &Call, cost: &crate::catalog::CostBreakdown, line: usize) {
         let total = u128::from(cost.total());
-        let s = &mut self.summary;
+        let s = &mut self.tally;
         s.cost_by_step[line] += total;
         s.cost_by_model[call.model] += total;
         s.cost_by_kind[0] += u128::from(cost.input);
@@ -1185,9 +1184,9 @@ impl<'a> Replica<'a> {
             if self.index == 0 && day == 0 {
                 let minute = ((self.now_us / 60_000_000) as u32).min(24 * 60 - 1);
                 let cumulative = self.day_spend[0];
-                match self.summary.sample_day.last_mut() {
+                match self.tally.sample_day.last_mut() {
                     Some(last) if last.0 == minute => last.1 = cumulative,
-                    _ => self.summary.sample_day.push((minute, cumulative)),
+                    _ => self.tally.sample_day.push((minute, cumulative)),
                 }
             }
         }
@@ -1244,13 +1243,13 @@ impl<'a> Replica<'a> {
             .expect("router calls exist only with routing");
         let misrouted = self.tasks[task_id as usize].a.route(r, &mut self.rng);
         if misrouted {
-            self.summary.misrouted += 1;
+            self.tally.misrouted += 1;
         }
         self.begin_step(task_id);
     }
 
     fn escalate(&mut self, task_id: u32) {
-        self.summary.escalated += 1;
+        self.tally.escalated += 1;
         self.tasks[task_id as usize].a.escalate();
         self.begin_step(task_id);
     }
@@ -1285,7 +1284,7 @@ impl<'a> Replica<'a> {
             .end_of_steps(self.sc, &mut self.rng)
         {
             AfterSteps::Escalated => {
-                self.summary.escalated += 1;
+                self.tally.escalated += 1;
                 self.begin_step(task_id);
             }
             AfterSteps::Loop(last) => self.issue_step_call(task_id, last, true),
@@ -1301,7 +1300,7 @@ impl<'a> Replica<'a> {
         t.live = false;
         self.in_flight -= 1;
         self.free_tasks.push(task_id);
-        let s = &mut self.summary;
+        let s = &mut self.tally;
         match end {
             End::Succeeded => s.succeeded += 1,
             End::Partial => s.partial += 1,

@@ -1,11 +1,11 @@
 //! The bottom layer of a run: every replica of a range simulated on the thread pool and merged
-//! in index order into one [`Summary`]. The public run (`run.rs`), the capacity searches
+//! in index order into one [`Tally`]. The public run (`run.rs`), the capacity searches
 //! (`capacity.rs`) and shards (`shard.rs`) all call it; it calls only the engine.
 
 use crate::engine::{EngineError, Replica};
 use crate::model::Scenario;
-use crate::prepared::Prepared;
-use crate::summary::Summary;
+use crate::run_facts::RunFacts;
+use crate::tally::Tally;
 use rayon::prelude::*;
 
 #[derive(Debug, thiserror::Error)]
@@ -24,8 +24,8 @@ pub(crate) fn run_summary(
     replicas: std::ops::Range<u32>,
     threads: Option<usize>,
     on_replica_done: &(dyn Fn() + Sync),
-) -> Result<Summary, SimError> {
-    let prep = Prepared::new(sc);
+) -> Result<Tally, SimError> {
+    let prep = RunFacts::new(sc);
     let work = || {
         replicas
             .clone()
@@ -45,7 +45,7 @@ pub(crate) fn run_summary(
                 Ok(a)
             })
             .unwrap_or_else(|| {
-                Ok(Summary::new(
+                Ok(Tally::new(
                     prep.step_lines(),
                     sc.models.len(),
                     sc.horizon.days,

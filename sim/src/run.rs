@@ -5,7 +5,7 @@ use crate::money::pusd_to_usd;
 use crate::replicas::{SimError, in_pool, run_summary};
 use crate::result::*;
 use crate::stats::quantile_sorted;
-use crate::summary::{FAILURE_KINDS, Summary};
+use crate::tally::{FAILURE_KINDS, Tally};
 use hdrhistogram::Histogram;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -276,7 +276,7 @@ fn hist_cvar95(h: &Histogram<u64>) -> f64 {
 }
 
 /// The result of a merged summary, with the capacity searches.
-pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
+pub(crate) fn build_result(sc: &Scenario, s: &Tally) -> SimResult {
     let mut result = build_result_without_searches(sc, s);
     add_capacity_searches(sc, s, &mut result, &|_| {});
     result
@@ -286,7 +286,7 @@ pub(crate) fn build_result(sc: &Scenario, s: &Summary) -> SimResult {
 /// budget headroom. They cost more than the statistics, so callers that skip them can.
 fn add_capacity_searches(
     sc: &Scenario,
-    s: &Summary,
+    s: &Tally,
     result: &mut SimResult,
     on_probe: &(dyn Fn(u64) + Sync),
 ) {
@@ -304,7 +304,7 @@ fn add_capacity_searches(
     }
 }
 
-fn build_result_without_searches(sc: &Scenario, s: &Summary) -> SimResult {
+fn build_result_without_searches(sc: &Scenario, s: &Tally) -> SimResult {
     let mut result = SimResult {
         scenario: sc.name.clone(),
         scenario_hash: scenario_hash(sc),
@@ -361,7 +361,7 @@ fn replica_days(sc: &Scenario) -> f64 {
 }
 
 /// Calls made, retries, failures by kind, rate-limit waits and batch calls.
-fn call_counts(s: &Summary) -> CallCounts {
+fn call_counts(s: &Tally) -> CallCounts {
     let finished = s.finished_tasks();
     CallCounts {
         total: s.calls,
@@ -383,7 +383,7 @@ fn call_counts(s: &Summary) -> CallCounts {
 
 /// Cost per task (histogram quantiles), per day and per month (exact), and the per-day means
 /// by step, model and kind of token.
-fn cost_summary(sc: &Scenario, s: &Summary) -> CostSummary {
+fn cost_summary(sc: &Scenario, s: &Tally) -> CostSummary {
     let days_total = replica_days(sc);
     let per_day_mean = |pusd: u128| usd(pusd) / days_total;
     let mut by_step = BTreeMap::new();
@@ -416,7 +416,7 @@ fn cost_summary(sc: &Scenario, s: &Summary) -> CostSummary {
 }
 
 /// Cost per finished task: quantiles from the histogram, the mean and extremes exact.
-fn per_task_quantiles(s: &Summary) -> Quantiles {
+fn per_task_quantiles(s: &Tally) -> Quantiles {
     let finished = s.finished_tasks();
     let h = &s.task_cost_nusd;
     let (lo, hi) = if finished == 0 {
@@ -442,7 +442,7 @@ fn per_task_quantiles(s: &Summary) -> Quantiles {
 }
 
 /// The daily budget's breaches (share of days, first day, replicas) and the spend caps.
-fn budget_summary(sc: &Scenario, s: &Summary) -> BudgetSummary {
+fn budget_summary(sc: &Scenario, s: &Tally) -> BudgetSummary {
     let breaches = match sc.daily_budget_pusd {
         Some(b) => s.day_costs.iter().filter(|c| **c > u128::from(b)).count(),
         None => 0,
@@ -461,7 +461,7 @@ fn budget_summary(sc: &Scenario, s: &Summary) -> BudgetSummary {
 }
 
 /// Cache hit rate overall and by step, and what caching saved per day.
-fn cache_summary(sc: &Scenario, s: &Summary) -> CacheSummary {
+fn cache_summary(sc: &Scenario, s: &Tally) -> CacheSummary {
     let (lookups, hits) = s
         .cache_by_step
         .iter()
@@ -489,7 +489,7 @@ fn cache_summary(sc: &Scenario, s: &Summary) -> CacheSummary {
 }
 
 /// Task latency quantiles (seconds) and its log-bucketed histogram.
-fn latency_summary(s: &Summary) -> LatencySummary {
+fn latency_summary(s: &Tally) -> LatencySummary {
     let lh = &s.task_latency_ms;
     let ms = |v: u64| v as f64 / 1000.0;
     if lh.is_empty() {
@@ -516,7 +516,7 @@ fn latency_summary(s: &Summary) -> LatencySummary {
 
 /// Peak use against each model's limits, the limits that bind and the wait for them (the
 /// searches fill in the rest).
-fn capacity_summary(sc: &Scenario, s: &Summary) -> CapacitySummary {
+fn capacity_summary(sc: &Scenario, s: &Tally) -> CapacitySummary {
     let mut by_model = BTreeMap::new();
     for (i, (rpm, tpm)) in s.peaks.iter().enumerate() {
         if *rpm == 0 {

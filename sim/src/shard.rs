@@ -6,7 +6,7 @@ use crate::model::Scenario;
 use crate::replicas::{SimError, run_summary};
 use crate::result::SimResult;
 use crate::run::{RunOptions, build_result, scenario_hash, with_options};
-use crate::summary::Summary;
+use crate::tally::Tally;
 use serde::{Deserialize, Serialize};
 
 /// One shard's mergeable summary, as written by `burnrate shard` and read by `burnrate merge`.
@@ -21,7 +21,7 @@ pub struct ShardSummary {
     /// Replica indices this shard ran: `first..end`.
     pub first_replica: u32,
     pub end_replica: u32,
-    summary: Summary,
+    summary: Tally,
 }
 
 /// 2: summaries carry per-replica quantiles (for intervals).
@@ -146,7 +146,7 @@ pub fn merge_shards(
     if !missing.is_empty() {
         return Err(MergeError::Missing(missing));
     }
-    let mut merged: Option<Summary> = None;
+    let mut merged: Option<Tally> = None;
     for s in &shards {
         match &mut merged {
             None => merged = Some(s.summary.clone()),

@@ -12,7 +12,7 @@ use crate::result::{
     TimelineMonth,
 };
 use crate::stats::quantile_sorted;
-use crate::summary::Summary;
+use crate::tally::Tally;
 
 /// Days in a month of the timeline and of `cost_usd.per_month`.
 pub const MONTH_DAYS: u32 = 30;
@@ -29,7 +29,7 @@ fn mean_usd(values: &[u128]) -> f64 {
 }
 
 /// Per-day and per-month bands across replicas.
-pub(crate) fn timeline(sc: &Scenario, s: &Summary) -> Timeline {
+pub(crate) fn timeline(sc: &Scenario, s: &Tally) -> Timeline {
     let days = sc.horizon.days as usize;
     let replicas = s.day_costs.len() / days.max(1);
     let fixed_pusd: u128 = sc.fixed_costs.iter().map(|(_, c)| u128::from(*c)).sum();
@@ -84,7 +84,7 @@ pub(crate) fn timeline(sc: &Scenario, s: &Summary) -> Timeline {
 
 /// The first day (1-based) each replica's cost exceeds the daily budget: quantiles over the
 /// replicas that breach, and the share of replicas that ever breach.
-pub(crate) fn first_breach(sc: &Scenario, s: &Summary) -> (Option<FirstBreach>, f64) {
+pub(crate) fn first_breach(sc: &Scenario, s: &Tally) -> (Option<FirstBreach>, f64) {
     let Some(budget) = sc.daily_budget_pusd else {
         return (None, 0.0);
     };
@@ -116,7 +116,7 @@ pub(crate) fn first_breach(sc: &Scenario, s: &Summary) -> (Option<FirstBreach>, 
 
 /// When each usage tier's monthly spend cap is reached: per replica, the first day on which
 /// the provider's spend since the start of its 30-day month passes the cap.
-pub(crate) fn spend_caps(sc: &Scenario, s: &Summary) -> Vec<SpendCapSummary> {
+pub(crate) fn spend_caps(sc: &Scenario, s: &Tally) -> Vec<SpendCapSummary> {
     let caps = sc.spend_caps.len();
     let days = sc.horizon.days as usize;
     if caps == 0 || days == 0 {
@@ -175,7 +175,7 @@ pub(crate) fn spend_caps(sc: &Scenario, s: &Summary) -> Vec<SpendCapSummary> {
 /// The cost of each 30-day month, USD, in replica order, and how many months each replica
 /// contributes: every full month of every replica when the run has one, otherwise each
 /// replica's total scaled to 30 days (one per replica, `extrapolated`).
-pub(crate) fn month_values(sc: &Scenario, s: &Summary) -> (Vec<f64>, usize) {
+pub(crate) fn month_values(sc: &Scenario, s: &Tally) -> (Vec<f64>, usize) {
     let days = sc.horizon.days as usize;
     let replicas = s.day_costs.len() / days.max(1);
     let fixed_pusd: u128 = sc.fixed_costs.iter().map(|(_, c)| u128::from(*c)).sum();
@@ -206,7 +206,7 @@ pub(crate) fn month_values(sc: &Scenario, s: &Summary) -> (Vec<f64>, usize) {
 
 /// The cost of a 30-day month: from every full month of every replica when the run has one,
 /// otherwise each replica's total scaled to 30 days and flagged `extrapolated`.
-pub(crate) fn per_month(sc: &Scenario, s: &Summary) -> MonthSummary {
+pub(crate) fn per_month(sc: &Scenario, s: &Tally) -> MonthSummary {
     let days = sc.horizon.days as usize;
     let replicas = s.day_costs.len() / days.max(1);
     let fixed_pusd: u128 = sc.fixed_costs.iter().map(|(_, c)| u128::from(*c)).sum();

@@ -256,7 +256,7 @@ pub(crate) fn openai_tokens(
 }
 
 /// Runs the common steps after planning: faults, rate limit, cache, accounting.
-pub(crate) struct Prepared {
+pub(crate) struct Billed {
     pub outcome: Outcome,
     pub prompt: u64,
     pub cache: OpenAiCache,
@@ -265,7 +265,7 @@ pub(crate) struct Prepared {
     pub inflight: Inflight,
 }
 
-async fn prepare(
+async fn admit_and_bill(
     req: &Req,
     call: &Call,
     ids: &[u32],
@@ -273,7 +273,7 @@ async fn prepare(
     plan: &Plan,
     stream: bool,
     seed: u64,
-) -> Result<Prepared, ApiError> {
+) -> Result<Billed, ApiError> {
     let prompt = ids.len() as u64;
     if let Some(kind) = call.fault {
         if kind == FaultKind::Timeout {
@@ -324,7 +324,7 @@ async fn prepare(
     );
     let mut headers = HeaderMap::new();
     req.limit_headers(&snapshot, &mut headers);
-    Ok(Prepared {
+    Ok(Billed {
         outcome,
         prompt,
         cache,
@@ -334,7 +334,7 @@ async fn prepare(
     })
 }
 
-impl Prepared {
+impl Billed {
     /// Sends a JSON answer once the latency of `output_tokens` has passed; the request's
     /// outcome and in-flight count end with it.
     async fn send_json<T: serde::Serialize + ?Sized>(
@@ -375,11 +375,11 @@ async fn plan_and_prepare(
     ids: &[u32],
     cache_ask: &CacheAsk,
     stream: bool,
-) -> Result<(Vec<Plan>, Prepared), ApiError> {
+) -> Result<(Vec<Plan>, Billed), ApiError> {
     let seed = content_seed(req.cfg.seed, body);
     let plans = plan_choices(&req.cfg, &call.model, call.forced(), ask, seed);
     let total = Plan::total(&plans);
-    let mut prepared = prepare(req, call, ids, cache_ask, &total, stream, seed).await?;
+    let mut prepared = admit_and_bill(req, call, ids, cache_ask, &total, stream, seed).await?;
     for p in &plans {
         p.warn(&mut prepared.headers);
     }

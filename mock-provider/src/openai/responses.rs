@@ -2,7 +2,7 @@
 
 use super::chat::EFFORTS;
 use super::{
-    CacheAsk, Prepared, PromptBuilder, apply_tool_choice, cache_options, check_breakpoints,
+    Billed, CacheAsk, PromptBuilder, apply_tool_choice, cache_options, check_breakpoints,
     content_text, day_retention, json_format, plan_and_prepare, tool_list,
 };
 use crate::config::{FaultKind, ModelEntry};
@@ -300,7 +300,7 @@ impl<'a> Answer<'a> {
         r: &'a ResponsesRequest,
         request_id: &str,
         plan: &Plan,
-        p: &Prepared,
+        p: &Billed,
         opts: ModelOptions,
     ) -> Answer<'a> {
         let msg_id = format!("msg_{}", &request_id[4..]);

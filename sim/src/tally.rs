@@ -42,7 +42,7 @@ fn wait_histogram() -> Histogram<u64> {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct Summary {
+pub(crate) struct Tally {
     pub tasks_total: u64,
     pub succeeded: u64,
     pub failed: u64,
@@ -128,10 +128,10 @@ pub(crate) struct Summary {
     pub replica_task_cost: Vec<(u128, u64)>,
 }
 
-impl Summary {
-    pub fn new(step_lines: usize, models: usize, days: u32) -> Summary {
+impl Tally {
+    pub fn new(step_lines: usize, models: usize, days: u32) -> Tally {
         let hours = days as usize * 24;
-        Summary {
+        Tally {
             tasks_total: 0,
             succeeded: 0,
             failed: 0,
@@ -195,7 +195,7 @@ impl Summary {
 
     /// Adds `other` into `self`. Associative and, but for the order of the per-day and
     /// per-replica lists (kept in replica order by the caller), commutative.
-    pub fn merge(&mut self, other: &Summary) {
+    pub fn merge(&mut self, other: &Tally) {
         self.tasks_total += other.tasks_total;
         self.succeeded += other.succeeded;
         self.failed += other.failed;

@@ -23,7 +23,7 @@ pub(crate) fn replica_rng(seed: u64, index: u32) -> Pcg64Mcg {
 }
 
 /// Per-run facts derived once from the scenario.
-pub(crate) struct Prepared {
+pub(crate) struct RunFacts {
     /// Step lines for attribution: steps, then "router", then "summarize".
     pub router_line: usize,
     pub summarize_line: usize,
@@ -42,8 +42,8 @@ pub(crate) struct Prepared {
     pub latency_noise: Vec<Option<crate::dist::Dist>>,
 }
 
-impl Prepared {
-    pub fn new(sc: &Scenario) -> Prepared {
+impl RunFacts {
+    pub fn new(sc: &Scenario) -> RunFacts {
         let n = sc.steps.len();
         let max_profile = sc
             .traffic
@@ -91,7 +91,7 @@ impl Prepared {
                     .sum()
             })
             .collect();
-        Prepared {
+        RunFacts {
             router_line: n,
             summarize_line: n + 1,
             expected_task_pusd,
