@@ -15,7 +15,7 @@
 
 use crate::wire::{CallSpec, Reply, Wire};
 use burnrate_sim::agent::{
-    self, AfterSteps, BreakerState, CallKind, CallSetup, Next, TaskState, Tier,
+    self, AfterSteps, BreakerState, CallKind, CallSetup, Next, OutputDraw, TaskState, Tier,
 };
 use burnrate_sim::{CacheTtl, Provider, Scenario, TokenCounts, ceilings};
 use rand::{Rng, SeedableRng};
@@ -57,6 +57,9 @@ pub(crate) struct TaskRecord {
     pub tokens: u64,
     pub calls: u64,
     pub retries: u64,
+    /// Calls that met a simulated limit (a mock 429 with `x-mock-rate-limited`) at least
+    /// once and waited it out: the engine's `rate_limit_waits`.
+    pub limit_waits: u64,
     pub cost_by_line: BTreeMap<usize, u128>,
     pub errors: BTreeMap<&'static str, u64>,
     pub cache_lookups: u64,
@@ -77,6 +80,10 @@ struct Task {
     index: u64,
     rec: TaskRecord,
 }
+
+/// A call waits out a simulated limit at most this many times (then it fails as a 429): a
+/// limit that never admits it cannot hang the run.
+const MAX_LIMIT_WAITS_PER_CALL: u32 = 10_000;
 
 /// One call a task makes: what for, on which model, with which input.
 struct CallRequest {
@@ -169,7 +176,9 @@ impl Ctx {
         let mut body = req.body_tokens;
         let mut attempt = 0u32;
         let mut content_retries = 0u32;
-        // Bounded: every pass makes an attempt, and attempts stop at `max_retries`.
+        let mut limit_waits = 0u32;
+        // Bounded: every pass makes an attempt, and attempts stop at `max_retries`; waits for
+        // a limit stop at `MAX_LIMIT_WAITS_PER_CALL`.
         loop {
             if self.must_stop(t) || self.abandoned.load(std::sync::atomic::Ordering::Relaxed) {
                 return CallEnd::Stop;
@@ -197,6 +206,21 @@ impl Ctx {
                 task: t.index,
             };
             let (reply, elapsed) = self.wire.call(&cs, rng).await;
+            if let Reply::LimitWait { wait_s } = reply
+                && limit_waits < MAX_LIMIT_WAITS_PER_CALL
+            {
+                // The engine's queue at a full bucket: no attempt spent, no breaker record.
+                if limit_waits == 0 {
+                    t.rec.limit_waits += 1;
+                }
+                limit_waits += 1;
+                t.rec.latency_s += elapsed.as_secs_f64() + wait_s;
+                tokio::time::sleep(Duration::from_secs_f64(
+                    (wait_s / self.speedup).clamp(0.0, 3600.0),
+                ))
+                .await;
+                continue;
+            }
             t.rec.calls += 1;
             t.rec.latency_s += elapsed.as_secs_f64();
             if attempt > 0 {
@@ -210,7 +234,7 @@ impl Ctx {
                     }
                     return CallEnd::GaveUp { breaker: false };
                 }
-                reply => self.record_reply(t, rng, &req, &setup, reply, drawn.output),
+                reply => self.record_reply(t, rng, &req, &setup, reply, &drawn),
             };
             if let Some(b) = &sc.limits.breaker {
                 let now = self.now_us();
@@ -265,7 +289,7 @@ impl Ctx {
         req: &CallRequest,
         setup: &CallSetup,
         reply: &Reply,
-        drawn_output: u64,
+        drawn: &OutputDraw,
     ) -> AttemptEnd {
         let failed = |kind, content, output_tokens| AttemptEnd {
             failed: Some(kind),
@@ -277,10 +301,16 @@ impl Ctx {
                 tokens,
                 cache_write_1h,
                 output,
-            } => (tokens, *cache_write_1h, *output),
+                // The reasoning was asked for as output (it bills alike); like the engine, it
+                // does not enter the context.
+            } => (
+                tokens,
+                *cache_write_1h,
+                output.saturating_sub(drawn.reasoning),
+            ),
             Reply::Malformed => {
                 t.rec.unpriced += 1;
-                return failed("malformed", true, drawn_output);
+                return failed("malformed", true, drawn.output);
             }
             Reply::Timeout => {
                 t.rec.unpriced += 1;

@@ -41,6 +41,7 @@ pub(crate) fn measured(ctx: &Ctx, records: &[TaskRecord]) -> Figures {
             .collect(),
         calls_per_task: records.iter().map(|r| r.calls).sum::<u64>() as f64 / n,
         retries_per_task: records.iter().map(|r| r.retries).sum::<u64>() as f64 / n,
+        rate_limit_waits_per_task: records.iter().map(|r| r.limit_waits).sum::<u64>() as f64 / n,
         cache_hit_rate: if lookups == 0 {
             0.0
         } else {
@@ -104,6 +105,7 @@ pub(crate) fn predicted(r: &SimResult, tasks: u64, sd_task: f64) -> Figures {
             .collect(),
         calls_per_task: r.calls.total as f64 / total,
         retries_per_task: r.calls.retries_per_task,
+        rate_limit_waits_per_task: r.calls.rate_limit_waits as f64 / total,
         cache_hit_rate: r.cache.hit_rate,
         errors_per_task: r
             .calls
@@ -147,6 +149,7 @@ pub(crate) fn difference(m: &Figures, p: &Figures) -> Difference {
         cost_per_step_usd: diff_maps(&m.cost_per_step_usd, &p.cost_per_step_usd),
         calls_per_task: m.calls_per_task - p.calls_per_task,
         retries_per_task: m.retries_per_task - p.retries_per_task,
+        rate_limit_waits_per_task: m.rate_limit_waits_per_task - p.rate_limit_waits_per_task,
         cache_hit_rate: m.cache_hit_rate - p.cache_hit_rate,
         errors_per_task: diff_maps(&m.errors_per_task, &p.errors_per_task),
         latency_s_mean: m.latency_s.mean - p.latency_s.mean,

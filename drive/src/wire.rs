@@ -34,6 +34,10 @@ pub(crate) enum Reply {
     Malformed,
     /// 429.
     RateLimit,
+    /// 429 from one of the mock's simulated limits (`x-mock-rate-limited`): waited out for
+    /// its `retry-after-ms` (scenario seconds on the mock's `limit_clock_speedup` clock), as
+    /// the engine queues a call at a full bucket; not a failed attempt.
+    LimitWait { wait_s: f64 },
     /// 500, 502, 503, 529, connection errors.
     ServerError,
     /// 504, 408 or no answer within the step's timeout.
@@ -48,6 +52,8 @@ impl Reply {
             Reply::Ok { .. } => "ok",
             Reply::Malformed => "malformed",
             Reply::RateLimit => "rate_limit",
+            // Only when a call ran out of waits: then it fails as a 429.
+            Reply::LimitWait { .. } => "rate_limit",
             Reply::ServerError => "server_error",
             Reply::Timeout => "timeout",
             Reply::Fatal(..) => "client_error",
@@ -69,6 +75,17 @@ pub(crate) struct CallSpec<'a> {
     pub(crate) retry_count: u32,
     pub(crate) timeout: Duration,
     pub(crate) task: u64,
+}
+
+/// The wait a 429 of the mock's simulated limits asks for, in seconds: `retry-after-ms`
+/// (else `retry-after`) when `x-mock-rate-limited` names a limit; `None` for any other 429.
+fn limit_wait_s(h: &reqwest::header::HeaderMap) -> Option<f64> {
+    h.get("x-mock-rate-limited")?;
+    let read = |name: &str| h.get(name)?.to_str().ok()?.trim().parse::<f64>().ok();
+    let wait_s = read("retry-after-ms")
+        .map(|ms| ms / 1000.0)
+        .or_else(|| read("retry-after"))?;
+    (wait_s.is_finite() && wait_s >= 0.0).then_some(wait_s)
 }
 
 /// The usage of a 2xx answer, read by the parser `burnrate calibrate` also uses
@@ -182,6 +199,7 @@ impl Wire {
             Ok(resp) => {
                 self.no_answer_in_a_row.store(0, Ordering::Relaxed);
                 let status = resp.status().as_u16();
+                let limit_wait_s = limit_wait_s(resp.headers());
                 let bytes = read_limited(resp).await;
                 match (status, bytes) {
                     (200..=299, Ok(b)) => match serde_json::from_slice::<Value>(&b)
@@ -196,7 +214,10 @@ impl Wire {
                         None => Reply::Malformed,
                     },
                     (200..=299, Err(_)) => Reply::Malformed,
-                    (429, _) => Reply::RateLimit,
+                    (429, _) => match limit_wait_s {
+                        Some(wait_s) => Reply::LimitWait { wait_s },
+                        None => Reply::RateLimit,
+                    },
                     (504 | 408, _) => Reply::Timeout,
                     (500..=599, _) => Reply::ServerError,
                     (s, b) => {
@@ -221,7 +242,7 @@ impl Wire {
             };
             let status = match &reply {
                 Reply::Ok { .. } | Reply::Malformed => 200,
-                Reply::RateLimit => 429,
+                Reply::RateLimit | Reply::LimitWait { .. } => 429,
                 Reply::ServerError => 500,
                 Reply::Timeout => 504,
                 Reply::Fatal(s, _) => *s,

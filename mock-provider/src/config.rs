@@ -71,6 +71,10 @@ pub enum ContentMode {
 pub struct RawConfig {
     pub seed: Option<u64>,
     pub time_scale: Option<f64>,
+    /// How many times faster than the wall clock the rate limits' clock runs (default 1):
+    /// `burnrate drive --speedup S` against a mock with `limit_clock_speedup = S` meets the
+    /// limits per scenario minute, as the engine does.
+    pub limit_clock_speedup: Option<f64>,
     pub accept_unknown_models: Option<bool>,
     pub api_keys: Option<Vec<String>>,
     pub body_limit_bytes: Option<u64>,
@@ -407,7 +411,7 @@ pub struct Fixture {
 
 /// The validated configuration.
 ///
-/// Defaults: `seed` 0, `time_scale` 1.0 (0 = instant), unknown models rejected, no API-key
+/// Defaults: `seed` 0, `time_scale` 1.0 (0 = instant), `limit_clock_speedup` 1, unknown models rejected, no API-key
 /// check, 32 MiB body limit, no spend cap, no request log, batches complete after 1 s,
 /// OpenAI prompt cache kept 600 s idle, content `lorem`, the catalog's rate limits and
 /// latency, lognormal output length (mean 150, cv 0.6), no faults.
@@ -415,6 +419,9 @@ pub struct Fixture {
 pub struct MockConfig {
     pub seed: u64,
     pub time_scale: f64,
+    /// The rate limits' clock runs this many times faster than the wall clock: buckets refill
+    /// per scaled minute, and `retry-after` and the reset headers are in scaled seconds.
+    pub limit_clock_speedup: f64,
     pub accept_unknown_models: bool,
     pub api_keys: Vec<String>,
     pub body_limit_bytes: usize,
@@ -909,6 +916,13 @@ impl MockConfig {
                 format!("must be in [0, 1000], got {time_scale}"),
             ));
         }
+        let limit_clock_speedup = raw.limit_clock_speedup.unwrap_or(1.0);
+        if !limit_clock_speedup.is_finite() || !(1.0..=1_000_000.0).contains(&limit_clock_speedup) {
+            return Err(invalid(
+                "limit_clock_speedup",
+                format!("must be in [1, 1000000], got {limit_clock_speedup}"),
+            ));
+        }
         let body_limit = raw.body_limit_bytes.unwrap_or(32 * 1024 * 1024);
         if !(1024..=1 << 31).contains(&body_limit) {
             return Err(invalid("body_limit_bytes", "must be between 1024 and 2^31"));
@@ -1005,6 +1019,7 @@ impl MockConfig {
         Ok(MockConfig {
             seed: raw.seed.unwrap_or(0),
             time_scale,
+            limit_clock_speedup,
             accept_unknown_models: raw.accept_unknown_models.unwrap_or(false),
             api_keys: raw.api_keys.clone().unwrap_or_default(),
             body_limit_bytes: body_limit as usize,

@@ -43,6 +43,8 @@
 //! ```toml
 //! seed = 42                 # every random draw derives from it
 //! time_scale = 1.0          # latency multiplier; 0 = instant
+//! limit_clock_speedup = 1.0 # the rate limits' clock runs this many times the wall clock
+//!                           # (buckets, retry-after, resets); = drive's --speedup to compare
 //! accept_unknown_models = false
 //! api_keys = ["sk-test"]    # empty or absent: no key check
 //! admin_key = "sk-admin"    # needed on /_mock/* when api_keys is set (default: any api key)

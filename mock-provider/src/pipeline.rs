@@ -129,6 +129,14 @@ struct Refund {
     pool: String,
     limits: Limits,
     tokens: u64,
+    /// The request's `limit_clock_speedup` (the refund lands on the same clock).
+    limit_clock_speedup: f64,
+}
+
+impl Refund {
+    fn clock_now(&self, state: &AppState) -> Instant {
+        state.limit_clock_now(self.limit_clock_speedup)
+    }
 }
 
 impl Req {
@@ -415,7 +423,7 @@ impl Req {
                 input,
                 reserved,
                 true,
-                Instant::now(),
+                self.limit_clock_now(),
             )
             .map_err(|r| self.rate_limit_error(call, &r))?;
         if rules.refunds_output {
@@ -449,7 +457,13 @@ impl Req {
             pool: limit_pool(call).to_string(),
             limits: self.limits(call),
             tokens,
+            limit_clock_speedup: self.cfg.limit_clock_speedup,
         })
+    }
+
+    /// Now on the rate limits' clock (`limit_clock_speedup`).
+    fn limit_clock_now(&self) -> Instant {
+        self.state.limit_clock_now(self.cfg.limit_clock_speedup)
     }
 
     fn limits(&self, call: &Call) -> Limits {
@@ -480,7 +494,7 @@ impl Req {
                 0,
                 0,
                 false,
-                Instant::now(),
+                self.limit_clock_now(),
             )
             .unwrap_or_default()
     }
@@ -530,9 +544,12 @@ impl Req {
                 ),
             ),
         };
+        // `x-mock-rate-limited` names the limit that ran out, so `burnrate drive` can tell a
+        // simulated limit (waited out, as the engine queues) from an injected 429 fault.
         let mut err = err
             .with_header("retry-after", &wait_ms.div_ceil(1000).max(1).to_string())
-            .with_header("retry-after-ms", &wait_ms.to_string());
+            .with_header("retry-after-ms", &wait_ms.to_string())
+            .with_header("x-mock-rate-limited", r.which.as_str());
         self.limit_headers(&r.snapshot, &mut err.headers);
         err
     }
@@ -973,9 +990,13 @@ impl Outcome {
 impl Drop for Outcome {
     fn drop(&mut self) {
         if let Some(r) = self.refund.take() {
-            self.state
-                .limiter
-                .refund(&r.key, &r.pool, r.limits, r.tokens, Instant::now());
+            self.state.limiter.refund(
+                &r.key,
+                &r.pool,
+                r.limits,
+                r.tokens,
+                r.clock_now(&self.state),
+            );
         }
         let latency = self.req.started.elapsed();
         self.state

@@ -271,6 +271,8 @@ pub struct AppState {
     pub id_counter: AtomicU64,
     /// Gemini explicit caches (`/v1beta/cachedContents`).
     pub gemini_caches: crate::cache::CachedContents,
+    /// When the server started: the epoch of the rate limits' scaled clock.
+    pub started: Instant,
 }
 
 pub const MAX_FILES: usize = 10_000;
@@ -297,7 +299,14 @@ impl AppState {
             batches: Mutex::new(HashMap::new()),
             id_counter: AtomicU64::new(0),
             gemini_caches: crate::cache::CachedContents::default(),
+            started: Instant::now(),
         })
+    }
+
+    /// Now on the rate limits' clock, which runs `speedup` times faster than the wall clock
+    /// from the server's start (`limit_clock_speedup`).
+    pub fn limit_clock_now(&self, speedup: f64) -> Instant {
+        scaled_instant(self.started, Instant::now(), speedup)
     }
 
     pub fn config(&self) -> Arc<MockConfig> {
@@ -366,4 +375,12 @@ impl AppState {
         let n = self.id_counter.fetch_add(1, Ordering::Relaxed);
         format!("{prefix}{:016x}{:08x}", crate::cache::mix(seed, n), n)
     }
+}
+
+/// `now` on a clock that runs `speedup` times faster than the wall clock from `epoch`.
+pub(crate) fn scaled_instant(epoch: Instant, now: Instant, speedup: f64) -> Instant {
+    if speedup == 1.0 {
+        return now;
+    }
+    epoch + now.saturating_duration_since(epoch).mul_f64(speedup)
 }

@@ -87,6 +87,14 @@ fn render(r: &DriveReport, md: bool) -> String {
         format!("{:.3}", m.retries_per_task),
         format!("{:.3}", p.retries_per_task),
     );
+    if m.rate_limit_waits_per_task > 0.0 || p.rate_limit_waits_per_task > 0.0 {
+        row(
+            &mut s,
+            "rate-limit waits per task",
+            format!("{:.3}", m.rate_limit_waits_per_task),
+            format!("{:.3}", p.rate_limit_waits_per_task),
+        );
+    }
     row(
         &mut s,
         "cache hit rate",

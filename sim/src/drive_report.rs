@@ -46,6 +46,9 @@ pub struct Figures {
     pub cost_per_step_usd: BTreeMap<String, f64>,
     pub calls_per_task: f64,
     pub retries_per_task: f64,
+    /// Calls per task that waited for a rate limit (the engine's queue; drive: a mock 429
+    /// naming a simulated limit, waited out).
+    pub rate_limit_waits_per_task: f64,
     pub cache_hit_rate: f64,
     pub errors_per_task: BTreeMap<String, f64>,
     pub latency_s: Spread,
@@ -66,6 +69,7 @@ pub struct Difference {
     pub cost_per_step_usd: BTreeMap<String, f64>,
     pub calls_per_task: f64,
     pub retries_per_task: f64,
+    pub rate_limit_waits_per_task: f64,
     pub cache_hit_rate: f64,
     pub errors_per_task: BTreeMap<String, f64>,
     pub latency_s_mean: f64,

@@ -1005,8 +1005,7 @@ impl<'a> Replica<'a> {
         if waited_us as f64 >= crate::tally::SATURATION_WAIT_S * US_PER_S {
             let hour = self.hour_index(call.queued_at_us);
             let models = self.sc.models.len();
-            self.tally.hour_slow[(hour * models + call.model) * 4 + call.limit_kind as usize] +=
-                1;
+            self.tally.hour_slow[(hour * models + call.model) * 4 + call.limit_kind as usize] += 1;
         }
         let mut it = self.members(&call);
         while let Some(t) = self.next_member(&mut it) {

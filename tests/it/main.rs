@@ -1,6 +1,7 @@
 //! End-to-end tests of the `burnrate` binary and the two halves together.
 
 mod agreement;
+mod agreement_ratelimit;
 mod agreement_routing;
 mod cli;
 mod cli_drive;

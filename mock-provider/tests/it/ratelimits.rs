@@ -308,3 +308,64 @@ async fn models_naming_one_pool_share_its_buckets() {
     let (s, _, _) = call(&app, "/v1/chat/completions", body("gpt-4.1"), &[]).await;
     assert_eq!(s, StatusCode::OK);
 }
+
+/// `limit_clock_speedup = 600`: the limits' clock runs 600x the wall clock, so at 1 RPM the
+/// second request waits one scaled minute, which is 0.1 s of wall time: `retry-after-ms` says
+/// 60,000 less what the scaled clock moved between the two requests, and the request is
+/// admitted again about 0.1 s later (at speedup 1 that would take a minute). A bucket 429 names
+/// its limit in `x-mock-rate-limited`, which an injected 429 fault does not send.
+#[tokio::test]
+async fn the_limit_clock_runs_at_its_speedup_and_a_limit_429_names_its_limit() {
+    let app = router(cfg(
+        "time_scale = 0.0\nlimit_clock_speedup = 600\n[models.\"gpt-5.5\"]\nrpm = 1\n",
+    ));
+    let body = json!({"model": "gpt-5.5", "messages": [{"role": "user", "content": "hi"}]});
+    let start = Instant::now();
+    let (s1, _, _) = call(&app, "/v1/chat/completions", body.clone(), &[]).await;
+    let (s2, h2, _) = call(&app, "/v1/chat/completions", body.clone(), &[]).await;
+    let moved_scaled_ms = start.elapsed().as_secs_f64() * 600.0 * 1000.0;
+    assert_eq!((s1, s2), (StatusCode::OK, StatusCode::TOO_MANY_REQUESTS));
+    assert_eq!(h2["x-mock-rate-limited"], "requests");
+    let wait_ms = num(&h2, "retry-after-ms");
+    assert!(
+        wait_ms <= 60_000 && wait_ms as f64 >= 60_000.0 - moved_scaled_ms - 1.0,
+        "retry-after-ms {wait_ms}, the scaled clock moved {moved_scaled_ms} ms"
+    );
+    // Bounded polling: at most 2 s of wall time (20x the scaled minute) before failing.
+    let admitted = loop {
+        let (s, _, _) = call(&app, "/v1/chat/completions", body.clone(), &[]).await;
+        if s == StatusCode::OK {
+            break start.elapsed();
+        }
+        assert!(
+            start.elapsed().as_secs_f64() < 2.0,
+            "not admitted after 2 s"
+        );
+        tokio::task::yield_now().await;
+    };
+    assert!(
+        admitted.as_secs_f64() >= 0.09,
+        "admitted after {admitted:?}"
+    );
+
+    // An injected 429 is a fault, not a limit: no `x-mock-rate-limited`.
+    let faulty = router(cfg(
+        "time_scale = 0.0\n[models.\"gpt-5.5\"]\n[models.\"gpt-5.5\".faults]\nrate_limit = 1.0\n",
+    ));
+    let (s, h, _) = call(&faulty, "/v1/chat/completions", body, &[]).await;
+    assert_eq!(s, StatusCode::TOO_MANY_REQUESTS);
+    assert!(h.get("retry-after").is_some() && h.get("x-mock-rate-limited").is_none());
+}
+
+#[test]
+fn limit_clock_speedup_out_of_range_is_refused_naming_the_field() {
+    for bad in ["0.5", "0", "-3", "2000000", "nan"] {
+        let e = burnrate_mock::MockConfig::from_toml_str(&format!("limit_clock_speedup = {bad}"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("limit_clock_speedup") && e.contains("[1, 1000000]"),
+            "{bad}: {e}"
+        );
+    }
+}

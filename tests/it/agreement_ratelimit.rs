@@ -1,0 +1,111 @@
+//! The simulator and the mock agree under a binding rate limit (issue 18, point 5): drive plays
+//! `scenarios/agreement-ratelimit.toml` against `burnrate mock`, whose limits' clock runs at
+//! drive's speed-up (`limit_clock_speedup`), and the calls that met the limit match the
+//! engine's `calls.rate_limit_waits`.
+//!
+//! The rule both sides follow is OpenAI's request limit
+//! (<https://platform.openai.com/docs/guides/rate-limits>): RPM is a per-minute allowance that
+//! refills continuously; a request beyond it is answered 429 with the wait in `retry-after`
+//! (`retry-after-ms`) and `x-ratelimit-*` headers. The engine queues the call until the bucket
+//! holds a request; drive waits out the mock's `retry-after-ms` and asks again. At 1 RPM and
+//! Poisson arrivals at 0.6 a minute, about 60% of calls wait (a call waits when the one-request
+//! bucket has not refilled since the last admission).
+
+use crate::agreement::{f, start_mock};
+use serde_json::Value;
+use std::path::PathBuf;
+use std::process::Command;
+
+/// Tasks driven: 300 calls, 500 scenario minutes, about 10 s of wall time at 3,000x; a timer
+/// error of 1 ms is 3 scenario seconds, 5% of the 60 s a request takes to refill.
+const TASKS: u64 = 300;
+const SPEEDUP: u32 = 3_000;
+
+/// Share of calls that waited, per one-day replica of the engine, for seeds 1..=n.
+fn engine_wait_shares(sc: &burnrate_sim::Scenario, n: u64) -> Vec<f64> {
+    (1..=n)
+        .map(|seed| {
+            let opts = burnrate_sim::RunOptions {
+                replicas: Some(1),
+                seed: Some(seed),
+                skip_capacity_searches: true,
+                ..Default::default()
+            };
+            let r = burnrate_sim::simulate(sc, &opts, &|| {}).expect("simulate");
+            r.calls.rate_limit_waits as f64 / r.calls.total as f64
+        })
+        .collect()
+}
+
+#[test]
+fn drive_against_the_mock_waits_for_a_binding_limit_as_often_as_the_engine_queues() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let scenario = root.join("scenarios/agreement-ratelimit.toml");
+    let text = std::fs::read_to_string(&scenario).unwrap();
+    let sc = burnrate_sim::Scenario::from_toml("agreement-ratelimit.toml", &text).unwrap();
+    assert_eq!(sc.models[0].rate_limits.requests_per_minute, Some(1));
+
+    // The tolerance, from the engine's own spread: the share over one day's tasks varies by
+    // sd_day between replicas, and over drive's TASKS (a stretch of the same stationary
+    // process) by sd_day * sqrt(tasks per day / TASKS).
+    let shares = engine_wait_shares(&sc, 40);
+    let mean_day = shares.iter().sum::<f64>() / shares.len() as f64;
+    let sd_day = (shares.iter().map(|s| (s - mean_day).powi(2)).sum::<f64>()
+        / (shares.len() - 1) as f64)
+        .sqrt();
+    let sd_drive = sd_day * (864.0 / TASKS as f64).sqrt();
+    assert!(
+        (0.5..0.7).contains(&mean_day),
+        "about 60% of calls wait at utilisation 0.6: {mean_day}"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("mock.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "seed = 1\ntime_scale = 0.0\nlimit_clock_speedup = {SPEEDUP}\n\n[models.\"gpt-5.4-mini\"]\nrpm = 1\ntpm = 0\n"
+        ),
+    )
+    .unwrap();
+    let (mock, url) = start_mock(&config);
+    let out = Command::new(env!("CARGO_BIN_EXE_burnrate"))
+        .arg("drive")
+        .arg(&scenario)
+        .args(["--endpoint", &url, "--format", "json", "--quiet"])
+        .args(["--speedup", &SPEEDUP.to_string()])
+        .args(["--tasks", &TASKS.to_string(), "--concurrency", "64"])
+        .output()
+        .expect("run drive");
+    mock.stop();
+    assert!(
+        out.status.success(),
+        "drive failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).expect("drive --format json");
+    let (m, p) = (&report["measured"], &report["predicted"]);
+
+    // Every task finishes: a limit is waited out, never a failure.
+    assert_eq!(f(m, "/succeeded"), TASKS as f64, "{m}");
+    assert_eq!(
+        f(m, "/calls_per_task"),
+        1.0,
+        "one admitted call per task: {m}"
+    );
+    // drive's prediction is the engine's run of the scenario (40 replicas).
+    let predicted = f(p, "/rate_limit_waits_per_task");
+    assert!(
+        (predicted - mean_day).abs() < 4.0 * sd_day / 40f64.sqrt() + 1e-9,
+        "drive's prediction {predicted} vs the seeds' mean {mean_day}"
+    );
+    let measured = f(m, "/rate_limit_waits_per_task");
+    let tolerance = 4.0 * sd_drive;
+    assert!(
+        (measured - predicted).abs() <= tolerance,
+        "calls that waited for the limit: measured {measured:.3} per task, engine {predicted:.3}, tolerance {tolerance:.3} (4 sd at {TASKS} tasks)"
+    );
+    eprintln!(
+        "rate-limit agreement: measured {measured:.3}, engine {predicted:.3}, 4 sd {tolerance:.3}"
+    );
+}
