@@ -263,6 +263,7 @@ pub struct OutputDraw {
 /// Draws the output of one attempt of a `kind` call over `items` items (a combined call has
 /// several). Reasoning is drawn first and counts against `max_tokens`; it is drawn only when
 /// the step has it, so other scenarios keep their random streams.
+#[inline]
 pub fn draw_output<R: Rng + ?Sized>(
     sc: &Scenario,
     kind: CallKind,

@@ -1046,9 +1046,10 @@ impl<'a> Replica<'a> {
         let sc = self.sc;
         let call = self.calls[c as usize];
         self.refund_reservation(&call);
-        let spec = &sc.models[call.model];
-        let billing = sc.billing(call.kind.billing_step(), call.model, call.batch);
-        let cost = spec.bill(&call.tokens, &billing);
+        let card = *self
+            .prep
+            .price_card(call.kind.billing_step(), call.model, call.batch);
+        let cost = card.bill(&call.tokens);
         let total = u128::from(cost.total());
         if total > 0 {
             let line = call.cache_key / sc.models.len();
@@ -1066,7 +1067,7 @@ impl<'a> Replica<'a> {
                         input: call.growth_tokens,
                         ..TokenCounts::default()
                     };
-                    let g = spec.bill(&growth, &billing).total();
+                    let g = card.bill(&growth).total();
                     self.tally.cost_retry_overhead += u128::from(g);
                 }
                 let n = self.member_count(&call);
@@ -1150,17 +1151,17 @@ impl<'a> Replica<'a> {
             s.cost_batch += total;
         }
         if call.tokens.cache_read + call.tokens.cache_write > 0 {
-            let spec = &self.sc.models[call.model];
             let uncached = TokenCounts {
                 input: call.tokens.total_input(),
                 cache_write: 0,
                 cache_read: 0,
                 output: call.tokens.output,
             };
-            let billing = self
-                .sc
-                .billing(call.kind.billing_step(), call.model, call.batch);
-            let full = spec.bill(&uncached, &billing).total();
+            let full = self
+                .prep
+                .price_card(call.kind.billing_step(), call.model, call.batch)
+                .bill(&uncached)
+                .total();
             s.cache_savings += i128::from(full) - i128::from(cost.total());
         }
         let n = self.member_count(call) as u128;

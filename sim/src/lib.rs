@@ -37,8 +37,8 @@ pub use calibrate::{
 pub use capacity::{LIMIT_KINDS, SATURATED_SHARE};
 pub use catalog::{
     Billing, BillingError, CacheTtl, Catalog, CostBreakdown, Latency, LimitRules, LongContext,
-    ModelKind, ModelSpec, PriceBand, Provider, RateLimits, Rates, ServiceTier, TokenCounts,
-    UsageTier, is_iso_date, nearest,
+    ModelKind, ModelSpec, PriceBand, PriceCard, Provider, RateLimits, Rates, ServiceTier,
+    TokenCounts, UsageTier, is_iso_date, nearest,
 };
 pub use dist::{Dist, Shape};
 pub use drive_report::{Difference, DriveReport, EndpointLedger, Figures, Spread};

@@ -2,7 +2,8 @@
 //! streams: what the engine and the arrival process both need (kept here so neither imports
 //! the other).
 
-use crate::model::{IncidentKind, Scenario};
+use crate::catalog::PriceCard;
+use crate::model::{IncidentKind, ModelIdx, Scenario};
 use rand_pcg::Pcg64Mcg;
 
 const DAY_S: f64 = 86_400.0;
@@ -40,9 +41,26 @@ pub(crate) struct RunFacts {
     pub rate_breaks_s: Vec<f64>,
     /// Per model: latency noise factor (lognormal, mean 1), `None` when its cv is 0.
     pub latency_noise: Vec<Option<crate::dist::Dist>>,
+    /// Prices per (billing step, model, batch), resolved once ([`RunFacts::price_card`]):
+    /// the bill is the hottest lookup of a run.
+    price_cards: Vec<PriceCard>,
+    models: usize,
 }
 
 impl RunFacts {
+    /// How a call of `billing_step` (`None`: router and summarize calls) on `model` is priced:
+    /// `Scenario::billing` resolved by `ModelSpec::price_card`.
+    #[inline]
+    pub fn price_card(
+        &self,
+        billing_step: Option<usize>,
+        model: ModelIdx,
+        batch: bool,
+    ) -> &PriceCard {
+        let line = billing_step.unwrap_or(self.router_line);
+        &self.price_cards[(line * self.models + model) * 2 + usize::from(batch)]
+    }
+
     pub fn new(sc: &Scenario) -> RunFacts {
         let n = sc.steps.len();
         let max_profile = sc
@@ -91,7 +109,17 @@ impl RunFacts {
                     .sum()
             })
             .collect();
+        let mut price_cards = Vec::with_capacity((n + 1) * sc.models.len() * 2);
+        for step in (0..n).map(Some).chain([None]) {
+            for (m, spec) in sc.models.iter().enumerate() {
+                for batch in [false, true] {
+                    price_cards.push(spec.price_card(&sc.billing(step, m, batch)));
+                }
+            }
+        }
         RunFacts {
+            price_cards,
+            models: sc.models.len(),
             router_line: n,
             summarize_line: n + 1,
             expected_task_pusd,

@@ -430,6 +430,52 @@ impl TokenCounts {
     }
 }
 
+/// One band's prices as a [`PriceCard`] bills them.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct CardRates {
+    input_pusd: u64,
+    cache_write_pusd: u64,
+    cache_read_pusd: u64,
+    output_pusd: u64,
+    /// No write premium: written tokens bill as input ([`ModelSpec::writes_as_input`]).
+    writes_as_input: bool,
+}
+
+/// A model's prices for one way of billing ([`ModelSpec::price_card`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PriceCard {
+    short: CardRates,
+    /// (threshold in prompt tokens, the prices above it).
+    long: Option<(u64, CardRates)>,
+    uplift_permille: u32,
+}
+
+impl PriceCard {
+    /// Exact cost of one call: [`ModelSpec::bill`] with the card's billing.
+    #[inline]
+    pub fn bill(&self, tokens: &TokenCounts) -> CostBreakdown {
+        let prompt = tokens.input + tokens.cache_read + tokens.cache_write;
+        let r = match self.long {
+            Some((above, long)) if prompt > above => long,
+            _ => self.short,
+        };
+        let uplift = u128::from(self.uplift_permille);
+        let line = |n: u64, price: u64| (u128::from(n) * u128::from(price) * uplift / 1000) as u64;
+        let write = line(tokens.cache_write, r.cache_write_pusd);
+        let (input_extra, cache_write) = if r.writes_as_input {
+            (write, 0)
+        } else {
+            (0, write)
+        };
+        CostBreakdown {
+            input: line(tokens.input, r.input_pusd) + input_extra,
+            cache_write,
+            cache_read: line(tokens.cache_read, r.cache_read_pusd),
+            output: line(tokens.output, r.output_pusd),
+        }
+    }
+}
+
 /// Cost of one call split by token kind, in pUSD.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct CostBreakdown {
@@ -611,6 +657,29 @@ impl ModelSpec {
             &[(billing.ttl, tokens.cache_write)],
             billing,
         )
+    }
+
+    /// The prices of calls billed with `billing`, resolved once (tier, long-context band,
+    /// the TTL's write price, uplift), so a run bills each call with a few multiplications:
+    /// [`PriceCard::bill`] equals [`ModelSpec::bill`] for every token count.
+    pub fn price_card(&self, billing: &Billing) -> PriceCard {
+        let card = |r: Rates| CardRates {
+            input_pusd: r.input_pusd,
+            cache_write_pusd: r.cache_write(billing.ttl),
+            cache_read_pusd: r.cache_read_pusd,
+            output_pusd: r.output_pusd,
+            writes_as_input: self.writes_as_input(&r, billing.ttl),
+        };
+        PriceCard {
+            short: card(self.rates(billing.tier, 0)),
+            long: self.long_context.as_ref().map(|lc| {
+                (
+                    lc.above_input_tokens,
+                    card(self.rates(billing.tier, lc.above_input_tokens + 1)),
+                )
+            }),
+            uplift_permille: billing.uplift_permille,
+        }
     }
 
     /// [`ModelSpec::bill`] for a request whose cache writes have several TTLs (Anthropic 5m and

@@ -304,3 +304,58 @@ fn retired_models_run_with_a_warning_naming_the_date_and_successor() {
     ));
     assert_eq!(sc.as_of.as_deref(), Some("2026-12-01"));
 }
+
+/// The run's price cards (resolved once per step, model and batch) bill every call exactly as
+/// `ModelSpec::bill` does: every built-in model, each tier and TTL it offers, with and without
+/// a regional uplift, at token counts on both sides of its long-context threshold, writes as
+/// input or at their premium, to the pico-dollar.
+#[test]
+fn a_price_card_bills_exactly_as_the_model_does() {
+    use burnrate_sim::{Billing, Catalog, TokenCounts};
+    let catalog = Catalog::builtin();
+    let mut checked = 0u64;
+    for spec in catalog.models() {
+        let threshold = spec.long_context.as_ref().map(|lc| lc.above_input_tokens);
+        let prompts = [
+            0,
+            1,
+            1_000,
+            200_000,
+            threshold.unwrap_or(272_000),
+            threshold.unwrap_or(272_000) + 1,
+        ];
+        for tier in spec.tiers() {
+            for &ttl in spec
+                .cache_ttls
+                .iter()
+                .chain([&burnrate_sim::CacheTtl::FiveMinutes])
+            {
+                for uplift_permille in [1000, 1100] {
+                    let billing = Billing {
+                        ttl,
+                        tier,
+                        uplift_permille,
+                    };
+                    let card = spec.price_card(&billing);
+                    for prompt in prompts {
+                        // The prompt split three ways, so each line is exercised.
+                        let tokens = TokenCounts {
+                            input: prompt / 2,
+                            cache_write: prompt / 3,
+                            cache_read: prompt - prompt / 2 - prompt / 3,
+                            output: 777,
+                        };
+                        assert_eq!(
+                            card.bill(&tokens),
+                            spec.bill(&tokens, &billing),
+                            "{} {tier:?} {ttl:?} {uplift_permille} {tokens:?}",
+                            spec.id
+                        );
+                        checked += 1;
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 1_000, "only {checked} bills compared");
+}
