@@ -56,8 +56,8 @@ echo "== burnrate mock, $STREAMS concurrent streams, 50 tokens, 20 ms gap, 2 ser
 cat > "$tmp/stream.toml" <<TOML
 time_scale = 1.0
 [defaults]
-ttft = { kind = "constant", value = 0.2 }
-inter_token = { kind = "constant", value = 0.02 }
+ttft = { dist = "constant", value = 0.2 }
+inter_token = { dist = "constant", value = 0.02 }
 rpm = 0
 tpm = 0
 input_tpm = 0
