@@ -25,7 +25,22 @@ trap 'rm -rf "$tmp"' EXIT
 
 wait_port() { for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$1/" && return 0; sleep 0.1; done; return 1; }
 
-run_wrk() { wrk -t1 -c64 -d"$DUR" --latency -s "${3:-bench/chat32.lua}" "http://127.0.0.1:$1${2:-}/v1/chat/completions" | grep -E "Requests/sec|  99%|Non-2xx|Socket errors" ; }
+# wrk when installed; else oha (`cargo install oha`) with the same body, headers, 64
+# connections and one client thread. Both print requests/s and the p99 latency.
+OHA=${OHA:-$(command -v oha || true)}
+run_wrk() {
+  if command -v wrk >/dev/null; then
+    wrk -t1 -c64 -d"$DUR" --latency -s "${3:-bench/chat32.lua}" "http://127.0.0.1:$1${2:-}/v1/chat/completions" | grep -E "Requests/sec|  99%|Non-2xx|Socket errors"
+  else
+    local model=gpt-4o-mini
+    [ "${3:-}" = bench/chat32-gpt4o.lua ] && model=gpt-4o
+    "$OHA" --no-tui --output-format json --worker-threads 1 -c 64 -z "$DUR" -m POST \
+      -H "content-type: application/json" -H "x-mock-output-tokens: 32" \
+      -d "{\"model\":\"$model\",\"messages\":[{\"role\":\"user\",\"content\":\"hello\"}]}" \
+      "http://127.0.0.1:$1${2:-}/v1/chat/completions" |
+      python3 -c 'import json,sys; r=json.load(sys.stdin); s=r["summary"]; print("Requests/sec: %.0f  p99: %.2f ms  success rate: %.4f  status codes: %s" % (s["requestsPerSec"], r["latencyPercentiles"]["p99"]*1000, s["successRate"], r.get("statusCodeDistribution")))'
+  fi
+}
 
 for threads in 1 2; do
   echo "== burnrate mock, non-streaming, $threads server thread(s)"
