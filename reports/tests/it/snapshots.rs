@@ -456,3 +456,29 @@ fn holdout_reports() {
         reports::holdout_markdown("support | agent", &days)
     );
 }
+
+/// The HTML page's text, tables and verdicts, with each inline chart reduced to its opening
+/// tag (the charts' pixels are plotters' business; their data are the tables beside them).
+#[test]
+fn html_page_apart_from_chart_drawings() {
+    for (name, r) in [
+        ("html_support_agent", support_agent()),
+        ("html_over_budget", over_budget()),
+    ] {
+        let page = reports::html(&r).unwrap();
+        let mut out = String::with_capacity(page.len());
+        let mut rest = page.as_str();
+        let mut charts = 0;
+        while let Some(start) = rest.find("<svg") {
+            let open_end = start + rest[start..].find('>').expect("svg tag closes") + 1;
+            let close = rest[start..].find("</svg>").expect("svg element closes") + start;
+            out.push_str(&rest[..open_end]);
+            out.push_str("…</svg>");
+            rest = &rest[close + "</svg>".len()..];
+            charts += 1;
+        }
+        out.push_str(rest);
+        assert!(charts >= 3, "{name}: {charts} charts");
+        insta::assert_snapshot!(name, out);
+    }
+}
