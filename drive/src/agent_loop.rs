@@ -347,9 +347,8 @@ impl Ctx {
         *t.rec.cost_by_line.entry(setup.line).or_default() += cost;
         *Self::lock(&self.day_spend).entry(t.day).or_default() += cost;
         t.rec.tokens += tokens.total_input() + tokens.output;
-        if self.cache_ttl(setup, req.model).is_some()
-            && spec.cacheable_tokens(req.prefix_tokens) > 0
-        {
+        // A cache lookup: a cacheable call whose prefix reaches the model's minimum.
+        if sc.caching.enabled && setup.cacheable && spec.cacheable_tokens(req.prefix_tokens) > 0 {
             t.rec.cache_lookups += 1;
             if tokens.cache_read > 0 {
                 t.rec.cache_hits += 1;

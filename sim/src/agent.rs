@@ -222,7 +222,6 @@ impl CallKind {
 
     /// What a call of this kind is in `sc`.
     pub fn setup(self, sc: &Scenario) -> CallSetup {
-        let no_failures = NO_FAILURES;
         match self {
             CallKind::Step(s) => {
                 let step = &sc.steps[s as usize];
@@ -236,13 +235,13 @@ impl CallKind {
             CallKind::Router => CallSetup {
                 line: sc.steps.len(),
                 billing_step: None,
-                failures: no_failures,
+                failures: NO_FAILURES,
                 cacheable: true,
             },
             CallKind::Summarize(_) => CallSetup {
                 line: sc.steps.len() + 1,
                 billing_step: None,
-                failures: no_failures,
+                failures: NO_FAILURES,
                 cacheable: false,
             },
         }

@@ -6,7 +6,7 @@
 //! day's cost is the cost of that day's tasks, like the article's tables).
 
 use crate::agent::{self, AfterSteps, BreakerState, CallKind, Next, OutputDraw, TaskState, Tier};
-use crate::catalog::{ModelSpec, TokenCounts};
+use crate::catalog::{ModelSpec, PriceCard, TokenCounts};
 use crate::model::{FailureRates, IncidentKind, ModelIdx, Scenario, ceilings};
 use crate::run_facts::{RunFacts, replica_rng};
 use crate::tally::{
@@ -1053,7 +1053,7 @@ impl<'a> Replica<'a> {
         let total = u128::from(cost.total());
         if total > 0 {
             let line = call.cache_key / sc.models.len();
-            self.charge(&call, &cost, line);
+            self.charge(&call, &card, &cost, line);
         }
         let failed = call.outcome != Outcome::Ok;
         if let Some(b) = &sc.limits.breaker {
@@ -1138,7 +1138,13 @@ impl<'a> Replica<'a> {
     }
 
     /// Books the cost of an attempt: exact pUSD split between the call's tasks.
-    fn charge(&mut self, call: &Call, cost: &crate::catalog::CostBreakdown, line: usize) {
+    fn charge(
+        &mut self,
+        call: &Call,
+        card: &PriceCard,
+        cost: &crate::catalog::CostBreakdown,
+        line: usize,
+    ) {
         let total = u128::from(cost.total());
         let s = &mut self.tally;
         s.cost_by_step[line] += total;
@@ -1157,11 +1163,7 @@ impl<'a> Replica<'a> {
                 cache_read: 0,
                 output: call.tokens.output,
             };
-            let full = self
-                .prep
-                .price_card(call.kind.billing_step(), call.model, call.batch)
-                .bill(&uncached)
-                .total();
+            let full = card.bill(&uncached).total();
             s.cache_savings += i128::from(full) - i128::from(cost.total());
         }
         let n = self.member_count(call) as u128;

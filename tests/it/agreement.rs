@@ -101,6 +101,25 @@ pub(crate) fn start_mock(config: &Path) -> (Mock, String) {
     (mock, url.to_string())
 }
 
+/// Runs `burnrate drive SCENARIO --endpoint URL --format json --quiet ARGS...` against `mock`,
+/// stops the mock, and returns the JSON report (panicking with drive's stderr on failure).
+pub(crate) fn drive_json(scenario: &Path, url: &str, args: &[&str], mock: Mock) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_burnrate"))
+        .arg("drive")
+        .arg(scenario)
+        .args(["--endpoint", url, "--format", "json", "--quiet"])
+        .args(args)
+        .output()
+        .expect("run drive");
+    mock.stop();
+    assert!(
+        out.status.success(),
+        "drive failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("drive --format json")
+}
+
 pub(crate) fn f(v: &Value, path: &str) -> f64 {
     v.pointer(path)
         .and_then(Value::as_f64)

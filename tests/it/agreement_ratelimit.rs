@@ -11,10 +11,8 @@
 //! Poisson arrivals at 0.6 a minute, about 60% of calls wait (a call waits when the one-request
 //! bucket has not refilled since the last admission).
 
-use crate::agreement::{f, start_mock};
-use serde_json::Value;
+use crate::agreement::{drive_json, f, start_mock};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// Tasks driven: 300 calls, 500 scenario minutes, about 10 s of wall time at 3,000x; a timer
 /// error of 1 ms is 3 scenario seconds, 5% of the 60 s a request takes to refill.
@@ -72,21 +70,20 @@ fn waits_agree(
     )
     .unwrap();
     let (mock, url) = start_mock(&config);
-    let out = Command::new(env!("CARGO_BIN_EXE_burnrate"))
-        .arg("drive")
-        .arg(scenario)
-        .args(["--endpoint", &url, "--format", "json", "--quiet"])
-        .args(["--speedup", &SPEEDUP.to_string()])
-        .args(["--tasks", &TASKS.to_string(), "--concurrency", "64"])
-        .output()
-        .expect("run drive");
-    mock.stop();
-    assert!(
-        out.status.success(),
-        "drive failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let (speedup, tasks) = (SPEEDUP.to_string(), TASKS.to_string());
+    let report = drive_json(
+        scenario,
+        &url,
+        &[
+            "--speedup",
+            &speedup,
+            "--tasks",
+            &tasks,
+            "--concurrency",
+            "64",
+        ],
+        mock,
     );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("drive --format json");
     let (m, p) = (&report["measured"], &report["predicted"]);
 
     // Every task finishes: a limit is waited out, never a failure.

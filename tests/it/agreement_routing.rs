@@ -19,11 +19,10 @@
 //! re-judgement fails with p ~ 0.19: the old drive escalated about 0.3 * 0.52 * (1 - 0.81^4)
 //! = 0.09 more, some 10 sigma.
 
-use crate::agreement::{f, start_mock};
+use crate::agreement::{drive_json, f, start_mock};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Command;
 
 /// Tasks driven: about 3 s of traffic at 30,000x; sigma of a share near 0.5 is 0.013.
 const TASKS: u64 = 1_500;
@@ -62,24 +61,27 @@ fn routing_stuck_agents_and_retries_agree_between_simulator_and_mock() {
     .unwrap();
     let (mock, url) = start_mock(&config);
     let log = dir.path().join("drive.jsonl");
-    let out = Command::new(env!("CARGO_BIN_EXE_burnrate"))
-        .arg("drive")
-        .arg(&scenario_path)
-        .args(["--endpoint", &url, "--tasks", &TASKS.to_string()])
-        // One task at a time: on a loaded machine concurrent driven tasks overlap where the
-        // simulated ones (43 s apart, a few seconds long) never do.
-        .args(["--speedup", "30000", "--concurrency", "1", "--seed", "21"])
-        .args(["--format", "json", "--quiet", "--log"])
-        .arg(&log)
-        .output()
-        .expect("run drive");
-    mock.stop();
-    assert!(
-        out.status.success(),
-        "drive failed: {}",
-        String::from_utf8_lossy(&out.stderr)
+    let tasks = TASKS.to_string();
+    let log_arg = log.display().to_string();
+    // One task at a time: on a loaded machine concurrent driven tasks overlap where the
+    // simulated ones (43 s apart, a few seconds long) never do.
+    let report = drive_json(
+        &scenario_path,
+        &url,
+        &[
+            "--tasks",
+            &tasks,
+            "--speedup",
+            "30000",
+            "--concurrency",
+            "1",
+            "--seed",
+            "21",
+            "--log",
+            &log_arg,
+        ],
+        mock,
     );
-    let report: Value = serde_json::from_slice(&out.stdout).expect("drive --format json");
     let n = TASKS as f64;
 
     for share in ["cheap_tier_share", "escalation_rate"] {
